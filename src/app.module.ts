@@ -1,0 +1,40 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { AuditModule } from './audit/audit.module';
+import { AuthModule } from './auth/auth.module';
+import { AppConfig } from './config/app-config';
+import { ConfigModule } from './config/config.module';
+import { HealthModule } from './health/health.module';
+import { Clock } from './infra/clock/clock';
+import { ClockModule } from './infra/clock/clock.module';
+import { DatabaseModule } from './infra/database/database.module';
+import { LoggingModule } from './infra/logging/logging.module';
+import { MetricsModule } from './infra/metrics/metrics.module';
+import { StateModule } from './infra/state/state.module';
+import { OrdersModule } from './orders/orders.module';
+import { SystemController } from './system/system.controller';
+
+export interface AppOverrides {
+  clock?: Clock;
+}
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig, overrides: AppOverrides = {}): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        ClockModule.forRoot(overrides.clock),
+        LoggingModule,
+        MetricsModule,
+        DatabaseModule,
+        StateModule,
+        AuditModule,
+        AuthModule,
+        HealthModule,
+        OrdersModule,
+      ],
+      controllers: [SystemController],
+    };
+  }
+}

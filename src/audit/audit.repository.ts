@@ -1,0 +1,30 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+import { AuditEntry } from './audit-entry';
+
+/**
+ * Appends to audit_log. The table refuses UPDATE, DELETE and TRUNCATE in the
+ * database itself, so nothing here can rewrite history.
+ */
+@Injectable()
+export class AuditRepository {
+  constructor(private readonly ds: DataSource) {}
+
+  /** Appends one entry, inside `manager`'s transaction when one is given. */
+  async append(entry: AuditEntry, manager?: EntityManager): Promise<void> {
+    await (manager ?? this.ds.manager).query(
+      `INSERT INTO audit_log (action, actor, client_order_id, strategy_id, symbol, reason_code, request_id, details)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [
+        entry.action,
+        entry.actor,
+        entry.clientOrderId ?? null,
+        entry.strategyId ?? null,
+        entry.symbol ?? null,
+        entry.reasonCode ?? null,
+        entry.requestId ?? null,
+        JSON.stringify(entry.details ?? {}),
+      ],
+    );
+  }
+}

@@ -1,0 +1,262 @@
+/**
+ * Typed configuration, parsed and validated once at boot from the environment.
+ *
+ * Invariants enforced here (SPEC §2.4, §10):
+ * - a bad value stops the process with one message naming every bad variable;
+ * - the gateway never starts against a live broker endpoint unless
+ *   ALPACA_PAPER=false and ALLOW_LIVE_TRADING=true are both set;
+ * - DRY_RUN defaults to true.
+ */
+import {
+  Parsed,
+  parseBool,
+  parseEnum,
+  parseIdentifier,
+  parseInteger,
+  parsePositiveDecimal,
+  parseUrl,
+} from './env.parsers';
+
+export const ENVIRONMENTS = ['development', 'dev', 'test', 'staging', 'production'] as const;
+export type Environment = (typeof ENVIRONMENTS)[number];
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export const BROKERS = ['alpaca', 'sim'] as const;
+export type BrokerKind = (typeof BROKERS)[number];
+
+export const ALPACA_PAPER_URL = 'https://paper-api.alpaca.markets';
+export const ALPACA_LIVE_HOST = 'api.alpaca.markets';
+export const ALPACA_DATA_URL = 'https://data.alpaca.markets';
+
+export interface AppConfig {
+  environment: Environment;
+  isProduction: boolean;
+  port: number;
+  logLevel: LogLevel;
+  bodyLimitBytes: number;
+  database: {
+    /** Absent: an embedded PostgreSQL is started under `embeddedDir`. */
+    url?: string;
+    poolSize: number;
+    embeddedDir: string;
+    embeddedPort: number;
+  };
+  redis: {
+    /** Absent: the in-process state store (single replica only). */
+    url?: string;
+    keyPrefix: string;
+  };
+  dryRun: boolean;
+  strategyId: string;
+  circuitBreakerEnabled: boolean;
+  adminApiKey?: string;
+  broker: {
+    kind: BrokerKind;
+    submitTimeoutMs: number;
+    alpaca: {
+      keyId?: string;
+      secretKey?: string;
+      baseUrl: string;
+      paper: boolean;
+      allowLiveTrading: boolean;
+      isLiveEndpoint: boolean;
+      dataUrl: string;
+      streamUrl: string;
+    };
+  };
+  webhookSecret?: string;
+  fatFinger: {
+    maxNotional: string;
+    maxQty: string;
+    maxAdvPct: string;
+    maxPriceAgeSeconds: number;
+  };
+  maxSlicePctOfAdv: string;
+  rateLimits: { submitPerMinute: number; slicePerMinute: number; cancelPerMinute: number };
+  internalToken: { secret?: string; required: boolean; timestampToleranceSeconds: number };
+  reconciliationIntervalSeconds: number;
+  orderPollIntervalSeconds: number;
+  sliceMisfireGraceSeconds: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: Array<{ variable: string; problem: string }>) {
+    super(
+      `Invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
+        problems.map((p) => `  - ${p.variable}: ${p.problem}`).join('\n'),
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Parses `env` (normally `process.env`) into an AppConfig or throws ConfigError. */
+export function loadConfig(env: Env = process.env): AppConfig {
+  const problems: Array<{ variable: string; problem: string }> = [];
+  const present = (name: string): string | undefined => {
+    const v = env[name];
+    return v === undefined || v.trim() === '' ? undefined : v;
+  };
+  function read<T>(name: string, fallback: T, parse: (raw: string) => Parsed<T>): T {
+    const raw = present(name);
+    if (raw === undefined) return fallback;
+    const r = parse(raw);
+    if (r.ok) return r.value;
+    problems.push({ variable: name, problem: r.error });
+    return fallback;
+  }
+  const bool = (name: string, fallback: boolean) => read(name, fallback, parseBool);
+  const int = (name: string, fallback: number, min: number, max: number) =>
+    read(name, fallback, (raw) => parseInteger(raw, min, max));
+  const decimal = (name: string, fallback: string, max?: string) =>
+    read(name, fallback, (raw) => parsePositiveDecimal(raw, max));
+  const url = (name: string, protocols: string[]) =>
+    read<string | undefined>(name, undefined, (raw) => parseUrl(raw, protocols));
+  const secret = (name: string, minLength: number) =>
+    read<string | undefined>(name, undefined, (raw) =>
+      raw.length >= minLength
+        ? { ok: true, value: raw }
+        : { ok: false, error: `must be at least ${minLength} characters` },
+    );
+
+  const environment = read<Environment>('ENVIRONMENT', 'development', (raw) => parseEnum(raw, ENVIRONMENTS));
+  const isProduction = environment === 'production';
+
+  // --- storage -------------------------------------------------------------
+  const databaseUrl = url('DATABASE_URL', ['postgres:', 'postgresql:']);
+  let redisUrl = url('REDIS_URL', ['redis:', 'rediss:']);
+  if (!redisUrl && present('REDIS_HOST')) {
+    const host = present('REDIS_HOST')!.trim();
+    const port = int('REDIS_PORT', 6379, 1, 65535);
+    const db = int('REDIS_DB', 0, 0, 15);
+    const password = present('REDIS_PASSWORD');
+    const auth = password ? `:${encodeURIComponent(password)}@` : '';
+    redisUrl = `redis://${auth}${host}:${port}/${db}`;
+  }
+  if (bool('REDIS_AUTH_REQUIRED', false) && redisUrl && !/\/\/[^@/]*@/.test(redisUrl)) {
+    problems.push({
+      variable: 'REDIS_AUTH_REQUIRED',
+      problem: 'is true but neither REDIS_URL nor REDIS_PASSWORD carries credentials',
+    });
+  }
+
+  // --- broker and the paper guard ----------------------------------------
+  const keyId = present('ALPACA_API_KEY_ID');
+  const secretKey = present('ALPACA_API_SECRET_KEY');
+  if (!!keyId !== !!secretKey) {
+    problems.push({
+      variable: keyId ? 'ALPACA_API_SECRET_KEY' : 'ALPACA_API_KEY_ID',
+      problem: 'ALPACA_API_KEY_ID and ALPACA_API_SECRET_KEY must be set together',
+    });
+  }
+  const brokerKind = read<BrokerKind>('BROKER', keyId && secretKey ? 'alpaca' : 'sim', (raw) =>
+    parseEnum(raw, BROKERS),
+  );
+  if (brokerKind === 'alpaca' && !(keyId && secretKey)) {
+    problems.push({
+      variable: 'BROKER',
+      problem: 'is alpaca but ALPACA_API_KEY_ID and ALPACA_API_SECRET_KEY are not set',
+    });
+  }
+  const baseUrl = url('ALPACA_BASE_URL', ['http:', 'https:']) ?? ALPACA_PAPER_URL;
+  const paper = bool('ALPACA_PAPER', true);
+  const allowLiveTrading = bool('ALLOW_LIVE_TRADING', false);
+  const isLiveEndpoint = safeHost(baseUrl) === ALPACA_LIVE_HOST;
+  if (brokerKind === 'alpaca') {
+    if (isLiveEndpoint && paper) {
+      problems.push({
+        variable: 'ALPACA_PAPER',
+        problem: `is true but ALPACA_BASE_URL points at the live host ${ALPACA_LIVE_HOST}; refusing to start (set ALPACA_PAPER=false and ALLOW_LIVE_TRADING=true to trade live)`,
+      });
+    }
+    if (!paper && !allowLiveTrading) {
+      problems.push({
+        variable: 'ALLOW_LIVE_TRADING',
+        problem:
+          'ALPACA_PAPER=false requests live trading; refusing to start unless ALLOW_LIVE_TRADING=true is also set',
+      });
+    }
+  }
+  const streamUrl = url('ALPACA_STREAM_URL', ['ws:', 'wss:']) ?? baseUrl.replace(/^http/, 'ws') + '/stream';
+  const dataUrl = url('ALPACA_DATA_URL', ['http:', 'https:']) ?? ALPACA_DATA_URL;
+
+  const dryRun = bool('DRY_RUN', true);
+  if (!dryRun) {
+    problems.push({
+      variable: 'DRY_RUN',
+      problem: 'is false, but this build has no broker submission path yet; only DRY_RUN=true is supported',
+    });
+  }
+
+  const config: AppConfig = {
+    environment,
+    isProduction,
+    port: int('PORT', 8002, 0, 65535),
+    logLevel: read<LogLevel>('LOG_LEVEL', 'info', (raw) => parseEnum(raw, LOG_LEVELS)),
+    bodyLimitBytes: int('HTTP_BODY_LIMIT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    database: {
+      url: databaseUrl,
+      poolSize: int('DATABASE_POOL_SIZE', 20, 2, 500),
+      embeddedDir: present('EMBEDDED_PG_DIR') ?? './.data/postgres',
+      embeddedPort: int('EMBEDDED_PG_PORT', 54329, 1, 65535),
+    },
+    redis: {
+      url: redisUrl,
+      keyPrefix: present('REDIS_KEY_PREFIX') ?? 'eg:',
+    },
+    dryRun,
+    strategyId: read('STRATEGY_ID', 'alpha_baseline', parseIdentifier),
+    circuitBreakerEnabled: bool('CIRCUIT_BREAKER_ENABLED', true),
+    adminApiKey: secret('ADMIN_API_KEY', 16),
+    broker: {
+      kind: brokerKind,
+      submitTimeoutMs: int('BROKER_SUBMIT_TIMEOUT_MS', 10_000, 100, 120_000),
+      alpaca: {
+        keyId,
+        secretKey,
+        baseUrl,
+        paper,
+        allowLiveTrading,
+        isLiveEndpoint,
+        dataUrl,
+        streamUrl,
+      },
+    },
+    webhookSecret: secret('WEBHOOK_SECRET', 16),
+    fatFinger: {
+      maxNotional: decimal('FAT_FINGER_MAX_NOTIONAL', '100000'),
+      maxQty: decimal('FAT_FINGER_MAX_QTY', '10000'),
+      maxAdvPct: decimal('FAT_FINGER_MAX_ADV_PCT', '0.05', '1'),
+      maxPriceAgeSeconds: int('FAT_FINGER_MAX_PRICE_AGE_SECONDS', 30, 1, 86_400),
+    },
+    maxSlicePctOfAdv: decimal('MAX_SLICE_PCT_OF_ADV', '0.01', '1'),
+    rateLimits: {
+      submitPerMinute: int('ORDER_SUBMIT_RATE_LIMIT', 40, 1, 1_000_000),
+      slicePerMinute: int('ORDER_SLICE_RATE_LIMIT', 10, 1, 1_000_000),
+      cancelPerMinute: int('ORDER_CANCEL_RATE_LIMIT', 100, 1, 1_000_000),
+    },
+    internalToken: {
+      secret: secret('INTERNAL_TOKEN_SECRET', 16),
+      required: bool('INTERNAL_TOKEN_REQUIRED', true),
+      timestampToleranceSeconds: int('INTERNAL_TOKEN_TIMESTAMP_TOLERANCE_SECONDS', 300, 1, 3600),
+    },
+    reconciliationIntervalSeconds: int('RECONCILIATION_INTERVAL_SECONDS', 60, 1, 86_400),
+    orderPollIntervalSeconds: int('ORDER_POLL_INTERVAL_SECONDS', 5, 1, 3600),
+    sliceMisfireGraceSeconds: int('SLICE_MISFIRE_GRACE_SECONDS', 60, 0, 86_400),
+  };
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+function safeHost(u: string): string | undefined {
+  try {
+    return new URL(u).hostname.toLowerCase();
+  } catch {
+    return undefined;
+  }
+}
+
+/** DI token for the validated AppConfig. */
+export const APP_CONFIG = Symbol('APP_CONFIG');

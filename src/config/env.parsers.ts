@@ -1,0 +1,58 @@
+/**
+ * Small, strict parsers for environment variables. Each returns either a value
+ * or an error string; the schema collects every error so one start-up failure
+ * names every bad variable at once.
+ */
+import Decimal from 'decimal.js';
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
+
+const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
+const fail = <T>(error: string): Parsed<T> => ({ ok: false, error });
+
+export function parseBool(raw: string): Parsed<boolean> {
+  const v = raw.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(v)) return ok(true);
+  if (['false', '0', 'no', 'off'].includes(v)) return ok(false);
+  return fail(`must be true or false, got "${raw}"`);
+}
+
+export function parseInteger(raw: string, min: number, max: number): Parsed<number> {
+  const v = raw.trim();
+  if (!/^-?\d+$/.test(v)) return fail(`must be an integer, got "${raw}"`);
+  const n = Number(v);
+  if (n < min || n > max) return fail(`must be between ${min} and ${max}, got ${n}`);
+  return ok(n);
+}
+
+/** A positive decimal kept as a string so thresholds stay exact. */
+export function parsePositiveDecimal(raw: string, max?: string): Parsed<string> {
+  const v = raw.trim();
+  if (!/^\d+(\.\d+)?$/.test(v)) return fail(`must be a positive decimal number, got "${raw}"`);
+  const d = new Decimal(v);
+  if (d.lte(0)) return fail(`must be greater than 0, got ${v}`);
+  if (max !== undefined && d.gt(max)) return fail(`must be at most ${max}, got ${v}`);
+  return ok(d.toFixed());
+}
+
+export function parseEnum<T extends string>(raw: string, allowed: readonly T[]): Parsed<T> {
+  const v = raw.trim().toLowerCase() as T;
+  return allowed.includes(v) ? ok(v) : fail(`must be one of ${allowed.join(', ')}, got "${raw}"`);
+}
+
+export function parseUrl(raw: string, protocols: readonly string[]): Parsed<string> {
+  try {
+    const u = new URL(raw.trim());
+    if (!protocols.includes(u.protocol)) {
+      return fail(`must be a ${protocols.map((p) => p.replace(':', '')).join('/')} URL`);
+    }
+    return ok(raw.trim().replace(/\/+$/, ''));
+  } catch {
+    return fail('must be a valid URL');
+  }
+}
+
+export function parseIdentifier(raw: string): Parsed<string> {
+  const v = raw.trim();
+  return /^[A-Za-z0-9_.:-]{1,64}$/.test(v) ? ok(v) : fail('must be 1-64 characters of letters, digits, _ . : -');
+}

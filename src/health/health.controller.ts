@@ -1,0 +1,78 @@
+import { Controller, Get, Inject } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
+import { DataSource } from 'typeorm';
+import { Public } from '../auth/auth.decorators';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { StateStore } from '../infra/state/state-store';
+
+const CHECK_TIMEOUT_MS = 2_000;
+
+/**
+ * Probes (SPEC §11): live = the process answers; ready = it can serve
+ * (database and state store reachable); /health adds details for operators.
+ */
+@ApiTags('health')
+@Public()
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly indicator: HealthIndicatorService,
+    private readonly ds: DataSource,
+    private readonly store: StateStore,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  @Get()
+  @HealthCheck()
+  @ApiOperation({ summary: 'Health with details: database, state store, mode flags' })
+  check() {
+    return this.health.check([
+      () => this.database(),
+      () => this.stateStore(),
+      () =>
+        this.indicator.check('gateway').up({
+          environment: this.config.environment,
+          dry_run: this.config.dryRun,
+          broker: this.config.dryRun ? 'none (DRY_RUN)' : this.config.broker.kind,
+        }),
+    ]);
+  }
+
+  @Get('live')
+  @HealthCheck()
+  @ApiOperation({ summary: 'Liveness: the process is up and its event loop answers' })
+  live() {
+    return this.health.check([]);
+  }
+
+  @Get('ready')
+  @HealthCheck()
+  @ApiOperation({ summary: 'Readiness: database and state store reachable' })
+  ready() {
+    return this.health.check([() => this.database(), () => this.stateStore()]);
+  }
+
+  private database() {
+    return this.indicator
+      .check('database')
+      .attempt(async () => {
+        await this.ds.query('SELECT 1');
+      })
+      .withTimeout(CHECK_TIMEOUT_MS);
+  }
+
+  private stateStore() {
+    const store = this.store;
+    return this.indicator
+      .check('state_store')
+      .attempt(async () => {
+        await store.ping();
+        return store.mode === 'redis'
+          ? { mode: 'redis' }
+          : { mode: 'in-process', note: 'single replica only: set REDIS_URL to run several replicas' };
+      })
+      .withTimeout(CHECK_TIMEOUT_MS);
+  }
+}

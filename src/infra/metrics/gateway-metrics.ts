@@ -1,0 +1,32 @@
+import { Injectable } from '@nestjs/common';
+import { InjectMetric } from '@willsoto/nestjs-prometheus';
+import type { Counter, Histogram } from 'prom-client';
+
+export const METRIC = {
+  orders: 'execution_gateway_orders_total',
+  rejections: 'execution_gateway_order_rejections_total',
+  httpDuration: 'execution_gateway_http_request_duration_seconds',
+} as const;
+
+/** The gateway's own metrics, behind names that read well at the call site. */
+@Injectable()
+export class GatewayMetrics {
+  constructor(
+    @InjectMetric(METRIC.orders) private readonly orders: Counter<'status'>,
+    @InjectMetric(METRIC.rejections) private readonly rejections: Counter<'reason'>,
+    @InjectMetric(METRIC.httpDuration) private readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>,
+  ) {}
+
+  /** An order entered `status`. */
+  orderStatus(status: string): void {
+    this.orders.inc({ status });
+  }
+
+  orderRejected(reason: string): void {
+    this.rejections.inc({ reason });
+  }
+
+  httpRequest(method: string, route: string, statusCode: number, seconds: number): void {
+    this.httpDuration.observe({ method, route, status_code: String(statusCode) }, seconds);
+  }
+}

@@ -1,0 +1,32 @@
+import { Global, Module } from '@nestjs/common';
+import { makeCounterProvider, makeHistogramProvider, PrometheusModule } from '@willsoto/nestjs-prometheus';
+import { GatewayMetrics, METRIC } from './gateway-metrics';
+import { HttpMetricsMiddleware } from './http-metrics.middleware';
+import { MetricsController } from './metrics.controller';
+
+@Global()
+@Module({
+  imports: [PrometheusModule.register({ path: '/metrics', controller: MetricsController })],
+  providers: [
+    makeCounterProvider({
+      name: METRIC.orders,
+      help: 'Orders entering each status',
+      labelNames: ['status'],
+    }),
+    makeCounterProvider({
+      name: METRIC.rejections,
+      help: 'Orders refused, by stable reason code',
+      labelNames: ['reason'],
+    }),
+    makeHistogramProvider({
+      name: METRIC.httpDuration,
+      help: 'HTTP request latency',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    }),
+    GatewayMetrics,
+    HttpMetricsMiddleware,
+  ],
+  exports: [GatewayMetrics, HttpMetricsMiddleware],
+})
+export class MetricsModule {}

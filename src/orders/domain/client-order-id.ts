@@ -1,0 +1,43 @@
+/**
+ * Deterministic client_order_id (SPEC §5, §11): the first 24 hex characters of
+ * SHA-256 over `symbol|side|qty|limit_price|stop_price|strategy_id|YYYY-MM-DD`,
+ * with `|<idempotency_key>` appended when one is given. The same order on the
+ * same UTC trade date is the same order.
+ */
+import { createHash } from 'node:crypto';
+
+export interface ClientOrderIdInput {
+  /** Normalized (trimmed, upper-case) symbol. */
+  symbol: string;
+  side: string;
+  /** Whole shares as an integer string. */
+  qty: string;
+  /** Normalized decimal string (no exponent, no trailing zeros) or null. */
+  limitPrice: string | null;
+  stopPrice: string | null;
+  strategyId: string;
+  /** The instant whose UTC date is the trade date. */
+  at: Date;
+  idempotencyKey?: string | null;
+}
+
+export function utcTradeDate(at: Date): string {
+  return at.toISOString().slice(0, 10);
+}
+
+export function clientOrderIdHashInput(i: ClientOrderIdInput): string {
+  const base = [
+    i.symbol,
+    i.side,
+    i.qty,
+    i.limitPrice ?? 'None',
+    i.stopPrice ?? 'None',
+    i.strategyId,
+    utcTradeDate(i.at),
+  ].join('|');
+  return i.idempotencyKey ? `${base}|${i.idempotencyKey}` : base;
+}
+
+export function generateClientOrderId(i: ClientOrderIdInput): string {
+  return createHash('sha256').update(clientOrderIdHashInput(i), 'utf8').digest('hex').slice(0, 24);
+}

@@ -1,0 +1,74 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ORDER_SIDES, ORDER_STATUSES, ORDER_TYPES, TIME_IN_FORCE } from '../domain/order-status';
+
+export class OrderResponseDto {
+  @ApiProperty({ example: '9467f0b30ecb46c52247b400' })
+  client_order_id!: string;
+
+  @ApiProperty({ enum: ORDER_STATUSES, example: 'dry_run' })
+  status!: string;
+
+  @ApiProperty({ type: String, nullable: true, description: "The broker's id, once the broker has the order." })
+  broker_order_id!: string | null;
+
+  @ApiProperty({ example: 'AAPL' })
+  symbol!: string;
+
+  @ApiProperty({ enum: ORDER_SIDES })
+  side!: string;
+
+  @ApiProperty({ type: 'integer', example: 10, description: 'Whole shares.' })
+  qty!: number;
+
+  @ApiProperty({ enum: ORDER_TYPES })
+  order_type!: string;
+
+  @ApiProperty({ type: String, nullable: true, example: '150.25', description: 'Decimal string.' })
+  limit_price!: string | null;
+
+  @ApiProperty({ format: 'date-time' })
+  created_at!: string;
+
+  @ApiProperty({ example: 'Order logged (DRY_RUN mode)' })
+  message!: string;
+}
+
+export class OrderDetailDto {
+  @ApiProperty() client_order_id!: string;
+  @ApiProperty() strategy_id!: string;
+  @ApiProperty() symbol!: string;
+  @ApiProperty({ enum: ORDER_SIDES }) side!: string;
+  @ApiProperty({ type: 'integer', description: 'Whole shares.' }) qty!: number;
+  @ApiProperty({ enum: ORDER_TYPES }) order_type!: string;
+  @ApiProperty({ type: String, nullable: true, description: 'Decimal string.' }) limit_price!: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'Decimal string.' }) stop_price!: string | null;
+  @ApiProperty({ enum: TIME_IN_FORCE }) time_in_force!: string;
+  @ApiProperty({ enum: ORDER_STATUSES }) status!: string;
+  @ApiProperty({ type: String, nullable: true }) broker_order_id!: string | null;
+  @ApiProperty({ type: String, nullable: true }) error_message!: string | null;
+  @ApiProperty({ type: 'integer' }) retry_count!: number;
+  @ApiProperty({ format: 'date-time' }) created_at!: string;
+  @ApiProperty({ format: 'date-time' }) updated_at!: string;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) submitted_at!: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) filled_at!: string | null;
+  @ApiProperty({ description: 'Cumulative filled quantity, decimal string.', example: '0' }) filled_qty!: string;
+  @ApiProperty({ type: String, nullable: true, description: 'Decimal string.' }) filled_avg_price!: string | null;
+  @ApiProperty({ type: 'object', additionalProperties: true }) metadata!: Record<string, unknown>;
+  @ApiProperty({ type: String, nullable: true, description: 'TWAP parent, for slices.' }) parent_order_id!:
+    string | null;
+  @ApiProperty({ type: 'integer', nullable: true }) slice_num!: number | null;
+  @ApiProperty({ type: 'integer', nullable: true }) total_slices!: number | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) scheduled_time!: string | null;
+}
+
+export class OrderListResponseDto {
+  @ApiProperty({ type: [OrderDetailDto] })
+  orders!: OrderDetailDto[];
+
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    description: 'Pass as `cursor` to get the next page; null on the last page.',
+  })
+  next_cursor!: string | null;
+}

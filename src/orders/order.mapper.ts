@@ -1,0 +1,49 @@
+/** The only way an order leaves the service: whitelisted fields, decimals as strings, qty as a number. */
+import { Order } from './domain/order';
+import { OrderDetailDto, OrderResponseDto } from './dto/order-response.dto';
+
+const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
+
+export function toOrderResponse(o: Order, message: string): OrderResponseDto {
+  return {
+    client_order_id: o.clientOrderId,
+    status: o.status,
+    broker_order_id: o.brokerOrderId,
+    symbol: o.symbol,
+    side: o.side,
+    qty: Number(o.qty),
+    order_type: o.orderType,
+    limit_price: o.limitPrice,
+    created_at: o.createdAt.toISOString(),
+    message,
+  };
+}
+
+export function toOrderDetail(o: Order): OrderDetailDto {
+  return {
+    client_order_id: o.clientOrderId,
+    strategy_id: o.strategyId,
+    symbol: o.symbol,
+    side: o.side,
+    qty: Number(o.qty),
+    order_type: o.orderType,
+    limit_price: o.limitPrice,
+    stop_price: o.stopPrice,
+    time_in_force: o.timeInForce,
+    status: o.status,
+    broker_order_id: o.brokerOrderId,
+    error_message: o.errorMessage,
+    retry_count: o.retryCount,
+    created_at: o.createdAt.toISOString(),
+    updated_at: o.updatedAt.toISOString(),
+    submitted_at: iso(o.submittedAt),
+    filled_at: iso(o.filledAt),
+    filled_qty: o.filledQty,
+    filled_avg_price: o.filledAvgPrice,
+    metadata: o.metadata,
+    parent_order_id: o.parentOrderId,
+    slice_num: o.sliceNum,
+    total_slices: o.totalSlices,
+    scheduled_time: iso(o.scheduledTime),
+  };
+}

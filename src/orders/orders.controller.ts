@@ -1,0 +1,96 @@
+import { Body, Controller, Get, HttpStatus, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { PinoLogger } from 'nestjs-pino';
+import { CurrentPrincipal, RequirePermissions } from '../auth/auth.decorators';
+import { Principal } from '../auth/permission';
+import { ErrorResponseDto } from '../common/error-response.dto';
+import { ClientOrderIdParamDto } from './dto/client-order-id.param.dto';
+import { ListOrdersQueryDto } from './dto/list-orders.query.dto';
+import { OrderRequestDto } from './dto/order-request.dto';
+import { OrderDetailDto, OrderListResponseDto, OrderResponseDto } from './dto/order-response.dto';
+import { toOrderDetail, toOrderResponse } from './order.mapper';
+import { QueryOrdersUseCase } from './use-cases/query-orders.use-case';
+import { SubmitOrderUseCase } from './use-cases/submit-order.use-case';
+
+@ApiTags('orders')
+@ApiBearerAuth()
+@ApiSecurity('api-key')
+@ApiResponse({ status: 401, description: 'Missing or invalid API key', type: ErrorResponseDto })
+@ApiResponse({ status: 422, description: 'Invalid input; every bad field is named', type: ErrorResponseDto })
+@Controller('orders')
+export class OrdersController {
+  constructor(
+    private readonly submitOrder: SubmitOrderUseCase,
+    private readonly queryOrders: QueryOrdersUseCase,
+    private readonly logger: PinoLogger,
+  ) {}
+
+  @Post()
+  @RequirePermissions('SUBMIT_ORDER')
+  @ApiOperation({
+    summary: 'Submit an order',
+    description:
+      'Validates, deduplicates and records the order. 201 when this request created it, 200 with the existing order when the same client_order_id was already taken by the same order, 409 when it names an order with different terms.',
+  })
+  @ApiResponse({ status: 201, type: OrderResponseDto, description: 'Order created' })
+  @ApiResponse({ status: 200, type: OrderResponseDto, description: 'Order already existed (idempotent replay)' })
+  @ApiResponse({ status: 403, type: ErrorResponseDto, description: 'Key lacks SUBMIT_ORDER or the strategy' })
+  @ApiResponse({ status: 409, type: ErrorResponseDto, description: 'client_order_id names a different order' })
+  async submit(
+    @Body() body: OrderRequestDto,
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: Request & { id?: unknown },
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<OrderResponseDto> {
+    const result = await this.submitOrder.execute(
+      {
+        symbol: body.symbol,
+        side: body.side,
+        qty: body.qty,
+        orderType: body.order_type,
+        limitPrice: body.limit_price ?? null,
+        stopPrice: body.stop_price ?? null,
+        timeInForce: body.time_in_force,
+        strategyId: body.strategy_id,
+        clientOrderId: body.client_order_id,
+        idempotencyKey: body.idempotency_key,
+      },
+      principal,
+      { actor: principal.name, requestId: req.id === undefined ? null : String(req.id) },
+    );
+    this.logger.assign({ client_order_id: result.order.clientOrderId });
+    res.status(result.created ? HttpStatus.CREATED : HttpStatus.OK);
+    return toOrderResponse(result.order, result.message);
+  }
+
+  @Get()
+  @RequirePermissions('VIEW_ORDERS')
+  @ApiOperation({ summary: 'List orders, newest first, with filters and cursor pagination' })
+  @ApiResponse({ status: 200, type: OrderListResponseDto })
+  async list(@Query() q: ListOrdersQueryDto, @CurrentPrincipal() principal: Principal): Promise<OrderListResponseDto> {
+    const page = await this.queryOrders.list(
+      {
+        statuses: q.status,
+        symbol: q.symbol,
+        strategyId: q.strategy_id,
+        createdAfter: q.created_after ? new Date(q.created_after) : undefined,
+        createdBefore: q.created_before ? new Date(q.created_before) : undefined,
+        limit: q.limit,
+        cursor: q.cursor,
+      },
+      principal,
+    );
+    return { orders: page.orders.map(toOrderDetail), next_cursor: page.nextCursor };
+  }
+
+  @Get(':client_order_id')
+  @RequirePermissions('VIEW_ORDERS')
+  @ApiOperation({ summary: 'One order in full' })
+  @ApiResponse({ status: 200, type: OrderDetailDto })
+  @ApiResponse({ status: 404, type: ErrorResponseDto, description: "Unknown, or outside the key's strategies" })
+  async get(@Param() p: ClientOrderIdParamDto, @CurrentPrincipal() principal: Principal): Promise<OrderDetailDto> {
+    this.logger.assign({ client_order_id: p.client_order_id });
+    return toOrderDetail(await this.queryOrders.get(p.client_order_id, principal));
+  }
+}

@@ -1,0 +1,160 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { AuditEntry } from '../../audit/audit-entry';
+import { NewOrder, Order } from '../domain/order';
+import { OrderSide, OrderStatus, OrderType, TimeInForce } from '../domain/order-status';
+
+interface OrderRow {
+  seq: string;
+  client_order_id: string;
+  strategy_id: string;
+  symbol: string;
+  side: OrderSide;
+  qty: string;
+  order_type: OrderType;
+  limit_price: string | null;
+  stop_price: string | null;
+  time_in_force: TimeInForce;
+  status: OrderStatus;
+  broker_order_id: string | null;
+  error_message: string | null;
+  retry_count: number;
+  created_at: Date;
+  updated_at: Date;
+  submitted_at: Date | null;
+  filled_at: Date | null;
+  filled_qty: string;
+  filled_avg_price: string | null;
+  metadata: Record<string, unknown>;
+  parent_order_id: string | null;
+  slice_num: number | null;
+  total_slices: number | null;
+  scheduled_time: Date | null;
+}
+
+export interface OrderListFilter {
+  statuses?: OrderStatus[];
+  symbol?: string;
+  strategyId?: string;
+  /** Restricts to these strategies (an API key's scope); undefined means all. */
+  strategyScope?: string[];
+  createdAfter?: Date;
+  createdBefore?: Date;
+  /** Only orders older (smaller seq) than this. */
+  beforeSeq?: string;
+  limit: number;
+}
+
+export interface OrderPage {
+  orders: Order[];
+  /** The seq of the last order returned when more may follow. */
+  lastSeq: string | null;
+}
+
+/**
+ * The orders table. Idempotency rests on its primary key: concurrent inserts
+ * of one client_order_id resolve in the database, exactly one wins.
+ */
+@Injectable()
+export class OrderRepository {
+  constructor(private readonly ds: DataSource) {}
+
+  /**
+   * Inserts the order and its audit row in one statement (one round trip, one
+   * transaction). When the client_order_id already exists nothing is written
+   * and `created` is false; the caller then reads the existing order.
+   */
+  async insertWithAudit(order: NewOrder, audit: AuditEntry): Promise<{ order: Order | null; created: boolean }> {
+    const rows: OrderRow[] = await this.ds.query(
+      `WITH ins AS (
+         INSERT INTO orders (client_order_id, strategy_id, symbol, side, qty, order_type, limit_price,
+                             stop_price, time_in_force, status, metadata, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
+         ON CONFLICT (client_order_id) DO NOTHING
+         RETURNING *
+       ), audit AS (
+         INSERT INTO audit_log (action, actor, client_order_id, strategy_id, symbol, request_id, details, occurred_at)
+         SELECT $13, $14, client_order_id, strategy_id, symbol, $15, $16, $12 FROM ins
+       )
+       SELECT * FROM ins`,
+      [
+        order.clientOrderId,
+        order.strategyId,
+        order.symbol,
+        order.side,
+        order.qty,
+        order.orderType,
+        order.limitPrice,
+        order.stopPrice,
+        order.timeInForce,
+        order.status,
+        JSON.stringify(order.metadata),
+        order.createdAt,
+        audit.action,
+        audit.actor,
+        audit.requestId ?? null,
+        JSON.stringify(audit.details ?? {}),
+      ],
+    );
+    return rows.length ? { order: toOrder(rows[0]), created: true } : { order: null, created: false };
+  }
+
+  async findByClientOrderId(clientOrderId: string): Promise<Order | null> {
+    const rows: OrderRow[] = await this.ds.query('SELECT * FROM orders WHERE client_order_id = $1', [clientOrderId]);
+    return rows.length ? toOrder(rows[0]) : null;
+  }
+
+  async list(f: OrderListFilter): Promise<OrderPage> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (sql: string, value: unknown) => {
+      params.push(value);
+      where.push(sql.replace('?', `$${params.length}`));
+    };
+    if (f.statuses?.length) add('status = ANY(?)', f.statuses);
+    if (f.symbol) add('symbol = ?', f.symbol);
+    if (f.strategyId) add('strategy_id = ?', f.strategyId);
+    if (f.strategyScope) add('strategy_id = ANY(?)', f.strategyScope);
+    if (f.createdAfter) add('created_at >= ?', f.createdAfter);
+    if (f.createdBefore) add('created_at < ?', f.createdBefore);
+    if (f.beforeSeq) add('seq < ?', f.beforeSeq);
+    params.push(f.limit + 1);
+    const rows: OrderRow[] = await this.ds.query(
+      `SELECT * FROM orders ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY seq DESC LIMIT $${params.length}`,
+      params,
+    );
+    const more = rows.length > f.limit;
+    const page = more ? rows.slice(0, f.limit) : rows;
+    return { orders: page.map(toOrder), lastSeq: more ? page[page.length - 1].seq : null };
+  }
+}
+
+function toOrder(r: OrderRow): Order {
+  return {
+    clientOrderId: r.client_order_id,
+    strategyId: r.strategy_id,
+    symbol: r.symbol,
+    side: r.side,
+    qty: r.qty,
+    orderType: r.order_type,
+    limitPrice: r.limit_price,
+    stopPrice: r.stop_price,
+    timeInForce: r.time_in_force,
+    status: r.status,
+    brokerOrderId: r.broker_order_id,
+    errorMessage: r.error_message,
+    retryCount: r.retry_count,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    submittedAt: r.submitted_at,
+    filledAt: r.filled_at,
+    filledQty: r.filled_qty,
+    filledAvgPrice: r.filled_avg_price,
+    metadata: r.metadata,
+    parentOrderId: r.parent_order_id,
+    sliceNum: r.slice_num,
+    totalSlices: r.total_slices,
+    scheduledTime: r.scheduled_time,
+  };
+}

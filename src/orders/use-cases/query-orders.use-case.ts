@@ -1,0 +1,57 @@
+import { Injectable } from '@nestjs/common';
+import { Principal } from '../../auth/permission';
+import { InputValidationError, NotFoundError } from '../../common/domain-error';
+import { Order } from '../domain/order';
+import { OrderStatus } from '../domain/order-status';
+import { OrderRepository } from '../persistence/order.repository';
+
+export interface ListOrdersQuery {
+  statuses?: OrderStatus[];
+  symbol?: string;
+  strategyId?: string;
+  createdAfter?: Date;
+  createdBefore?: Date;
+  limit: number;
+  cursor?: string;
+}
+
+/** Reading orders, always within the caller's strategy scope. */
+@Injectable()
+export class QueryOrdersUseCase {
+  constructor(private readonly orders: OrderRepository) {}
+
+  /** A key outside the order's strategy gets the same 404 as for an unknown id. */
+  async get(clientOrderId: string, principal: Principal): Promise<Order> {
+    const order = await this.orders.findByClientOrderId(clientOrderId);
+    if (!order || !principal.canAccessStrategy(order.strategyId)) {
+      throw new NotFoundError('ORDER_NOT_FOUND', `No order with client_order_id ${clientOrderId}`);
+    }
+    return order;
+  }
+
+  async list(q: ListOrdersQuery, principal: Principal): Promise<{ orders: Order[]; nextCursor: string | null }> {
+    const page = await this.orders.list({
+      statuses: q.statuses,
+      symbol: q.symbol,
+      strategyId: q.strategyId,
+      strategyScope: principal.strategyScope,
+      createdAfter: q.createdAfter,
+      createdBefore: q.createdBefore,
+      beforeSeq: q.cursor === undefined ? undefined : decodeCursor(q.cursor),
+      limit: q.limit,
+    });
+    return { orders: page.orders, nextCursor: page.lastSeq === null ? null : encodeCursor(page.lastSeq) };
+  }
+}
+
+/** Cursors are opaque to clients: base64url of the last row's sequence number. */
+export function encodeCursor(seq: string): string {
+  return Buffer.from(`s:${seq}`, 'utf8').toString('base64url');
+}
+
+export function decodeCursor(cursor: string): string {
+  const raw = Buffer.from(cursor, 'base64url').toString('utf8');
+  const m = /^s:(\d{1,19})$/.exec(raw);
+  if (!m) throw InputValidationError.field('cursor', 'is not a valid cursor');
+  return m[1];
+}

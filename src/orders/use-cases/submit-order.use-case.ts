@@ -1,0 +1,78 @@
+/**
+ * Submitting an order (SPEC §6).
+ *
+ * Invariants:
+ * - the order row and its audit row are written in one statement before any
+ *   broker call (write-ahead);
+ * - one client_order_id is one order: concurrent duplicates resolve on the
+ *   primary key and every caller gets the same order back;
+ * - DRY_RUN never reaches a broker: the order is recorded as `dry_run`.
+ */
+import { Inject, Injectable } from '@nestjs/common';
+import { ActorContext } from '../../audit/audit-entry';
+import { Principal } from '../../auth/permission';
+import { ConflictError, ForbiddenError } from '../../common/domain-error';
+import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import { Clock } from '../../infra/clock/clock';
+import { GatewayMetrics } from '../../infra/metrics/gateway-metrics';
+import { buildNewOrder, differingTerms, Order, SubmitOrderCommand } from '../domain/order';
+import { OrderRepository } from '../persistence/order.repository';
+
+export interface SubmitOrderResult {
+  order: Order;
+  /** True when this call created the order; false when it already existed. */
+  created: boolean;
+  message: string;
+}
+
+@Injectable()
+export class SubmitOrderUseCase {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly orders: OrderRepository,
+    private readonly clock: Clock,
+    private readonly metrics: GatewayMetrics,
+  ) {}
+
+  async execute(cmd: SubmitOrderCommand, principal: Principal, ctx: ActorContext): Promise<SubmitOrderResult> {
+    const draft = buildNewOrder(cmd, { strategyId: this.config.strategyId, status: 'dry_run' }, this.clock.now());
+    if (!principal.canAccessStrategy(draft.strategyId)) {
+      this.metrics.orderRejected('STRATEGY_FORBIDDEN');
+      throw new ForbiddenError(
+        'STRATEGY_FORBIDDEN',
+        `This API key may not submit orders for strategy "${draft.strategyId}"`,
+      );
+    }
+
+    const { order, created } = await this.orders.insertWithAudit(draft, {
+      action: 'order.accepted',
+      actor: ctx.actor,
+      requestId: ctx.requestId,
+      details: { status: draft.status, dry_run: true, qty: draft.qty, side: draft.side, order_type: draft.orderType },
+    });
+    if (created && order) {
+      this.metrics.orderStatus(order.status);
+      return { order, created: true, message: 'Order logged (DRY_RUN mode)' };
+    }
+
+    const existing = await this.orders.findByClientOrderId(draft.clientOrderId);
+    if (!existing) {
+      // Only possible if the row vanished between the two statements; orders are never deleted.
+      throw new Error(`order ${draft.clientOrderId} conflicted on insert but cannot be read`);
+    }
+    if (!principal.canAccessStrategy(existing.strategyId)) {
+      throw new ConflictError('CLIENT_ORDER_ID_CONFLICT', 'client_order_id is already in use');
+    }
+    const differs = differingTerms(existing, draft);
+    if (differs.length) {
+      this.metrics.orderRejected('CLIENT_ORDER_ID_CONFLICT');
+      throw new ConflictError(
+        'CLIENT_ORDER_ID_CONFLICT',
+        `client_order_id ${draft.clientOrderId} already names an order with different ${differs.join(', ')}; ` +
+          'send an idempotency_key or your own client_order_id to place a second order',
+        { client_order_id: draft.clientOrderId, differing_fields: differs },
+      );
+    }
+    return { order: existing, created: false, message: 'Order already exists (idempotent replay)' };
+  }
+}
