@@ -25,12 +25,16 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
   });
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
+  // API responses are not cacheable; hashing every body for an ETag is wasted work.
+  app.set('etag', false);
   app.use(requestIdMiddleware);
   const httpMetrics = app.get(HttpMetricsMiddleware);
   app.use(httpMetrics.use.bind(httpMetrics));
   app.use(
     json({
       limit: config.bodyLimitBytes,
+      // Any JSON value parses; a body that is not an object gets a 422 naming it, not a parse error.
+      strict: false,
       // Webhook signatures are computed over the exact bytes received.
       verify: (req, _res, buf) => {
         (req as unknown as { rawBody?: Buffer }).rawBody = buf;

@@ -163,20 +163,18 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const paper = bool('ALPACA_PAPER', true);
   const allowLiveTrading = bool('ALLOW_LIVE_TRADING', false);
   const isLiveEndpoint = safeHost(baseUrl) === ALPACA_LIVE_HOST;
-  if (brokerKind === 'alpaca') {
-    if (isLiveEndpoint && paper) {
-      problems.push({
-        variable: 'ALPACA_PAPER',
-        problem: `is true but ALPACA_BASE_URL points at the live host ${ALPACA_LIVE_HOST}; refusing to start (set ALPACA_PAPER=false and ALLOW_LIVE_TRADING=true to trade live)`,
-      });
-    }
-    if (!paper && !allowLiveTrading) {
-      problems.push({
-        variable: 'ALLOW_LIVE_TRADING',
-        problem:
-          'ALPACA_PAPER=false requests live trading; refusing to start unless ALLOW_LIVE_TRADING=true is also set',
-      });
-    }
+  // The paper guard holds whichever broker is selected (SPEC §2.4, §11).
+  if (isLiveEndpoint && paper) {
+    problems.push({
+      variable: 'ALPACA_PAPER',
+      problem: `is true but ALPACA_BASE_URL points at the live host ${ALPACA_LIVE_HOST}; refusing to start (set ALPACA_PAPER=false and ALLOW_LIVE_TRADING=true to trade live)`,
+    });
+  }
+  if (!paper && !allowLiveTrading) {
+    problems.push({
+      variable: 'ALLOW_LIVE_TRADING',
+      problem: 'ALPACA_PAPER=false requests live trading; refusing to start unless ALLOW_LIVE_TRADING=true is also set',
+    });
   }
   const streamUrl = url('ALPACA_STREAM_URL', ['ws:', 'wss:']) ?? baseUrl.replace(/^http/, 'ws') + '/stream';
   const dataUrl = url('ALPACA_DATA_URL', ['http:', 'https:']) ?? ALPACA_DATA_URL;
@@ -252,7 +250,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
 
 function safeHost(u: string): string | undefined {
   try {
-    return new URL(u).hostname.toLowerCase();
+    // `api.alpaca.markets.` (fully qualified, trailing dot) reaches the same live host.
+    return new URL(u).hostname.toLowerCase().replace(/\.+$/, '');
   } catch {
     return undefined;
   }

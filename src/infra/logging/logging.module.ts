@@ -28,6 +28,8 @@ export function requestIdMiddleware(req: WithId, res: ServerResponse, next: () =
     LoggerModule.forRootAsync({
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) => ({
+        // The client_order_id a handler assigns also lands on the "request completed" line.
+        assignResponse: true,
         pinoHttp: {
           level: config.logLevel,
           genReqId: (req: WithId) => req.id ?? randomUUID(),

@@ -107,7 +107,7 @@ const TERM_FIELDS: Array<[keyof OrderTerms, string]> = [
   ['strategyId', 'strategy_id'],
 ];
 
-/** The API names of the terms in which two orders differ (decimals compared by value). */
+/** The API names of the terms in which two orders differ (terms are normalized, so equal values are equal strings). */
 export function differingTerms(a: OrderTerms, b: OrderTerms): string[] {
   return TERM_FIELDS.filter(([k]) => a[k] !== b[k]).map(([, name]) => name);
 }

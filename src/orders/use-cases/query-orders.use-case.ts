@@ -44,6 +44,8 @@ export class QueryOrdersUseCase {
   }
 }
 
+const MAX_BIGINT = 9223372036854775807n;
+
 /** Cursors are opaque to clients: base64url of the last row's sequence number. */
 export function encodeCursor(seq: string): string {
   return Buffer.from(`s:${seq}`, 'utf8').toString('base64url');
@@ -52,6 +54,6 @@ export function encodeCursor(seq: string): string {
 export function decodeCursor(cursor: string): string {
   const raw = Buffer.from(cursor, 'base64url').toString('utf8');
   const m = /^s:(\d{1,19})$/.exec(raw);
-  if (!m) throw InputValidationError.field('cursor', 'is not a valid cursor');
+  if (!m || BigInt(m[1]) > MAX_BIGINT) throw InputValidationError.field('cursor', 'is not a valid cursor');
   return m[1];
 }

@@ -1,0 +1,108 @@
+import { MemoryStateStore } from './memory-state-store';
+
+describe('MemoryStateStore', () => {
+  let store: MemoryStateStore;
+
+  beforeEach(() => {
+    jest.useFakeTimers({ now: new Date('2026-01-02T15:00:00.000Z') });
+    store = new MemoryStateStore();
+  });
+
+  afterEach(() => {
+    jest.useRealTimers();
+  });
+
+  it('is the memory mode and always reachable', async () => {
+    expect(store.mode).toBe('memory');
+    await expect(store.ping()).resolves.toBeUndefined();
+  });
+
+  it('get of an unknown key is null', async () => {
+    expect(await store.get('missing')).toBeNull();
+  });
+
+  it('set then get returns the value; set again overwrites', async () => {
+    await store.set('k', 'v1');
+    expect(await store.get('k')).toBe('v1');
+    await store.set('k', 'v2');
+    expect(await store.get('k')).toBe('v2');
+  });
+
+  it('keys are independent', async () => {
+    await store.set('a', '1');
+    await store.set('b', '2');
+    await store.del('a');
+    expect(await store.get('a')).toBeNull();
+    expect(await store.get('b')).toBe('2');
+  });
+
+  it('del removes a key and is a no-op for an unknown key', async () => {
+    await store.set('k', 'v');
+    await store.del('k');
+    expect(await store.get('k')).toBeNull();
+    await expect(store.del('never-set')).resolves.toBeUndefined();
+  });
+
+  it('stores the empty string as a value, distinct from absent', async () => {
+    await store.set('k', '');
+    expect(await store.get('k')).toBe('');
+  });
+
+  it('a key with a ttl lives until the ttl elapses', async () => {
+    await store.set('k', 'v', 1_000);
+    jest.advanceTimersByTime(999);
+    expect(await store.get('k')).toBe('v');
+    jest.advanceTimersByTime(1);
+    expect(await store.get('k')).toBeNull();
+    jest.advanceTimersByTime(10_000);
+    expect(await store.get('k')).toBeNull();
+  });
+
+  it('a key without a ttl never expires', async () => {
+    await store.set('k', 'v');
+    jest.advanceTimersByTime(365 * 86_400_000);
+    expect(await store.get('k')).toBe('v');
+  });
+
+  it('setting again without a ttl clears the previous ttl (as Redis SET does)', async () => {
+    await store.set('k', 'v1', 1_000);
+    await store.set('k', 'v2');
+    jest.advanceTimersByTime(5_000);
+    expect(await store.get('k')).toBe('v2');
+  });
+
+  it('setting again with a ttl restarts it', async () => {
+    await store.set('k', 'v1', 1_000);
+    jest.advanceTimersByTime(800);
+    await store.set('k', 'v2', 1_000);
+    jest.advanceTimersByTime(800);
+    expect(await store.get('k')).toBe('v2');
+    jest.advanceTimersByTime(200);
+    expect(await store.get('k')).toBeNull();
+  });
+
+  it('an expired key can be set again', async () => {
+    await store.set('k', 'v1', 10);
+    jest.advanceTimersByTime(10);
+    expect(await store.get('k')).toBeNull();
+    await store.set('k', 'v2', 10);
+    expect(await store.get('k')).toBe('v2');
+  });
+
+  it('close drops everything', async () => {
+    await store.set('a', '1');
+    await store.set('b', '2', 60_000);
+    await store.close();
+    expect(await store.get('a')).toBeNull();
+    expect(await store.get('b')).toBeNull();
+  });
+
+  it('expires with real time too', async () => {
+    jest.useRealTimers();
+    const real = new MemoryStateStore();
+    await real.set('k', 'v', 100);
+    expect(await real.get('k')).toBe('v');
+    await new Promise((r) => setTimeout(r, 150));
+    expect(await real.get('k')).toBeNull();
+  });
+});
