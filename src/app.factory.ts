@@ -1,7 +1,6 @@
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { json } from 'express';
 import { Logger } from 'nestjs-pino';
 import { AppModule, AppOverrides } from './app.module';
 import { HttpExceptionFilter } from './common/http-exception.filter';
@@ -30,17 +29,6 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
   app.use(requestIdMiddleware);
   const httpMetrics = app.get(HttpMetricsMiddleware);
   app.use(httpMetrics.use.bind(httpMetrics));
-  app.use(
-    json({
-      limit: config.bodyLimitBytes,
-      // Any JSON value parses; a body that is not an object gets a 422 naming it, not a parse error.
-      strict: false,
-      // Webhook signatures are computed over the exact bytes received.
-      verify: (req, _res, buf) => {
-        (req as unknown as { rawBody?: Buffer }).rawBody = buf;
-      },
-    }),
-  );
   app.setGlobalPrefix(API_PREFIX, { exclude: UNPREFIXED });
   app.useGlobalPipes(new StrictValidationPipe());
   app.useGlobalFilters(new HttpExceptionFilter());

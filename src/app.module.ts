@@ -7,6 +7,7 @@ import { HealthModule } from './health/health.module';
 import { Clock } from './infra/clock/clock';
 import { ClockModule } from './infra/clock/clock.module';
 import { DatabaseModule } from './infra/database/database.module';
+import { BodyParserModule } from './infra/http/body-parser.module';
 import { LoggingModule } from './infra/logging/logging.module';
 import { MetricsModule } from './infra/metrics/metrics.module';
 import { StateModule } from './infra/state/state.module';
@@ -26,6 +27,7 @@ export class AppModule {
         ConfigModule.forRoot(config),
         ClockModule.forRoot(overrides.clock),
         LoggingModule,
+        BodyParserModule,
         MetricsModule,
         DatabaseModule,
         StateModule,

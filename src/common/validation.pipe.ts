@@ -1,10 +1,19 @@
 import { ArgumentMetadata, ValidationError, ValidationPipe } from '@nestjs/common';
 import { FieldProblem, InputValidationError } from './domain-error';
 
+/** A DTO with rules that span fields (checked with the per-field rules, reported together). */
+export interface CrossFieldRules {
+  crossFieldProblems(): FieldProblem[];
+}
+
+function hasCrossFieldRules(o: unknown): o is CrossFieldRules {
+  return typeof (o as Partial<CrossFieldRules> | null)?.crossFieldProblems === 'function';
+}
+
 /**
  * Validates and normalizes bodies, queries and params against their DTO
- * classes. Unknown fields are refused by name; every bad field is reported in
- * one 422.
+ * classes. Unknown fields are refused by name; every bad field, per-field and
+ * cross-field alike, is reported in one 422.
  */
 export class StrictValidationPipe extends ValidationPipe {
   constructor() {
@@ -13,8 +22,16 @@ export class StrictValidationPipe extends ValidationPipe {
       whitelist: true,
       forbidNonWhitelisted: true,
       forbidUnknownValues: true,
-      validationError: { target: false, value: false },
-      exceptionFactory: (errors) => new InputValidationError(flattenErrors(errors)),
+      validationError: { target: true, value: false },
+      exceptionFactory: (errors) => {
+        const fields = flattenErrors(errors);
+        const target = errors[0]?.target;
+        if (hasCrossFieldRules(target)) {
+          const named = new Set(fields.map((f) => f.field));
+          fields.push(...target.crossFieldProblems().filter((p) => !named.has(p.field)));
+        }
+        return new InputValidationError(fields);
+      },
     });
   }
 
@@ -25,7 +42,12 @@ export class StrictValidationPipe extends ValidationPipe {
         throw InputValidationError.field('body', 'must be a JSON object');
       }
     }
-    return super.transform(value, metadata);
+    const result: unknown = await super.transform(value, metadata);
+    if (hasCrossFieldRules(result)) {
+      const problems = result.crossFieldProblems();
+      if (problems.length) throw new InputValidationError(problems);
+    }
+    return result;
   }
 }
 

@@ -186,6 +186,16 @@ describe('OrderRequestDto through StrictValidationPipe (SPEC §4, §11)', () => 
       expect(err.kind).toBe('invalid');
     });
 
+    it('cross-field rules are reported in the same error as per-field ones', async () => {
+      const err = await refuse({ symbol: 'AAPL', side: 'hold', qty: 1, order_type: 'limit', stop_price: 5 });
+      expect(fieldNames(err)).toEqual(['limit_price', 'side', 'stop_price']);
+    });
+
+    it('cross-field rules refuse an otherwise valid body', async () => {
+      const err = await refuse({ ...valid, order_type: 'stop_limit', limit_price: '10' });
+      expect(err.fields).toEqual([{ field: 'stop_price', problems: ['is required for stop_limit orders'] }]);
+    });
+
     it('several unknown fields are each named', async () => {
       const err = await refuse({ ...valid, foo: 1, bar: 'x' });
       expect(fieldNames(err)).toEqual(['bar', 'foo']);

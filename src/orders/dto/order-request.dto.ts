@@ -1,9 +1,12 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional } from 'class-validator';
+import { FieldProblem } from '../../common/domain-error';
+import { CrossFieldRules } from '../../common/validation.pipe';
 import { Identifier, OneOf, Price, TickerSymbol, WholeQuantity } from '../../common/validators';
 import { ORDER_SIDES, ORDER_TYPES, OrderSide, OrderType, TIME_IN_FORCE, TimeInForce } from '../domain/order-status';
+import { orderTermProblems } from '../domain/order';
 
-export class OrderRequestDto {
+export class OrderRequestDto implements CrossFieldRules {
   @ApiProperty({
     description: 'Ticker; trimmed and upper-cased. 1-10 characters of A-Z, 0-9, "." or "/".',
     example: 'AAPL',
@@ -78,4 +81,14 @@ export class OrderRequestDto {
   @IsOptional()
   @Identifier(64)
   strategy_id?: string;
+
+  /** Which prices the order type needs and forbids; skipped while order_type itself is invalid. */
+  crossFieldProblems(): FieldProblem[] {
+    if (!(ORDER_TYPES as readonly string[]).includes(this.order_type)) return [];
+    return orderTermProblems({
+      orderType: this.order_type,
+      limitPrice: this.limit_price ?? null,
+      stopPrice: this.stop_price ?? null,
+    });
+  }
 }
