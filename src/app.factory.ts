@@ -43,12 +43,23 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
           'Authenticate with an API key: the Authorize button takes it as a bearer token or as X-API-Key.',
       )
       .setVersion(SERVICE_VERSION)
-      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'API key as a bearer token' })
+      .addBearerAuth({
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'API key',
+        description: 'API key as a bearer token',
+      })
       .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, 'api-key')
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json' });
-  await app.init();
+  try {
+    await app.init();
+  } catch (err) {
+    // A refused start must not leave pools and sockets open behind it.
+    await app.close().catch(() => undefined);
+    throw err;
+  }
   // Nest answers unknown paths only under the API prefix; this answers the rest the same way.
   app.use(notFoundResponder);
   return app;

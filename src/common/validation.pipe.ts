@@ -42,6 +42,10 @@ export class StrictValidationPipe extends ValidationPipe {
         throw InputValidationError.field('body', 'must be a JSON object');
       }
     }
+    if (typeof value === 'object' && value !== null) {
+      const problems = structuralProblems(value as Record<string, unknown>);
+      if (problems.length) throw new InputValidationError(problems);
+    }
     const result: unknown = await super.transform(value, metadata);
     if (hasCrossFieldRules(result)) {
       const problems = result.crossFieldProblems();
@@ -49,6 +53,35 @@ export class StrictValidationPipe extends ValidationPipe {
     }
     return result;
   }
+}
+
+/** Deeper than any DTO goes; far shallower than what would exhaust the stack while converting. */
+const MAX_DEPTH = 32;
+/** Keys the object conversion would silently drop instead of reporting as unknown. */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Checks done on the raw input before it is converted: forbidden keys and nesting depth. */
+function structuralProblems(input: Record<string, unknown>): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  for (const key of Object.keys(input)) {
+    if (FORBIDDEN_KEYS.has(key)) problems.push({ field: key, problems: ['is not a known field'] });
+    else if (depthExceeds(input[key], MAX_DEPTH)) {
+      problems.push({ field: key, problems: [`is nested more than ${MAX_DEPTH} levels deep`] });
+    }
+  }
+  return problems;
+}
+
+/** Iterative, so a hostile body cannot overflow the stack here either. */
+function depthExceeds(root: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[root, 1]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > max) return true;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
 }
 
 function flattenErrors(errors: ValidationError[], prefix = ''): FieldProblem[] {

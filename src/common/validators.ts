@@ -101,3 +101,19 @@ export function OneOf(values: readonly string[], options?: ValidationOptions): P
     options,
   );
 }
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
+
+/** An RFC 3339 timestamp (or a plain date) that JavaScript reads as a real instant. */
+export function Timestamp(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'timestamp',
+      validator: {
+        validate: (v: unknown) => typeof v === 'string' && RFC3339.test(v) && !Number.isNaN(Date.parse(v)),
+        defaultMessage: () => 'must be an ISO 8601 timestamp such as 2026-01-02T15:04:05Z',
+      },
+    },
+    options,
+  );
+}

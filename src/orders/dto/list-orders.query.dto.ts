@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsISO8601, IsOptional, ValidateBy } from 'class-validator';
-import { Identifier, TickerSymbol } from '../../common/validators';
+import { IsOptional, ValidateBy } from 'class-validator';
+import { Identifier, TickerSymbol, Timestamp } from '../../common/validators';
 import { ORDER_STATUSES, OrderStatus } from '../domain/order-status';
 
 export class ListOrdersQueryDto {
@@ -33,12 +33,12 @@ export class ListOrdersQueryDto {
 
   @ApiPropertyOptional({ description: 'Only orders created at or after this instant (ISO 8601).' })
   @IsOptional()
-  @IsISO8601({ strict: true }, { message: 'must be an ISO 8601 timestamp' })
+  @Timestamp()
   created_after?: string;
 
   @ApiPropertyOptional({ description: 'Only orders created before this instant (ISO 8601).' })
   @IsOptional()
-  @IsISO8601({ strict: true }, { message: 'must be an ISO 8601 timestamp' })
+  @Timestamp()
   created_before?: string;
 
   @ApiPropertyOptional({ description: 'Page size, 1-500.', default: 50 })
