@@ -1,13 +1,13 @@
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { json } from 'express';
 import { Logger } from 'nestjs-pino';
 import { AppModule, AppOverrides } from './app.module';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import { StrictValidationPipe } from './common/validation.pipe';
 import { AppConfig } from './config/app-config';
-import { requestIdMiddleware } from './infra/logging/logging.module';
-import { HttpMetricsMiddleware } from './infra/metrics/http-metrics.middleware';
+import { RequestObserverMiddleware } from './infra/http/request-observer.middleware';
 import { notFoundResponder } from './common/http-exception.filter';
 import { SERVICE_VERSION } from './system/service-info';
 
@@ -26,9 +26,19 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
   app.disable('x-powered-by');
   // API responses are not cacheable; hashing every body for an ETag is wasted work.
   app.set('etag', false);
-  app.use(requestIdMiddleware);
-  const httpMetrics = app.get(HttpMetricsMiddleware);
-  app.use(httpMetrics.use.bind(httpMetrics));
+  const observer = await app.resolve(RequestObserverMiddleware);
+  app.use(observer.use.bind(observer));
+  app.use(
+    json({
+      limit: config.bodyLimitBytes,
+      // Any JSON value parses; a body that is not an object gets a 422 naming it, not a parse error.
+      strict: false,
+      // Webhook signatures are computed over the exact bytes received.
+      verify: (req, _res, buf) => {
+        (req as unknown as { rawBody?: Buffer }).rawBody = buf;
+      },
+    }),
+  );
   app.setGlobalPrefix(API_PREFIX, { exclude: UNPREFIXED });
   app.useGlobalPipes(new StrictValidationPipe());
   app.useGlobalFilters(new HttpExceptionFilter());

@@ -7,7 +7,7 @@ import { HealthModule } from './health/health.module';
 import { Clock } from './infra/clock/clock';
 import { ClockModule } from './infra/clock/clock.module';
 import { DatabaseModule } from './infra/database/database.module';
-import { BodyParserModule } from './infra/http/body-parser.module';
+import { RequestObserverMiddleware } from './infra/http/request-observer.middleware';
 import { LoggingModule } from './infra/logging/logging.module';
 import { MetricsModule } from './infra/metrics/metrics.module';
 import { StateModule } from './infra/state/state.module';
@@ -27,7 +27,6 @@ export class AppModule {
         ConfigModule.forRoot(config),
         ClockModule.forRoot(overrides.clock),
         LoggingModule,
-        BodyParserModule,
         MetricsModule,
         DatabaseModule,
         StateModule,
@@ -37,6 +36,7 @@ export class AppModule {
         OrdersModule,
       ],
       controllers: [SystemController],
+      providers: [RequestObserverMiddleware],
     };
   }
 }

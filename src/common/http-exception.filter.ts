@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { logFields } from '../infra/http/request-observer.middleware';
 import { DomainError, ErrorKind } from './domain-error';
 
 const STATUS_BY_KIND: Record<ErrorKind, number> = {
@@ -62,6 +63,9 @@ export class HttpExceptionFilter implements ExceptionFilter {
     body.request_id = req?.id !== undefined ? String(req.id) : null;
     if (status >= 500 && !(exception instanceof DomainError) && !(exception instanceof HttpException)) {
       this.logger.error({ err: exception, request_id: body.request_id }, 'unhandled error');
+    }
+    if (exception instanceof DomainError && typeof exception.details?.client_order_id === 'string') {
+      logFields(res).clientOrderId = exception.details.client_order_id;
     }
     if (res.headersSent) return;
     if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));

@@ -1,7 +1,6 @@
 import { Body, Controller, Get, HttpStatus, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { PinoLogger } from 'nestjs-pino';
 import { CurrentPrincipal, RequirePermissions } from '../auth/auth.decorators';
 import { Principal } from '../auth/permission';
 import { ErrorResponseDto } from '../common/error-response.dto';
@@ -9,6 +8,7 @@ import { ClientOrderIdParamDto } from './dto/client-order-id.param.dto';
 import { ListOrdersQueryDto } from './dto/list-orders.query.dto';
 import { OrderRequestDto } from './dto/order-request.dto';
 import { OrderDetailDto, OrderListResponseDto, OrderResponseDto } from './dto/order-response.dto';
+import { logFields } from '../infra/http/request-observer.middleware';
 import { toOrderDetail, toOrderResponse } from './order.mapper';
 import { QueryOrdersUseCase } from './use-cases/query-orders.use-case';
 import { SubmitOrderUseCase } from './use-cases/submit-order.use-case';
@@ -23,7 +23,6 @@ export class OrdersController {
   constructor(
     private readonly submitOrder: SubmitOrderUseCase,
     private readonly queryOrders: QueryOrdersUseCase,
-    private readonly logger: PinoLogger,
   ) {}
 
   @Post()
@@ -59,7 +58,7 @@ export class OrdersController {
       principal,
       { actor: principal.name, requestId: req.id === undefined ? null : String(req.id) },
     );
-    this.logger.assign({ client_order_id: result.order.clientOrderId });
+    logFields(res).clientOrderId = result.order.clientOrderId;
     res.status(result.created ? HttpStatus.CREATED : HttpStatus.OK);
     return toOrderResponse(result.order, result.message);
   }
@@ -89,8 +88,12 @@ export class OrdersController {
   @ApiOperation({ summary: 'One order in full' })
   @ApiResponse({ status: 200, type: OrderDetailDto })
   @ApiResponse({ status: 404, type: ErrorResponseDto, description: "Unknown, or outside the key's strategies" })
-  async get(@Param() p: ClientOrderIdParamDto, @CurrentPrincipal() principal: Principal): Promise<OrderDetailDto> {
-    this.logger.assign({ client_order_id: p.client_order_id });
+  async get(
+    @Param() p: ClientOrderIdParamDto,
+    @CurrentPrincipal() principal: Principal,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<OrderDetailDto> {
+    logFields(res).clientOrderId = p.client_order_id;
     return toOrderDetail(await this.queryOrders.get(p.client_order_id, principal));
   }
 }

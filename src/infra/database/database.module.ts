@@ -1,7 +1,7 @@
 import { Global, Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
-import { createDataSource, runMigrations } from './data-source';
+import { createDataSource, runMigrations, warmPool } from './data-source';
 import { EmbeddedPostgresHandle, startEmbeddedPostgres } from './embedded-postgres';
 import { redactUrl } from '../redact-url';
 
@@ -51,6 +51,7 @@ export class DatabaseLifecycle implements OnApplicationShutdown {
         await ds.initialize();
         const applied = await runMigrations(ds);
         if (applied.length) logger.log(`migrations applied: ${applied.join(', ')}`);
+        await warmPool(ds, config.database.poolSize);
         return ds;
       },
     },

@@ -1,7 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { makeCounterProvider, makeHistogramProvider, PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { GatewayMetrics, METRIC } from './gateway-metrics';
-import { HttpMetricsMiddleware } from './http-metrics.middleware';
 import { MetricsController } from './metrics.controller';
 
 @Global()
@@ -25,8 +24,7 @@ import { MetricsController } from './metrics.controller';
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     }),
     GatewayMetrics,
-    HttpMetricsMiddleware,
   ],
-  exports: [GatewayMetrics, HttpMetricsMiddleware],
+  exports: [GatewayMetrics],
 })
 export class MetricsModule {}

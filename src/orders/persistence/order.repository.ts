@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AuditEntry } from '../../audit/audit-entry';
+import { preparedQuery } from '../../infra/database/data-source';
 import { NewOrder, Order } from '../domain/order';
 import { OrderSide, OrderStatus, OrderType, TimeInForce } from '../domain/order-status';
 
@@ -31,6 +32,24 @@ interface OrderRow {
   total_slices: number | null;
   scheduled_time: Date | null;
 }
+
+/** Every column an Order is read from, listed so statements keep their shape across migrations. */
+const COLUMNS = `seq, client_order_id, strategy_id, symbol, side, qty, order_type, limit_price, stop_price,
+  time_in_force, status, broker_order_id, error_message, retry_count, created_at, updated_at, submitted_at,
+  filled_at, filled_qty, filled_avg_price, metadata, parent_order_id, slice_num, total_slices, scheduled_time`;
+
+/** The hot path: prepared once per connection (see preparedQuery). */
+const INSERT_WITH_AUDIT = `WITH ins AS (
+    INSERT INTO orders (client_order_id, strategy_id, symbol, side, qty, order_type, limit_price,
+                        stop_price, time_in_force, status, metadata, created_at, updated_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
+    ON CONFLICT (client_order_id) DO NOTHING
+    RETURNING ${COLUMNS}
+  ), audit AS (
+    INSERT INTO audit_log (action, actor, client_order_id, strategy_id, symbol, request_id, details, occurred_at)
+    SELECT $13, $14, client_order_id, strategy_id, symbol, $15, $16, $12 FROM ins
+  )
+  SELECT ${COLUMNS} FROM ins`;
 
 export interface OrderListFilter {
   statuses?: OrderStatus[];
@@ -65,42 +84,31 @@ export class OrderRepository {
    * and `created` is false; the caller then reads the existing order.
    */
   async insertWithAudit(order: NewOrder, audit: AuditEntry): Promise<{ order: Order | null; created: boolean }> {
-    const rows: OrderRow[] = await this.ds.query(
-      `WITH ins AS (
-         INSERT INTO orders (client_order_id, strategy_id, symbol, side, qty, order_type, limit_price,
-                             stop_price, time_in_force, status, metadata, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
-         ON CONFLICT (client_order_id) DO NOTHING
-         RETURNING *
-       ), audit AS (
-         INSERT INTO audit_log (action, actor, client_order_id, strategy_id, symbol, request_id, details, occurred_at)
-         SELECT $13, $14, client_order_id, strategy_id, symbol, $15, $16, $12 FROM ins
-       )
-       SELECT * FROM ins`,
-      [
-        order.clientOrderId,
-        order.strategyId,
-        order.symbol,
-        order.side,
-        order.qty,
-        order.orderType,
-        order.limitPrice,
-        order.stopPrice,
-        order.timeInForce,
-        order.status,
-        JSON.stringify(order.metadata),
-        order.createdAt,
-        audit.action,
-        audit.actor,
-        audit.requestId ?? null,
-        JSON.stringify(audit.details ?? {}),
-      ],
-    );
+    const rows = await preparedQuery<OrderRow>(this.ds, 'orders_insert_with_audit', INSERT_WITH_AUDIT, [
+      order.clientOrderId,
+      order.strategyId,
+      order.symbol,
+      order.side,
+      order.qty,
+      order.orderType,
+      order.limitPrice,
+      order.stopPrice,
+      order.timeInForce,
+      order.status,
+      JSON.stringify(order.metadata),
+      order.createdAt,
+      audit.action,
+      audit.actor,
+      audit.requestId ?? null,
+      JSON.stringify(audit.details ?? {}),
+    ]);
     return rows.length ? { order: toOrder(rows[0]), created: true } : { order: null, created: false };
   }
 
   async findByClientOrderId(clientOrderId: string): Promise<Order | null> {
-    const rows: OrderRow[] = await this.ds.query('SELECT * FROM orders WHERE client_order_id = $1', [clientOrderId]);
+    const rows: OrderRow[] = await this.ds.query(`SELECT ${COLUMNS} FROM orders WHERE client_order_id = $1`, [
+      clientOrderId,
+    ]);
     return rows.length ? toOrder(rows[0]) : null;
   }
 
@@ -120,7 +128,7 @@ export class OrderRepository {
     if (f.beforeSeq) add('seq < ?', f.beforeSeq);
     params.push(f.limit + 1);
     const rows: OrderRow[] = await this.ds.query(
-      `SELECT * FROM orders ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      `SELECT ${COLUMNS} FROM orders ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
        ORDER BY seq DESC LIMIT $${params.length}`,
       params,
     );

@@ -1,0 +1,375 @@
+/**
+ * `npm run bench`: load-tests POST /api/v1/orders on the real gateway and on a
+ * bare node:http + pg + ioredis baseline, under the same load, one after the
+ * other, and reports the gateway's throughput as a fraction of the baseline's.
+ * See bench/README.md for the knobs and how to read the output.
+ *
+ * Runs from dist/ (the npm script builds first): dist/bench/run.js.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { freePort, killAllChildren, ServerSpec, startServer } from './child';
+import { cpuBetween, CpuUsage, snapshotCpu } from './cpu';
+import { checkpoint, recreateDatabase } from './database';
+import { LoadSummary, round, runLoad } from './load';
+
+const ROOT = resolve(__dirname, '..', '..');
+const DIST = resolve(__dirname, '..');
+const RESULTS_DIR = join(ROOT, 'bench', 'results');
+const ORDERS_PATH = '/api/v1/orders';
+const DATABASE_NAME = 'eg_bench';
+const REDIS_KEY_PREFIX = 'eg_bench:';
+const READY_TIMEOUT_MS = 60_000;
+/** Above this much CPU (% of one core) used by unrelated processes during a run, the report says the figures are skewed. */
+const OTHER_CPU_WARN_PCT = 20;
+
+/** This milestone's targets. */
+const TARGETS = { minRatio: 0.25, maxGatewayP99Ms: 50, maxGatewayErrors: 0 };
+
+type Side = 'baseline' | 'gateway';
+
+interface SideResult extends LoadSummary {
+  cpu: CpuUsage;
+}
+
+interface BenchConfig {
+  durationS: number;
+  warmupS: number;
+  connections: number;
+  pgAdminUrl: string;
+  redisUrl: string;
+  only?: Side;
+  cpuProfile: boolean;
+  strict: boolean;
+}
+
+function readConfig(env: NodeJS.ProcessEnv): BenchConfig {
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name]?.trim();
+    if (!raw) return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer from ${min} to ${max}`);
+    return n;
+  };
+  const only = env.BENCH_ONLY?.trim() || undefined;
+  if (only !== undefined && only !== 'baseline' && only !== 'gateway') {
+    throw new Error('BENCH_ONLY must be "baseline" or "gateway"');
+  }
+  return {
+    durationS: int('BENCH_DURATION_S', 15, 1, 600),
+    warmupS: int('BENCH_WARMUP_S', 2, 0, 60),
+    connections: int('BENCH_CONNECTIONS', 32, 1, 1024),
+    pgAdminUrl: env.BENCH_PG_ADMIN_URL?.trim() || 'postgres://postgres@127.0.0.1:5432/postgres',
+    redisUrl: env.BENCH_REDIS_URL?.trim() || 'redis://127.0.0.1:6379/0',
+    only,
+    cpuProfile: env.BENCH_CPU_PROF === '1',
+    strict: env.BENCH_STRICT === '1',
+  };
+}
+
+/** Children get a clean environment: whatever the caller exported (DATABASE_URL, broker keys...) must not leak in. */
+function baseEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of ['PATH', 'HOME', 'LANG', 'TZ']) {
+    const v = process.env[name];
+    if (v !== undefined) env[name] = v;
+  }
+  return env;
+}
+
+/** Another build's entry point, to compare a variant against the same baseline; normally this build's. */
+function gatewayEntry(): string {
+  return process.env.BENCH_GATEWAY_ENTRY?.trim() || join(DIST, 'src', 'main.js');
+}
+
+/** BENCH_GATEWAY_<NAME>=value reaches the gateway as <NAME>=value, to compare variants (e.g. LOG_LEVEL=info). */
+function gatewayOverrides(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (name.startsWith('BENCH_GATEWAY_') && name !== 'BENCH_GATEWAY_ENTRY' && value !== undefined) {
+      env[name.slice('BENCH_GATEWAY_'.length)] = value;
+    }
+  }
+  return env;
+}
+
+function profileArgs(cfg: BenchConfig, side: Side): string[] {
+  if (!cfg.cpuProfile) return [];
+  return [
+    '--require',
+    join(__dirname, 'exit-on-signal.js'),
+    '--cpu-prof',
+    `--cpu-prof-dir=${join(RESULTS_DIR, 'profiles')}`,
+    `--cpu-prof-name=${side}-${Date.now()}.cpuprofile`,
+  ];
+}
+
+function serverSpec(side: Side, cfg: BenchConfig, databaseUrl: string, adminKey: string, port: number): ServerSpec {
+  const shared = {
+    port,
+    readyPath: '/health/ready',
+    readyTimeoutMs: READY_TIMEOUT_MS,
+    nodeArgs: profileArgs(cfg, side),
+  };
+  if (side === 'baseline') {
+    return {
+      ...shared,
+      name: 'baseline',
+      script: join(DIST, 'bench', 'baseline-server.js'),
+      env: {
+        ...baseEnv(),
+        PORT: String(port),
+        DATABASE_URL: databaseUrl,
+        REDIS_URL: cfg.redisUrl,
+        REDIS_KEY_PREFIX: `${REDIS_KEY_PREFIX}baseline:`,
+      },
+    };
+  }
+  return {
+    ...shared,
+    name: 'gateway',
+    script: gatewayEntry(),
+    env: {
+      ...baseEnv(),
+      PORT: String(port),
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: cfg.redisUrl,
+      REDIS_KEY_PREFIX,
+      ADMIN_API_KEY: adminKey,
+      DRY_RUN: 'true',
+      // A line per request at info would measure the log sink (a pipe here) too; warn keeps errors visible.
+      LOG_LEVEL: 'warn',
+      // The per-minute limiter must not turn the load into 429s; it still runs, it just never trips.
+      ORDER_SUBMIT_RATE_LIMIT: '1000000',
+      ...gatewayOverrides(),
+    },
+  };
+}
+
+/** Distinct order bodies: a fixed body would make every request after the first an idempotent replay. */
+function orderBodies(runId: string): () => string {
+  let n = 0;
+  return () => JSON.stringify({ symbol: 'AAPL', side: 'buy', qty: 1, idempotency_key: `b-${runId}-${++n}` });
+}
+
+async function measure(
+  side: Side,
+  cfg: BenchConfig,
+  databaseUrl: string,
+  adminKey: string,
+  signal: AbortSignal,
+): Promise<SideResult> {
+  const port = await freePort();
+  log(`${side}: starting on 127.0.0.1:${port}`);
+  const server = await startServer(serverSpec(side, cfg, databaseUrl, adminKey, port));
+  try {
+    const load = {
+      baseUrl: server.baseUrl,
+      path: ORDERS_PATH,
+      headers: { authorization: `Bearer ${adminKey}` },
+      nextBody: orderBodies(`${side[0]}${randomBytes(3).toString('hex')}`),
+      connections: cfg.connections,
+      signal,
+    };
+    if (cfg.warmupS > 0) {
+      log(`${side}: warming up for ${cfg.warmupS} s`);
+      await runLoad({ ...load, durationS: cfg.warmupS });
+      if (signal.aborted) throw new Error('interrupted');
+    }
+    log(`${side}: measuring for ${cfg.durationS} s at ${cfg.connections} connections`);
+    const before = snapshotCpu(server.pid);
+    const result = await runLoad({ ...load, durationS: cfg.durationS });
+    const cpu = cpuBetween(before, snapshotCpu(server.pid), result.requests);
+    const exited = server.exitStatus();
+    if (exited) throw new Error(`${side} ${exited} during the run; its last output:\n${server.outputTail()}`);
+    if (result.errors > 0) log(`${side}: last output:\n${server.outputTail() || '(none)'}`);
+    return { ...result, cpu };
+  } finally {
+    await server.stop();
+  }
+}
+
+interface TargetCheck {
+  name: string;
+  value: string;
+  pass: boolean | null;
+}
+
+function checkTargets(baseline?: SideResult, gateway?: SideResult): { ratio: number | null; checks: TargetCheck[] } {
+  const ratio = baseline && gateway && baseline.rps > 0 ? round(gateway.rps / baseline.rps, 3) : null;
+  const checks: TargetCheck[] = [
+    {
+      name: `ratio gateway/baseline >= ${TARGETS.minRatio}`,
+      value: ratio === null ? 'n/a' : ratio.toFixed(3),
+      pass: ratio === null ? null : ratio >= TARGETS.minRatio,
+    },
+    {
+      name: `gateway p99 <= ${TARGETS.maxGatewayP99Ms} ms`,
+      value: gateway ? `${gateway.latencyMs.p99} ms` : 'n/a',
+      pass: gateway ? gateway.latencyMs.p99 <= TARGETS.maxGatewayP99Ms : null,
+    },
+    {
+      name: `gateway errors == ${TARGETS.maxGatewayErrors}`,
+      value: gateway ? String(gateway.errors) : 'n/a',
+      pass: gateway ? gateway.errors <= TARGETS.maxGatewayErrors : null,
+    },
+  ];
+  return { ratio, checks };
+}
+
+function printReport(
+  cfg: BenchConfig,
+  results: Partial<Record<Side, SideResult>>,
+  ratio: number | null,
+  checks: TargetCheck[],
+): void {
+  const row = (cells: Array<string | number>, widths: number[]) =>
+    cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
+  const widths = [10, 9, 7, 7, 7, 8, 9];
+  const out: string[] = [
+    '',
+    `POST ${ORDERS_PATH}, distinct orders, ${cfg.connections} connections, ${cfg.durationS} s each (after ${cfg.warmupS} s warm-up)`,
+    '',
+    row(['', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'requests'], widths),
+  ];
+  for (const side of ['baseline', 'gateway'] as const) {
+    const r = results[side];
+    if (!r) continue;
+    out.push(
+      row([side, r.rps.toFixed(1), r.latencyMs.p50, r.latencyMs.p99, r.latencyMs.max, r.errors, r.requests], widths),
+    );
+  }
+  const cpuWidths = [10, 7, 9, 6, 9, 6, 14, 16];
+  const fmt = (v: number | null) => (v === null ? '-' : v.toFixed(0));
+  out.push(
+    '',
+    `CPU during the measured run (% of one core; ${cpus().length} cores in all)`,
+    row(['', 'server', 'postgres', 'redis', 'load gen', 'other', 'server us/req', 'postgres us/req'], cpuWidths),
+  );
+  for (const side of ['baseline', 'gateway'] as const) {
+    const c = results[side]?.cpu;
+    if (!c) continue;
+    out.push(
+      row(
+        [
+          side,
+          fmt(c.serverPct),
+          fmt(c.postgresPct),
+          fmt(c.redisPct),
+          fmt(c.loadGeneratorPct),
+          fmt(c.otherPct),
+          fmt(c.serverUsPerRequest),
+          fmt(c.postgresUsPerRequest),
+        ],
+        cpuWidths,
+      ),
+    );
+  }
+  out.push('', `ratio gateway_rps / baseline_rps: ${ratio === null ? 'n/a' : ratio.toFixed(3)}`, '', 'targets');
+  for (const c of checks) {
+    out.push(`  ${c.name.padEnd(34)} ${c.value.padStart(9)}  ${c.pass === null ? 'SKIP' : c.pass ? 'PASS' : 'FAIL'}`);
+  }
+  for (const side of ['baseline', 'gateway'] as const) {
+    const r = results[side];
+    if (r && r.errors > 0) {
+      out.push(
+        '',
+        `${side} errors: ${r.non2xx} non-2xx, ${r.socketErrors} socket errors (${r.timeouts} timeouts); status codes ${JSON.stringify(r.statusCodes)}`,
+      );
+    }
+  }
+  const replays = results.gateway?.statusCodes['200'] ?? 0;
+  if (replays > 0) out.push('', `warning: ${replays} gateway answers were idempotent replays (200), not new orders`);
+  const busiest = Math.max(...(['baseline', 'gateway'] as const).map((s) => results[s]?.cpu.otherPct ?? 0));
+  if (busiest > OTHER_CPU_WARN_PCT) {
+    out.push(
+      '',
+      `warning: other processes used up to ${busiest.toFixed(0)}% of a core during a run; figures are skewed`,
+    );
+  }
+  if (results.baseline && results.baseline.errors > 0) {
+    out.push('', 'warning: the baseline had errors, so the ratio is not a fair comparison');
+  }
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+function log(message: string): void {
+  process.stderr.write(`[bench] ${message}\n`);
+}
+
+async function main(): Promise<number> {
+  const cfg = readConfig(process.env);
+  const abort = new AbortController();
+  const onSignal = () => {
+    if (abort.signal.aborted) {
+      killAllChildren();
+      process.exit(130);
+    }
+    log('interrupted: stopping the load and the servers (again to kill at once)');
+    abort.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('exit', killAllChildren);
+
+  // Every step is bounded on its own; this is the backstop should one of them hang anyway.
+  const perSide = READY_TIMEOUT_MS / 1000 + cfg.warmupS + cfg.durationS + 40;
+  const budgetS = 30 + 2 * perSide;
+  setTimeout(() => {
+    log(`gave up after ${budgetS} s: something hung; killing the servers`);
+    killAllChildren();
+    process.exit(3);
+  }, budgetS * 1000).unref();
+
+  log(`node ${process.version}, ${cpus().length} CPUs; database ${DATABASE_NAME}, Redis prefix ${REDIS_KEY_PREFIX}`);
+  const databaseUrl = await recreateDatabase(cfg.pgAdminUrl, DATABASE_NAME);
+  const adminKey = randomBytes(16).toString('hex');
+  const results: Partial<Record<Side, SideResult>> = {};
+  for (const side of ['baseline', 'gateway'] as const) {
+    if (cfg.only && cfg.only !== side) continue;
+    if (abort.signal.aborted) break;
+    if (!(await checkpoint(cfg.pgAdminUrl))) log('CHECKPOINT not permitted for the admin role; runs may interfere');
+    results[side] = await measure(side, cfg, databaseUrl, adminKey, abort.signal);
+  }
+
+  const { ratio, checks } = checkTargets(results.baseline, results.gateway);
+  printReport(cfg, results, ratio, checks);
+
+  // An interrupted run is partial: keep the last complete one on disk.
+  if (abort.signal.aborted) return 130;
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const file = join(RESULTS_DIR, 'latest.json');
+  const report = {
+    finishedAt: new Date().toISOString(),
+    node: process.version,
+    cpus: cpus().length,
+    config: { durationS: cfg.durationS, warmupS: cfg.warmupS, connections: cfg.connections, only: cfg.only ?? null },
+    gatewayEntry: relative(ROOT, gatewayEntry()),
+    gatewayOverrides: gatewayOverrides(),
+    baseline: results.baseline ?? null,
+    gateway: results.gateway ?? null,
+    ratio,
+    targets: checks,
+    pass: checks.every((c) => c.pass !== false),
+  };
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  process.stdout.write(`\nresults written to ${relative(process.cwd(), file)}\n`);
+  if (cfg.cpuProfile)
+    process.stdout.write(`CPU profiles in ${relative(process.cwd(), join(RESULTS_DIR, 'profiles'))}\n`);
+
+  // Figures from a gateway that mostly failed are not a measurement; say so in the exit code.
+  const gw = results.gateway;
+  if (gw && (gw.requests === 0 || gw.errors * 2 > gw.requests)) return 1;
+  return cfg.strict && !report.pass ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    log(`failed: ${err instanceof Error ? err.message : String(err)}`);
+    killAllChildren();
+    process.exit(2);
+  },
+);
