@@ -1,11 +1,17 @@
 import { Module } from '@nestjs/common';
+import { EventsModule } from '../events/events.module';
+import { PositionsModule } from '../positions/positions.module';
+import { FillRepository } from './persistence/fill.repository';
+import { ApplyOrderUpdateUseCase } from './use-cases/apply-order-update.use-case';
 import { OrdersController } from './orders.controller';
 import { OrderRepository } from './persistence/order.repository';
 import { QueryOrdersUseCase } from './use-cases/query-orders.use-case';
 import { SubmitOrderUseCase } from './use-cases/submit-order.use-case';
 
 @Module({
+  imports: [PositionsModule, EventsModule],
   controllers: [OrdersController],
-  providers: [OrderRepository, SubmitOrderUseCase, QueryOrdersUseCase],
+  providers: [OrderRepository, FillRepository, SubmitOrderUseCase, QueryOrdersUseCase, ApplyOrderUpdateUseCase],
+  exports: [ApplyOrderUpdateUseCase],
 })
 export class OrdersModule {}

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { AuditEntry } from '../../audit/audit-entry';
 import { preparedQuery } from '../../infra/database/data-source';
 import { NewOrder, Order } from '../domain/order';
@@ -50,6 +50,20 @@ const INSERT_WITH_AUDIT = `WITH ins AS (
     SELECT $13, $14, client_order_id, strategy_id, symbol, $15, $16, $12 FROM ins
   )
   SELECT ${COLUMNS} FROM ins`;
+
+/** The fields the lifecycle (broker answers, updates, fills) may change. */
+export type OrderLifecycleChange = Pick<
+  Order,
+  | 'status'
+  | 'filledQty'
+  | 'filledAvgPrice'
+  | 'brokerOrderId'
+  | 'submittedAt'
+  | 'filledAt'
+  | 'errorMessage'
+  | 'retryCount'
+  | 'updatedAt'
+>;
 
 export interface OrderListFilter {
   statuses?: OrderStatus[];
@@ -110,6 +124,61 @@ export class OrderRepository {
       clientOrderId,
     ]);
     return rows.length ? toOrder(rows[0]) : null;
+  }
+
+  /**
+   * Locks the order row for the rest of `manager`'s transaction, found by
+   * client_order_id or, failing that, by the broker's order id.
+   */
+  async lockForUpdate(
+    manager: EntityManager,
+    key: { clientOrderId?: string; brokerOrderId?: string },
+  ): Promise<Order | null> {
+    if (key.clientOrderId) {
+      const rows: OrderRow[] = await manager.query(
+        `SELECT ${COLUMNS} FROM orders WHERE client_order_id = $1 FOR UPDATE`,
+        [key.clientOrderId],
+      );
+      if (rows.length) return toOrder(rows[0]);
+    }
+    if (key.brokerOrderId) {
+      const rows: OrderRow[] = await manager.query(
+        `SELECT ${COLUMNS} FROM orders WHERE broker_order_id = $1 FOR UPDATE`,
+        [key.brokerOrderId],
+      );
+      if (rows.length) return toOrder(rows[0]);
+    }
+    return null;
+  }
+
+  /** Writes the lifecycle fields of a locked order. */
+  async updateLifecycle(manager: EntityManager, clientOrderId: string, c: OrderLifecycleChange): Promise<void> {
+    await manager.query(
+      `UPDATE orders SET status = $2, filled_qty = $3, filled_avg_price = $4, broker_order_id = $5,
+              submitted_at = $6, filled_at = $7, error_message = $8, retry_count = $9, updated_at = $10
+        WHERE client_order_id = $1`,
+      [
+        clientOrderId,
+        c.status,
+        c.filledQty,
+        c.filledAvgPrice,
+        c.brokerOrderId,
+        c.submittedAt,
+        c.filledAt,
+        c.errorMessage,
+        c.retryCount,
+        c.updatedAt,
+      ],
+    );
+  }
+
+  /** Orders whose outcome is still open at the broker (oldest first), for polling and resolution. */
+  async findByStatuses(statuses: OrderStatus[], limit: number): Promise<Order[]> {
+    const rows: OrderRow[] = await this.ds.query(
+      `SELECT ${COLUMNS} FROM orders WHERE status = ANY($1) ORDER BY seq LIMIT $2`,
+      [statuses, limit],
+    );
+    return rows.map(toOrder);
   }
 
   async list(f: OrderListFilter): Promise<OrderPage> {

@@ -1,0 +1,111 @@
+/** Configuration of the in-process paper exchange, checked once at construction. */
+import { randomUUID } from 'node:crypto';
+import { Decimal, normalizeDecimal } from '../../common/decimal';
+import type { Clock } from '../../infra/clock/clock';
+
+export interface SimBrokerOptions {
+  /** Every timestamp (orders, executions, events) comes from here. */
+  clock: Clock;
+  /** Reference (last trade) price per symbol; `setPrice` moves them later. */
+  referencePrices?: Record<string, string>;
+  /** Reference price of a symbol not in `referencePrices`. Default `'100'`. */
+  defaultPrice?: string;
+  /** Delay before a command (submit, cancel, replace, close) is acted on and answered. Default 0. */
+  latencyMs?: number;
+  /** Delay between an order becoming marketable (arrival, price move) and its executions. Default 0. */
+  fillLatencyMs?: number;
+  /** Each fill is split into this many executions (whole shares, never an empty one). Default 1. */
+  partialFills?: number;
+  /**
+   * Shares available at the reference price per match (an order's arrival, or one price move shared
+   * by the resting orders in time priority). Per symbol; absent means unlimited.
+   */
+  liquidity?: Record<string, string>;
+  /** Liquidity of a symbol not in `liquidity`; absent means unlimited. */
+  defaultLiquidity?: string;
+  /** Symbols the broker refuses to trade (422 "not tradable"). */
+  rejectSymbols?: string[];
+  /** Orders for more shares than this are refused (422). */
+  maxQty?: string;
+  /** Default `'100000'`. */
+  startingCash?: string;
+  /** Buying power = equity × multiplier − gross position value − open orders' opening notional. Default `'1'`. */
+  buyingPowerMultiplier?: string;
+  /** Order, execution and generated client order ids. Default: random UUIDs. */
+  idFactory?: () => string;
+  /** Default `'sim-account'`. */
+  accountId?: string;
+}
+
+export interface ResolvedSimOptions {
+  clock: Clock;
+  referencePrices: Map<string, Decimal>;
+  defaultPrice: Decimal;
+  latencyMs: number;
+  fillLatencyMs: number;
+  partialFills: number;
+  liquidity: Map<string, Decimal>;
+  defaultLiquidity: Decimal | null;
+  rejectSymbols: Set<string>;
+  maxQty: Decimal | null;
+  startingCash: Decimal;
+  buyingPowerMultiplier: Decimal;
+  idFactory: () => string;
+  accountId: string;
+}
+
+/** A positive decimal string, or a configuration error naming the option. */
+export function positiveDecimal(value: string, what: string): Decimal {
+  const normalized = normalizeDecimal(value);
+  if (normalized === undefined || new Decimal(normalized).lte(0)) {
+    throw new RangeError(`${what} must be a positive decimal string, got ${JSON.stringify(value)}`);
+  }
+  return new Decimal(normalized);
+}
+
+export function nonNegativeDecimal(value: string, what: string): Decimal {
+  const normalized = normalizeDecimal(value);
+  if (normalized === undefined) {
+    throw new RangeError(`${what} must be a non-negative decimal string, got ${JSON.stringify(value)}`);
+  }
+  return new Decimal(normalized);
+}
+
+function nonNegativeInteger(value: number, what: string): number {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(`${what} must be a non-negative integer, got ${value}`);
+  }
+  return value;
+}
+
+export function resolveSimOptions(options: SimBrokerOptions): ResolvedSimOptions {
+  const partialFills = nonNegativeInteger(options.partialFills ?? 1, 'partialFills');
+  if (partialFills < 1) throw new RangeError('partialFills must be at least 1');
+  return {
+    clock: options.clock,
+    referencePrices: new Map(
+      Object.entries(options.referencePrices ?? {}).map(([symbol, price]) => [
+        symbol,
+        positiveDecimal(price, `referencePrices.${symbol}`),
+      ]),
+    ),
+    defaultPrice: positiveDecimal(options.defaultPrice ?? '100', 'defaultPrice'),
+    latencyMs: nonNegativeInteger(options.latencyMs ?? 0, 'latencyMs'),
+    fillLatencyMs: nonNegativeInteger(options.fillLatencyMs ?? 0, 'fillLatencyMs'),
+    partialFills,
+    liquidity: new Map(
+      Object.entries(options.liquidity ?? {}).map(([symbol, qty]) => [
+        symbol,
+        nonNegativeDecimal(qty, `liquidity.${symbol}`),
+      ]),
+    ),
+    defaultLiquidity:
+      options.defaultLiquidity === undefined ? null : nonNegativeDecimal(options.defaultLiquidity, 'defaultLiquidity'),
+    rejectSymbols: new Set(options.rejectSymbols ?? []),
+    maxQty: options.maxQty === undefined ? null : positiveDecimal(options.maxQty, 'maxQty'),
+    startingCash: nonNegativeDecimal(options.startingCash ?? '100000', 'startingCash'),
+    buyingPowerMultiplier: positiveDecimal(options.buyingPowerMultiplier ?? '1', 'buyingPowerMultiplier'),
+    idFactory: options.idFactory ?? randomUUID,
+    accountId: options.accountId ?? 'sim-account',
+  };
+}

@@ -1,0 +1,196 @@
+/**
+ * One order on the sim exchange: its terms, validation, matching rules and
+ * the BrokerOrder snapshot the port hands out. Plain functions, no I/O.
+ *
+ * Matching rules (the reference price is the symbol's last price):
+ * - a stop buy triggers when reference ≥ stop, a stop sell when reference ≤ stop;
+ *   once triggered a stop is a market order and a stop_limit a limit order;
+ * - a market order is always marketable; a limit buy when reference ≤ limit,
+ *   a limit sell when reference ≥ limit;
+ * - every execution is at the reference price, which for a marketable limit
+ *   is the better of the two prices (never worse than the limit).
+ */
+import { Decimal, normalizeDecimal, normalizeWholeQuantity } from '../../common/decimal';
+import type { OrderSide, OrderType, TimeInForce } from '../../orders/domain/order-status';
+import type { BrokerOrder, BrokerOrderStatus } from '../broker-client.port';
+import { invalidRequest } from './sim-errors';
+
+const SIDES: readonly OrderSide[] = ['buy', 'sell'];
+const TYPES: readonly OrderType[] = ['market', 'limit', 'stop', 'stop_limit'];
+const TIME_IN_FORCE: readonly TimeInForce[] = ['day', 'gtc', 'ioc', 'fok'];
+
+/** Alpaca's limit on client_order_id length. */
+export const MAX_CLIENT_ORDER_ID_LENGTH = 128;
+
+export type SimOrderStatus = Extract<
+  BrokerOrderStatus,
+  'new' | 'partially_filled' | 'filled' | 'canceled' | 'expired' | 'replaced' | 'rejected'
+>;
+
+/** What an order asks for, validated and normalized. */
+export interface OrderTerms {
+  symbol: string;
+  side: OrderSide;
+  type: OrderType;
+  timeInForce: TimeInForce;
+  qty: Decimal;
+  limitPrice: Decimal | null;
+  stopPrice: Decimal | null;
+}
+
+export interface SimOrder extends OrderTerms {
+  /** Arrival sequence: time priority, and the tie-break for equal timestamps. */
+  readonly seq: number;
+  readonly id: string;
+  readonly clientOrderId: string;
+  readonly replaces: string | null;
+  status: SimOrderStatus;
+  /** False for a stop / stop_limit until the reference price crosses its stop. */
+  triggered: boolean;
+  filledQty: Decimal;
+  /** Σ execution qty × price, kept exactly so the average price is derived, not accumulated. */
+  filledNotional: Decimal;
+  createdAt: Date;
+  updatedAt: Date | null;
+  submittedAt: Date | null;
+  filledAt: Date | null;
+  canceledAt: Date | null;
+  replacedBy: string | null;
+}
+
+/** The raw fields a submit or a replace carries (strings as the port defines them). */
+export interface RawTerms {
+  symbol: unknown;
+  side: unknown;
+  type: unknown;
+  timeInForce: unknown;
+  qty: unknown;
+  limitPrice: unknown;
+  stopPrice: unknown;
+}
+
+function oneOf<T extends string>(value: unknown, allowed: readonly T[], field: string): T {
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+    throw invalidRequest(`invalid ${field}: ${JSON.stringify(value)} (expected one of ${allowed.join(', ')})`);
+  }
+  return value as T;
+}
+
+function price(value: unknown, field: string, required: boolean, type: OrderType): Decimal | null {
+  if (value === null || value === undefined) {
+    if (required) throw invalidRequest(`${field} is required for ${type} orders`);
+    return null;
+  }
+  if (!required) throw invalidRequest(`${field} must not be given for ${type} orders`);
+  const normalized = typeof value === 'string' ? normalizeDecimal(value) : undefined;
+  if (normalized === undefined || new Decimal(normalized).lte(0)) {
+    throw invalidRequest(`${field} must be a positive decimal string, got ${JSON.stringify(value)}`);
+  }
+  return new Decimal(normalized);
+}
+
+/** Validates a request's terms as the broker would; throws a definitive rejection naming the field. */
+export function parseOrderTerms(raw: RawTerms): OrderTerms {
+  if (typeof raw.symbol !== 'string' || raw.symbol.trim() === '') {
+    throw invalidRequest(`invalid symbol: ${JSON.stringify(raw.symbol)}`);
+  }
+  const side = oneOf(raw.side, SIDES, 'side');
+  const type = oneOf(raw.type, TYPES, 'type');
+  const timeInForce = oneOf(raw.timeInForce, TIME_IN_FORCE, 'time_in_force');
+  const qty = typeof raw.qty === 'string' ? normalizeWholeQuantity(raw.qty) : undefined;
+  if (qty === undefined || new Decimal(qty).lte(0)) {
+    throw invalidRequest(`qty must be a positive whole number of shares, got ${JSON.stringify(raw.qty)}`);
+  }
+  return {
+    symbol: raw.symbol,
+    side,
+    type,
+    timeInForce,
+    qty: new Decimal(qty),
+    limitPrice: price(raw.limitPrice, 'limit_price', type === 'limit' || type === 'stop_limit', type),
+    stopPrice: price(raw.stopPrice, 'stop_price', type === 'stop' || type === 'stop_limit', type),
+  };
+}
+
+export function validateClientOrderId(value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_CLIENT_ORDER_ID_LENGTH) {
+    throw invalidRequest(`client_order_id must be 1–${MAX_CLIENT_ORDER_ID_LENGTH} characters`);
+  }
+  return value;
+}
+
+export function isOpen(order: SimOrder): boolean {
+  return order.status === 'new' || order.status === 'partially_filled';
+}
+
+export function leavesQty(order: SimOrder): Decimal {
+  return order.qty.minus(order.filledQty);
+}
+
+export function isStop(type: OrderType): boolean {
+  return type === 'stop' || type === 'stop_limit';
+}
+
+/** Has the reference crossed the order's stop? Always true for orders without one. */
+export function stopCrossed(order: Pick<OrderTerms, 'side' | 'type' | 'stopPrice'>, reference: Decimal): boolean {
+  if (!isStop(order.type) || order.stopPrice === null) return true;
+  return order.side === 'buy' ? reference.gte(order.stopPrice) : reference.lte(order.stopPrice);
+}
+
+/** Can a (triggered) order execute at the reference price? */
+export function marketableAt(order: Pick<OrderTerms, 'side' | 'type' | 'limitPrice'>, reference: Decimal): boolean {
+  if (order.type === 'market' || order.type === 'stop' || order.limitPrice === null) return true;
+  return order.side === 'buy' ? reference.lte(order.limitPrice) : reference.gte(order.limitPrice);
+}
+
+/**
+ * Splits a whole-share quantity into at most `parts` executions of whole
+ * shares, none empty; the first `qty mod n` get one share more (as TWAP does).
+ */
+export function splitQuantity(qty: Decimal, parts: number): Decimal[] {
+  if (!qty.isInteger() || qty.lte(1) || parts <= 1) return [qty];
+  const n = qty.lt(parts) ? qty.toNumber() : parts;
+  const base = qty.divToInt(n);
+  const remainder = qty.minus(base.mul(n));
+  return Array.from({ length: n }, (_, i) => (remainder.gt(i) ? base.plus(1) : base));
+}
+
+/** Of `qty` shares on `side`, how many open or increase exposure given the current position. */
+export function openingQuantity(side: OrderSide, qty: Decimal, positionQty: Decimal): Decimal {
+  const reducible = side === 'buy' ? Decimal.max(0, positionQty.neg()) : Decimal.max(0, positionQty);
+  return Decimal.max(0, qty.minus(reducible));
+}
+
+function copy(date: Date | null): Date | null {
+  return date === null ? null : new Date(date.getTime());
+}
+
+/**
+ * The order as the port reports it: a fresh object every time, so an event's
+ * snapshot never changes after it was taken. The average fill price is
+ * Σ qty × price / Σ qty, exact whenever the quotient terminates (otherwise
+ * rounded to the 40 significant digits of src/common/decimal.ts).
+ */
+export function toBrokerOrder(order: SimOrder): BrokerOrder {
+  return {
+    id: order.id,
+    clientOrderId: order.clientOrderId,
+    symbol: order.symbol,
+    side: order.side,
+    type: order.type,
+    timeInForce: order.timeInForce,
+    qty: order.qty.toFixed(),
+    limitPrice: order.limitPrice?.toFixed() ?? null,
+    stopPrice: order.stopPrice?.toFixed() ?? null,
+    status: order.status,
+    filledQty: order.filledQty.toFixed(),
+    filledAvgPrice: order.filledQty.isZero() ? null : order.filledNotional.div(order.filledQty).toFixed(),
+    createdAt: new Date(order.createdAt.getTime()),
+    updatedAt: copy(order.updatedAt),
+    submittedAt: copy(order.submittedAt),
+    filledAt: copy(order.filledAt),
+    canceledAt: copy(order.canceledAt),
+    replacedBy: order.replacedBy,
+    replaces: order.replaces,
+  };
+}

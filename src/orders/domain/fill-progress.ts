@@ -1,0 +1,206 @@
+/**
+ * Fill progress (SPEC §2.2, §11 "Webhooks"): the broker's cumulative filled
+ * quantity is the truth, and the fills the gateway records are derived from
+ * it. Pure functions over decimal strings.
+ *
+ * Invariants:
+ * 1. An increment exists only when the reported cumulative quantity exceeds the
+ *    known one; replays, duplicates and out-of-order reports (10 then 7) give
+ *    nothing. So whichever channel reports first, each share is recorded once,
+ *    and the recorded quantities always sum to the highest cumulative reported.
+ * 2. A reported cumulative above the order's quantity is refused (a typed
+ *    error), never clipped: it means the books disagree and need reconciling.
+ * 3. The order's new average price is the broker's. The increment's price is
+ *    this execution's own price when the broker gives it and the increment is
+ *    that one execution; otherwise it is derived from the averages:
+ *      (newAvg × newCum − oldAvg × oldCum) / (newCum − oldCum)
+ *    which, when reports were missed, is the volume-weighted price of all the
+ *    executions in between.
+ * 4. Arithmetic is exact. A quotient is exact when it terminates and is rounded
+ *    half-even to PRICE_DP (8) decimal places only when it does not (e.g. a
+ *    division by 3). Results are plain decimal strings (no exponent, no
+ *    trailing zeros).
+ * 5. Fills are applied whatever the order's status (a fill after `canceled`
+ *    still counts): the state machine decides the status, this decides fills.
+ */
+import { DomainError } from '../../common/domain-error';
+import { Decimal } from '../../common/decimal';
+
+/** Decimal places of a price that is rounded because its exact value does not terminate. */
+export const PRICE_DP = 8;
+
+/**
+ * Intermediate results (products and sums of prices and quantities) are kept
+ * exact: the shared Decimal rounds to 40 significant digits, this one does not
+ * in practice.
+ */
+const Exact = Decimal.clone({ precision: 1000, rounding: Decimal.ROUND_HALF_EVEN });
+
+/** A value from decimal text (string or Decimal) in exact arithmetic. */
+export function exact(v: string | Decimal): Decimal {
+  return new Exact(v);
+}
+
+/** Plain decimal text: no exponent, no trailing zeros, never `-0`. */
+export function plain(d: Decimal): string {
+  return d.isZero() ? '0' : d.toFixed();
+}
+
+function rational(d: Decimal): { n: bigint; scale: bigint } {
+  const text = d.toFixed();
+  const negative = text.startsWith('-');
+  const [whole, fraction = ''] = (negative ? text.slice(1) : text).split('.');
+  const n = BigInt(whole + fraction);
+  return { n: negative ? -n : n, scale: 10n ** BigInt(fraction.length) };
+}
+
+function gcd(a: bigint, b: bigint): bigint {
+  while (b !== 0n) [a, b] = [b, a % b];
+  return a;
+}
+
+/**
+ * num / den, exact when the quotient terminates, otherwise rounded half-even
+ * to `dp` decimal places. Throws RangeError on a zero divisor.
+ */
+export function quotient(num: string | Decimal, den: string | Decimal, dp: number = PRICE_DP): Decimal {
+  const a = rational(exact(num));
+  const b = rational(exact(den));
+  if (b.n === 0n) throw new RangeError('division by zero');
+  let n = a.n * b.scale;
+  let d = a.scale * b.n;
+  if (d < 0n) [n, d] = [-n, -d];
+  const g = gcd(n < 0n ? -n : n, d);
+  n /= g;
+  d /= g;
+  let rest = d;
+  let twos = 0;
+  let fives = 0;
+  while (rest % 2n === 0n) [rest, twos] = [rest / 2n, twos + 1];
+  while (rest % 5n === 0n) [rest, fives] = [rest / 5n, fives + 1];
+  if (rest === 1n) {
+    const k = Math.max(twos, fives);
+    return new Exact(`${n * (10n ** BigInt(k) / d)}e-${k}`);
+  }
+  const scaled = n * 10n ** BigInt(dp);
+  let q = scaled / d; // truncates toward zero
+  const r = scaled % d;
+  const twiceR = 2n * (r < 0n ? -r : r);
+  if (twiceR > d || (twiceR === d && q % 2n !== 0n)) q += n < 0n ? -1n : 1n;
+  return new Exact(`${q}e-${dp}`);
+}
+
+export interface FillState {
+  /** The order's quantity. */
+  qty: string;
+  /** Cumulative filled quantity known so far. */
+  filledQty: string;
+  /** Average price of what is known filled; null before the first fill. */
+  filledAvgPrice: string | null;
+}
+
+export interface FillIncrement {
+  /** The quantity to record as a new fill (> 0). */
+  qty: string;
+  /** Its price (> 0). */
+  price: string;
+  /** The order's cumulative filled quantity after it. */
+  newFilledQty: string;
+  /** The order's average fill price after it. */
+  newAvgPrice: string;
+}
+
+export type FillProgressErrorCode =
+  /** The reported cumulative quantity exceeds the order's quantity. */
+  | 'FILL_EXCEEDS_ORDER_QTY'
+  /** An increase with neither an average price nor an execution price. */
+  | 'FILL_PRICE_UNKNOWN'
+  /** The derived increment price is zero or negative (the broker's averages are inconsistent or too coarse). */
+  | 'FILL_PRICE_INVALID'
+  /** The known state has fills but no average price, and one is needed. */
+  | 'FILL_STATE_INCONSISTENT';
+
+/** A broker report that fill progress cannot apply; the order needs reconciling (e.g. from fill activities). */
+export class FillProgressError extends DomainError {
+  declare readonly code: FillProgressErrorCode;
+
+  constructor(code: FillProgressErrorCode, message: string, details: Record<string, unknown>) {
+    super('conflict', code, message, details);
+  }
+}
+
+const present = (s: string | null | undefined): s is string => s !== null && s !== undefined && s !== '';
+
+/**
+ * Given the order's known fill state and a broker-reported cumulative
+ * quantity and average price, returns the increment to record, or null when
+ * nothing is new (reported <= known).
+ *
+ * `execPrice` is this execution's own price (a trade update's `price`); it
+ * prices the increment unless `execQty` (that execution's quantity) shows the
+ * increment also covers executions that were missed, in which case the price
+ * is derived from the averages. Throws FillProgressError when the report
+ * cannot be applied (see FillProgressErrorCode).
+ */
+export function fillIncrement(
+  state: FillState,
+  reportedCumQty: string,
+  reportedAvgPrice: string | null,
+  execPrice?: string | null,
+  execQty?: string | null,
+): FillIncrement | null {
+  const oldCum = exact(state.filledQty);
+  const newCum = exact(reportedCumQty);
+  if (newCum.lte(oldCum)) return null;
+
+  const details = { qty: state.qty, filledQty: state.filledQty, reportedCumQty, reportedAvgPrice, execPrice };
+  if (newCum.gt(exact(state.qty))) {
+    throw new FillProgressError(
+      'FILL_EXCEEDS_ORDER_QTY',
+      `Reported cumulative fill ${plain(newCum)} exceeds the order quantity ${state.qty}`,
+      details,
+    );
+  }
+
+  const incQty = newCum.minus(oldCum);
+  const oldNotional = (): Decimal => {
+    if (oldCum.isZero()) return exact('0');
+    if (!present(state.filledAvgPrice)) {
+      throw new FillProgressError(
+        'FILL_STATE_INCONSISTENT',
+        `Known fill of ${state.filledQty} has no average price`,
+        details,
+      );
+    }
+    return exact(state.filledAvgPrice).times(oldCum);
+  };
+
+  const execCoversIncrement = present(execPrice) && (!present(execQty) || incQty.lte(exact(execQty)));
+  let price: Decimal;
+  if (execCoversIncrement) {
+    price = exact(execPrice);
+  } else if (present(reportedAvgPrice)) {
+    price = quotient(exact(reportedAvgPrice).times(newCum).minus(oldNotional()), incQty);
+  } else {
+    throw new FillProgressError(
+      'FILL_PRICE_UNKNOWN',
+      present(execPrice)
+        ? `Fill of ${plain(incQty)} spans missed executions and no average price was reported`
+        : `Fill of ${plain(incQty)} reported without an average or execution price`,
+      details,
+    );
+  }
+  if (price.lte(0)) {
+    throw new FillProgressError(
+      'FILL_PRICE_INVALID',
+      `Fill of ${plain(incQty)} would be priced at ${plain(price)}`,
+      details,
+    );
+  }
+
+  const newAvg = present(reportedAvgPrice)
+    ? exact(reportedAvgPrice)
+    : quotient(oldNotional().plus(price.times(incQty)), newCum);
+
+  return { qty: plain(incQty), price: plain(price), newFilledQty: plain(newCum), newAvgPrice: plain(newAvg) };
+}

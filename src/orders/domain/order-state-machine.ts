@@ -1,0 +1,364 @@
+/**
+ * The order state machine (SPEC §4, §6): one explicit table of the moves an
+ * order's status may make, and the mapping of broker statuses onto the
+ * gateway's vocabulary. Pure functions; every status update (stream, webhook,
+ * polling, reconciliation, the gateway's own submit path) goes through
+ * `transition`.
+ *
+ * Invariants:
+ * 1. Status never moves backwards. The lifecycle has phases:
+ *      pending_new < submitted_unconfirmed < submitted < accepted < working < terminal
+ *    where "working" is new, partially_filled, pending_cancel, pending_replace,
+ *    done_for_day, stopped, suspended and calculated. A report from an earlier
+ *    phase is `stale` and ignored (a late `new`, `accepted` or `pending_new`
+ *    after partially_filled, filled or canceled changes nothing).
+ * 2. Inside the working phase the broker's word moves the order freely, with
+ *    two exceptions, both late reports: `new` after `partially_filled` (a
+ *    broker never reports an order with fills as `new`) and `new` after
+ *    `stopped` (a trade is already guaranteed). `pending_cancel → new` and
+ *    `pending_replace → new` are the cancel/replace being rejected;
+ *    `done_for_day`, `suspended`, `calculated → new` are the order resuming.
+ * 3. A broker's terminal word (filled, canceled, expired, rejected, replaced)
+ *    always ends an open order, whatever phase it is in: refusing it would
+ *    leave the order open, and polled, for ever.
+ * 4. Terminal statuses do not change, with two exceptions, fills that raced
+ *    the end of the order (they happen at real venues):
+ *      canceled → filled   (the cancel was acknowledged, the execution was already in flight)
+ *      expired  → filled   (likewise for an expiry at the end of the day/TIF)
+ *    `canceled/expired → partially_filled` is NOT a status change: an order
+ *    canceled after a partial fill stays `canceled` (Alpaca reports exactly
+ *    that: canceled with filled_qty > 0). Fills are applied by fill progress
+ *    (fill-progress.ts) from the cumulative filled quantity whatever the
+ *    status, so no fill is lost because a status report was refused.
+ *    `replaced` is terminal for its id (follow replaced_by); `filled`,
+ *    `rejected` and the gateway's own outcomes never change.
+ * 5. An unknown outcome is resolved only by the broker's word (SPEC §2.7):
+ *    the gateway's own outcomes (dry_run, failed, blocked_kill_switch,
+ *    blocked_circuit_breaker) are reachable only from `pending_new` (the
+ *    write-ahead row that was never sent), never from an order that may be at
+ *    the broker (`invalid`).
+ * 6. `transition(s, s)` is `same` for every status, so applying a report twice
+ *    is applying it once.
+ *
+ * The table is memoryless: it sees the current status, not the fill history.
+ * Fill quantities and prices are fill progress's business.
+ */
+import { OrderStatus } from './order-status';
+
+/** No further status change is expected (canceled/expired → filled excepted, see invariant 4). */
+export const TERMINAL_STATUSES: ReadonlySet<OrderStatus> = new Set<OrderStatus>([
+  'filled',
+  'canceled',
+  'rejected',
+  'expired',
+  'replaced',
+  'dry_run',
+  'failed',
+  'blocked_kill_switch',
+  'blocked_circuit_breaker',
+]);
+
+/** Everything that may still change at the broker (or is still to be sent): what polling and reconciliation watch. */
+export const OPEN_STATUSES: ReadonlySet<OrderStatus> = new Set<OrderStatus>([
+  'pending_new',
+  'submitted',
+  'submitted_unconfirmed',
+  'accepted',
+  'new',
+  'partially_filled',
+  'done_for_day',
+  'stopped',
+  'suspended',
+  'pending_cancel',
+  'pending_replace',
+  'calculated',
+]);
+
+/** Outcomes the gateway decides on its own, before anything reached the broker. */
+export const GATEWAY_OUTCOMES: ReadonlySet<OrderStatus> = new Set<OrderStatus>([
+  'dry_run',
+  'failed',
+  'blocked_kill_switch',
+  'blocked_circuit_breaker',
+]);
+
+export function isTerminal(s: OrderStatus): boolean {
+  return TERMINAL_STATUSES.has(s);
+}
+
+export function isOpen(s: OrderStatus): boolean {
+  return OPEN_STATUSES.has(s);
+}
+
+/**
+ * Alpaca's 17 order statuses onto the gateway's vocabulary.
+ *
+ * - `pending_new` (routed, not yet acknowledged by the venue) → `submitted`:
+ *   the order is at the broker. The gateway's `pending_new` means "written
+ *   ahead, not yet sent", and an order the broker holds must never read as
+ *   unsent (a sweep would send it again).
+ * - `accepted_for_bidding` (the venue is pricing it) → `accepted`: received,
+ *   not yet working.
+ * - `held` (undocumented; a bracket/OTO leg waiting for its trigger) →
+ *   `accepted`: the broker holds it but has not routed it, which is what
+ *   `accepted` says; `new` would claim it is working at the venue. Both are
+ *   non-terminal and may move on to new/partially_filled/filled.
+ */
+export const BROKER_STATUS_MAP: ReadonlyMap<string, OrderStatus> = new Map<string, OrderStatus>([
+  ['new', 'new'],
+  ['partially_filled', 'partially_filled'],
+  ['filled', 'filled'],
+  ['done_for_day', 'done_for_day'],
+  ['canceled', 'canceled'],
+  ['expired', 'expired'],
+  ['replaced', 'replaced'],
+  ['pending_cancel', 'pending_cancel'],
+  ['pending_replace', 'pending_replace'],
+  ['accepted', 'accepted'],
+  ['pending_new', 'submitted'],
+  ['accepted_for_bidding', 'accepted'],
+  ['stopped', 'stopped'],
+  ['rejected', 'rejected'],
+  ['suspended', 'suspended'],
+  ['calculated', 'calculated'],
+  ['held', 'accepted'],
+]);
+
+/**
+ * Maps a broker-reported status to the vocabulary. Unknown strings (and the
+ * gateway's own statuses, which no broker reports) give null: the caller logs
+ * them, treats the order as non-terminal and reconciles it over REST.
+ */
+export function fromBrokerStatus(s: string): OrderStatus | null {
+  return BROKER_STATUS_MAP.get(s.trim().toLowerCase()) ?? null;
+}
+
+/**
+ * Why a report did not change the status:
+ * - `same`: already in that status (a replay);
+ * - `stale`: the report is from earlier in the lifecycle (it would move backwards);
+ * - `terminal`: the order has ended and this is not one of the accepted late fills;
+ * - `invalid`: a gateway-only outcome for an order that may already be at the broker.
+ */
+export type TransitionRefusal = 'same' | 'stale' | 'terminal' | 'invalid';
+
+export interface TransitionResult {
+  status: OrderStatus;
+  applied: boolean;
+  reason?: TransitionRefusal;
+}
+
+const set = (...s: OrderStatus[]): ReadonlySet<OrderStatus> => new Set(s);
+
+/** The one explicit table: `TRANSITIONS[current]` is every status an order in `current` may move to. */
+export const TRANSITIONS: Readonly<Record<OrderStatus, ReadonlySet<OrderStatus>>> = Object.freeze({
+  // --- the gateway's write-ahead row: anything, the broker's word included (it can beat our own ack)
+  pending_new: set(
+    'submitted',
+    'submitted_unconfirmed',
+    'dry_run',
+    'failed',
+    'blocked_kill_switch',
+    'blocked_circuit_breaker',
+    'accepted',
+    'new',
+    'partially_filled',
+    'pending_cancel',
+    'pending_replace',
+    'done_for_day',
+    'stopped',
+    'suspended',
+    'calculated',
+    'filled',
+    'canceled', // also: canceled locally before it was sent
+    'expired', // also: a TWAP slice past its misfire grace
+    'rejected',
+    'replaced',
+  ),
+  // --- sent, answer lost: only the broker's word resolves it (never failed/dry_run/blocked)
+  submitted_unconfirmed: set(
+    'submitted',
+    'accepted',
+    'new',
+    'partially_filled',
+    'pending_cancel',
+    'pending_replace',
+    'done_for_day',
+    'stopped',
+    'suspended',
+    'calculated',
+    'filled',
+    'canceled',
+    'expired',
+    'rejected',
+    'replaced',
+  ),
+  submitted: set(
+    'accepted',
+    'new',
+    'partially_filled',
+    'pending_cancel',
+    'pending_replace',
+    'done_for_day',
+    'stopped',
+    'suspended',
+    'calculated',
+    'filled',
+    'canceled',
+    'expired',
+    'rejected',
+    'replaced',
+  ),
+  accepted: set(
+    'new',
+    'partially_filled',
+    'pending_cancel',
+    'pending_replace',
+    'done_for_day',
+    'stopped',
+    'suspended',
+    'calculated',
+    'filled',
+    'canceled',
+    'expired',
+    'rejected',
+    'replaced',
+  ),
+  // --- working
+  new: set(
+    'partially_filled',
+    'pending_cancel',
+    'pending_replace',
+    'done_for_day',
+    'stopped',
+    'suspended',
+    'calculated',
+    'filled',
+    'canceled',
+    'expired',
+    'rejected',
+    'replaced',
+  ),
+  partially_filled: set(
+    // not `new`: a broker never reports an order with fills as new, so it is a late report
+    'pending_cancel',
+    'pending_replace',
+    'done_for_day',
+    'stopped',
+    'suspended',
+    'calculated',
+    'filled',
+    'canceled',
+    'expired',
+    'rejected',
+    'replaced',
+  ),
+  pending_cancel: set(
+    'new', // cancel rejected: back to working
+    'partially_filled', // cancel rejected, or a fill won the race
+    'pending_replace',
+    'done_for_day',
+    'stopped',
+    'suspended',
+    'calculated',
+    'filled',
+    'canceled',
+    'expired',
+    'rejected',
+    'replaced',
+  ),
+  pending_replace: set(
+    'new', // replace rejected
+    'partially_filled',
+    'pending_cancel',
+    'done_for_day',
+    'stopped',
+    'suspended',
+    'calculated',
+    'filled',
+    'canceled',
+    'expired',
+    'rejected',
+    'replaced',
+  ),
+  done_for_day: set(
+    'new', // resumes the next trading day
+    'partially_filled',
+    'pending_cancel',
+    'pending_replace',
+    'stopped',
+    'suspended',
+    'calculated',
+    'filled',
+    'canceled',
+    'expired',
+    'rejected',
+    'replaced',
+  ),
+  stopped: set(
+    // not `new`: a trade is already guaranteed
+    'partially_filled',
+    'pending_cancel',
+    'pending_replace',
+    'done_for_day',
+    'suspended',
+    'calculated',
+    'filled',
+    'canceled',
+    'expired',
+    'rejected',
+    'replaced',
+  ),
+  suspended: set(
+    'new', // eligible for trading again
+    'partially_filled',
+    'pending_cancel',
+    'pending_replace',
+    'done_for_day',
+    'stopped',
+    'calculated',
+    'filled',
+    'canceled',
+    'expired',
+    'rejected',
+    'replaced',
+  ),
+  calculated: set(
+    'new',
+    'partially_filled',
+    'pending_cancel',
+    'pending_replace',
+    'done_for_day',
+    'stopped',
+    'suspended',
+    'filled',
+    'canceled',
+    'expired',
+    'rejected',
+    'replaced',
+  ),
+  // --- terminal
+  filled: set(),
+  canceled: set('filled'), // a fill that raced the cancel
+  expired: set('filled'), // a fill that raced the expiry
+  rejected: set(),
+  replaced: set(),
+  dry_run: set(),
+  failed: set(),
+  blocked_kill_switch: set(),
+  blocked_circuit_breaker: set(),
+});
+
+/**
+ * May an order in `current` move to `reported`? When it may, the result is
+ * `reported` (applied); otherwise the status stays and `reason` says why.
+ */
+export function transition(current: OrderStatus, reported: OrderStatus): TransitionResult {
+  if (current === reported) return { status: current, applied: false, reason: 'same' };
+  if (TRANSITIONS[current].has(reported)) return { status: reported, applied: true };
+  let reason: TransitionRefusal;
+  if (isTerminal(current)) reason = 'terminal';
+  else if (GATEWAY_OUTCOMES.has(reported)) reason = 'invalid';
+  else reason = 'stale';
+  return { status: current, applied: false, reason };
+}

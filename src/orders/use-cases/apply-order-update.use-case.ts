@@ -1,0 +1,201 @@
+/**
+ * The one door through which broker news changes an order (SPEC §6): the
+ * stream, webhooks, polling, reconciliation and the submit path's own answer
+ * all call `apply`.
+ *
+ * Invariants:
+ * - idempotent: applying the same report twice changes nothing the second time;
+ * - every execution is applied exactly once, whichever channel reports it
+ *   first: the order row is locked, cumulative filled_qty decides whether a
+ *   report is new, and the fills table's unique keys are the backstop;
+ * - status follows the one transition table and never moves backwards;
+ * - the order, its fill, the position and the outbox event change in one
+ *   transaction; nothing slow runs inside it.
+ */
+import { Injectable, Logger } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { AuditRepository } from '../../audit/audit.repository';
+import { BrokerOrder } from '../../broker/broker-client.port';
+import { OrderEventRepository } from '../../events/persistence/order-event.repository';
+import { Clock } from '../../infra/clock/clock';
+import { GatewayMetrics } from '../../infra/metrics/gateway-metrics';
+import { applyFillToPosition } from '../../positions/domain/position-math';
+import { PositionRepository } from '../../positions/persistence/position.repository';
+import { fillIncrement } from '../domain/fill-progress';
+import { OrderStatus } from '../domain/order-status';
+import { fromBrokerStatus, transition } from '../domain/order-state-machine';
+import { FillRepository } from '../persistence/fill.repository';
+import { OrderRepository } from '../persistence/order.repository';
+
+export type UpdateSource = 'stream' | 'webhook' | 'poll' | 'reconciliation' | 'submit';
+
+export interface OrderUpdateReport {
+  source: UpdateSource;
+  /** The order as the broker reports it: status and cumulative fill. */
+  order: BrokerOrder;
+  at: Date;
+  /** The execution this report is about, when the channel names one. */
+  execution?: { executionId: string; qty: string; price: string } | null;
+}
+
+export interface ApplyResult {
+  outcome: 'applied' | 'unchanged' | 'unknown_order';
+  status?: OrderStatus;
+  fillsRecorded: number;
+}
+
+/** Audit actions for the statuses SPEC §2.6 names. */
+const AUDITED: Partial<Record<OrderStatus, string>> = {
+  submitted: 'order.submitted',
+  submitted_unconfirmed: 'order.submit_unconfirmed',
+  accepted: 'order.acknowledged',
+  new: 'order.acknowledged',
+  partially_filled: 'order.partially_filled',
+  filled: 'order.filled',
+  canceled: 'order.canceled',
+  rejected: 'order.rejected',
+  expired: 'order.expired',
+  replaced: 'order.replaced',
+  failed: 'order.failed',
+};
+
+@Injectable()
+export class ApplyOrderUpdateUseCase {
+  private readonly logger = new Logger('ApplyOrderUpdate');
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly orders: OrderRepository,
+    private readonly fills: FillRepository,
+    private readonly positions: PositionRepository,
+    private readonly events: OrderEventRepository,
+    private readonly audit: AuditRepository,
+    private readonly clock: Clock,
+    private readonly metrics: GatewayMetrics,
+  ) {}
+
+  async apply(r: OrderUpdateReport): Promise<ApplyResult> {
+    const result = await this.ds.transaction(async (m) => {
+      const order = await this.orders.lockForUpdate(m, {
+        clientOrderId: r.order.clientOrderId,
+        brokerOrderId: r.order.id,
+      });
+      if (!order) return { outcome: 'unknown_order' as const, fillsRecorded: 0 };
+      const now = this.clock.now();
+
+      let filledQty = order.filledQty;
+      let filledAvgPrice = order.filledAvgPrice;
+      let fillsRecorded = 0;
+      const inc = fillIncrement(
+        order,
+        r.order.filledQty,
+        r.order.filledAvgPrice,
+        r.execution?.price ?? null,
+        r.execution?.qty ?? null,
+      );
+      if (inc) {
+        const position = await this.positions.lockOrCreate(m, order.symbol);
+        const change = applyFillToPosition(position, { side: order.side, qty: inc.qty, price: inc.price });
+        const executedAt = r.order.filledAt ?? r.at;
+        const recorded = await this.fills.insert(m, {
+          // Channels without an execution id (polling, webhooks without one) get an id of the cumulative step.
+          executionId: r.execution?.executionId ?? `cum:${order.clientOrderId}:${inc.newFilledQty}`,
+          clientOrderId: order.clientOrderId,
+          brokerOrderId: r.order.id,
+          strategyId: order.strategyId,
+          symbol: order.symbol,
+          side: order.side,
+          qty: inc.qty,
+          price: inc.price,
+          cumQty: inc.newFilledQty,
+          realizedPl: change.realizedDelta,
+          source: r.source,
+          executedAt,
+        });
+        if (recorded) {
+          await this.positions.save(m, order.symbol, change, executedAt, now);
+          filledQty = inc.newFilledQty;
+          filledAvgPrice = inc.newAvgPrice;
+          fillsRecorded = 1;
+          await this.events.append(m, {
+            clientOrderId: order.clientOrderId,
+            strategyId: order.strategyId,
+            symbol: order.symbol,
+            eventType: 'order.fill',
+            status: order.status,
+            payload: {
+              execution_id: r.execution?.executionId ?? null,
+              qty: inc.qty,
+              price: inc.price,
+              filled_qty: inc.newFilledQty,
+              filled_avg_price: inc.newAvgPrice,
+              position_qty: change.qty,
+              source: r.source,
+            },
+            createdAt: now,
+          });
+        }
+      }
+
+      const reported = fromBrokerStatus(r.order.status);
+      if (!reported) this.logger.warn(`unrecognised broker status "${r.order.status}" for ${order.clientOrderId}`);
+      const next = reported ? transition(order.status, reported) : { status: order.status, applied: false };
+      const status = next.applied ? next.status : order.status;
+      const adoptsBrokerId = order.brokerOrderId === null && !!r.order.id;
+      if (status === order.status && fillsRecorded === 0 && !adoptsBrokerId) {
+        return { outcome: 'unchanged' as const, status, fillsRecorded };
+      }
+
+      await this.orders.updateLifecycle(m, order.clientOrderId, {
+        status,
+        filledQty,
+        filledAvgPrice,
+        brokerOrderId: order.brokerOrderId ?? r.order.id,
+        submittedAt: order.submittedAt ?? r.order.submittedAt ?? (adoptsBrokerId ? now : null),
+        filledAt: status === 'filled' ? (order.filledAt ?? r.order.filledAt ?? r.at) : order.filledAt,
+        errorMessage: order.errorMessage,
+        retryCount: order.retryCount,
+        updatedAt: now,
+      });
+      if (status !== order.status) {
+        await this.events.append(m, {
+          clientOrderId: order.clientOrderId,
+          strategyId: order.strategyId,
+          symbol: order.symbol,
+          eventType: 'order.status',
+          status,
+          payload: {
+            previous_status: status === order.status ? null : order.status,
+            filled_qty: filledQty,
+            source: r.source,
+          },
+          createdAt: now,
+        });
+        const action = AUDITED[status];
+        if (action) {
+          await this.audit.append(
+            {
+              action,
+              actor: `broker:${r.source}`,
+              clientOrderId: order.clientOrderId,
+              strategyId: order.strategyId,
+              symbol: order.symbol,
+              details: {
+                previous_status: order.status,
+                broker_order_id: r.order.id,
+                filled_qty: filledQty,
+                filled_avg_price: filledAvgPrice,
+              },
+            },
+            m,
+          );
+        }
+      }
+      return { outcome: 'applied' as const, status, fillsRecorded, previous: order.status };
+    });
+    if (result.outcome === 'applied' && result.status && result.status !== result.previous) {
+      this.metrics.orderStatus(result.status);
+    }
+    return { outcome: result.outcome, status: result.status, fillsRecorded: result.fillsRecorded };
+  }
+}

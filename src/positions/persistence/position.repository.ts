@@ -1,0 +1,33 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import { PositionState } from '../domain/position-math';
+
+interface PositionRow {
+  symbol: string;
+  qty: string;
+  avg_entry_price: string;
+  realized_pl: string;
+}
+
+/** positions: one row per symbol, changed only under its row lock. */
+@Injectable()
+export class PositionRepository {
+  /** Locks the symbol's position for the rest of the transaction, creating it flat if new. */
+  async lockOrCreate(manager: EntityManager, symbol: string): Promise<PositionState> {
+    await manager.query(`INSERT INTO positions (symbol) VALUES ($1) ON CONFLICT (symbol) DO NOTHING`, [symbol]);
+    const rows: PositionRow[] = await manager.query(
+      `SELECT symbol, qty, avg_entry_price, realized_pl FROM positions WHERE symbol = $1 FOR UPDATE`,
+      [symbol],
+    );
+    const r = rows[0];
+    return { qty: r.qty, avgEntryPrice: r.avg_entry_price, realizedPl: r.realized_pl };
+  }
+
+  async save(manager: EntityManager, symbol: string, p: PositionState, tradeAt: Date, now: Date): Promise<void> {
+    await manager.query(
+      `UPDATE positions SET qty = $2, avg_entry_price = $3, realized_pl = $4, last_trade_at = $5, updated_at = $6
+        WHERE symbol = $1`,
+      [symbol, p.qty, p.avgEntryPrice, p.realizedPl, tradeAt, now],
+    );
+  }
+}
