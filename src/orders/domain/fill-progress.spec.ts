@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { Decimal } from '../../common/decimal';
-import { FillIncrement, fillIncrement, FillProgressError, FillState, plain, quotient } from './fill-progress';
+import { Decimal, plain, quotient } from '../../common/decimal';
+import { FillIncrement, fillIncrement, FillProgressError, FillState } from './fill-progress';
 
 const start = (qty: string): FillState => ({ qty, filledQty: '0', filledAvgPrice: null });
 

@@ -25,7 +25,7 @@
  * 5. Results are plain decimal strings (no exponent, no trailing zeros, no `-0`).
  */
 import { Decimal } from '../../common/decimal';
-import { exact, plain, quotient } from '../../orders/domain/fill-progress';
+import { exact, plain, quotient } from '../../common/decimal';
 
 export interface PositionState {
   /** Signed; negative = short. */
