@@ -1,6 +1,6 @@
 import { BrokerOrder } from '../src/broker/broker-client.port';
 import { ApplyOrderUpdateUseCase, OrderUpdateReport } from '../src/orders/use-cases/apply-order-update.use-case';
-import { startTestApp, TestApp } from './support/app';
+import { auth, startTestApp, TestApp } from './support/app';
 
 /**
  * applyOrderUpdate against real PostgreSQL: fills exactly once whatever the
@@ -240,5 +240,39 @@ describe('order lifecycle: applyOrderUpdate (e2e)', () => {
     );
     expect(r.outcome).toBe('unknown_order');
     expect(await t.db.query('SELECT count(*)::int AS n FROM fills')).toEqual(before);
+  });
+
+  it('ignores broker news about an order that was never sent (dry run)', async () => {
+    const created = await t.http.post('/api/v1/orders').set(auth).send({ symbol: 'DRY', side: 'buy', qty: 3 });
+    const id = created.body.client_order_id as string;
+    const r = await apply.apply(
+      report(
+        id,
+        'filled',
+        '3',
+        '9',
+        { execution: { executionId: 'd1', qty: '3', price: '9' } },
+        { symbol: 'DRY', qty: '3' },
+      ),
+    );
+    expect(r).toMatchObject({ outcome: 'unchanged', fillsRecorded: 0 });
+    expect(await orderRow(id)).toMatchObject({ status: 'dry_run', filled_qty: '0', broker_order_id: null });
+    expect(await fillRows(id)).toHaveLength(0);
+  });
+
+  it('serves the positions it keeps over GET /api/v1/positions', async () => {
+    const res = await t.http.get('/api/v1/positions').set(auth);
+    expect(res.status).toBe(200);
+    const math = res.body.positions.find((p: { symbol: string }) => p.symbol === 'MATH');
+    expect(math).toMatchObject({
+      qty: '15',
+      avg_entry_price: '105',
+      realized_pl: '75',
+      current_price: null,
+      unrealized_pl: null,
+    });
+    expect(res.body.total_positions).toBe(res.body.positions.length);
+    expect(typeof res.body.total_realized_pl).toBe('string');
+    expect(res.body.positions.every((p: { qty: string }) => p.qty !== '0')).toBe(true);
   });
 });

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { PositionRepository } from './persistence/position.repository';
+import { PositionsController } from './positions.controller';
 
-@Module({ providers: [PositionRepository], exports: [PositionRepository] })
+@Module({ controllers: [PositionsController], providers: [PositionRepository], exports: [PositionRepository] })
 export class PositionsModule {}

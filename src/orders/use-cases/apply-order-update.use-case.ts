@@ -44,6 +44,14 @@ export interface ApplyResult {
   fillsRecorded: number;
 }
 
+/** Orders that never reached a broker. */
+const NEVER_SENT: ReadonlySet<OrderStatus> = new Set([
+  'dry_run',
+  'blocked_kill_switch',
+  'blocked_circuit_breaker',
+  'failed',
+]);
+
 /** Audit actions for the statuses SPEC §2.6 names. */
 const AUDITED: Partial<Record<OrderStatus, string>> = {
   submitted: 'order.submitted',
@@ -81,6 +89,13 @@ export class ApplyOrderUpdateUseCase {
         brokerOrderId: r.order.id,
       });
       if (!order) return { outcome: 'unknown_order' as const, fillsRecorded: 0 };
+      if (NEVER_SENT.has(order.status)) {
+        // The broker cannot know an order the gateway never sent: such a report is wrong, not news.
+        this.logger.warn(
+          `ignoring a ${r.source} report for ${order.clientOrderId}, which was never sent (${order.status})`,
+        );
+        return { outcome: 'unchanged' as const, status: order.status, fillsRecorded: 0 };
+      }
       const now = this.clock.now();
 
       let filledQty = order.filledQty;

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { EntityManager } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { PositionState } from '../domain/position-math';
 
 interface PositionRow {
@@ -9,9 +9,36 @@ interface PositionRow {
   realized_pl: string;
 }
 
+export interface PositionRecord extends PositionState {
+  symbol: string;
+  currentPrice: string | null;
+  updatedAt: Date;
+  lastTradeAt: Date | null;
+}
+
 /** positions: one row per symbol, changed only under its row lock. */
 @Injectable()
 export class PositionRepository {
+  constructor(private readonly ds: DataSource) {}
+
+  /** Every symbol ever traded (flat ones too: their realized P&L stands), by symbol. */
+  async listAll(): Promise<PositionRecord[]> {
+    const rows: Array<PositionRow & { current_price: string | null; updated_at: Date; last_trade_at: Date | null }> =
+      await this.ds.query(
+        `SELECT symbol, qty, avg_entry_price, realized_pl, current_price, updated_at, last_trade_at
+           FROM positions ORDER BY symbol`,
+      );
+    return rows.map((r) => ({
+      symbol: r.symbol,
+      qty: r.qty,
+      avgEntryPrice: r.avg_entry_price,
+      realizedPl: r.realized_pl,
+      currentPrice: r.current_price,
+      updatedAt: r.updated_at,
+      lastTradeAt: r.last_trade_at,
+    }));
+  }
+
   /** Locks the symbol's position for the rest of the transaction, creating it flat if new. */
   async lockOrCreate(manager: EntityManager, symbol: string): Promise<PositionState> {
     await manager.query(`INSERT INTO positions (symbol) VALUES ($1) ON CONFLICT (symbol) DO NOTHING`, [symbol]);
