@@ -12,6 +12,8 @@ import { LoggingModule } from './infra/logging/logging.module';
 import { MetricsModule } from './infra/metrics/metrics.module';
 import { StateModule } from './infra/state/state.module';
 import { OrdersModule } from './orders/orders.module';
+import { PositionsModule } from './positions/positions.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 import { SystemController } from './system/system.controller';
 
 export interface AppOverrides {
@@ -34,6 +36,8 @@ export class AppModule {
         AuthModule,
         HealthModule,
         OrdersModule,
+        PositionsModule,
+        WebhooksModule,
       ],
       controllers: [SystemController],
       providers: [RequestObserverMiddleware],
