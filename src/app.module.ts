@@ -1,6 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
+import { BrokerClient } from './broker/broker-client.port';
+import { BrokerModule } from './broker/broker.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { HealthModule } from './health/health.module';
@@ -8,6 +10,8 @@ import { Clock } from './infra/clock/clock';
 import { ClockModule } from './infra/clock/clock.module';
 import { DatabaseModule } from './infra/database/database.module';
 import { RequestObserverMiddleware } from './infra/http/request-observer.middleware';
+import { LeaderElectionOptions } from './infra/leader/leader-election.options';
+import { LeaderModule } from './infra/leader/leader.module';
 import { LoggingModule } from './infra/logging/logging.module';
 import { MetricsModule } from './infra/metrics/metrics.module';
 import { StateModule } from './infra/state/state.module';
@@ -18,6 +22,10 @@ import { SystemController } from './system/system.controller';
 
 export interface AppOverrides {
   clock?: Clock;
+  /** Replaces the configured broker adapter. */
+  broker?: BrokerClient;
+  /** Leader election tuning (tests elect faster). */
+  leader?: LeaderElectionOptions;
 }
 
 @Module({})
@@ -31,6 +39,8 @@ export class AppModule {
         LoggingModule,
         MetricsModule,
         DatabaseModule,
+        BrokerModule.forRoot(overrides.broker),
+        LeaderModule.forRoot(overrides.leader),
         StateModule,
         AuditModule,
         AuthModule,

@@ -63,7 +63,7 @@ export class ApiKeyRepository {
   /** Runs `fn` in a transaction holding a lock that serializes key bootstrap across replicas. */
   async withBootstrapLock<T>(fn: (manager: EntityManager) => Promise<T>): Promise<T> {
     return this.ds.transaction(async (manager) => {
-      await manager.query('SELECT pg_advisory_xact_lock($1)', [7_342_002]);
+      await manager.query('SELECT pg_advisory_xact_lock($1)', [7_342_003]);
       return fn(manager);
     });
   }

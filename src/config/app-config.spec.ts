@@ -266,9 +266,10 @@ describe('loadConfig (SPEC §2.4, §10)', () => {
       expect(config.broker.alpaca.streamUrl).toBe('wss://api.alpaca.markets/stream');
     });
 
-    it('DRY_RUN=false is refused naming DRY_RUN (this build has no broker submission path)', () => {
-      const e = configError({ DRY_RUN: 'false' });
-      expect(variables(e)).toEqual(['DRY_RUN']);
+    it('DRY_RUN=false is accepted (orders then go to the broker, sim by default)', () => {
+      const config = loadConfig({ DRY_RUN: 'false' });
+      expect(config.dryRun).toBe(false);
+      expect(config.broker.kind).toBe('sim');
     });
 
     it('the paper guard and other problems are reported together', () => {

@@ -180,12 +180,6 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const dataUrl = url('ALPACA_DATA_URL', ['http:', 'https:']) ?? ALPACA_DATA_URL;
 
   const dryRun = bool('DRY_RUN', true);
-  if (!dryRun) {
-    problems.push({
-      variable: 'DRY_RUN',
-      problem: 'is false, but this build has no broker submission path yet; only DRY_RUN=true is supported',
-    });
-  }
 
   const config: AppConfig = {
     environment,

@@ -34,6 +34,12 @@ export class OrdersController {
   })
   @ApiResponse({ status: 201, type: OrderResponseDto, description: 'Order created' })
   @ApiResponse({ status: 200, type: OrderResponseDto, description: 'Order already existed (idempotent replay)' })
+  @ApiResponse({
+    status: 202,
+    type: OrderResponseDto,
+    description:
+      'Recorded, broker outcome not known yet (submitted_unconfirmed after a timeout/5xx, or pending_new after a 429); follow GET /orders/{id}',
+  })
   @ApiResponse({ status: 403, type: ErrorResponseDto, description: 'Key lacks SUBMIT_ORDER or the strategy' })
   @ApiResponse({ status: 409, type: ErrorResponseDto, description: 'client_order_id names a different order' })
   async submit(
@@ -59,7 +65,7 @@ export class OrdersController {
       { actor: principal.name, requestId: req.id === undefined ? null : String(req.id) },
     );
     logFields(res).clientOrderId = result.order.clientOrderId;
-    res.status(result.created ? HttpStatus.CREATED : HttpStatus.OK);
+    res.status(result.pending ? HttpStatus.ACCEPTED : result.created ? HttpStatus.CREATED : HttpStatus.OK);
     return toOrderResponse(result.order, result.message);
   }
 

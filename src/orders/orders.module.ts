@@ -1,8 +1,10 @@
 import { Module } from '@nestjs/common';
 import { EventsModule } from '../events/events.module';
 import { PositionsModule } from '../positions/positions.module';
+import { OrderSyncService } from './jobs/order-sync.service';
 import { FillRepository } from './persistence/fill.repository';
 import { ApplyOrderUpdateUseCase } from './use-cases/apply-order-update.use-case';
+import { DispatchOrderUseCase } from './use-cases/dispatch-order.use-case';
 import { OrdersController } from './orders.controller';
 import { OrderRepository } from './persistence/order.repository';
 import { QueryOrdersUseCase } from './use-cases/query-orders.use-case';
@@ -11,7 +13,15 @@ import { SubmitOrderUseCase } from './use-cases/submit-order.use-case';
 @Module({
   imports: [PositionsModule, EventsModule],
   controllers: [OrdersController],
-  providers: [OrderRepository, FillRepository, SubmitOrderUseCase, QueryOrdersUseCase, ApplyOrderUpdateUseCase],
+  providers: [
+    OrderRepository,
+    FillRepository,
+    SubmitOrderUseCase,
+    QueryOrdersUseCase,
+    ApplyOrderUpdateUseCase,
+    DispatchOrderUseCase,
+    OrderSyncService,
+  ],
   exports: [ApplyOrderUpdateUseCase],
 })
 export class OrdersModule {}

@@ -3,6 +3,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { createApp } from '../../src/app.factory';
+import { BrokerClient } from '../../src/broker/broker-client.port';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
 import { Clock } from '../../src/infra/clock/clock';
 import { createDataSource } from '../../src/infra/database/data-source';
@@ -26,6 +27,8 @@ export interface TestApp {
 export interface TestAppOptions {
   env?: Record<string, string | undefined>;
   clock?: Clock;
+  /** Replaces the configured broker adapter. */
+  broker?: BrokerClient;
   /** Reuse a database (e.g. a second replica or a restart); default: a fresh copy of the template. */
   database?: TestDatabase;
 }
@@ -43,7 +46,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     PORT: '0',
     ...opts.env,
   });
-  const app = await createApp(config, { clock: opts.clock });
+  const app = await createApp(config, { clock: opts.clock, broker: opts.broker, leader: { intervalMs: 200 } });
   await app.listen(0, '127.0.0.1');
   const baseUrl = await app.getUrl();
   const db = createDataSource({ url: database.url, poolSize: 2 });

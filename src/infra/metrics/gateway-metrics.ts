@@ -6,6 +6,7 @@ export const METRIC = {
   orders: 'execution_gateway_orders_total',
   rejections: 'execution_gateway_order_rejections_total',
   httpDuration: 'execution_gateway_http_request_duration_seconds',
+  brokerDuration: 'execution_gateway_broker_request_duration_seconds',
 } as const;
 
 /** The gateway's own metrics, behind names that read well at the call site. */
@@ -15,7 +16,13 @@ export class GatewayMetrics {
     @InjectMetric(METRIC.orders) private readonly orders: Counter<'status'>,
     @InjectMetric(METRIC.rejections) private readonly rejections: Counter<'reason'>,
     @InjectMetric(METRIC.httpDuration) private readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>,
+    @InjectMetric(METRIC.brokerDuration) private readonly brokerDuration: Histogram<'operation' | 'outcome'>,
   ) {}
+
+  /** One broker call: `outcome` is `ok` or the BrokerError kind. */
+  brokerCall(operation: string, outcome: string, seconds: number): void {
+    this.brokerDuration.observe({ operation, outcome }, seconds);
+  }
 
   /** An order entered `status`. */
   orderStatus(status: string): void {

@@ -23,6 +23,12 @@ import { MetricsController } from './metrics.controller';
       labelNames: ['method', 'route', 'status_code'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     }),
+    makeHistogramProvider({
+      name: METRIC.brokerDuration,
+      help: 'Broker call latency, by operation and outcome (ok or the error kind)',
+      labelNames: ['operation', 'outcome'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    }),
     GatewayMetrics,
   ],
   exports: [GatewayMetrics],

@@ -172,11 +172,36 @@ export class OrderRepository {
     );
   }
 
-  /** Orders whose outcome is still open at the broker (oldest first), for polling and resolution. */
-  async findByStatuses(statuses: OrderStatus[], limit: number): Promise<Order[]> {
+  /** When a 429'd submission may be tried again (kept in metadata; cleared by null). */
+  async setNextAttempt(manager: EntityManager, clientOrderId: string, at: Date | null): Promise<void> {
+    await manager.query(
+      `UPDATE orders SET metadata = CASE WHEN $2::timestamptz IS NULL THEN metadata - 'next_attempt_at'
+              ELSE jsonb_set(metadata, '{next_attempt_at}', to_jsonb($2::timestamptz)) END
+        WHERE client_order_id = $1`,
+      [clientOrderId, at],
+    );
+  }
+
+  /** Orders in `statuses` last changed before `before`, oldest first: work for the resolver and the poller. */
+  async findStale(statuses: OrderStatus[], before: Date, limit: number): Promise<Order[]> {
     const rows: OrderRow[] = await this.ds.query(
-      `SELECT ${COLUMNS} FROM orders WHERE status = ANY($1) ORDER BY seq LIMIT $2`,
-      [statuses, limit],
+      `SELECT ${COLUMNS} FROM orders WHERE status = ANY($1) AND updated_at < $2 ORDER BY updated_at LIMIT $3`,
+      [statuses, before, limit],
+    );
+    return rows.map(toOrder);
+  }
+
+  /**
+   * Written-ahead orders nobody is sending any more: untouched since `before`
+   * (a crash, or an answer that never came), or whose 429 retry time is due.
+   */
+  async findDispatchable(now: Date, before: Date, limit: number): Promise<Order[]> {
+    const rows: OrderRow[] = await this.ds.query(
+      `SELECT ${COLUMNS} FROM orders
+        WHERE status = 'pending_new'
+          AND (updated_at < $2 OR (metadata ? 'next_attempt_at' AND (metadata->>'next_attempt_at')::timestamptz <= $1))
+        ORDER BY updated_at LIMIT $3`,
+      [now, before, limit],
     );
     return rows.map(toOrder);
   }

@@ -82,6 +82,69 @@ export class ApplyOrderUpdateUseCase {
     private readonly metrics: GatewayMetrics,
   ) {}
 
+  /**
+   * The gateway's own word on an order it is sending: `submitted_unconfirmed`
+   * after an ambiguous failure, `rejected` on the broker's definitive no,
+   * `failed` when it never got there, or `pending_new` again with a retry
+   * time after a 429. The same transition table applies, so a status the
+   * broker's stream already moved past is not overwritten.
+   */
+  async recordSubmitOutcome(
+    clientOrderId: string,
+    status: OrderStatus,
+    opts: { errorMessage?: string | null; retryAt?: Date | null; reasonCode?: string } = {},
+  ): Promise<ApplyResult> {
+    const result = await this.ds.transaction(async (m) => {
+      const order = await this.orders.lockForUpdate(m, { clientOrderId });
+      if (!order) return { outcome: 'unknown_order' as const, fillsRecorded: 0 };
+      const now = this.clock.now();
+      const retrying = status === order.status && opts.retryAt !== undefined;
+      const next = retrying ? { status, applied: true } : transition(order.status, status);
+      if (!next.applied) return { outcome: 'unchanged' as const, status: order.status, fillsRecorded: 0 };
+      await this.orders.updateLifecycle(m, clientOrderId, {
+        ...order,
+        status: next.status,
+        errorMessage: opts.errorMessage ?? order.errorMessage,
+        retryCount: retrying ? order.retryCount + 1 : order.retryCount,
+        updatedAt: now,
+      });
+      if (opts.retryAt !== undefined) await this.orders.setNextAttempt(m, clientOrderId, opts.retryAt);
+      if (next.status !== order.status) {
+        await this.events.append(m, {
+          clientOrderId,
+          strategyId: order.strategyId,
+          symbol: order.symbol,
+          eventType: 'order.status',
+          status: next.status,
+          payload: { previous_status: order.status, filled_qty: order.filledQty, source: 'gateway' },
+          createdAt: now,
+        });
+      }
+      const action = retrying ? 'order.submit_retry_scheduled' : AUDITED[next.status];
+      if (action) {
+        await this.audit.append(
+          {
+            action,
+            actor: 'gateway',
+            clientOrderId,
+            strategyId: order.strategyId,
+            symbol: order.symbol,
+            reasonCode: opts.reasonCode ?? null,
+            details: {
+              previous_status: order.status,
+              error: opts.errorMessage ?? null,
+              retry_at: opts.retryAt?.toISOString() ?? null,
+            },
+          },
+          m,
+        );
+      }
+      return { outcome: 'applied' as const, status: next.status, fillsRecorded: 0, previous: order.status };
+    });
+    if (result.outcome === 'applied' && result.status !== result.previous) this.metrics.orderStatus(result.status);
+    return { outcome: result.outcome, status: result.status, fillsRecorded: 0 };
+  }
+
   async apply(r: OrderUpdateReport): Promise<ApplyResult> {
     const result = await this.ds.transaction(async (m) => {
       const order = await this.orders.lockForUpdate(m, {

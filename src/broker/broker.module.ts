@@ -1,0 +1,65 @@
+import { DynamicModule, Global, Inject, Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { Clock } from '../infra/clock/clock';
+import { AlpacaBrokerClient } from './alpaca/alpaca-broker-client';
+import { AlpacaLogger } from './alpaca/alpaca-logger';
+import { BROKER_CLIENT, BrokerClient } from './broker-client.port';
+import { SimBrokerClient } from './sim/sim-broker.client';
+
+@Injectable()
+class BrokerLifecycle implements OnApplicationShutdown {
+  constructor(@Inject(BROKER_CLIENT) private readonly broker: BrokerClient) {}
+  async onApplicationShutdown(): Promise<void> {
+    await this.broker.disconnect();
+  }
+}
+
+function nestLogger(context: string): AlpacaLogger {
+  const logger = new Logger(context);
+  return {
+    info: (message, ctx) => logger.log(ctx ? { ...ctx, msg: message } : message),
+    warn: (message, ctx) => logger.warn(ctx ? { ...ctx, msg: message } : message),
+    error: (message, ctx) => logger.error(ctx ? { ...ctx, msg: message } : message),
+  };
+}
+
+/**
+ * Binds the BrokerClient port to an adapter: Alpaca (the official SDK) or the
+ * in-process sim exchange, per BROKER. Nothing else in the gateway knows which.
+ */
+@Global()
+@Module({})
+export class BrokerModule {
+  /** `broker` replaces the configured adapter (tests hand in a sim with faults, or Alpaca aimed at a fake). */
+  static forRoot(broker?: BrokerClient): DynamicModule {
+    return {
+      module: BrokerModule,
+      providers: [
+        {
+          provide: BROKER_CLIENT,
+          inject: [APP_CONFIG, Clock],
+          useFactory: (config: AppConfig, clock: Clock): BrokerClient => {
+            if (broker) return broker;
+            const logger = new Logger('Broker');
+            if (config.broker.kind === 'alpaca') {
+              const a = config.broker.alpaca;
+              logger.log(`broker: alpaca at ${a.baseUrl} (${a.paper ? 'paper' : 'LIVE'})`);
+              return new AlpacaBrokerClient({
+                keyId: a.keyId!,
+                secretKey: a.secretKey!,
+                baseUrl: a.baseUrl,
+                streamUrl: a.streamUrl,
+                submitTimeoutMs: config.broker.submitTimeoutMs,
+                logger: nestLogger('AlpacaBroker'),
+              });
+            }
+            logger.log('broker: sim (in-process paper exchange)');
+            return new SimBrokerClient({ clock });
+          },
+        },
+        BrokerLifecycle,
+      ],
+      exports: [BROKER_CLIENT],
+    };
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * Keeps live orders in step with the broker, on the leader replica only (so
+ * scaling out does not multiply broker calls):
+ * - the broker's update stream feeds applyOrderUpdate; after every
+ *   (re)connection the open orders are re-read, since streams do not replay;
+ * - every ORDER_POLL_INTERVAL_SECONDS: written-ahead orders nobody is sending
+ *   (a crash between insert and submit, a due 429 retry) are looked up and
+ *   adopted or sent; `submitted_unconfirmed` orders are looked up by
+ *   client_order_id and, when still unknown after a while, sent again with the
+ *   same id (a duplicate answer then proves the first landed); open orders are
+ *   polled.
+ * Everything it does is idempotent, because leadership can move between a
+ * check and a write.
+ */
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BROKER_CLIENT, BrokerClient, OrderUpdate } from '../../broker/broker-client.port';
+import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import { Clock } from '../../infra/clock/clock';
+import { LeaderElection } from '../../infra/leader/leader-election.service';
+import { OrderStatus } from '../domain/order-status';
+import { OrderRepository } from '../persistence/order.repository';
+import { ApplyOrderUpdateUseCase } from '../use-cases/apply-order-update.use-case';
+import { DispatchOrderUseCase } from '../use-cases/dispatch-order.use-case';
+
+/** Open at the broker: what polling follows. */
+const POLLED: OrderStatus[] = [
+  'submitted',
+  'accepted',
+  'new',
+  'partially_filled',
+  'pending_cancel',
+  'pending_replace',
+  'done_for_day',
+  'stopped',
+  'suspended',
+  'calculated',
+];
+const BATCH = 100;
+/** How long an unconfirmed order is only looked up before it is sent again with the same id. */
+const RESEND_UNCONFIRMED_AFTER_MS = 10_000;
+
+@Injectable()
+export class OrderSyncService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('OrderSync');
+  private timer?: NodeJS.Timeout;
+  private running = false;
+  private stopped = false;
+  private readonly unsubscribe: Array<() => void> = [];
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(BROKER_CLIENT) private readonly broker: BrokerClient,
+    private readonly leader: LeaderElection,
+    private readonly orders: OrderRepository,
+    private readonly dispatcher: DispatchOrderUseCase,
+    private readonly updates: ApplyOrderUpdateUseCase,
+    private readonly clock: Clock,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (this.config.dryRun) return; // nothing is ever sent, so there is nothing to follow
+    this.unsubscribe.push(
+      this.leader.onElected(() => this.startStream()),
+      this.leader.onDemoted(() => void this.broker.disconnect()),
+    );
+    this.timer = setInterval(() => void this.tick(), this.config.orderPollIntervalSeconds * 1000);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    for (const u of this.unsubscribe) u();
+  }
+
+  /** One pass of resolution and polling; skipped when the previous one is still running. */
+  async tick(): Promise<void> {
+    if (this.running || this.stopped) return;
+    this.running = true;
+    try {
+      await this.leader.whenLeader(async () => {
+        await this.resolveUnsent();
+        await this.resolveUnconfirmed();
+        await this.pollOpen(false);
+      });
+    } catch (err) {
+      this.logger.error({ err, msg: 'order sync pass failed' });
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private startStream(): void {
+    this.broker
+      .connect({
+        onUpdate: (u: OrderUpdate) =>
+          this.updates
+            .apply({ source: 'stream', order: u.order, at: u.at, execution: u.execution })
+            .then(() => undefined)
+            .catch((err: unknown) =>
+              this.logger.error({ err, client_order_id: u.order.clientOrderId, msg: 'stream update failed' }),
+            ),
+        onConnected: (reconnect) => {
+          if (reconnect)
+            void this.pollOpen(true).catch((err: unknown) => this.logger.error({ err, msg: 're-sync failed' }));
+        },
+      })
+      .catch((err: unknown) => this.logger.error({ err, msg: 'broker stream failed to start' }));
+  }
+
+  /** Written-ahead orders no request is sending any more. */
+  private async resolveUnsent(): Promise<void> {
+    const now = this.clock.now();
+    const quietSince = new Date(now.getTime() - this.config.broker.submitTimeoutMs - 2_000);
+    for (const order of await this.orders.findDispatchable(now, quietSince, BATCH)) {
+      const found = await this.dispatcher.adoptFromBroker(order.clientOrderId, 'submit').catch(() => undefined);
+      if (found === undefined) continue; // lookup failed: try next pass
+      if (found === null) await this.dispatcher.dispatch(order);
+    }
+  }
+
+  private async resolveUnconfirmed(): Promise<void> {
+    const now = this.clock.now();
+    for (const order of await this.orders.findStale(['submitted_unconfirmed'], now, BATCH)) {
+      const found = await this.dispatcher.adoptFromBroker(order.clientOrderId, 'submit').catch(() => undefined);
+      if (found !== null) continue;
+      if (now.getTime() - order.updatedAt.getTime() >= RESEND_UNCONFIRMED_AFTER_MS) {
+        // Same client_order_id: if the first attempt landed the broker answers "duplicate" and we adopt it.
+        await this.dispatcher.dispatch(order);
+      }
+    }
+  }
+
+  /** Re-reads open orders: those not heard of for a poll interval, or all of them after a reconnect. */
+  private async pollOpen(all: boolean): Promise<void> {
+    const now = this.clock.now();
+    const before = all ? now : new Date(now.getTime() - this.config.orderPollIntervalSeconds * 1000);
+    for (const order of await this.orders.findStale(POLLED, before, BATCH)) {
+      const report = order.brokerOrderId
+        ? await this.broker.getOrder(order.brokerOrderId).catch(() => undefined)
+        : await this.broker.getOrderByClientOrderId(order.clientOrderId).catch(() => undefined);
+      if (report) await this.updates.apply({ source: 'poll', order: report, at: this.clock.now() });
+    }
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * Sends a written-ahead order to the broker and records what came of it.
+ * Used by order submission and by the resolver that finishes orders a crash
+ * or a lost answer left behind.
+ *
+ * Invariants (SPEC §2.1, §2.7):
+ * - the order row exists before the broker is called, and no transaction is
+ *   open during the call;
+ * - the same client_order_id is always sent, so the broker itself refuses a
+ *   second order: a duplicate answer means an earlier attempt landed, and the
+ *   order is adopted by looking it up;
+ * - a timeout, 5xx or lost connection is `submitted_unconfirmed`, never
+ *   `rejected`; only the broker's definitive word rejects.
+ */
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { BROKER_CLIENT, BrokerClient, BrokerError, BrokerOrder } from '../../broker/broker-client.port';
+import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import { Clock } from '../../infra/clock/clock';
+import { GatewayMetrics } from '../../infra/metrics/gateway-metrics';
+import { Order } from '../domain/order';
+import { OrderRepository } from '../persistence/order.repository';
+import { ApplyOrderUpdateUseCase } from './apply-order-update.use-case';
+
+export type DispatchOutcome = 'acknowledged' | 'rejected' | 'unconfirmed' | 'retry_scheduled' | 'failed';
+
+@Injectable()
+export class DispatchOrderUseCase {
+  private readonly logger = new Logger('DispatchOrder');
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(BROKER_CLIENT) private readonly broker: BrokerClient,
+    private readonly orders: OrderRepository,
+    private readonly updates: ApplyOrderUpdateUseCase,
+    private readonly clock: Clock,
+    private readonly metrics: GatewayMetrics,
+  ) {}
+
+  async dispatch(order: Order): Promise<{ outcome: DispatchOutcome; order: Order; error?: BrokerError }> {
+    const outcome = await this.send(order);
+    const current = (await this.orders.findByClientOrderId(order.clientOrderId)) ?? order;
+    return { ...outcome, order: current };
+  }
+
+  /** Looks the order up by client_order_id and adopts what the broker has; null when it has nothing. */
+  async adoptFromBroker(clientOrderId: string, source: 'submit' | 'reconciliation'): Promise<BrokerOrder | null> {
+    const found = await this.timed('get_order_by_client_id', () => this.broker.getOrderByClientOrderId(clientOrderId));
+    if (found) await this.updates.apply({ source, order: found, at: this.clock.now() });
+    return found;
+  }
+
+  private async send(order: Order): Promise<{ outcome: DispatchOutcome; error?: BrokerError }> {
+    const id = order.clientOrderId;
+    try {
+      const ack = await this.timed('submit_order', () =>
+        this.broker.submitOrder(
+          {
+            clientOrderId: id,
+            symbol: order.symbol,
+            side: order.side,
+            qty: order.qty,
+            type: order.orderType,
+            timeInForce: order.timeInForce,
+            limitPrice: order.limitPrice,
+            stopPrice: order.stopPrice,
+          },
+          { timeoutMs: this.config.broker.submitTimeoutMs },
+        ),
+      );
+      await this.updates.apply({ source: 'submit', order: ack, at: this.clock.now() });
+      return { outcome: 'acknowledged' };
+    } catch (err) {
+      const e =
+        err instanceof BrokerError
+          ? err
+          : new BrokerError('unknown_outcome', `broker call failed: ${(err as Error)?.message ?? String(err)}`, {
+              cause: err,
+            });
+      this.logger.warn({ client_order_id: id, kind: e.kind, msg: `submit failed: ${e.message}` });
+      if (e.kind === 'rejected' && e.details.duplicateClientOrderId) {
+        // An earlier attempt with this id landed: adopt it, never send another.
+        const found = await this.adoptFromBroker(id, 'submit').catch(() => null);
+        if (found) return { outcome: 'acknowledged' };
+        await this.updates.recordSubmitOutcome(id, 'submitted_unconfirmed', { errorMessage: e.message });
+        return { outcome: 'unconfirmed', error: e };
+      }
+      if (e.kind === 'rejected') {
+        await this.updates.recordSubmitOutcome(id, 'rejected', {
+          errorMessage: e.message,
+          reasonCode: 'BROKER_REJECTED',
+        });
+        return { outcome: 'rejected', error: e };
+      }
+      if (e.kind === 'retryable') {
+        const retryAt = new Date(this.clock.now().getTime() + (e.details.retryAfterMs ?? 1_000));
+        await this.updates.recordSubmitOutcome(id, 'pending_new', { errorMessage: e.message, retryAt });
+        return { outcome: 'retry_scheduled', error: e };
+      }
+      if (e.kind === 'auth' && order.status === 'pending_new') {
+        // Credentials refused: the broker did not act on the request.
+        await this.updates.recordSubmitOutcome(id, 'failed', { errorMessage: e.message, reasonCode: 'BROKER_AUTH' });
+        return { outcome: 'failed', error: e };
+      }
+      await this.updates.recordSubmitOutcome(id, 'submitted_unconfirmed', { errorMessage: e.message });
+      return { outcome: 'unconfirmed', error: e };
+    }
+  }
+
+  private async timed<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    const start = process.hrtime.bigint();
+    let outcome = 'ok';
+    try {
+      return await call();
+    } catch (err) {
+      outcome = err instanceof BrokerError ? err.kind : 'error';
+      throw err;
+    } finally {
+      this.metrics.brokerCall(operation, outcome, Number(process.hrtime.bigint() - start) / 1e9);
+    }
+  }
+}
