@@ -10,9 +10,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { freePort, killAllChildren, ServerSpec, startServer } from './child';
+import { ChildServer, freePort, killAllChildren, ServerSpec, startServer } from './child';
 import { cpuBetween, CpuUsage, snapshotCpu } from './cpu';
 import { checkpoint, recreateDatabase } from './database';
+import { LatencyResult, LiveResult, MissingEndpointError, Percentiles, runLatencyPhase, runLivePhase } from './live';
 import { LoadSummary, round, runLoad } from './load';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -20,6 +21,8 @@ const DIST = resolve(__dirname, '..');
 const RESULTS_DIR = join(ROOT, 'bench', 'results');
 const ORDERS_PATH = '/api/v1/orders';
 const DATABASE_NAME = 'eg_bench';
+/** The live phases' own databases, fresh for each phase. */
+const LIVE_DATABASE_NAMES = { live: 'eg_bench_live', latency: 'eg_bench_latency' } as const;
 const REDIS_KEY_PREFIX = 'eg_bench:';
 const READY_TIMEOUT_MS = 60_000;
 /** Above this much CPU (% of one core) used by unrelated processes during a run, the report says the figures are skewed. */
@@ -27,8 +30,22 @@ const OTHER_CPU_WARN_PCT = 20;
 
 /** This milestone's targets. */
 const TARGETS = { minRatio: 0.25, maxGatewayP99Ms: 50, maxGatewayErrors: 0 };
+/** SPEC: broker fill → Server-Sent Event received, p99. */
+const MAX_FILL_TO_EVENT_P99_MS = 100;
+/** How long after the live load its orders may still take to fill. */
+const LIVE_SETTLE_S = 5;
+/** ...and how much longer the rest are watched, to report when the backlog clears. */
+const LIVE_DRAIN_S = 55;
+/** The latency phase's wait for one order's fill event, and its bound on sending orders. */
+const LATENCY_EVENT_TIMEOUT_MS = 5_000;
+const LATENCY_MAX_S = 60;
+/** Up to this long a random pause before each latency order: one publisher polling period. */
+const LATENCY_JITTER_MS = 200;
 
 type Side = 'baseline' | 'gateway';
+type LivePhase = 'live' | 'latency';
+type Phase = Side | LivePhase;
+const PHASES: readonly Phase[] = ['baseline', 'gateway', 'live', 'latency'];
 
 interface SideResult extends LoadSummary {
   cpu: CpuUsage;
@@ -40,9 +57,11 @@ interface BenchConfig {
   connections: number;
   pgAdminUrl: string;
   redisUrl: string;
-  only?: Side;
+  only?: Phase;
   cpuProfile: boolean;
   strict: boolean;
+  latencyOrders: number;
+  latencyConcurrency: number;
 }
 
 function readConfig(env: NodeJS.ProcessEnv): BenchConfig {
@@ -54,8 +73,8 @@ function readConfig(env: NodeJS.ProcessEnv): BenchConfig {
     return n;
   };
   const only = env.BENCH_ONLY?.trim() || undefined;
-  if (only !== undefined && only !== 'baseline' && only !== 'gateway') {
-    throw new Error('BENCH_ONLY must be "baseline" or "gateway"');
+  if (only !== undefined && !(PHASES as readonly string[]).includes(only)) {
+    throw new Error(`BENCH_ONLY must be one of ${PHASES.join(', ')}`);
   }
   return {
     durationS: int('BENCH_DURATION_S', 15, 1, 600),
@@ -63,9 +82,11 @@ function readConfig(env: NodeJS.ProcessEnv): BenchConfig {
     connections: int('BENCH_CONNECTIONS', 32, 1, 1024),
     pgAdminUrl: env.BENCH_PG_ADMIN_URL?.trim() || 'postgres://postgres@127.0.0.1:5432/postgres',
     redisUrl: env.BENCH_REDIS_URL?.trim() || 'redis://127.0.0.1:6379/0',
-    only,
+    only: only as Phase | undefined,
     cpuProfile: env.BENCH_CPU_PROF === '1',
     strict: env.BENCH_STRICT === '1',
+    latencyOrders: int('BENCH_LATENCY_ORDERS', 200, 1, 10_000),
+    latencyConcurrency: int('BENCH_LATENCY_CONCURRENCY', 4, 1, 64),
   };
 }
 
@@ -95,7 +116,7 @@ function gatewayOverrides(): Record<string, string> {
   return env;
 }
 
-function profileArgs(cfg: BenchConfig, side: Side): string[] {
+function profileArgs(cfg: BenchConfig, side: Phase): string[] {
   if (!cfg.cpuProfile) return [];
   return [
     '--require',
@@ -145,6 +166,21 @@ function serverSpec(side: Side, cfg: BenchConfig, databaseUrl: string, adminKey:
       ORDER_SUBMIT_RATE_LIMIT: '1000000',
       ...gatewayOverrides(),
     },
+  };
+}
+
+/**
+ * The gateway trading for real against its in-process simulated broker: the
+ * DRY_RUN gateway's environment with DRY_RUN=false, BROKER=sim (never a real
+ * broker, whatever BENCH_GATEWAY_* says) and Redis keys of its own.
+ */
+function liveSpec(phase: LivePhase, cfg: BenchConfig, databaseUrl: string, adminKey: string, port: number): ServerSpec {
+  const spec = serverSpec('gateway', cfg, databaseUrl, adminKey, port);
+  return {
+    ...spec,
+    name: `gateway ${phase}`,
+    nodeArgs: profileArgs(cfg, phase),
+    env: { ...spec.env, REDIS_KEY_PREFIX: `${REDIS_KEY_PREFIX}${phase}:`, DRY_RUN: 'false', BROKER: 'sim' },
   };
 }
 
@@ -295,6 +331,143 @@ function printReport(
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
+/** A live gateway on a fresh database of its own, stopped whatever `fn` does. */
+async function withLiveGateway<T>(
+  phase: LivePhase,
+  cfg: BenchConfig,
+  adminKey: string,
+  fn: (server: ChildServer, databaseUrl: string) => Promise<T>,
+): Promise<T> {
+  const databaseUrl = await recreateDatabase(cfg.pgAdminUrl, LIVE_DATABASE_NAMES[phase]);
+  if (!(await checkpoint(cfg.pgAdminUrl))) log('CHECKPOINT not permitted for the admin role; runs may interfere');
+  const port = await freePort();
+  log(`${phase}: starting the gateway (DRY_RUN=false, simulated broker) on 127.0.0.1:${port}`);
+  const server = await startServer(liveSpec(phase, cfg, databaseUrl, adminKey, port));
+  try {
+    return await fn(server, databaseUrl);
+  } finally {
+    await server.stop();
+  }
+}
+
+function measureLive(cfg: BenchConfig, adminKey: string, signal: AbortSignal): Promise<LiveResult> {
+  return withLiveGateway('live', cfg, adminKey, (server, databaseUrl) =>
+    runLivePhase({
+      server,
+      databaseUrl,
+      adminKey,
+      connections: cfg.connections,
+      durationS: cfg.durationS,
+      warmupS: cfg.warmupS,
+      settleS: LIVE_SETTLE_S,
+      drainS: LIVE_DRAIN_S,
+      signal,
+      log,
+    }),
+  );
+}
+
+/** The latency phase, or why it could not run (the gateway has no event stream). */
+async function measureLatency(
+  cfg: BenchConfig,
+  adminKey: string,
+  signal: AbortSignal,
+): Promise<LatencyResult | { skipped: string }> {
+  try {
+    return await withLiveGateway('latency', cfg, adminKey, (server, databaseUrl) =>
+      runLatencyPhase({
+        server,
+        databaseUrl,
+        adminKey,
+        orders: cfg.latencyOrders,
+        concurrency: cfg.latencyConcurrency,
+        warmupOrders: Math.min(20, cfg.latencyOrders),
+        eventTimeoutMs: LATENCY_EVENT_TIMEOUT_MS,
+        maxS: LATENCY_MAX_S,
+        jitterMs: LATENCY_JITTER_MS,
+        signal,
+        log,
+      }),
+    );
+  } catch (err) {
+    if (err instanceof MissingEndpointError) return { skipped: err.message };
+    throw err;
+  }
+}
+
+function checkLatency(latency: LatencyResult | { skipped: string } | undefined): TargetCheck | undefined {
+  if (!latency) return undefined;
+  if ('skipped' in latency) {
+    return { name: `fill -> SSE event p99 <= ${MAX_FILL_TO_EVENT_P99_MS} ms`, value: 'n/a', pass: null };
+  }
+  const measured = latency.fillToEventMs ?? latency.postToEventMs;
+  const bound = latency.fillToEventMs ? '' : ' (upper bound: POST sent -> event)';
+  const missing = latency.missingEvents > 0 || latency.accepted === 0;
+  return {
+    name: `fill -> SSE event p99 <= ${MAX_FILL_TO_EVENT_P99_MS} ms${bound}`,
+    value: measured ? `${measured.p99.toFixed(1)} ms` : 'n/a',
+    // An order whose event never came is a miss however fast the others were.
+    pass: measured === null ? false : measured.p99 <= MAX_FILL_TO_EVENT_P99_MS && !missing,
+  };
+}
+
+function printLiveReport(cfg: BenchConfig, r: LiveResult): void {
+  const pct = (n: number) => (r.ordersCreated > 0 ? `${((100 * n) / r.ordersCreated).toFixed(1)}%` : 'n/a');
+  const created = (r.statusCodes['201'] ?? 0) + (r.statusCodes['202'] ?? 0);
+  const out = [
+    '',
+    `gateway live (sim): DRY_RUN=false, POST ${ORDERS_PATH}, distinct market orders of 1 share (buys and sells alternating), ${cfg.connections} connections, ${cfg.durationS} s (after ${cfg.warmupS} s warm-up)`,
+    '',
+    `${''.padEnd(10)}  ${'req/s'.padStart(9)}  ${'p50 ms'.padStart(7)}  ${'p99 ms'.padStart(7)}  ${'max ms'.padStart(7)}  ${'errors'.padStart(8)}  ${'requests'.padStart(9)}`,
+    `${'live'.padEnd(10)}  ${r.rps.toFixed(1).padStart(9)}  ${String(r.latencyMs.p50).padStart(7)}  ${String(r.latencyMs.p99).padStart(7)}  ${String(r.latencyMs.max).padStart(7)}  ${String(r.errors).padStart(8)}  ${String(r.requests).padStart(9)}`,
+    '',
+    `  status codes: ${JSON.stringify(r.statusCodes)} (201 created and sent; 202 accepted, broker outcome pending)`,
+    `  socket errors: ${r.socketErrors} (${r.timeouts} timeouts)`,
+    `  orders created by the measured run: ${r.ordersCreated} (${created} answered 201/202)`,
+    `  filled when the load ended:         ${r.filledAtEnd} (${pct(r.filledAtEnd)})`,
+    `  filled within ${r.settleS} s after it:        ${r.filledSettled} (${pct(r.filledSettled)}); ${
+      r.ordersCreated - r.filledSettled === 0
+        ? `all filled after ${r.settledAfterS.toFixed(2)} s`
+        : `not filled: ${JSON.stringify(Object.fromEntries(Object.entries(r.ordersSettled).filter(([k]) => k !== 'filled')))}`
+    }`,
+    `  no order in flight any more:      ${
+      r.drainedAfterS === null
+        ? `not within ${r.settleS + r.drainS} s (${r.filledDrained} filled by then)`
+        : `${r.drainedAfterS.toFixed(1)} s after the load (${r.filledDrained} filled)`
+    }`,
+    '  throughput target: none for this phase',
+  ];
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+function printLatencyReport(r: LatencyResult | { skipped: string }, check: TargetCheck): void {
+  const out = ['', `fill-to-event latency: one SSE stream on GET /api/v1/events, market buys of 1 share, live gateway`];
+  if ('skipped' in r) {
+    out.push(`  skipped: ${r.skipped}`);
+  } else {
+    const row = (name: string, p: Percentiles | null) =>
+      p === null
+        ? `  ${name.padEnd(34)}  n/a`
+        : `  ${name.padEnd(34)}  ${p.p50.toFixed(1).padStart(7)}  ${p.p90.toFixed(1).padStart(7)}  ${p.p99.toFixed(1).padStart(7)}  ${p.max.toFixed(1).padStart(7)}  ${String(p.count).padStart(6)}`;
+    out.push(
+      `  ${r.orders} orders (after warm-up) at concurrency ${r.concurrency} in ${r.elapsedS.toFixed(1)} s; status codes ${JSON.stringify(r.statusCodes)}; fill events missing after ${LATENCY_EVENT_TIMEOUT_MS / 1000} s: ${r.missingEvents}`,
+      '',
+      `  ${'ms'.padEnd(34)}  ${'p50'.padStart(7)}  ${'p90'.padStart(7)}  ${'p99'.padStart(7)}  ${'max'.padStart(7)}  ${'count'.padStart(6)}`,
+      row('(b) fill executed_at -> SSE event', r.fillToEventMs),
+      row('(a) POST sent -> SSE event', r.postToEventMs),
+      row('    event created_at -> SSE event', r.eventWrittenToReceivedMs),
+      row('    POST sent -> POST response', r.postResponseMs),
+    );
+    if (r.streamEnded) out.push(`  warning: the event stream ended early: ${r.streamEnded}`);
+  }
+  out.push(
+    '',
+    'target',
+    `  ${check.name.padEnd(34)} ${check.value.padStart(9)}  ${check.pass === null ? 'SKIP' : check.pass ? 'PASS' : 'FAIL'}`,
+  );
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
 function log(message: string): void {
   process.stderr.write(`[bench] ${message}\n`);
 }
@@ -316,7 +489,8 @@ async function main(): Promise<number> {
 
   // Every step is bounded on its own; this is the backstop should one of them hang anyway.
   const perSide = READY_TIMEOUT_MS / 1000 + cfg.warmupS + cfg.durationS + 40;
-  const budgetS = 30 + 2 * perSide;
+  const perLatency = READY_TIMEOUT_MS / 1000 + LATENCY_MAX_S + LATENCY_EVENT_TIMEOUT_MS / 1000 + 40;
+  const budgetS = 30 + 3 * perSide + LIVE_SETTLE_S + LIVE_DRAIN_S + perLatency;
   setTimeout(() => {
     log(`gave up after ${budgetS} s: something hung; killing the servers`);
     killAllChildren();
@@ -324,18 +498,29 @@ async function main(): Promise<number> {
   }, budgetS * 1000).unref();
 
   log(`node ${process.version}, ${cpus().length} CPUs; database ${DATABASE_NAME}, Redis prefix ${REDIS_KEY_PREFIX}`);
-  const databaseUrl = await recreateDatabase(cfg.pgAdminUrl, DATABASE_NAME);
+  const runs = (phase: Phase) => !cfg.only || cfg.only === phase;
   const adminKey = randomBytes(16).toString('hex');
   const results: Partial<Record<Side, SideResult>> = {};
-  for (const side of ['baseline', 'gateway'] as const) {
-    if (cfg.only && cfg.only !== side) continue;
-    if (abort.signal.aborted) break;
-    if (!(await checkpoint(cfg.pgAdminUrl))) log('CHECKPOINT not permitted for the admin role; runs may interfere');
-    results[side] = await measure(side, cfg, databaseUrl, adminKey, abort.signal);
+  if (runs('baseline') || runs('gateway')) {
+    const databaseUrl = await recreateDatabase(cfg.pgAdminUrl, DATABASE_NAME);
+    for (const side of ['baseline', 'gateway'] as const) {
+      if (!runs(side)) continue;
+      if (abort.signal.aborted) break;
+      if (!(await checkpoint(cfg.pgAdminUrl))) log('CHECKPOINT not permitted for the admin role; runs may interfere');
+      results[side] = await measure(side, cfg, databaseUrl, adminKey, abort.signal);
+    }
   }
+  let live: LiveResult | undefined;
+  if (runs('live') && !abort.signal.aborted) live = await measureLive(cfg, adminKey, abort.signal);
+  let latency: LatencyResult | { skipped: string } | undefined;
+  if (runs('latency') && !abort.signal.aborted) latency = await measureLatency(cfg, adminKey, abort.signal);
 
   const { ratio, checks } = checkTargets(results.baseline, results.gateway);
-  printReport(cfg, results, ratio, checks);
+  if (results.baseline || results.gateway) printReport(cfg, results, ratio, checks);
+  if (live) printLiveReport(cfg, live);
+  const latencyCheck = checkLatency(latency);
+  if (latency && latencyCheck) printLatencyReport(latency, latencyCheck);
+  const allChecks = [...(results.baseline || results.gateway ? checks : []), ...(latencyCheck ? [latencyCheck] : [])];
 
   // An interrupted run is partial: keep the last complete one on disk.
   if (abort.signal.aborted) return 130;
@@ -351,8 +536,12 @@ async function main(): Promise<number> {
     baseline: results.baseline ?? null,
     gateway: results.gateway ?? null,
     ratio,
+    // The DRY_RUN gateway against the baseline, as before the live phases existed.
     targets: checks,
-    pass: checks.every((c) => c.pass !== false),
+    liveSim: live ?? null,
+    fillToEventLatency: latency ?? null,
+    fillToEventTarget: latencyCheck ?? null,
+    pass: allChecks.every((c) => c.pass !== false),
   };
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   process.stdout.write(`\nresults written to ${relative(process.cwd(), file)}\n`);
@@ -360,8 +549,9 @@ async function main(): Promise<number> {
     process.stdout.write(`CPU profiles in ${relative(process.cwd(), join(RESULTS_DIR, 'profiles'))}\n`);
 
   // Figures from a gateway that mostly failed are not a measurement; say so in the exit code.
-  const gw = results.gateway;
-  if (gw && (gw.requests === 0 || gw.errors * 2 > gw.requests)) return 1;
+  for (const gw of [results.gateway, live]) {
+    if (gw && (gw.requests === 0 || gw.errors * 2 > gw.requests)) return 1;
+  }
   return cfg.strict && !report.pass ? 1 : 0;
 }
 

@@ -5,6 +5,7 @@ import { BrokerClient } from './broker/broker-client.port';
 import { BrokerModule } from './broker/broker.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
+import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { Clock } from './infra/clock/clock';
 import { ClockModule } from './infra/clock/clock.module';
@@ -46,6 +47,7 @@ export class AppModule {
         AuthModule,
         HealthModule,
         OrdersModule,
+        EventsModule,
         PositionsModule,
         WebhooksModule,
       ],

@@ -1,5 +1,24 @@
 import { Module } from '@nestjs/common';
+import { EventsController } from './events.controller';
+import { DEFAULT_ORDER_EVENTS_OPTIONS, ORDER_EVENTS_OPTIONS } from './events.options';
+import { OrderEventHub } from './order-event.hub';
+import { OrderEventPublisher } from './order-event.publisher';
 import { OrderEventRepository } from './persistence/order-event.repository';
+import { StreamOrderEventsUseCase } from './stream-order-events.use-case';
 
-@Module({ providers: [OrderEventRepository], exports: [OrderEventRepository] })
+/**
+ * Order events (SPEC §6): the outbox written with each order change, its
+ * publisher to `orders.events`, and the Server-Sent Events stream.
+ */
+@Module({
+  controllers: [EventsController],
+  providers: [
+    { provide: ORDER_EVENTS_OPTIONS, useValue: DEFAULT_ORDER_EVENTS_OPTIONS },
+    OrderEventRepository,
+    OrderEventPublisher,
+    OrderEventHub,
+    StreamOrderEventsUseCase,
+  ],
+  exports: [OrderEventRepository, OrderEventPublisher],
+})
 export class EventsModule {}

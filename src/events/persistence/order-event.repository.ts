@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { EntityManager } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { OrderEventFilter, StoredOrderEvent } from '../order-event';
 
 export interface NewOrderEvent {
   clientOrderId: string;
@@ -12,9 +13,39 @@ export interface NewOrderEvent {
   createdAt: Date;
 }
 
+export interface PublishBatchResult {
+  /** Another replica held the publisher lock: nothing was claimed. */
+  busy: boolean;
+  claimed: number;
+  published: number;
+}
+
+interface OrderEventRow {
+  id: string;
+  client_order_id: string;
+  strategy_id: string;
+  symbol: string;
+  event_type: string;
+  status: string;
+  payload: Record<string, unknown>;
+  created_at: Date;
+}
+
+const COLUMNS = 'id, client_order_id, strategy_id, symbol, event_type, status, payload, created_at';
+
+/**
+ * Serializes publishing across replicas, so batches go out in id order and the
+ * events of one order keep their order on the channel. An arbitrary constant
+ * in the same bigint key space as the migration (7_342_001), leader
+ * (7_342_002) and key-bootstrap (7_342_003) locks.
+ */
+const PUBLISHER_LOCK_KEY = 7_342_101;
+
 /** The outbox: events are written with the state change that caused them, published later. */
 @Injectable()
 export class OrderEventRepository {
+  constructor(private readonly ds: DataSource) {}
+
   async append(manager: EntityManager, e: NewOrderEvent): Promise<void> {
     await manager.query(
       `INSERT INTO order_events (client_order_id, strategy_id, symbol, event_type, status, payload, created_at)
@@ -22,4 +53,77 @@ export class OrderEventRepository {
       [e.clientOrderId, e.strategyId, e.symbol, e.eventType, e.status, JSON.stringify(e.payload), e.createdAt],
     );
   }
+
+  /**
+   * Claims up to `limit` unpublished events, oldest first, and hands them to
+   * `publish`, which answers how many of them, from the first, went out; those
+   * are marked published in the same short transaction. When `publish` throws
+   * nothing is marked and the batch is claimed again later (at least once).
+   *
+   * Every replica may call this: a transaction-scoped advisory lock lets one
+   * publish at a time (the others return `busy` at once rather than wait), and
+   * FOR UPDATE SKIP LOCKED keeps two claimers off the same rows regardless.
+   */
+  async publishBatch(
+    limit: number,
+    publish: (events: StoredOrderEvent[]) => Promise<number>,
+  ): Promise<PublishBatchResult> {
+    return this.ds.transaction(async (m) => {
+      const [{ locked }]: Array<{ locked: boolean }> = await m.query('SELECT pg_try_advisory_xact_lock($1) AS locked', [
+        PUBLISHER_LOCK_KEY,
+      ]);
+      if (!locked) return { busy: true, claimed: 0, published: 0 };
+      const rows: OrderEventRow[] = await m.query(
+        `SELECT ${COLUMNS} FROM order_events
+          WHERE published_at IS NULL
+          ORDER BY id
+          LIMIT $1
+          FOR UPDATE SKIP LOCKED`,
+        [limit],
+      );
+      if (!rows.length) return { busy: false, claimed: 0, published: 0 };
+      const published = Math.max(0, Math.min(rows.length, await publish(rows.map(toStored))));
+      if (published > 0) {
+        await m.query('UPDATE order_events SET published_at = now() WHERE id = ANY($1::bigint[])', [
+          rows.slice(0, published).map((r) => r.id),
+        ]);
+      }
+      return { busy: false, claimed: rows.length, published };
+    });
+  }
+
+  /**
+   * Events after `afterId` that match `filter`, oldest first, published or
+   * not: a stream client resuming from `afterId` gets everything written since.
+   */
+  async listAfter(afterId: number, filter: OrderEventFilter, limit: number): Promise<StoredOrderEvent[]> {
+    const where = ['id > $1'];
+    const params: unknown[] = [afterId];
+    const add = (sql: string, value: unknown) => {
+      params.push(value);
+      where.push(sql.replace('?', `$${params.length}`));
+    };
+    if (filter.strategyScope) add('strategy_id = ANY(?)', [...filter.strategyScope]);
+    if (filter.strategyId !== undefined) add('strategy_id = ?', filter.strategyId);
+    if (filter.symbol !== undefined) add('symbol = ?', filter.symbol);
+    params.push(limit);
+    const rows: OrderEventRow[] = await this.ds.query(
+      `SELECT ${COLUMNS} FROM order_events WHERE ${where.join(' AND ')} ORDER BY id LIMIT $${params.length}`,
+      params,
+    );
+    return rows.map(toStored);
+  }
+}
+
+function toStored(r: OrderEventRow): StoredOrderEvent {
+  return {
+    id: Number(r.id),
+    clientOrderId: r.client_order_id,
+    strategyId: r.strategy_id,
+    symbol: r.symbol,
+    eventType: r.event_type,
+    status: r.status,
+    payload: r.payload,
+    createdAt: r.created_at,
+  };
 }

@@ -42,7 +42,8 @@ export class RequestObserverMiddleware {
     req.id = id;
     res.setHeader('X-Request-Id', id);
     const start = process.hrtime.bigint();
-    res.once('finish', () => {
+    // 'close' also fires when the client goes away first (an aborted event stream never 'finish'es).
+    res.once('close', () => {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
       this.metrics.httpRequest(req.method, route, res.statusCode, seconds);

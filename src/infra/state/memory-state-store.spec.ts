@@ -106,3 +106,64 @@ describe('MemoryStateStore', () => {
     expect(await real.get('k')).toBeNull();
   });
 });
+
+describe('MemoryStateStore pub/sub', () => {
+  const tick = () => new Promise((r) => setImmediate(r));
+
+  it('delivers a message to every subscriber of the channel, on a later tick', async () => {
+    const store = new MemoryStateStore();
+    const a: string[] = [];
+    const b: string[] = [];
+    await store.subscribe('orders.events', (m) => a.push(m));
+    await store.subscribe('orders.events', (m) => b.push(m));
+    await store.subscribe('other', () => a.push('wrong channel'));
+    await store.publish('orders.events', 'hello');
+    expect(a).toEqual([]);
+    await tick();
+    expect(a).toEqual(['hello']);
+    expect(b).toEqual(['hello']);
+  });
+
+  it('a message published with no subscriber is gone (fire and forget)', async () => {
+    const store = new MemoryStateStore();
+    await store.publish('orders.events', 'lost');
+    const got: string[] = [];
+    await store.subscribe('orders.events', (m) => got.push(m));
+    await tick();
+    expect(got).toEqual([]);
+  });
+
+  it('unsubscribing stops delivery to that subscription only, even for the same handler', async () => {
+    const store = new MemoryStateStore();
+    const got: string[] = [];
+    const handler = (m: string) => got.push(m);
+    const first = await store.subscribe('c', handler);
+    await store.subscribe('c', handler);
+    await first();
+    await store.publish('c', 'x');
+    await tick();
+    expect(got).toEqual(['x']);
+  });
+
+  it('a throwing subscriber does not keep the message from the others', async () => {
+    const store = new MemoryStateStore();
+    const got: string[] = [];
+    await store.subscribe('c', () => {
+      throw new Error('boom');
+    });
+    await store.subscribe('c', (m) => got.push(m));
+    await expect(store.publish('c', 'x')).resolves.toBeUndefined();
+    await tick();
+    expect(got).toEqual(['x']);
+  });
+
+  it('close drops every subscription', async () => {
+    const store = new MemoryStateStore();
+    const got: string[] = [];
+    await store.subscribe('c', (m) => got.push(m));
+    await store.close();
+    await store.publish('c', 'x');
+    await tick();
+    expect(got).toEqual([]);
+  });
+});

@@ -1,8 +1,10 @@
+import { EventEmitter } from 'node:events';
 import { StateStore } from './state-store';
 
 export class MemoryStateStore extends StateStore {
   readonly mode = 'memory' as const;
   private readonly data = new Map<string, { value: string; expiresAt?: number }>();
+  private readonly channels = new EventEmitter().setMaxListeners(0);
 
   async get(key: string): Promise<string | null> {
     const e = this.data.get(key);
@@ -22,9 +24,36 @@ export class MemoryStateStore extends StateStore {
     this.data.delete(key);
   }
 
+  /** Delivered on a later tick, as over a connection: a publisher never runs its subscribers' code inline. */
+  async publish(channel: string, message: string): Promise<void> {
+    const handlers = this.channels.listeners(channel) as Array<(message: string) => void>;
+    if (!handlers.length) return;
+    setImmediate(() => {
+      for (const handler of handlers) deliver(handler, message);
+    });
+  }
+
+  async subscribe(channel: string, handler: (message: string) => void): Promise<() => Promise<void>> {
+    // A distinct function per subscription, so subscribing the same handler twice unsubscribes one at a time.
+    const listener = (message: string) => handler(message);
+    this.channels.on(channel, listener);
+    return async () => {
+      this.channels.off(channel, listener);
+    };
+  }
+
   async ping(): Promise<void> {}
 
   async close(): Promise<void> {
     this.data.clear();
+    this.channels.removeAllListeners();
+  }
+}
+
+function deliver(handler: (message: string) => void, message: string): void {
+  try {
+    handler(message);
+  } catch {
+    // One subscriber's failure is its own; the others still get the message.
   }
 }

@@ -1,12 +1,31 @@
 import Redis from 'ioredis';
 import { StateStore } from './state-store';
 
+type Handler = (message: string) => void;
+
+interface ChannelState {
+  handlers: Set<Handler>;
+  /** Settles when Redis has confirmed the SUBSCRIBE. */
+  ready: Promise<void>;
+}
+
 /**
  * Commands fail fast instead of queueing while Redis is away, so callers can
  * fail closed (SPEC §2.5) rather than hang.
+ *
+ * Pub/sub: a connection in subscriber mode can run no other command, so
+ * subscriptions live on a second connection (`duplicate()` of the first),
+ * opened on the first subscribe and closed with the store. One Redis
+ * subscription per channel however many handlers, and ioredis re-subscribes by
+ * itself after a reconnect. The key prefix does not reach channel names:
+ * ioredis prefixes only a command's key arguments, and PUBLISH/SUBSCRIBE have
+ * none, so `orders.events` is `orders.events` on the wire.
  */
 export class RedisStateStore extends StateStore {
   readonly mode = 'redis' as const;
+  private subscriber?: Promise<Redis>;
+  private readonly channels = new Map<string, ChannelState>();
+  private closed = false;
 
   private constructor(readonly client: Redis) {
     super();
@@ -41,11 +60,77 @@ export class RedisStateStore extends StateStore {
     await this.client.del(key);
   }
 
+  async publish(channel: string, message: string): Promise<void> {
+    await this.client.publish(channel, message);
+  }
+
+  async subscribe(channel: string, handler: Handler): Promise<() => Promise<void>> {
+    if (this.closed) throw new Error('the state store is closed');
+    const sub = await this.subscriberConnection();
+    // A distinct function per subscription, so the same handler subscribed twice unsubscribes one at a time.
+    const entry: Handler = (message) => handler(message);
+    let channelState = this.channels.get(channel);
+    if (!channelState) {
+      const created: ChannelState = { handlers: new Set(), ready: sub.subscribe(channel).then(() => undefined) };
+      this.channels.set(channel, created);
+      // A failed SUBSCRIBE forgets the channel, so the next caller tries again.
+      created.ready.catch(() => {
+        if (this.channels.get(channel) === created) this.channels.delete(channel);
+      });
+      channelState = created;
+    }
+    channelState.handlers.add(entry);
+    try {
+      await channelState.ready;
+    } catch (err) {
+      channelState.handlers.delete(entry);
+      throw err;
+    }
+    const subscribed = channelState;
+    return async () => {
+      if (!subscribed.handlers.delete(entry) || subscribed.handlers.size) return;
+      if (this.channels.get(channel) !== subscribed) return;
+      this.channels.delete(channel);
+      if (!this.closed) await sub.unsubscribe(channel).catch(() => undefined);
+    };
+  }
+
   async ping(): Promise<void> {
     await this.client.ping();
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    this.channels.clear();
+    const sub = await this.subscriber?.catch(() => undefined);
+    if (sub) await sub.quit().catch(() => sub.disconnect());
     await this.client.quit().catch(() => this.client.disconnect());
+  }
+
+  private subscriberConnection(): Promise<Redis> {
+    this.subscriber ??= (async () => {
+      const sub = this.client.duplicate();
+      sub.on('error', () => undefined);
+      sub.on('message', (channel: string, message: string) => {
+        for (const handler of [...(this.channels.get(channel)?.handlers ?? [])]) {
+          try {
+            handler(message);
+          } catch {
+            // One subscriber's failure is its own; the others still get the message.
+          }
+        }
+      });
+      try {
+        await sub.connect();
+      } catch (err) {
+        sub.disconnect();
+        throw err;
+      }
+      return sub;
+    })().catch((err: unknown) => {
+      this.subscriber = undefined;
+      throw err;
+    });
+    return this.subscriber;
   }
 }

@@ -1,7 +1,13 @@
 /**
- * Shared fast state (kill-switch cache, rate limits, locks). Redis when
- * REDIS_URL/REDIS_HOST is configured; otherwise an in-process map with the same
- * interface, which is only correct for a single replica.
+ * Shared fast state (kill-switch cache, rate limits, locks) and pub/sub. Redis
+ * when REDIS_URL/REDIS_HOST is configured; otherwise an in-process map and
+ * event emitter with the same interface, which is only correct for a single
+ * replica.
+ *
+ * Pub/sub is fire-and-forget, as in Redis: a message reaches the subscribers
+ * connected at the moment it is published and nobody else. Anything that must
+ * not be lost is written to PostgreSQL first (the order-event outbox) and
+ * published from there.
  */
 export abstract class StateStore {
   abstract readonly mode: 'redis' | 'memory';
@@ -9,6 +15,18 @@ export abstract class StateStore {
   /** Sets `key`; with `ttlMs` it expires. */
   abstract set(key: string, value: string, ttlMs?: number): Promise<void>;
   abstract del(key: string): Promise<void>;
+  /**
+   * Publishes `message` on `channel`. The channel name is used exactly as
+   * given: the key prefix applies to keys, not to channels. Throws when the
+   * store cannot be reached (nothing is queued for later).
+   */
+  abstract publish(channel: string, message: string): Promise<void>;
+  /**
+   * Calls `handler` with every message published on `channel` from the moment
+   * the returned promise resolves; resolves to a function that unsubscribes.
+   * A handler that throws does not disturb the other handlers.
+   */
+  abstract subscribe(channel: string, handler: (message: string) => void): Promise<() => Promise<void>>;
   /** Throws when the store cannot be reached. */
   abstract ping(): Promise<void>;
   abstract close(): Promise<void>;

@@ -16,6 +16,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AuditRepository } from '../../audit/audit.repository';
 import { BrokerOrder } from '../../broker/broker-client.port';
+import { OrderEventPublisher } from '../../events/order-event.publisher';
 import { OrderEventRepository } from '../../events/persistence/order-event.repository';
 import { Clock } from '../../infra/clock/clock';
 import { GatewayMetrics } from '../../infra/metrics/gateway-metrics';
@@ -77,6 +78,7 @@ export class ApplyOrderUpdateUseCase {
     private readonly fills: FillRepository,
     private readonly positions: PositionRepository,
     private readonly events: OrderEventRepository,
+    private readonly publisher: OrderEventPublisher,
     private readonly audit: AuditRepository,
     private readonly clock: Clock,
     private readonly metrics: GatewayMetrics,
@@ -141,7 +143,10 @@ export class ApplyOrderUpdateUseCase {
       }
       return { outcome: 'applied' as const, status: next.status, fillsRecorded: 0, previous: order.status };
     });
-    if (result.outcome === 'applied' && result.status !== result.previous) this.metrics.orderStatus(result.status);
+    if (result.outcome === 'applied' && result.status !== result.previous) {
+      this.metrics.orderStatus(result.status);
+      this.publisher.kick();
+    }
     return { outcome: result.outcome, status: result.status, fillsRecorded: 0 };
   }
 
@@ -274,6 +279,8 @@ export class ApplyOrderUpdateUseCase {
     if (result.outcome === 'applied' && result.status && result.status !== result.previous) {
       this.metrics.orderStatus(result.status);
     }
+    // Events were written with the change: publish them now rather than at the next poll.
+    if (result.outcome === 'applied') this.publisher.kick();
     return { outcome: result.outcome, status: result.status, fillsRecorded: result.fillsRecorded };
   }
 }

@@ -1,0 +1,181 @@
+import { Logger } from '@nestjs/common';
+import { StateStore } from '../infra/state/state-store';
+import { DEFAULT_ORDER_EVENTS_OPTIONS, OrderEventsOptions } from './events.options';
+import { ORDER_EVENTS_CHANNEL, StoredOrderEvent } from './order-event';
+import { OrderEventPublisher } from './order-event.publisher';
+import { OrderEventRepository, PublishBatchResult } from './persistence/order-event.repository';
+
+/** The outbox as the publisher sees it: unpublished rows, marked when publish reports them sent. */
+class FakeOutbox {
+  rows: Array<StoredOrderEvent & { published: boolean }> = [];
+  batches = 0;
+  failNext?: Error;
+
+  add(n: number): void {
+    for (let i = 0; i < n; i++) {
+      const id = this.rows.length + 1;
+      this.rows.push({
+        id,
+        clientOrderId: `o${id}`,
+        strategyId: 'alpha',
+        symbol: 'AAPL',
+        eventType: 'order.status',
+        status: 'new',
+        payload: { n: id },
+        createdAt: new Date('2026-01-02T15:00:00.000Z'),
+        published: false,
+      });
+    }
+  }
+
+  async publishBatch(limit: number, publish: (e: StoredOrderEvent[]) => Promise<number>): Promise<PublishBatchResult> {
+    this.batches++;
+    if (this.failNext) {
+      const err = this.failNext;
+      this.failNext = undefined;
+      throw err;
+    }
+    const claimed = this.rows.filter((r) => !r.published).slice(0, limit);
+    if (!claimed.length) return { busy: false, claimed: 0, published: 0 };
+    const sent = await publish(claimed.map(({ published: _, ...e }) => e));
+    claimed.slice(0, sent).forEach((r) => (r.published = true));
+    return { busy: false, claimed: claimed.length, published: sent };
+  }
+}
+
+class FakeStore {
+  sent: Array<{ channel: string; message: string }> = [];
+  failFrom?: number;
+  async publish(channel: string, message: string): Promise<void> {
+    if (this.failFrom !== undefined && this.sent.length >= this.failFrom) throw new Error('redis down');
+    this.sent.push({ channel, message });
+  }
+}
+
+function publisher(over: Partial<OrderEventsOptions> = {}) {
+  const outbox = new FakeOutbox();
+  const store = new FakeStore();
+  const p = new OrderEventPublisher(outbox as unknown as OrderEventRepository, store as unknown as StateStore, {
+    ...DEFAULT_ORDER_EVENTS_OPTIONS,
+    publishBatchSize: 10,
+    ...over,
+  });
+  return { outbox, store, p };
+}
+
+const until = async (cond: () => boolean, ms = 2_000) => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not reached');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+};
+
+describe('OrderEventPublisher', () => {
+  beforeAll(() => Logger.overrideLogger(false));
+  it('publishes a batch in id order on orders.events, as the documented JSON', async () => {
+    const { outbox, store, p } = publisher();
+    outbox.add(3);
+    expect(await p.publishOnce()).toEqual({ busy: false, claimed: 3, published: 3 });
+    expect(store.sent.map((s) => s.channel)).toEqual([
+      ORDER_EVENTS_CHANNEL,
+      ORDER_EVENTS_CHANNEL,
+      ORDER_EVENTS_CHANNEL,
+    ]);
+    expect(store.sent.map((s) => JSON.parse(s.message).id)).toEqual([1, 2, 3]);
+    expect(JSON.parse(store.sent[0].message)).toEqual({
+      id: 1,
+      type: 'order.status',
+      client_order_id: 'o1',
+      strategy_id: 'alpha',
+      symbol: 'AAPL',
+      status: 'new',
+      data: { n: 1 },
+      created_at: '2026-01-02T15:00:00.000Z',
+    });
+    expect(outbox.rows.every((r) => r.published)).toBe(true);
+  });
+
+  it('marks only the events sent before the first failure; the rest stay for the next attempt', async () => {
+    const { outbox, store, p } = publisher();
+    outbox.add(5);
+    store.failFrom = 2;
+    expect(await p.publishOnce()).toEqual({ busy: false, claimed: 5, published: 2 });
+    expect(outbox.rows.map((r) => r.published)).toEqual([true, true, false, false, false]);
+    store.failFrom = undefined;
+    expect(await p.publishOnce()).toMatchObject({ claimed: 3, published: 3 });
+    expect(store.sent.map((s) => JSON.parse(s.message).id)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('the loop drains a backlog without waiting between full batches, then idles', async () => {
+    const { outbox, store, p } = publisher({ publishIntervalMs: 60_000 });
+    outbox.add(35);
+    p.start();
+    try {
+      await until(() => store.sent.length === 35);
+      expect(outbox.batches).toBe(4);
+    } finally {
+      await p.stop();
+    }
+  });
+
+  it('kick() publishes at once instead of at the next tick', async () => {
+    const { outbox, store, p } = publisher({ publishIntervalMs: 60_000 });
+    p.start();
+    try {
+      await until(() => outbox.batches === 1);
+      outbox.add(1);
+      p.kick();
+      await until(() => store.sent.length === 1, 500);
+    } finally {
+      await p.stop();
+    }
+  });
+
+  it('keeps going after a failed attempt', async () => {
+    const { outbox, store, p } = publisher({ publishIntervalMs: 5 });
+    outbox.failNext = new Error('database down');
+    outbox.add(2);
+    p.start();
+    try {
+      await until(() => store.sent.length === 2);
+      expect(outbox.batches).toBeGreaterThanOrEqual(2);
+    } finally {
+      await p.stop();
+    }
+  });
+
+  it('stop() waits for the batch in flight and ends the loop', async () => {
+    const { outbox, p } = publisher({ publishIntervalMs: 5 });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const original = outbox.publishBatch.bind(outbox);
+    outbox.publishBatch = async (limit, publish) => {
+      await gate;
+      return original(limit, publish);
+    };
+    outbox.add(1);
+    p.start();
+    await until(() => outbox.batches === 0 && p.isRunning);
+    let stopped = false;
+    const stopping = p.stop().then(() => (stopped = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(stopped).toBe(false);
+    release();
+    await stopping;
+    expect(outbox.rows[0].published).toBe(true);
+    const before = outbox.batches;
+    await new Promise((r) => setTimeout(r, 30));
+    expect(outbox.batches).toBe(before);
+  });
+
+  it('starts with the application unless told not to', () => {
+    const on = publisher();
+    on.p.onApplicationBootstrap();
+    expect(on.p.isRunning).toBe(true);
+    const off = publisher({ startPublisher: false });
+    off.p.onApplicationBootstrap();
+    expect(off.p.isRunning).toBe(false);
+    return Promise.all([on.p.onModuleDestroy(), off.p.onModuleDestroy()]);
+  });
+});

@@ -1,0 +1,136 @@
+/**
+ * Publishes the order-event outbox to the state store's `orders.events`
+ * channel (SPEC §6). Runs on every replica.
+ *
+ * Invariants:
+ * - an event is marked published only after the store accepted it, in the
+ *   transaction that claimed it: a crash or a restart loses none (at least
+ *   once; consumers dedupe on `id`);
+ * - replicas never publish the same claim twice: one publishes at a time
+ *   (advisory lock) and claimed rows are locked (SKIP LOCKED);
+ * - events go out in id order, so the events of one order keep their order.
+ */
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { StateStore } from '../infra/state/state-store';
+import { ORDER_EVENTS_OPTIONS, OrderEventsOptions } from './events.options';
+import { ORDER_EVENTS_CHANNEL, StoredOrderEvent, toOrderEventMessage } from './order-event';
+import { OrderEventRepository, PublishBatchResult } from './persistence/order-event.repository';
+
+@Injectable()
+export class OrderEventPublisher implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('OrderEventPublisher');
+  private loop?: Promise<void>;
+  private running = false;
+  private kicked = false;
+  private wake?: () => void;
+  private failing = false;
+
+  constructor(
+    private readonly events: OrderEventRepository,
+    private readonly store: StateStore,
+    @Inject(ORDER_EVENTS_OPTIONS) private readonly options: OrderEventsOptions,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (this.options.startPublisher) this.start();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.stop();
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Stops the loop; resolves once a batch in flight has committed or rolled back. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+    this.loop = undefined;
+  }
+
+  /** Looks for unpublished events now rather than at the next tick (e.g. right after a commit). */
+  kick(): void {
+    this.kicked = true;
+    this.wake?.();
+  }
+
+  /** One claim-and-publish transaction. */
+  async publishOnce(): Promise<PublishBatchResult> {
+    return this.events.publishBatch(this.options.publishBatchSize, (batch) => this.publishAll(batch));
+  }
+
+  /**
+   * Sends the whole batch at once (ioredis pipelines it on one connection, in
+   * order) and answers how many went out before the first failure. Later ones
+   * that Redis did take are published again next time: at least once.
+   */
+  private async publishAll(batch: StoredOrderEvent[]): Promise<number> {
+    const results = await Promise.allSettled(
+      batch.map((e) => this.store.publish(ORDER_EVENTS_CHANNEL, JSON.stringify(toOrderEventMessage(e)))),
+    );
+    const failed = results.findIndex((r) => r.status === 'rejected');
+    if (failed === -1) return batch.length;
+    this.reportFailure((results[failed] as PromiseRejectedResult).reason);
+    return failed;
+  }
+
+  private async run(): Promise<void> {
+    let backoffMs = this.options.publishIntervalMs;
+    while (this.running) {
+      this.kicked = false;
+      let more = false;
+      try {
+        const r = await this.publishOnce();
+        more = r.claimed === this.options.publishBatchSize && r.published === r.claimed;
+        if (r.published === r.claimed) this.reportRecovery();
+        backoffMs = r.published < r.claimed ? this.backoff(backoffMs) : this.options.publishIntervalMs;
+      } catch (err) {
+        this.reportFailure(err);
+        backoffMs = this.backoff(backoffMs);
+      }
+      // A full batch means a backlog: keep draining without waiting.
+      if (this.running && !more && !this.kicked) await this.sleep(backoffMs);
+    }
+  }
+
+  private backoff(current: number): number {
+    return Math.min(current * 2, this.options.publishMaxBackoffMs);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wake = done;
+    });
+  }
+
+  /** Logged once per outage, not on every tick. */
+  private reportFailure(err: unknown): void {
+    if (this.failing) return;
+    this.failing = true;
+    this.logger.warn(
+      { err: err instanceof Error ? err.message : String(err) },
+      'order events: publishing failed; unpublished events stay in the outbox and are retried',
+    );
+  }
+
+  private reportRecovery(): void {
+    if (!this.failing) return;
+    this.failing = false;
+    this.logger.log('order events: publishing recovered');
+  }
+}
