@@ -138,6 +138,34 @@ describe('order submission with a broker (e2e, sim)', () => {
   });
 });
 
+describe('polling open orders (e2e, sim)', () => {
+  it('gives every open order its turn, more than one batch of them', async () => {
+    const sim = new SimBrokerClient({ clock: new SystemClock() });
+    const asked = new Set<string>();
+    const lookup = sim.getOrderByClientOrderId.bind(sim);
+    sim.getOrderByClientOrderId = async (id: string) => {
+      asked.add(id);
+      return lookup(id);
+    };
+    const t = await startTestApp({ env: LIVE, broker: sim });
+    try {
+      const ids = Array.from({ length: 130 }, (_, i) => `poll-${String(i).padStart(3, '0')}`);
+      await t.db.query(
+        `INSERT INTO orders (client_order_id, strategy_id, symbol, side, qty, order_type, time_in_force, status, updated_at)
+         SELECT id, 'alpha_baseline', 'POLL', 'buy', '1', 'market', 'day', 'new', now() - interval '1 minute'
+           FROM unnest($1::text[]) AS id`,
+        [ids],
+      );
+      const sync = t.app.get(OrderSyncService);
+      await sync.tick();
+      await sync.tick();
+      expect(ids.filter((id) => !asked.has(id))).toEqual([]);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('two replicas with brokers of their own (e2e, sim)', () => {
   it('still send one broker order for concurrent identical requests spread over both', async () => {
     const simA = new SimBrokerClient({ clock: new SystemClock() });

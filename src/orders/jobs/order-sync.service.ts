@@ -46,6 +46,8 @@ export class OrderSyncService implements OnApplicationBootstrap, OnApplicationSh
   private running = false;
   private stopped = false;
   private readonly unsubscribe: Array<() => void> = [];
+  /** Where the round-robin poll of open orders resumes. */
+  private pollCursor = '';
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -130,11 +132,16 @@ export class OrderSyncService implements OnApplicationBootstrap, OnApplicationSh
     }
   }
 
-  /** Re-reads open orders: those not heard of for a poll interval, or all of them after a reconnect. */
+  /**
+   * Re-reads open orders not heard of for a poll interval (or, after a
+   * reconnect, all of them), BATCH per pass, round-robin.
+   */
   private async pollOpen(all: boolean): Promise<void> {
     const now = this.clock.now();
     const before = all ? now : new Date(now.getTime() - this.config.orderPollIntervalSeconds * 1000);
-    for (const order of await this.orders.findStale(POLLED, before, BATCH)) {
+    const page = await this.orders.findPageByStatus(POLLED, before, this.pollCursor, BATCH);
+    this.pollCursor = page.length === BATCH ? page[page.length - 1].clientOrderId : '';
+    for (const order of page) {
       const report = order.brokerOrderId
         ? await this.broker.getOrder(order.brokerOrderId).catch(() => undefined)
         : await this.broker.getOrderByClientOrderId(order.clientOrderId).catch(() => undefined);

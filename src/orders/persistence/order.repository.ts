@@ -192,6 +192,21 @@ export class OrderRepository {
   }
 
   /**
+   * One page of orders in `statuses` not changed since `before`, in
+   * client_order_id order after `afterId`: callers walk the pages round-robin,
+   * so every open order gets its turn however many there are.
+   */
+  async findPageByStatus(statuses: OrderStatus[], before: Date, afterId: string, limit: number): Promise<Order[]> {
+    const rows: OrderRow[] = await this.ds.query(
+      `SELECT ${COLUMNS} FROM orders
+        WHERE status = ANY($1) AND updated_at < $2 AND client_order_id > $3
+        ORDER BY client_order_id LIMIT $4`,
+      [statuses, before, afterId, limit],
+    );
+    return rows.map(toOrder);
+  }
+
+  /**
    * Written-ahead orders nobody is sending any more: untouched since `before`
    * (a crash, or an answer that never came), or whose 429 retry time is due.
    */
