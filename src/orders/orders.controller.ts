@@ -7,9 +7,15 @@ import { ErrorResponseDto } from '../common/error-response.dto';
 import { ClientOrderIdParamDto } from './dto/client-order-id.param.dto';
 import { ListOrdersQueryDto } from './dto/list-orders.query.dto';
 import { OrderRequestDto } from './dto/order-request.dto';
-import { OrderDetailDto, OrderListResponseDto, OrderResponseDto } from './dto/order-response.dto';
+import {
+  CancelOrderResponseDto,
+  OrderDetailDto,
+  OrderListResponseDto,
+  OrderResponseDto,
+} from './dto/order-response.dto';
 import { logFields } from '../infra/http/request-observer.middleware';
 import { toOrderDetail, toOrderResponse } from './order.mapper';
+import { CancelOrderUseCase } from './use-cases/cancel-order.use-case';
 import { QueryOrdersUseCase } from './use-cases/query-orders.use-case';
 import { SubmitOrderUseCase } from './use-cases/submit-order.use-case';
 
@@ -23,6 +29,7 @@ export class OrdersController {
   constructor(
     private readonly submitOrder: SubmitOrderUseCase,
     private readonly queryOrders: QueryOrdersUseCase,
+    private readonly cancelOrder: CancelOrderUseCase,
   ) {}
 
   @Post()
@@ -101,5 +108,40 @@ export class OrdersController {
   ): Promise<OrderDetailDto> {
     logFields(res).clientOrderId = p.client_order_id;
     return toOrderDetail(await this.queryOrders.get(p.client_order_id, principal));
+  }
+
+  @Post(':client_order_id/cancel')
+  @RequirePermissions('CANCEL_ORDER')
+  @ApiOperation({
+    summary: 'Cancel an order',
+    description:
+      'At the broker when it has the order, locally when it never got it. Idempotent: an order that already ended answers 200 with its status. The final `canceled` (or a fill that won the race) arrives as an update.',
+  })
+  @ApiResponse({ status: 200, type: CancelOrderResponseDto })
+  @ApiResponse({
+    status: 202,
+    type: CancelOrderResponseDto,
+    description: 'Cancel recorded; the broker outcome is pending',
+  })
+  @ApiResponse({ status: 404, type: ErrorResponseDto })
+  @ApiResponse({ status: 409, type: ErrorResponseDto, description: 'ORDER_NOT_CANCELABLE: the broker refused' })
+  async cancel(
+    @Param() p: ClientOrderIdParamDto,
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: Request & { id?: unknown },
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<CancelOrderResponseDto> {
+    logFields(res).clientOrderId = p.client_order_id;
+    const r = await this.cancelOrder.execute(p.client_order_id, principal, {
+      actor: principal.name,
+      requestId: req.id === undefined ? null : String(req.id),
+    });
+    res.status(r.pending ? HttpStatus.ACCEPTED : HttpStatus.OK);
+    return {
+      client_order_id: r.order.clientOrderId,
+      status: r.order.status,
+      broker_order_id: r.order.brokerOrderId,
+      message: r.message,
+    };
   }
 }

@@ -4,6 +4,7 @@ import { PositionsModule } from '../positions/positions.module';
 import { OrderSyncService } from './jobs/order-sync.service';
 import { FillRepository } from './persistence/fill.repository';
 import { ApplyOrderUpdateUseCase } from './use-cases/apply-order-update.use-case';
+import { CancelOrderUseCase } from './use-cases/cancel-order.use-case';
 import { DispatchOrderUseCase } from './use-cases/dispatch-order.use-case';
 import { OrdersController } from './orders.controller';
 import { OrderRepository } from './persistence/order.repository';
@@ -20,6 +21,7 @@ import { SubmitOrderUseCase } from './use-cases/submit-order.use-case';
     QueryOrdersUseCase,
     ApplyOrderUpdateUseCase,
     DispatchOrderUseCase,
+    CancelOrderUseCase,
     OrderSyncService,
   ],
   exports: [ApplyOrderUpdateUseCase],

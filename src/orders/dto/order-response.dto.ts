@@ -72,3 +72,14 @@ export class OrderListResponseDto {
   })
   next_cursor!: string | null;
 }
+
+export class CancelOrderResponseDto {
+  @ApiProperty() client_order_id!: string;
+  @ApiProperty({
+    enum: ORDER_STATUSES,
+    description: 'Status after the request; the final `canceled` arrives as an update.',
+  })
+  status!: string;
+  @ApiProperty({ type: String, nullable: true }) broker_order_id!: string | null;
+  @ApiProperty({ example: 'Cancel requested at the broker' }) message!: string;
+}

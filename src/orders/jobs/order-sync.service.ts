@@ -116,7 +116,13 @@ export class OrderSyncService implements OnApplicationBootstrap, OnApplicationSh
     for (const order of await this.orders.findDispatchable(now, quietSince, BATCH)) {
       const found = await this.dispatcher.adoptFromBroker(order.clientOrderId, 'submit').catch(() => undefined);
       if (found === undefined) continue; // lookup failed: try next pass
-      if (found === null) await this.dispatcher.dispatch(order);
+      if (found !== null) continue;
+      if (order.metadata.cancel_requested_at) {
+        // Canceled before it was ever sent.
+        await this.updates.recordSubmitOutcome(order.clientOrderId, 'canceled', { reasonCode: 'CANCELED_BEFORE_SEND' });
+      } else {
+        await this.dispatcher.dispatch(order);
+      }
     }
   }
 
@@ -125,6 +131,8 @@ export class OrderSyncService implements OnApplicationBootstrap, OnApplicationSh
     for (const order of await this.orders.findStale(['submitted_unconfirmed'], now, BATCH)) {
       const found = await this.dispatcher.adoptFromBroker(order.clientOrderId, 'submit').catch(() => undefined);
       if (found !== null) continue;
+      // An order whose cancel was asked for is looked up, never sent again.
+      if (order.metadata.cancel_requested_at) continue;
       if (now.getTime() - order.updatedAt.getTime() >= RESEND_UNCONFIRMED_AFTER_MS) {
         // Same client_order_id: if the first attempt landed the broker answers "duplicate" and we adopt it.
         await this.dispatcher.dispatch(order);

@@ -172,6 +172,19 @@ export class OrderRepository {
     );
   }
 
+  /** Marks that a cancel was asked for, so an in-flight or later send cancels at once. */
+  async markCancelRequested(clientOrderId: string, at: Date, audit: AuditEntry): Promise<void> {
+    await this.ds.query(
+      `WITH upd AS (
+         UPDATE orders SET metadata = jsonb_set(metadata, '{cancel_requested_at}', to_jsonb($2::timestamptz))
+          WHERE client_order_id = $1 RETURNING client_order_id, strategy_id, symbol
+       )
+       INSERT INTO audit_log (action, actor, client_order_id, strategy_id, symbol, request_id, details, occurred_at)
+       SELECT $3, $4, client_order_id, strategy_id, symbol, $5, $6, $2 FROM upd`,
+      [clientOrderId, at, audit.action, audit.actor, audit.requestId ?? null, JSON.stringify(audit.details ?? {})],
+    );
+  }
+
   /** When a 429'd submission may be tried again (kept in metadata; cleared by null). */
   async setNextAttempt(manager: EntityManager, clientOrderId: string, at: Date | null): Promise<void> {
     await manager.query(

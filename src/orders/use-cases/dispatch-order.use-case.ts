@@ -18,6 +18,7 @@ import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { Clock } from '../../infra/clock/clock';
 import { GatewayMetrics } from '../../infra/metrics/gateway-metrics';
 import { Order } from '../domain/order';
+import { isTerminal } from '../domain/order-state-machine';
 import { OrderRepository } from '../persistence/order.repository';
 import { ApplyOrderUpdateUseCase } from './apply-order-update.use-case';
 
@@ -45,8 +46,29 @@ export class DispatchOrderUseCase {
   /** Looks the order up by client_order_id and adopts what the broker has; null when it has nothing. */
   async adoptFromBroker(clientOrderId: string, source: 'submit' | 'reconciliation'): Promise<BrokerOrder | null> {
     const found = await this.timed('get_order_by_client_id', () => this.broker.getOrderByClientOrderId(clientOrderId));
-    if (found) await this.updates.apply({ source, order: found, at: this.clock.now() });
+    if (found) {
+      await this.updates.apply({ source, order: found, at: this.clock.now() });
+      await this.honourCancelRequest(clientOrderId, found.id);
+    }
     return found;
+  }
+
+  /**
+   * A cancel asked for while the order was being sent (or resolved) is carried
+   * out as soon as the broker's id is known. Best effort: a failure is logged
+   * and the broker's updates tell the rest.
+   */
+  private async honourCancelRequest(clientOrderId: string, brokerOrderId: string): Promise<void> {
+    const current = await this.orders.findByClientOrderId(clientOrderId);
+    if (!current?.metadata.cancel_requested_at || isTerminal(current.status) || current.status === 'pending_cancel') {
+      return;
+    }
+    try {
+      await this.timed('cancel_order', () => this.broker.cancelOrder(brokerOrderId));
+      await this.updates.recordSubmitOutcome(clientOrderId, 'pending_cancel');
+    } catch (err) {
+      this.logger.warn({ client_order_id: clientOrderId, err, msg: 'cancel of a just-sent order failed' });
+    }
   }
 
   private async send(order: Order): Promise<{ outcome: DispatchOutcome; error?: BrokerError }> {
@@ -68,6 +90,7 @@ export class DispatchOrderUseCase {
         ),
       );
       await this.updates.apply({ source: 'submit', order: ack, at: this.clock.now() });
+      await this.honourCancelRequest(id, ack.id);
       return { outcome: 'acknowledged' };
     } catch (err) {
       const e =

@@ -1,0 +1,111 @@
+/**
+ * Cancelling an order (SPEC §4): at the broker when it has the order, locally
+ * when it never got it; idempotent; never refused for safety reasons.
+ *
+ * Invariants:
+ * - a cancel is a request: the final `canceled` (or a fill that wins the race)
+ *   arrives as a broker update through applyOrderUpdate;
+ * - the request is recorded on the order first (metadata.cancel_requested_at,
+ *   audited), so a send that is in flight, or a later resend, cancels at once
+ *   instead of leaving a live order behind a local `canceled`;
+ * - an order whose outcome is unknown is never cancelled locally: it may exist
+ *   at the broker. It is looked up, and cancelled there once found.
+ */
+import { Inject, Injectable } from '@nestjs/common';
+import { ActorContext } from '../../audit/audit-entry';
+import { Principal } from '../../auth/permission';
+import { BROKER_CLIENT, BrokerClient, BrokerError } from '../../broker/broker-client.port';
+import { ConflictError, NotFoundError } from '../../common/domain-error';
+import { Clock } from '../../infra/clock/clock';
+import { Order } from '../domain/order';
+import { isTerminal } from '../domain/order-state-machine';
+import { OrderRepository } from '../persistence/order.repository';
+import { ApplyOrderUpdateUseCase } from './apply-order-update.use-case';
+import { DispatchOrderUseCase } from './dispatch-order.use-case';
+
+export interface CancelResult {
+  order: Order;
+  /** True when the broker's answer to the cancel is not known yet (202). */
+  pending: boolean;
+  message: string;
+}
+
+@Injectable()
+export class CancelOrderUseCase {
+  constructor(
+    @Inject(BROKER_CLIENT) private readonly broker: BrokerClient,
+    private readonly orders: OrderRepository,
+    private readonly dispatcher: DispatchOrderUseCase,
+    private readonly updates: ApplyOrderUpdateUseCase,
+    private readonly clock: Clock,
+  ) {}
+
+  async execute(clientOrderId: string, principal: Principal, ctx: ActorContext): Promise<CancelResult> {
+    let order = await this.orders.findByClientOrderId(clientOrderId);
+    if (!order || !principal.canAccessStrategy(order.strategyId)) {
+      throw new NotFoundError('ORDER_NOT_FOUND', `No order with client_order_id ${clientOrderId}`);
+    }
+    if (isTerminal(order.status)) {
+      return { order, pending: false, message: `Order is already ${order.status}; nothing to cancel` };
+    }
+    await this.orders.markCancelRequested(clientOrderId, this.clock.now(), {
+      action: 'order.cancel_requested',
+      actor: ctx.actor,
+      requestId: ctx.requestId,
+      details: { status: order.status },
+    });
+
+    let brokerOrderId = order.brokerOrderId;
+    if (!brokerOrderId) {
+      // Not acknowledged yet: does the broker have it?
+      const found = await this.dispatcher.adoptFromBroker(clientOrderId, 'submit').catch(() => undefined);
+      if (found) brokerOrderId = found.id;
+      else if (found === null && order.status === 'pending_new') {
+        // Never reached the broker: cancelled here. A send still in flight sees the request and cancels there.
+        await this.updates.recordSubmitOutcome(clientOrderId, 'canceled', { reasonCode: 'CANCELED_BEFORE_SEND' });
+        return {
+          order: await this.reread(clientOrderId),
+          pending: false,
+          message: 'Order canceled before it was sent',
+        };
+      } else {
+        return {
+          order: await this.reread(clientOrderId),
+          pending: true,
+          message:
+            'Cancel recorded; the order is still being resolved with the broker and will be canceled there once found',
+        };
+      }
+    }
+
+    try {
+      await this.broker.cancelOrder(brokerOrderId);
+    } catch (err) {
+      const e = err instanceof BrokerError ? err : new BrokerError('unknown_outcome', String(err), { cause: err });
+      if (e.kind === 'rejected' || e.kind === 'not_found') {
+        // Too late, most likely: the order ended at the broker. Take its word for the status.
+        const report = await this.broker.getOrder(brokerOrderId).catch(() => null);
+        if (report) await this.updates.apply({ source: 'submit', order: report, at: this.clock.now() });
+        order = await this.reread(clientOrderId);
+        if (isTerminal(order.status)) {
+          return { order, pending: false, message: `Order is already ${order.status}; nothing to cancel` };
+        }
+        throw new ConflictError('ORDER_NOT_CANCELABLE', `The broker refused the cancel: ${e.message}`, {
+          client_order_id: clientOrderId,
+          status: order.status,
+        });
+      }
+      return {
+        order: await this.reread(clientOrderId),
+        pending: true,
+        message: `Cancel sent but its outcome is unknown (${e.message}); sending it again is safe`,
+      };
+    }
+    await this.updates.recordSubmitOutcome(clientOrderId, 'pending_cancel');
+    return { order: await this.reread(clientOrderId), pending: false, message: 'Cancel requested at the broker' };
+  }
+
+  private async reread(clientOrderId: string): Promise<Order> {
+    return (await this.orders.findByClientOrderId(clientOrderId))!;
+  }
+}
