@@ -12,7 +12,7 @@
  * Everything it does is idempotent, because leadership can move between a
  * check and a write.
  */
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { BROKER_CLIENT, BrokerClient, OrderUpdate } from '../../broker/broker-client.port';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { Clock } from '../../infra/clock/clock';
@@ -21,6 +21,7 @@ import { OrderStatus } from '../domain/order-status';
 import { OrderRepository } from '../persistence/order.repository';
 import { ApplyOrderUpdateUseCase } from '../use-cases/apply-order-update.use-case';
 import { DispatchOrderUseCase } from '../use-cases/dispatch-order.use-case';
+import { KeyedQueue } from './keyed-queue';
 
 /** Open at the broker: what polling follows. */
 const POLLED: OrderStatus[] = [
@@ -36,16 +37,19 @@ const POLLED: OrderStatus[] = [
   'calculated',
 ];
 const BATCH = 100;
+/** Stream updates applied at once (each holds a pooled connection while it runs). */
+const STREAM_CONCURRENCY = 8;
 /** How long an unconfirmed order is only looked up before it is sent again with the same id. */
 const RESEND_UNCONFIRMED_AFTER_MS = 10_000;
 
 @Injectable()
-export class OrderSyncService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class OrderSyncService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('OrderSync');
   private timer?: NodeJS.Timeout;
   private running = false;
   private stopped = false;
   private readonly unsubscribe: Array<() => void> = [];
+  private readonly streamQueue = new KeyedQueue(STREAM_CONCURRENCY);
   /** Where the round-robin poll of open orders resumes. */
   private pollCursor = '';
 
@@ -68,10 +72,12 @@ export class OrderSyncService implements OnApplicationBootstrap, OnApplicationSh
     this.timer = setInterval(() => void this.tick(), this.config.orderPollIntervalSeconds * 1000);
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Before the database closes: no new passes, and queued stream updates are applied. */
+  async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     for (const u of this.unsubscribe) u();
+    await this.streamQueue.drain();
   }
 
   /** One pass of resolution and polling; skipped when the previous one is still running. */
@@ -94,13 +100,16 @@ export class OrderSyncService implements OnApplicationBootstrap, OnApplicationSh
   private startStream(): void {
     this.broker
       .connect({
+        // In order per order, side by side across orders (a fill need not wait behind another order's news).
         onUpdate: (u: OrderUpdate) =>
-          this.updates
-            .apply({ source: 'stream', order: u.order, at: u.at, execution: u.execution })
-            .then(() => undefined)
-            .catch((err: unknown) =>
-              this.logger.error({ err, client_order_id: u.order.clientOrderId, msg: 'stream update failed' }),
-            ),
+          this.streamQueue.push(u.order.clientOrderId, () =>
+            this.updates
+              .apply({ source: 'stream', order: u.order, at: u.at, execution: u.execution })
+              .then(() => undefined)
+              .catch((err: unknown) =>
+                this.logger.error({ err, client_order_id: u.order.clientOrderId, msg: 'stream update failed' }),
+              ),
+          ),
         onConnected: (reconnect) => {
           if (reconnect)
             void this.pollOpen(true).catch((err: unknown) => this.logger.error({ err, msg: 're-sync failed' }));
