@@ -15,13 +15,14 @@ import { Inject, Injectable } from '@nestjs/common';
 import { ActorContext } from '../../audit/audit-entry';
 import { Principal } from '../../auth/permission';
 import { BROKER_CLIENT, BrokerClient, BrokerError } from '../../broker/broker-client.port';
-import { ConflictError, NotFoundError } from '../../common/domain-error';
+import { ConflictError } from '../../common/domain-error';
 import { Clock } from '../../infra/clock/clock';
 import { Order } from '../domain/order';
 import { isTerminal } from '../domain/order-state-machine';
 import { OrderRepository } from '../persistence/order.repository';
 import { ApplyOrderUpdateUseCase } from './apply-order-update.use-case';
 import { DispatchOrderUseCase } from './dispatch-order.use-case';
+import { QueryOrdersUseCase } from './query-orders.use-case';
 
 export interface CancelResult {
   order: Order;
@@ -35,16 +36,14 @@ export class CancelOrderUseCase {
   constructor(
     @Inject(BROKER_CLIENT) private readonly broker: BrokerClient,
     private readonly orders: OrderRepository,
+    private readonly queryOrders: QueryOrdersUseCase,
     private readonly dispatcher: DispatchOrderUseCase,
     private readonly updates: ApplyOrderUpdateUseCase,
     private readonly clock: Clock,
   ) {}
 
   async execute(clientOrderId: string, principal: Principal, ctx: ActorContext): Promise<CancelResult> {
-    let order = await this.orders.findByClientOrderId(clientOrderId);
-    if (!order || !principal.canAccessStrategy(order.strategyId)) {
-      throw new NotFoundError('ORDER_NOT_FOUND', `No order with client_order_id ${clientOrderId}`);
-    }
+    let order = await this.queryOrders.get(clientOrderId, principal);
     if (isTerminal(order.status)) {
       return { order, pending: false, message: `Order is already ${order.status}; nothing to cancel` };
     }
