@@ -2,17 +2,9 @@ import { SimBrokerClient } from '../src/broker/sim/sim-broker.client';
 import { SystemClock } from '../src/infra/clock/clock';
 import { OrderSyncService } from '../src/orders/jobs/order-sync.service';
 import { auth, startTestApp, TestApp } from './support/app';
+import { eventually } from './support/wait';
 
 const LIVE = { DRY_RUN: 'false', ORDER_POLL_INTERVAL_SECONDS: '1', BROKER_SUBMIT_TIMEOUT_MS: '500' };
-
-async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 8_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (ok(v) || Date.now() > until) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('POST /api/v1/orders/{id}/cancel (e2e, sim)', () => {
   let t: TestApp;

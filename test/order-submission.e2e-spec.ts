@@ -3,6 +3,7 @@ import { SimBrokerClient } from '../src/broker/sim/sim-broker.client';
 import { SystemClock } from '../src/infra/clock/clock';
 import { OrderSyncService } from '../src/orders/jobs/order-sync.service';
 import { auth, startTestApp, TestApp } from './support/app';
+import { eventually } from './support/wait';
 
 /**
  * DRY_RUN=false against the in-process sim exchange: write-ahead, then the
@@ -13,15 +14,6 @@ const LIVE = { DRY_RUN: 'false', ORDER_POLL_INTERVAL_SECONDS: '1', BROKER_SUBMIT
 async function brokerOrders(broker: BrokerClient, clientOrderId: string): Promise<number> {
   const all = await broker.listOrders({ status: 'all', limit: 500 });
   return all.filter((o) => o.clientOrderId === clientOrderId).length;
-}
-
-async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 8_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (ok(v) || Date.now() > until) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('order submission with a broker (e2e, sim)', () => {
