@@ -51,6 +51,15 @@ describe('order submission with a broker (e2e, sim)', () => {
     );
   });
 
+  it('reports the broker stream of the leader in /health', async () => {
+    const health = await eventually(
+      async () => (await t.http.get('/health')).body,
+      (b) => b.info?.broker_stream?.state === 'connected',
+    );
+    expect(health.status).toBe('ok');
+    expect(health.info.broker_stream).toMatchObject({ status: 'up', broker: 'sim', leader: true, state: 'connected' });
+  });
+
   it('sends one broker order for 100 concurrent identical requests', async () => {
     const body = { symbol: 'CONC', side: 'buy', qty: 3 };
     const results = await Promise.all(

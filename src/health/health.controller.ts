@@ -3,7 +3,9 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { DataSource } from 'typeorm';
 import { Public } from '../auth/auth.decorators';
+import { BROKER_CLIENT, BrokerClient } from '../broker/broker-client.port';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { LeaderElection } from '../infra/leader/leader-election.service';
 import { StateStore } from '../infra/state/state-store';
 
 const CHECK_TIMEOUT_MS = 2_000;
@@ -22,6 +24,8 @@ export class HealthController {
     private readonly ds: DataSource,
     private readonly store: StateStore,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(BROKER_CLIENT) private readonly broker: BrokerClient,
+    private readonly leader: LeaderElection,
   ) {}
 
   @Get()
@@ -37,6 +41,7 @@ export class HealthController {
           dry_run: this.config.dryRun,
           broker: this.config.dryRun ? 'none (DRY_RUN)' : this.config.broker.kind,
         }),
+      () => this.brokerStream(),
     ]);
   }
 
@@ -52,6 +57,20 @@ export class HealthController {
   @ApiOperation({ summary: 'Readiness: database and state store reachable' })
   ready() {
     return this.health.check([() => this.database(), () => this.stateStore()]);
+  }
+
+  /**
+   * The broker's update stream runs on the leader only. A leader without its
+   * stream is degraded (polling still follows orders), never down: a broker
+   * outage must not take the replica out of service.
+   */
+  private brokerStream() {
+    const session = this.indicator.check('broker_stream');
+    if (this.config.dryRun) return session.up({ state: 'not used (DRY_RUN)' });
+    const leader = this.leader.isLeader();
+    const state = this.broker.streamState();
+    const data = { broker: this.broker.name, leader, instance_id: this.leader.instanceId, state };
+    return !leader || state === 'connected' ? session.up(data) : session.degraded(data);
   }
 
   private database() {
