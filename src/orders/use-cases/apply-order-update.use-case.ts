@@ -248,7 +248,7 @@ export class ApplyOrderUpdateUseCase {
           eventType: 'order.status',
           status,
           payload: {
-            previous_status: status === order.status ? null : order.status,
+            previous_status: order.status,
             filled_qty: filledQty,
             source: r.source,
           },
