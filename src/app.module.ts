@@ -18,6 +18,7 @@ import { MetricsModule } from './infra/metrics/metrics.module';
 import { StateModule } from './infra/state/state.module';
 import { OrdersModule } from './orders/orders.module';
 import { PositionsModule } from './positions/positions.module';
+import { RiskModule } from './risk/risk.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 import { SystemController } from './system/system.controller';
 
@@ -49,6 +50,7 @@ export class AppModule {
         OrdersModule,
         EventsModule,
         PositionsModule,
+        RiskModule,
         WebhooksModule,
       ],
       controllers: [SystemController],

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { EventsModule } from '../events/events.module';
 import { PositionsModule } from '../positions/positions.module';
+import { RiskModule } from '../risk/risk.module';
 import { OrderSyncService } from './jobs/order-sync.service';
 import { FillRepository } from './persistence/fill.repository';
 import { ApplyOrderUpdateUseCase } from './use-cases/apply-order-update.use-case';
@@ -12,7 +13,7 @@ import { QueryOrdersUseCase } from './use-cases/query-orders.use-case';
 import { SubmitOrderUseCase } from './use-cases/submit-order.use-case';
 
 @Module({
-  imports: [PositionsModule, EventsModule],
+  imports: [PositionsModule, EventsModule, RiskModule],
   controllers: [OrdersController],
   providers: [
     OrderRepository,

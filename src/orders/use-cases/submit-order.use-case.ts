@@ -17,7 +17,8 @@ import { ConflictError, DomainError, ForbiddenError } from '../../common/domain-
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { Clock } from '../../infra/clock/clock';
 import { GatewayMetrics } from '../../infra/metrics/gateway-metrics';
-import { buildNewOrder, differingTerms, Order, SubmitOrderCommand } from '../domain/order';
+import { KillSwitchService } from '../../risk/kill-switch/kill-switch.service';
+import { buildNewOrder, differingTerms, NewOrder, Order, SubmitOrderCommand } from '../domain/order';
 import { OrderRepository } from '../persistence/order.repository';
 import { DispatchOrderUseCase, DispatchOutcome } from './dispatch-order.use-case';
 
@@ -46,6 +47,7 @@ export class SubmitOrderUseCase {
     private readonly dispatcher: DispatchOrderUseCase,
     private readonly clock: Clock,
     private readonly metrics: GatewayMetrics,
+    private readonly killSwitch: KillSwitchService,
   ) {}
 
   async execute(cmd: SubmitOrderCommand, principal: Principal, ctx: ActorContext): Promise<SubmitOrderResult> {
@@ -62,6 +64,10 @@ export class SubmitOrderUseCase {
         `This API key may not submit orders for strategy "${draft.strategyId}"`,
       );
     }
+    // Pre-trade pipeline (SPEC §6 step 4), before the insert: a refusal writes no order row.
+    // Every new order counts as adding exposure for now; reduce-only orders will be told
+    // apart with the reconciliation gate. Cancels do not come through here and always pass.
+    await this.killSwitch.assertNewExposureAllowed(draft, ctx, () => this.isReplay(draft, principal));
 
     const { order, created } = await this.orders.insertWithAudit(draft, {
       action: 'order.accepted',
@@ -106,5 +112,13 @@ export class SubmitOrderUseCase {
       );
     }
     return { order: existing, created: false, pending: false, message: 'Order already exists (idempotent replay)' };
+  }
+
+  /** The same order (same id, same terms, visible to this key) already exists. */
+  private async isReplay(draft: NewOrder, principal: Principal): Promise<boolean> {
+    const existing = await this.orders.findByClientOrderId(draft.clientOrderId);
+    return (
+      !!existing && principal.canAccessStrategy(existing.strategyId) && differingTerms(existing, draft).length === 0
+    );
   }
 }

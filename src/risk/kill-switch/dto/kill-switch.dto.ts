@@ -1,0 +1,93 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsObject, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+
+const NOT_BLANK = /\S/;
+
+export class EngageKillSwitchDto {
+  @ApiProperty({
+    description: 'Why the switch is engaged (1-500 characters).',
+    example: 'runaway strategy',
+    maxLength: 500,
+  })
+  @IsString()
+  @MaxLength(500)
+  @Matches(NOT_BLANK, { message: 'reason must not be blank' })
+  reason!: string;
+
+  @ApiProperty({ description: 'Who engages it (1-200 characters); the actor of the audit row.', example: 'jane.doe' })
+  @IsString()
+  @MaxLength(200)
+  @Matches(NOT_BLANK, { message: 'operator must not be blank' })
+  operator!: string;
+
+  @ApiPropertyOptional({
+    description: 'Free-form JSON object kept with the engagement.',
+    type: 'object',
+    additionalProperties: true,
+  })
+  @IsOptional()
+  @IsObject()
+  details?: Record<string, unknown>;
+}
+
+export class DisengageKillSwitchDto {
+  @ApiProperty({ description: 'Who releases it (1-200 characters); the actor of the audit row.', example: 'jane.doe' })
+  @IsString()
+  @MaxLength(200)
+  @Matches(NOT_BLANK, { message: 'operator must not be blank' })
+  operator!: string;
+
+  @ApiPropertyOptional({ description: 'Free text (up to 1000 characters).', maxLength: 1000 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(1000)
+  notes?: string;
+}
+
+export class KillSwitchHistoryEntryDto {
+  @ApiProperty({ enum: ['engage', 'disengage'] })
+  action!: 'engage' | 'disengage';
+
+  @ApiProperty({ format: 'date-time' })
+  at!: string;
+
+  @ApiProperty()
+  operator!: string;
+
+  @ApiPropertyOptional({ description: 'Engagements only.' })
+  reason?: string;
+
+  @ApiPropertyOptional({ description: 'Releases only, when given.' })
+  notes?: string;
+}
+
+export class KillSwitchStatusDto {
+  @ApiProperty()
+  engaged!: boolean;
+
+  @ApiProperty({ format: 'date-time', nullable: true, type: String, description: 'While engaged.' })
+  engaged_at!: string | null;
+
+  @ApiProperty({ nullable: true, type: String, description: 'While engaged.' })
+  engaged_by!: string | null;
+
+  @ApiProperty({ nullable: true, type: String, description: 'While engaged.' })
+  reason!: string | null;
+
+  @ApiProperty({
+    nullable: true,
+    type: 'object',
+    additionalProperties: true,
+    description: 'While engaged, when given.',
+  })
+  details!: Record<string, unknown> | null;
+
+  @ApiProperty({ format: 'date-time', nullable: true, type: String, description: 'Last release, while released.' })
+  disengaged_at!: string | null;
+
+  @ApiProperty({ nullable: true, type: String, description: 'Last release, while released.' })
+  disengaged_by!: string | null;
+
+  @ApiProperty({ type: [KillSwitchHistoryEntryDto], description: 'Newest first, at most 50.' })
+  history!: KillSwitchHistoryEntryDto[];
+}

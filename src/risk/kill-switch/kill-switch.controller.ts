@@ -1,0 +1,96 @@
+import { Body, Controller, Get, HttpCode, HttpStatus, Post, Req } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import type { Request } from 'express';
+import { ActorContext } from '../../audit/audit-entry';
+import { CurrentPrincipal, RequirePermissions } from '../../auth/auth.decorators';
+import { Principal } from '../../auth/permission';
+import { ErrorResponseDto } from '../../common/error-response.dto';
+import { DisengageKillSwitchDto, EngageKillSwitchDto, KillSwitchStatusDto } from './dto/kill-switch.dto';
+import { KillSwitchService, KillSwitchStatus } from './kill-switch.service';
+
+export function toStatusDto({ state, history }: KillSwitchStatus): KillSwitchStatusDto {
+  return {
+    engaged: state.engaged,
+    engaged_at: state.engagedAt?.toISOString() ?? null,
+    engaged_by: state.engagedBy,
+    reason: state.reason,
+    details: state.details,
+    disengaged_at: state.disengagedAt?.toISOString() ?? null,
+    disengaged_by: state.disengagedBy,
+    history: history.map((e) => ({
+      action: e.action,
+      at: e.at.toISOString(),
+      operator: e.operator,
+      ...(e.reason !== null ? { reason: e.reason } : {}),
+      ...(e.notes !== null ? { notes: e.notes } : {}),
+    })),
+  };
+}
+
+function actorContext(principal: Principal, req: Request & { id?: unknown }): ActorContext {
+  return { actor: principal.name, requestId: req.id === undefined ? null : String(req.id) };
+}
+
+@ApiTags('risk')
+@ApiBearerAuth()
+@ApiSecurity('api-key')
+@ApiResponse({ status: 401, description: 'Missing or invalid API key', type: ErrorResponseDto })
+@ApiResponse({ status: 403, description: 'Key lacks MANAGE_RISK', type: ErrorResponseDto })
+@Controller('kill-switch')
+export class KillSwitchController {
+  constructor(private readonly killSwitch: KillSwitchService) {}
+
+  @Post('engage')
+  @HttpCode(HttpStatus.OK)
+  @RequirePermissions('MANAGE_RISK')
+  @ApiOperation({
+    summary: 'Engage the kill switch',
+    description:
+      'Every replica refuses new orders (503 KILL_SWITCH_ENGAGED) within 1 s; cancels still pass. Idempotent: on an engaged switch nothing changes or is recorded and the current status is answered.',
+  })
+  @ApiResponse({ status: 200, type: KillSwitchStatusDto })
+  @ApiResponse({ status: 422, description: 'Invalid input; every bad field is named', type: ErrorResponseDto })
+  async engage(
+    @Body() body: EngageKillSwitchDto,
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: Request & { id?: unknown },
+  ): Promise<KillSwitchStatusDto> {
+    return toStatusDto(
+      await this.killSwitch.engage(
+        { operator: body.operator, reason: body.reason, details: body.details ?? null },
+        actorContext(principal, req),
+      ),
+    );
+  }
+
+  @Post('disengage')
+  @HttpCode(HttpStatus.OK)
+  @RequirePermissions('MANAGE_RISK')
+  @ApiOperation({
+    summary: 'Release the kill switch',
+    description:
+      'Idempotent: on a released switch nothing changes or is recorded and the current status is answered (200).',
+  })
+  @ApiResponse({ status: 200, type: KillSwitchStatusDto })
+  @ApiResponse({ status: 422, description: 'Invalid input; every bad field is named', type: ErrorResponseDto })
+  async disengage(
+    @Body() body: DisengageKillSwitchDto,
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: Request & { id?: unknown },
+  ): Promise<KillSwitchStatusDto> {
+    return toStatusDto(
+      await this.killSwitch.disengage(
+        { operator: body.operator, notes: body.notes ?? null },
+        actorContext(principal, req),
+      ),
+    );
+  }
+
+  @Get('status')
+  @RequirePermissions('MANAGE_RISK')
+  @ApiOperation({ summary: 'Kill-switch state and its history (newest first, at most 50)' })
+  @ApiResponse({ status: 200, type: KillSwitchStatusDto })
+  async status(): Promise<KillSwitchStatusDto> {
+    return toStatusDto(await this.killSwitch.status());
+  }
+}
