@@ -4,6 +4,7 @@ import type { Request, Response } from 'express';
 import { CurrentPrincipal, RequirePermissions } from '../auth/auth.decorators';
 import { Principal } from '../auth/permission';
 import { ErrorResponseDto } from '../common/error-response.dto';
+import { RateLimit } from '../risk/rate-limit/rate-limit.guard';
 import { ClientOrderIdParamDto } from './dto/client-order-id.param.dto';
 import { ListOrdersQueryDto } from './dto/list-orders.query.dto';
 import { OrderRequestDto } from './dto/order-request.dto';
@@ -34,6 +35,7 @@ export class OrdersController {
 
   @Post()
   @RequirePermissions('SUBMIT_ORDER')
+  @RateLimit('submit')
   @ApiOperation({
     summary: 'Submit an order',
     description:
@@ -49,6 +51,7 @@ export class OrdersController {
   })
   @ApiResponse({ status: 403, type: ErrorResponseDto, description: 'Key lacks SUBMIT_ORDER or the strategy' })
   @ApiResponse({ status: 409, type: ErrorResponseDto, description: 'client_order_id names a different order' })
+  @ApiResponse({ status: 429, type: ErrorResponseDto, description: 'RATE_LIMITED: submit budget spent (Retry-After)' })
   async submit(
     @Body() body: OrderRequestDto,
     @CurrentPrincipal() principal: Principal,
@@ -112,6 +115,7 @@ export class OrdersController {
 
   @Post(':client_order_id/cancel')
   @RequirePermissions('CANCEL_ORDER')
+  @RateLimit('cancel')
   @ApiOperation({
     summary: 'Cancel an order',
     description:
@@ -125,6 +129,7 @@ export class OrdersController {
   })
   @ApiResponse({ status: 404, type: ErrorResponseDto })
   @ApiResponse({ status: 409, type: ErrorResponseDto, description: 'ORDER_NOT_CANCELABLE: the broker refused' })
+  @ApiResponse({ status: 429, type: ErrorResponseDto, description: 'RATE_LIMITED: cancel budget spent (Retry-After)' })
   async cancel(
     @Param() p: ClientOrderIdParamDto,
     @CurrentPrincipal() principal: Principal,

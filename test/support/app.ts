@@ -44,6 +44,10 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     LOG_LEVEL: 'silent',
     DATABASE_POOL_SIZE: '10',
     PORT: '0',
+    // Out of the way unless a test sets its own.
+    ORDER_SUBMIT_RATE_LIMIT: '1000000',
+    ORDER_SLICE_RATE_LIMIT: '1000000',
+    ORDER_CANCEL_RATE_LIMIT: '1000000',
     ...opts.env,
   });
   const app = await createApp(config, { clock: opts.clock, broker: opts.broker, leader: { intervalMs: 200 } });

@@ -1,10 +1,12 @@
 import { EventEmitter } from 'node:events';
-import { StateStore } from './state-store';
+import { SlidingWindowResult, StateStore } from './state-store';
 
 export class MemoryStateStore extends StateStore {
   readonly mode = 'memory' as const;
   private readonly data = new Map<string, { value: string; expiresAt?: number }>();
   private readonly channels = new EventEmitter().setMaxListeners(0);
+  /** Sliding-window logs: hit times, oldest first. */
+  private readonly windows = new Map<string, number[]>();
 
   async get(key: string): Promise<string | null> {
     const e = this.data.get(key);
@@ -42,10 +44,24 @@ export class MemoryStateStore extends StateStore {
     };
   }
 
+  async slidingWindowHit(key: string, limit: number, windowMs: number, nowMs: number): Promise<SlidingWindowResult> {
+    const hits = (this.windows.get(key) ?? []).filter((t) => t > nowMs - windowMs);
+    if (hits.length < limit) {
+      hits.push(nowMs);
+      hits.sort((a, b) => a - b);
+      this.windows.set(key, hits);
+      return { allowed: true, count: hits.length };
+    }
+    this.windows.set(key, hits);
+    // The hit whose expiry brings the count below the limit.
+    return { allowed: false, retryAfterMs: hits[hits.length - limit] + windowMs - nowMs };
+  }
+
   async ping(): Promise<void> {}
 
   async close(): Promise<void> {
     this.data.clear();
+    this.windows.clear();
     this.channels.removeAllListeners();
   }
 }

@@ -1,5 +1,37 @@
 import Redis from 'ioredis';
-import { StateStore } from './state-store';
+import { randomUUID } from 'node:crypto';
+import { SlidingWindowResult, StateStore } from './state-store';
+
+/**
+ * KEYS[1] the window's sorted set; ARGV: now ms, window ms, limit, a unique
+ * member. Atomic, so replicas sharing the key share the budget. A refused hit
+ * is not added. Returns {1, count} or {0, retry-after ms}.
+ */
+const SLIDING_WINDOW_LUA = `
+local key = KEYS[1]
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+local count = redis.call('ZCARD', key)
+if count < limit then
+  redis.call('ZADD', key, now, ARGV[4])
+  redis.call('PEXPIRE', key, window)
+  return {1, count + 1}
+end
+local freeing = redis.call('ZRANGE', key, count - limit, count - limit, 'WITHSCORES')
+return {0, tonumber(freeing[2]) + window - now}
+`;
+
+interface SlidingWindowCommands {
+  slidingWindowHit(
+    key: string,
+    nowMs: number,
+    windowMs: number,
+    limit: number,
+    member: string,
+  ): Promise<[number, number]>;
+}
 
 type Handler = (message: string) => void;
 
@@ -43,6 +75,7 @@ export class RedisStateStore extends StateStore {
     });
     // ioredis emits 'error' on every failed reconnect; the health check reports it.
     client.on('error', () => undefined);
+    client.defineCommand('slidingWindowHit', { numberOfKeys: 1, lua: SLIDING_WINDOW_LUA });
     await client.connect();
     return new RedisStateStore(client);
   }
@@ -93,6 +126,12 @@ export class RedisStateStore extends StateStore {
       this.channels.delete(channel);
       if (!this.closed) await sub.unsubscribe(channel).catch(() => undefined);
     };
+  }
+
+  async slidingWindowHit(key: string, limit: number, windowMs: number, nowMs: number): Promise<SlidingWindowResult> {
+    const client = this.client as Redis & SlidingWindowCommands;
+    const [allowed, value] = await client.slidingWindowHit(key, nowMs, windowMs, limit, `${nowMs}:${randomUUID()}`);
+    return allowed === 1 ? { allowed: true, count: value } : { allowed: false, retryAfterMs: value };
   }
 
   async ping(): Promise<void> {

@@ -9,6 +9,9 @@
  * not be lost is written to PostgreSQL first (the order-event outbox) and
  * published from there.
  */
+/** The outcome of one sliding-window hit: admitted (and counted), or refused with when to retry. */
+export type SlidingWindowResult = { allowed: true; count: number } | { allowed: false; retryAfterMs: number };
+
 export abstract class StateStore {
   abstract readonly mode: 'redis' | 'memory';
   abstract get(key: string): Promise<string | null>;
@@ -27,6 +30,14 @@ export abstract class StateStore {
    * A handler that throws does not disturb the other handlers.
    */
   abstract subscribe(channel: string, handler: (message: string) => void): Promise<() => Promise<void>>;
+  /**
+   * One atomic sliding-window-log hit on `key` at `nowMs`: hits older than
+   * `windowMs` (at or before `nowMs - windowMs`) are dropped; with fewer than
+   * `limit` left the hit is recorded and allowed, otherwise it is refused
+   * WITHOUT being recorded, with the milliseconds until a slot frees up.
+   * Throws when the store cannot be reached.
+   */
+  abstract slidingWindowHit(key: string, limit: number, windowMs: number, nowMs: number): Promise<SlidingWindowResult>;
   /** Throws when the store cannot be reached. */
   abstract ping(): Promise<void>;
   abstract close(): Promise<void>;
