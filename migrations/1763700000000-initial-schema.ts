@@ -70,18 +70,18 @@ export class InitialSchema1763700000000 implements MigrationInterface {
     await q.query(`CREATE INDEX audit_log_order_idx ON audit_log (client_order_id) WHERE client_order_id IS NOT NULL`);
     await q.query(`CREATE INDEX audit_log_action_time_idx ON audit_log (action, occurred_at)`);
     await q.query(`
-      CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+      CREATE FUNCTION reject_rewrite() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
-        RAISE EXCEPTION 'audit_log is append-only: % is not allowed', TG_OP
+        RAISE EXCEPTION '% is append-only: % is not allowed', TG_TABLE_NAME, TG_OP
           USING ERRCODE = 'insufficient_privilege';
       END
       $$`);
     await q.query(`
       CREATE TRIGGER audit_log_no_update_delete BEFORE UPDATE OR DELETE ON audit_log
-      FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()`);
+      FOR EACH ROW EXECUTE FUNCTION reject_rewrite()`);
     await q.query(`
       CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
-      FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()`);
+      FOR EACH STATEMENT EXECUTE FUNCTION reject_rewrite()`);
 
     await q.query(`
       CREATE TABLE api_keys (
@@ -102,7 +102,7 @@ export class InitialSchema1763700000000 implements MigrationInterface {
     await q.query('DROP TRIGGER audit_log_no_truncate ON audit_log');
     await q.query('DROP TRIGGER audit_log_no_update_delete ON audit_log');
     await q.query('DROP TABLE audit_log');
-    await q.query('DROP FUNCTION audit_log_append_only()');
+    await q.query('DROP FUNCTION reject_rewrite()');
     await q.query('DROP TABLE orders');
   }
 }

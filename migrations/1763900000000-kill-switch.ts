@@ -23,19 +23,13 @@ export class KillSwitch1763900000000 implements MigrationInterface {
         details  JSONB,
         at       TIMESTAMPTZ NOT NULL DEFAULT now()
       )`);
-    await q.query(`
-      CREATE FUNCTION kill_switch_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        RAISE EXCEPTION 'kill_switch_events is append-only: % is not allowed', TG_OP
-          USING ERRCODE = 'insufficient_privilege';
-      END
-      $$`);
+    // The same guard as audit_log's (reject_rewrite, from the initial schema).
     await q.query(`
       CREATE TRIGGER kill_switch_events_no_update_delete BEFORE UPDATE OR DELETE ON kill_switch_events
-      FOR EACH ROW EXECUTE FUNCTION kill_switch_events_append_only()`);
+      FOR EACH ROW EXECUTE FUNCTION reject_rewrite()`);
     await q.query(`
       CREATE TRIGGER kill_switch_events_no_truncate BEFORE TRUNCATE ON kill_switch_events
-      FOR EACH STATEMENT EXECUTE FUNCTION kill_switch_events_append_only()`);
+      FOR EACH STATEMENT EXECUTE FUNCTION reject_rewrite()`);
 
     await q.query(`
       CREATE TABLE kill_switch_state (
@@ -58,6 +52,5 @@ export class KillSwitch1763900000000 implements MigrationInterface {
     await q.query('DROP TRIGGER kill_switch_events_no_truncate ON kill_switch_events');
     await q.query('DROP TRIGGER kill_switch_events_no_update_delete ON kill_switch_events');
     await q.query('DROP TABLE kill_switch_events');
-    await q.query('DROP FUNCTION kill_switch_events_append_only()');
   }
 }

@@ -39,7 +39,8 @@ export class ApiKeyGuard implements CanActivate {
   }
 }
 
-function presentedKey(req: Request): string | undefined {
+/** The key a request carries: `Authorization: Bearer <key>` or `X-API-Key: <key>`. */
+export function presentedKey(req: Request): string | undefined {
   const auth = req.headers.authorization;
   if (typeof auth === 'string') {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);

@@ -1,4 +1,5 @@
 import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
+import type { ActorContext } from '../audit/audit-entry';
 import { Permission, Principal } from './permission';
 
 export const PUBLIC_KEY = 'auth:public';
@@ -13,3 +14,9 @@ export const RequirePermissions = (...permissions: Permission[]) => SetMetadata(
 export const CurrentPrincipal = createParamDecorator(
   (_: unknown, ctx: ExecutionContext): Principal => ctx.switchToHttp().getRequest<{ principal: Principal }>().principal,
 );
+
+/** Who acts and under which request, for audit rows: the key's name and the request id. */
+export const Actor = createParamDecorator((_: unknown, ctx: ExecutionContext): ActorContext => {
+  const req = ctx.switchToHttp().getRequest<{ principal: Principal; id?: unknown }>();
+  return { actor: req.principal.name, requestId: req.id === undefined ? null : String(req.id) };
+});

@@ -1,7 +1,8 @@
-import { Body, Controller, Get, HttpStatus, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpStatus, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
-import { CurrentPrincipal, RequirePermissions } from '../auth/auth.decorators';
+import type { Response } from 'express';
+import { ActorContext } from '../audit/audit-entry';
+import { Actor, CurrentPrincipal, RequirePermissions } from '../auth/auth.decorators';
 import { Principal } from '../auth/permission';
 import { ErrorResponseDto } from '../common/error-response.dto';
 import { RateLimit } from '../risk/rate-limit/rate-limit.guard';
@@ -55,7 +56,7 @@ export class OrdersController {
   async submit(
     @Body() body: OrderRequestDto,
     @CurrentPrincipal() principal: Principal,
-    @Req() req: Request & { id?: unknown },
+    @Actor() actor: ActorContext,
     @Res({ passthrough: true }) res: Response,
   ): Promise<OrderResponseDto> {
     const result = await this.submitOrder.execute(
@@ -72,7 +73,7 @@ export class OrdersController {
         idempotencyKey: body.idempotency_key,
       },
       principal,
-      { actor: principal.name, requestId: req.id === undefined ? null : String(req.id) },
+      actor,
     );
     logFields(res).clientOrderId = result.order.clientOrderId;
     res.status(result.pending ? HttpStatus.ACCEPTED : result.created ? HttpStatus.CREATED : HttpStatus.OK);
@@ -133,14 +134,11 @@ export class OrdersController {
   async cancel(
     @Param() p: ClientOrderIdParamDto,
     @CurrentPrincipal() principal: Principal,
-    @Req() req: Request & { id?: unknown },
+    @Actor() actor: ActorContext,
     @Res({ passthrough: true }) res: Response,
   ): Promise<CancelOrderResponseDto> {
     logFields(res).clientOrderId = p.client_order_id;
-    const r = await this.cancelOrder.execute(p.client_order_id, principal, {
-      actor: principal.name,
-      requestId: req.id === undefined ? null : String(req.id),
-    });
+    const r = await this.cancelOrder.execute(p.client_order_id, principal, actor);
     res.status(r.pending ? HttpStatus.ACCEPTED : HttpStatus.OK);
     return {
       client_order_id: r.order.clientOrderId,

@@ -1,6 +1,7 @@
 import { Controller, Headers, HttpCode, Inject, Post, Req } from '@nestjs/common';
 import { ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
+import { presentedKey } from '../auth/api-key.guard';
 import { ApiKeyService } from '../auth/api-key.service';
 import { Public } from '../auth/auth.decorators';
 import { parseAlpacaWebhook, WebhookPayloadError } from '../broker/alpaca/alpaca-webhook';
@@ -62,8 +63,8 @@ export class WebhooksController {
       }
       return;
     }
-    const presented = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1] ?? req.headers['x-api-key'];
-    const principal = typeof presented === 'string' ? await this.keys.authenticate(presented) : null;
+    const presented = presentedKey(req);
+    const principal = presented ? await this.keys.authenticate(presented) : null;
     if (!principal) {
       throw new UnauthenticatedError('UNAUTHENTICATED', 'Without WEBHOOK_SECRET, webhooks need an API key');
     }

@@ -1,9 +1,7 @@
-import { Body, Controller, Get, HttpCode, HttpStatus, Post, Req } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, HttpStatus, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import type { Request } from 'express';
 import { ActorContext } from '../../audit/audit-entry';
-import { CurrentPrincipal, RequirePermissions } from '../../auth/auth.decorators';
-import { Principal } from '../../auth/permission';
+import { Actor, RequirePermissions } from '../../auth/auth.decorators';
 import { ErrorResponseDto } from '../../common/error-response.dto';
 import { DisengageKillSwitchDto, EngageKillSwitchDto, KillSwitchStatusDto } from './dto/kill-switch.dto';
 import { KillSwitchService, KillSwitchStatus } from './kill-switch.service';
@@ -27,10 +25,6 @@ export function toStatusDto({ state, history }: KillSwitchStatus): KillSwitchSta
   };
 }
 
-function actorContext(principal: Principal, req: Request & { id?: unknown }): ActorContext {
-  return { actor: principal.name, requestId: req.id === undefined ? null : String(req.id) };
-}
-
 @ApiTags('risk')
 @ApiBearerAuth()
 @ApiSecurity('api-key')
@@ -50,15 +44,11 @@ export class KillSwitchController {
   })
   @ApiResponse({ status: 200, type: KillSwitchStatusDto })
   @ApiResponse({ status: 422, description: 'Invalid input; every bad field is named', type: ErrorResponseDto })
-  async engage(
-    @Body() body: EngageKillSwitchDto,
-    @CurrentPrincipal() principal: Principal,
-    @Req() req: Request & { id?: unknown },
-  ): Promise<KillSwitchStatusDto> {
+  async engage(@Body() body: EngageKillSwitchDto, @Actor() actor: ActorContext): Promise<KillSwitchStatusDto> {
     return toStatusDto(
       await this.killSwitch.engage(
         { operator: body.operator, reason: body.reason, details: body.details ?? null },
-        actorContext(principal, req),
+        actor,
       ),
     );
   }
@@ -73,17 +63,8 @@ export class KillSwitchController {
   })
   @ApiResponse({ status: 200, type: KillSwitchStatusDto })
   @ApiResponse({ status: 422, description: 'Invalid input; every bad field is named', type: ErrorResponseDto })
-  async disengage(
-    @Body() body: DisengageKillSwitchDto,
-    @CurrentPrincipal() principal: Principal,
-    @Req() req: Request & { id?: unknown },
-  ): Promise<KillSwitchStatusDto> {
-    return toStatusDto(
-      await this.killSwitch.disengage(
-        { operator: body.operator, notes: body.notes ?? null },
-        actorContext(principal, req),
-      ),
-    );
+  async disengage(@Body() body: DisengageKillSwitchDto, @Actor() actor: ActorContext): Promise<KillSwitchStatusDto> {
+    return toStatusDto(await this.killSwitch.disengage({ operator: body.operator, notes: body.notes ?? null }, actor));
   }
 
   @Get('status')
