@@ -72,6 +72,39 @@ export interface AppConfig {
     maxPriceAgeSeconds: number;
   };
   maxSlicePctOfAdv: string;
+  /** Pre-trade risk limits (SPEC §7); decimals as strings. */
+  riskLimits: {
+    maxPositionSize: string;
+    maxPositionPct: string;
+    dailyLossLimit: string;
+    maxDrawdownPct: string;
+    maxOpenOrdersPerStrategy: number;
+  };
+  circuitBreaker: {
+    /** Broker errors within the window that trip the breaker. */
+    brokerErrorThreshold: number;
+    brokerErrorWindowSeconds: number;
+    /** Market data older than this (for a symbol with open exposure) trips the breaker. */
+    staleMarketDataSeconds: number;
+    /** How often the leader evaluates the automatic trip conditions. */
+    checkIntervalSeconds: number;
+  };
+  marketData: {
+    /** Cache TTL of latest trade/quote prices. */
+    priceCacheMs: number;
+    /** Cache TTL of average daily volume. */
+    advCacheSeconds: number;
+    /** Days of daily bars averaged into ADV. */
+    advDays: number;
+  };
+  killSwitchCancelOnEngage: boolean;
+  reconciliation: {
+    startupDelaySeconds: number;
+    /** block: a position mismatch blocks new exposure in the symbol until resolved; report: finding only. */
+    positionMismatchPolicy: 'block' | 'report';
+    /** Overlap when paging fill activities, so late-arriving fills are not skipped. */
+    fillsOverlapSeconds: number;
+  };
   rateLimits: { submitPerMinute: number; slicePerMinute: number; cancelPerMinute: number };
   internalToken: { secret?: string; required: boolean; timestampToleranceSeconds: number };
   reconciliationIntervalSeconds: number;
@@ -223,6 +256,32 @@ export function loadConfig(env: Env = process.env): AppConfig {
       maxPriceAgeSeconds: int('FAT_FINGER_MAX_PRICE_AGE_SECONDS', 30, 1, 86_400),
     },
     maxSlicePctOfAdv: decimal('MAX_SLICE_PCT_OF_ADV', '0.01', '1'),
+    riskLimits: {
+      maxPositionSize: decimal('MAX_POSITION_SIZE', '1000'),
+      maxPositionPct: decimal('MAX_POSITION_PCT', '0.20', '1'),
+      dailyLossLimit: decimal('DAILY_LOSS_LIMIT', '5000'),
+      maxDrawdownPct: decimal('MAX_DRAWDOWN_PCT', '0.10', '1'),
+      maxOpenOrdersPerStrategy: int('MAX_OPEN_ORDERS_PER_STRATEGY', 100, 1, 1_000_000),
+    },
+    circuitBreaker: {
+      brokerErrorThreshold: int('CIRCUIT_BREAKER_BROKER_ERRORS', 10, 1, 1_000_000),
+      brokerErrorWindowSeconds: int('CIRCUIT_BREAKER_BROKER_ERROR_WINDOW_SECONDS', 60, 1, 86_400),
+      staleMarketDataSeconds: int('CIRCUIT_BREAKER_STALE_DATA_SECONDS', 300, 1, 86_400),
+      checkIntervalSeconds: int('CIRCUIT_BREAKER_CHECK_INTERVAL_SECONDS', 5, 1, 3600),
+    },
+    marketData: {
+      priceCacheMs: int('MARKET_DATA_PRICE_CACHE_MS', 1000, 0, 60_000),
+      advCacheSeconds: int('MARKET_DATA_ADV_CACHE_SECONDS', 3600, 0, 86_400),
+      advDays: int('MARKET_DATA_ADV_DAYS', 20, 1, 250),
+    },
+    killSwitchCancelOnEngage: bool('KILL_SWITCH_CANCEL_ON_ENGAGE', false),
+    reconciliation: {
+      startupDelaySeconds: int('RECONCILIATION_STARTUP_DELAY_SECONDS', 2, 0, 3600),
+      positionMismatchPolicy: read<'block' | 'report'>('RECONCILIATION_POSITION_MISMATCH_POLICY', 'block', (raw) =>
+        parseEnum(raw, ['block', 'report'] as const),
+      ),
+      fillsOverlapSeconds: int('RECONCILIATION_FILLS_OVERLAP_SECONDS', 300, 0, 86_400),
+    },
     rateLimits: {
       submitPerMinute: int('ORDER_SUBMIT_RATE_LIMIT', 40, 1, 1_000_000),
       slicePerMinute: int('ORDER_SLICE_RATE_LIMIT', 10, 1, 1_000_000),

@@ -48,6 +48,16 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     ORDER_SUBMIT_RATE_LIMIT: '1000000',
     ORDER_SLICE_RATE_LIMIT: '1000000',
     ORDER_CANCEL_RATE_LIMIT: '1000000',
+    FAT_FINGER_MAX_NOTIONAL: '1000000000000',
+    FAT_FINGER_MAX_QTY: '1000000000',
+    FAT_FINGER_MAX_ADV_PCT: '1',
+    MAX_POSITION_SIZE: '1000000000',
+    MAX_POSITION_PCT: '1',
+    DAILY_LOSS_LIMIT: '1000000000000',
+    MAX_DRAWDOWN_PCT: '1',
+    MAX_OPEN_ORDERS_PER_STRATEGY: '1000000',
+    CIRCUIT_BREAKER_BROKER_ERRORS: '1000000',
+    RECONCILIATION_STARTUP_DELAY_SECONDS: '0',
     ...opts.env,
   });
   const app = await createApp(config, { clock: opts.clock, broker: opts.broker, leader: { intervalMs: 200 } });
