@@ -2,5 +2,19 @@
 import { InitialSchema1763700000000 } from './1763700000000-initial-schema';
 import { OrderLifecycle1763800000000 } from './1763800000000-order-lifecycle';
 import { KillSwitch1763900000000 } from './1763900000000-kill-switch';
+import { FatFinger1764000000000 } from './1764000000000-fat-finger';
+import { CircuitBreaker1764100000000 } from './1764100000000-circuit-breaker';
+import { Reconciliation1764200000000 } from './1764200000000-reconciliation';
+import { ApiKeyManagement1764300000000 } from './1764300000000-api-key-management';
+import { OpenOrderIndexes1764400000000 } from './1764400000000-open-order-indexes';
 
-export const MIGRATIONS = [InitialSchema1763700000000, OrderLifecycle1763800000000, KillSwitch1763900000000];
+export const MIGRATIONS = [
+  InitialSchema1763700000000,
+  OrderLifecycle1763800000000,
+  KillSwitch1763900000000,
+  FatFinger1764000000000,
+  CircuitBreaker1764100000000,
+  Reconciliation1764200000000,
+  ApiKeyManagement1764300000000,
+  OpenOrderIndexes1764400000000,
+];

@@ -14,10 +14,13 @@ import { RequestObserverMiddleware } from './infra/http/request-observer.middlew
 import { LeaderElectionOptions } from './infra/leader/leader-election.options';
 import { LeaderModule } from './infra/leader/leader.module';
 import { LoggingModule } from './infra/logging/logging.module';
+import { MarketDataProvider } from './market-data/market-data.port';
+import { MarketDataModule } from './market-data/market-data.module';
 import { MetricsModule } from './infra/metrics/metrics.module';
 import { StateModule } from './infra/state/state.module';
 import { OrdersModule } from './orders/orders.module';
 import { PositionsModule } from './positions/positions.module';
+import { ReconciliationModule } from './reconciliation/reconciliation.module';
 import { RiskModule } from './risk/risk.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 import { SystemController } from './system/system.controller';
@@ -26,6 +29,8 @@ export interface AppOverrides {
   clock?: Clock;
   /** Replaces the configured broker adapter. */
   broker?: BrokerClient;
+  /** Replaces the configured market data adapter (the cache still wraps it). */
+  marketData?: MarketDataProvider;
   /** Leader election tuning (tests elect faster). */
   leader?: LeaderElectionOptions;
 }
@@ -42,6 +47,7 @@ export class AppModule {
         MetricsModule,
         DatabaseModule,
         BrokerModule.forRoot(overrides.broker),
+        MarketDataModule.forRoot(overrides.marketData),
         LeaderModule.forRoot(overrides.leader),
         StateModule,
         AuditModule,
@@ -51,6 +57,7 @@ export class AppModule {
         EventsModule,
         PositionsModule,
         RiskModule,
+        ReconciliationModule,
         WebhooksModule,
       ],
       controllers: [SystemController],

@@ -54,6 +54,7 @@ function gatewayEnv(db: TestDatabase, redisPrefix: string): Record<string, strin
     BROKER_SUBMIT_TIMEOUT_MS: String(SUBMIT_TIMEOUT_MS),
     ORDER_POLL_INTERVAL_SECONDS: '1',
     ORDER_SUBMIT_RATE_LIMIT: '1000',
+    RECONCILIATION_STARTUP_DELAY_SECONDS: '0',
   };
 }
 
@@ -157,7 +158,9 @@ describe('crash and restart (e2e, real process, fake Alpaca)', () => {
       // No stream news for the crashing process either (A2's stored order would emit `new`), so
       // only the restarted process's lookup by client_order_id can resolve the order.
       fake.silenceStream();
-      const answer = placeOrder(first, id, 'CRSH');
+      // A symbol of its own: the fake keeps the other scenarios' orders and positions, which this
+      // scenario's fresh database never sent, so reconciliation quarantines their symbols.
+      const answer = placeOrder(first, id, before ? 'CRSA' : 'CRSB');
       await waitUntil('the broker call to be in flight', async () => fake.postOrderCount(id) === 1, 10_000, 10);
       const [row] = await rows(pg, [id]);
       expect(row.status).toBe('pending_new');

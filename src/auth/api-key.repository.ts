@@ -10,6 +10,9 @@ export interface ApiKeyRecord {
   strategies: string[];
   createdAt: Date;
   createdBy: string;
+  revokedAt: Date | null;
+  revokedBy: string | null;
+  lastUsedAt: Date | null;
 }
 
 interface ApiKeyRow {
@@ -20,18 +23,40 @@ interface ApiKeyRow {
   strategies: string[];
   created_at: Date;
   created_by: string;
+  revoked_at: Date | null;
+  revoked_by?: string | null;
+  last_used_at?: Date | null;
 }
 
-/** api_keys: keys are stored as SHA-256 hashes, never in clear. */
+/** Every column but key_hash: the hash never leaves this file. */
+const COLUMNS =
+  'id, name, key_prefix, permissions, strategies, created_at, created_by, revoked_at, revoked_by, last_used_at';
+
+/** api_keys: keys are stored as SHA-256 hashes, never in clear; revoked, never deleted. */
 @Injectable()
 export class ApiKeyRepository {
   constructor(private readonly ds: DataSource) {}
 
   async findActiveByHash(keyHash: string): Promise<ApiKeyRecord | null> {
-    const rows: ApiKeyRow[] = await this.ds.query('SELECT * FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL', [
-      keyHash,
-    ]);
+    const rows: ApiKeyRow[] = await this.ds.query(
+      `SELECT ${COLUMNS} FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL`,
+      [keyHash],
+    );
     return rows.length ? toRecord(rows[0]) : null;
+  }
+
+  async findById(id: string, manager?: EntityManager): Promise<ApiKeyRecord | null> {
+    const rows: ApiKeyRow[] = await (manager ?? this.ds.manager).query(
+      `SELECT ${COLUMNS} FROM api_keys WHERE id = $1`,
+      [id],
+    );
+    return rows.length ? toRecord(rows[0]) : null;
+  }
+
+  /** Every key, revoked ones included, oldest first. */
+  async list(): Promise<ApiKeyRecord[]> {
+    const rows: ApiKeyRow[] = await this.ds.query(`SELECT ${COLUMNS} FROM api_keys ORDER BY created_at, id`);
+    return rows.map(toRecord);
   }
 
   async countActive(manager?: EntityManager): Promise<number> {
@@ -54,10 +79,34 @@ export class ApiKeyRepository {
   ): Promise<ApiKeyRecord> {
     const rows: ApiKeyRow[] = await (manager ?? this.ds.manager).query(
       `INSERT INTO api_keys (name, key_hash, key_prefix, permissions, strategies, created_by)
-       VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
+       VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
       [key.name, key.keyHash, key.keyPrefix, key.permissions, key.strategies, key.createdBy],
     );
     return toRecord(rows[0]);
+  }
+
+  /** Revokes an active key; null when the id names no active key (unknown, or revoked already). */
+  async revokeIfActive(id: string, revokedBy: string, manager?: EntityManager): Promise<ApiKeyRecord | null> {
+    // TypeORM answers an UPDATE ... RETURNING with [rows, affected count].
+    const [rows]: [ApiKeyRow[], number] = await (manager ?? this.ds.manager).query(
+      `UPDATE api_keys SET revoked_at = now(), revoked_by = $2
+        WHERE id = $1 AND revoked_at IS NULL RETURNING ${COLUMNS}`,
+      [id, revokedBy],
+    );
+    return rows.length ? toRecord(rows[0]) : null;
+  }
+
+  /** Records a use; skipped while the stored time is under `minIntervalSeconds` old, so it writes rarely. */
+  async touchLastUsed(id: string, minIntervalSeconds: number): Promise<void> {
+    await this.ds.query(
+      `UPDATE api_keys SET last_used_at = now()
+        WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - make_interval(secs => $2))`,
+      [id, minIntervalSeconds],
+    );
+  }
+
+  async transaction<T>(fn: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.ds.transaction(fn);
   }
 
   /** Runs `fn` in a transaction holding a lock that serializes key bootstrap across replicas. */
@@ -78,5 +127,8 @@ function toRecord(r: ApiKeyRow): ApiKeyRecord {
     strategies: r.strategies,
     createdAt: r.created_at,
     createdBy: r.created_by,
+    revokedAt: r.revoked_at ?? null,
+    revokedBy: r.revoked_by ?? null,
+    lastUsedAt: r.last_used_at ?? null,
   };
 }

@@ -1,13 +1,21 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { AuditRepository } from '../audit/audit.repository';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { StateStore } from '../infra/state/state-store';
 import { ApiKeyRepository } from './api-key.repository';
 import { PERMISSIONS, Principal } from './permission';
 
 /** How long a looked-up key (or a miss) is trusted before PostgreSQL is asked again. */
 const CACHE_TTL_MS = 10_000;
 const CACHE_MAX_ENTRIES = 10_000;
+/**
+ * Revocations are announced here, so every replica drops the key from its
+ * lookup cache at once instead of trusting it for up to CACHE_TTL_MS more.
+ * Pub/sub is fire-and-forget: a replica that misses the message (Redis away
+ * at that moment) still forgets the key when its cache entry expires.
+ */
+export const API_KEY_REVOKED_CHANNEL = 'auth.api-keys.revoked';
 
 /**
  * API keys are 32 random bytes, so a plain SHA-256 is a sound way to store
@@ -22,17 +30,56 @@ export function generateApiKey(): string {
 }
 
 @Injectable()
-export class ApiKeyService implements OnApplicationBootstrap {
+export class ApiKeyService implements OnModuleInit, OnModuleDestroy, OnApplicationBootstrap {
   private readonly logger = new Logger('ApiKeys');
   private readonly adminHash?: Buffer;
   private readonly cache = new Map<string, { principal: Principal | null; expiresAt: number }>();
+  /** Grows with every revocation, so a lookup that raced one is not cached. */
+  private generation = 0;
+  private unsubscribe?: () => Promise<void>;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly keys: ApiKeyRepository,
     private readonly audit: AuditRepository,
+    private readonly store: StateStore,
   ) {
     if (config.adminApiKey) this.adminHash = Buffer.from(hashApiKey(config.adminApiKey), 'hex');
+  }
+
+  async onModuleInit(): Promise<void> {
+    try {
+      this.unsubscribe = await this.store.subscribe(API_KEY_REVOKED_CHANNEL, (message) => {
+        const keyId = parseRevocation(message);
+        if (keyId) this.forget(keyId);
+      });
+    } catch (err) {
+      this.logger.warn(
+        `cannot subscribe to ${API_KEY_REVOKED_CHANNEL}: revoked keys reach this replica within ${CACHE_TTL_MS / 1000} s only (${(err as Error).message})`,
+      );
+    }
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.unsubscribe?.().catch(() => undefined);
+  }
+
+  /** Drops a key from this replica's lookup cache (the next request asks PostgreSQL). */
+  forget(keyId: string): void {
+    this.generation++;
+    for (const [hash, entry] of this.cache) if (entry.principal?.keyId === keyId) this.cache.delete(hash);
+  }
+
+  /** After a revocation is committed: forgets the key here and tells every other replica. */
+  async announceRevocation(keyId: string): Promise<void> {
+    this.forget(keyId);
+    try {
+      await this.store.publish(API_KEY_REVOKED_CHANNEL, JSON.stringify({ key_id: keyId }));
+    } catch (err) {
+      this.logger.warn(
+        `could not announce the revocation of key ${keyId}: other replicas drop it within ${CACHE_TTL_MS / 1000} s (${(err as Error).message})`,
+      );
+    }
   }
 
   /** The principal a presented key stands for, or null when it is not a valid key. */
@@ -44,12 +91,20 @@ export class ApiKeyService implements OnApplicationBootstrap {
     const now = Date.now();
     const cached = this.cache.get(hash);
     if (cached && cached.expiresAt > now) return cached.principal;
+    const generation = this.generation;
     const record = await this.keys.findActiveByHash(hash);
     const principal = record
       ? new Principal(record.id, record.name, new Set(record.permissions), record.strategies)
       : null;
-    if (this.cache.size >= CACHE_MAX_ENTRIES) this.cache.clear();
-    this.cache.set(hash, { principal, expiresAt: now + CACHE_TTL_MS });
+    // A revocation announced while PostgreSQL was asked may be newer than the answer: use it once, do not keep it.
+    if (generation === this.generation) {
+      if (this.cache.size >= CACHE_MAX_ENTRIES) this.cache.clear();
+      this.cache.set(hash, { principal, expiresAt: now + CACHE_TTL_MS });
+    }
+    if (record) {
+      // Once per cache period per replica at most; a failure costs only the timestamp.
+      this.keys.touchLastUsed(record.id, CACHE_TTL_MS / 1000).catch(() => undefined);
+    }
     return principal;
   }
 
@@ -99,4 +154,15 @@ export class ApiKeyService implements OnApplicationBootstrap {
   }
 }
 
-const ADMIN_PRINCIPAL = new Principal('admin', 'admin', new Set(PERMISSIONS), ['*']);
+function parseRevocation(message: string): string | null {
+  try {
+    const m = JSON.parse(message) as { key_id?: unknown };
+    return typeof m.key_id === 'string' ? m.key_id : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The ADMIN_API_KEY principal: not a stored key, so it cannot be listed or revoked through the API. */
+export const ADMIN_KEY_ID = 'admin';
+const ADMIN_PRINCIPAL = new Principal(ADMIN_KEY_ID, 'admin', new Set(PERMISSIONS), ['*']);

@@ -3,9 +3,20 @@ import { APP_GUARD } from '@nestjs/core';
 import { ApiKeyGuard } from './api-key.guard';
 import { ApiKeyRepository } from './api-key.repository';
 import { ApiKeyService } from './api-key.service';
+import { ApiKeysController } from './api-keys.controller';
+import { InternalTokenGuard } from './internal-token.guard';
+import { ManageApiKeysUseCase } from './manage-api-keys.use-case';
 
 @Module({
-  providers: [ApiKeyRepository, ApiKeyService, { provide: APP_GUARD, useClass: ApiKeyGuard }],
+  controllers: [ApiKeysController],
+  providers: [
+    ApiKeyRepository,
+    ApiKeyService,
+    ManageApiKeysUseCase,
+    // Global guards run in the order registered: service signing first, then the API key.
+    { provide: APP_GUARD, useClass: InternalTokenGuard },
+    { provide: APP_GUARD, useClass: ApiKeyGuard },
+  ],
   exports: [ApiKeyService],
 })
 export class AuthModule {}

@@ -3,6 +3,7 @@ import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Clock } from '../infra/clock/clock';
 import { AlpacaBrokerClient } from './alpaca/alpaca-broker-client';
 import { AlpacaLogger } from './alpaca/alpaca-logger';
+import { BrokerCallObserver, observeBrokerClient } from './broker-call-observer';
 import { BROKER_CLIENT, BrokerClient } from './broker-client.port';
 import { SimBrokerClient } from './sim/sim-broker.client';
 
@@ -35,31 +36,36 @@ export class BrokerModule {
     return {
       module: BrokerModule,
       providers: [
+        BrokerCallObserver,
         {
           provide: BROKER_CLIENT,
-          inject: [APP_CONFIG, Clock],
-          useFactory: (config: AppConfig, clock: Clock): BrokerClient => {
-            if (broker) return broker;
-            const logger = new Logger('Broker');
-            if (config.broker.kind === 'alpaca') {
-              const a = config.broker.alpaca;
-              logger.log(`broker: alpaca at ${a.baseUrl} (${a.paper ? 'paper' : 'LIVE'})`);
-              return new AlpacaBrokerClient({
-                keyId: a.keyId!,
-                secretKey: a.secretKey!,
-                baseUrl: a.baseUrl,
-                streamUrl: a.streamUrl,
-                submitTimeoutMs: config.broker.submitTimeoutMs,
-                logger: nestLogger('AlpacaBroker'),
-              });
-            }
-            logger.log('broker: sim (in-process paper exchange)');
-            return new SimBrokerClient({ clock });
-          },
+          inject: [APP_CONFIG, Clock, BrokerCallObserver],
+          // Every call's outcome is reported (broker-error bursts trip the circuit breaker).
+          useFactory: (config: AppConfig, clock: Clock, observer: BrokerCallObserver): BrokerClient =>
+            observeBrokerClient(BrokerModule.createClient(config, clock, broker), observer),
         },
         BrokerLifecycle,
       ],
-      exports: [BROKER_CLIENT],
+      exports: [BROKER_CLIENT, BrokerCallObserver],
     };
+  }
+
+  private static createClient(config: AppConfig, clock: Clock, broker?: BrokerClient): BrokerClient {
+    if (broker) return broker;
+    const logger = new Logger('Broker');
+    if (config.broker.kind === 'alpaca') {
+      const a = config.broker.alpaca;
+      logger.log(`broker: alpaca at ${a.baseUrl} (${a.paper ? 'paper' : 'LIVE'})`);
+      return new AlpacaBrokerClient({
+        keyId: a.keyId!,
+        secretKey: a.secretKey!,
+        baseUrl: a.baseUrl,
+        streamUrl: a.streamUrl,
+        submitTimeoutMs: config.broker.submitTimeoutMs,
+        logger: nestLogger('AlpacaBroker'),
+      });
+    }
+    logger.log('broker: sim (in-process paper exchange)');
+    return new SimBrokerClient({ clock });
   }
 }

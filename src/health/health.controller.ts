@@ -7,6 +7,7 @@ import { BROKER_CLIENT, BrokerClient } from '../broker/broker-client.port';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { LeaderElection } from '../infra/leader/leader-election.service';
 import { StateStore } from '../infra/state/state-store';
+import { ReconciliationGateService } from '../reconciliation/reconciliation-gate.service';
 
 const CHECK_TIMEOUT_MS = 2_000;
 
@@ -26,6 +27,7 @@ export class HealthController {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(BROKER_CLIENT) private readonly broker: BrokerClient,
     private readonly leader: LeaderElection,
+    private readonly reconciliationGate: ReconciliationGateService,
   ) {}
 
   @Get()
@@ -42,6 +44,7 @@ export class HealthController {
           broker: this.config.dryRun ? 'none (DRY_RUN)' : this.config.broker.kind,
         }),
       () => this.brokerStream(),
+      () => this.reconciliation(),
     ]);
   }
 
@@ -71,6 +74,24 @@ export class HealthController {
     const state = this.broker.streamState();
     const data = { broker: this.broker.name, leader, instance_id: this.leader.instanceId, state };
     return !leader || state === 'connected' ? session.up(data) : session.degraded(data);
+  }
+
+  /**
+   * The startup reconciliation gate of this replica (SPEC §11): closed means
+   * only reduce-only orders pass. Reported, never down: health and readiness
+   * must not depend on the broker, since cancels and reduce-only orders still
+   * flow; the state and the reason are in the details.
+   */
+  private reconciliation() {
+    const session = this.indicator.check('reconciliation_gate');
+    const g = this.reconciliationGate.current();
+    const data = {
+      gate: g.open ? 'open' : 'closed',
+      readable: g.readable,
+      reason: g.reason,
+      blocked_symbols: [...g.blockedSymbols.keys()],
+    };
+    return session.up(data);
   }
 
   private database() {

@@ -1,3 +1,5 @@
+import { DomainError } from '../common/domain-error';
+
 /**
  * Market data as the pre-trade checks and the circuit breaker need it: the
  * latest price of a symbol with the time it was observed, and the average
@@ -19,7 +21,7 @@ export interface AverageDailyVolume {
   /** Average shares per day over `days` daily bars. Decimal string. */
   adv: string;
   days: number;
-  /** Close of the most recent bar used. */
+  /** Start (`t`) of the most recent daily bar used: the session it covers. */
   asOf: Date;
 }
 
@@ -34,10 +36,15 @@ export interface MarketDataProvider {
   averageDailyVolume(symbol: string): Promise<AverageDailyVolume | null>;
 }
 
-export class MarketDataUnavailableError extends Error {
+/**
+ * The source could not be asked (network failure, timeout, 5xx, refused
+ * credentials): unlike null, it says nothing about whether a price exists.
+ * Uncaught, it is a 503; the pre-trade checks turn it into their own reason.
+ */
+export class MarketDataUnavailableError extends DomainError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'MarketDataUnavailableError';
+    super('unavailable', 'MARKET_DATA_UNAVAILABLE', message);
+    if (options && 'cause' in options) this.cause = options.cause;
   }
 }
 

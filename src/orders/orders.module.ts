@@ -5,6 +5,7 @@ import { RiskModule } from '../risk/risk.module';
 import { OrderSyncService } from './jobs/order-sync.service';
 import { FillRepository } from './persistence/fill.repository';
 import { ApplyOrderUpdateUseCase } from './use-cases/apply-order-update.use-case';
+import { CancelAllOrdersUseCase } from './use-cases/cancel-all-orders.use-case';
 import { CancelOrderUseCase } from './use-cases/cancel-order.use-case';
 import { DispatchOrderUseCase } from './use-cases/dispatch-order.use-case';
 import { OrdersController } from './orders.controller';
@@ -23,6 +24,7 @@ import { SubmitOrderUseCase } from './use-cases/submit-order.use-case';
     ApplyOrderUpdateUseCase,
     DispatchOrderUseCase,
     CancelOrderUseCase,
+    CancelAllOrdersUseCase,
     OrderSyncService,
   ],
   exports: [ApplyOrderUpdateUseCase],

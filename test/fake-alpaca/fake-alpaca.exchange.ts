@@ -135,6 +135,40 @@ export class FakeExchange {
     else this.behaviourBySymbol.set(symbol, behaviour);
   }
 
+  /** Sets a position directly (no order, no fill, no activity): the broker's books drifting from ours. */
+  setPosition(symbol: string, qty: string, avgEntryPrice: string): void {
+    const q = parseDecimal(qty);
+    const avg = parseDecimal(avgEntryPrice);
+    if (!q || !avg) throw new Error(`setPosition: not decimals: ${qty} @ ${avgEntryPrice}`);
+    if (q.isZero()) this.positionBook.delete(symbol);
+    else this.positionBook.set(symbol, { symbol, qty: q, avgEntry: avg });
+  }
+
+  /** An order placed on the account by someone else (another client, the broker's web UI): no POST counted. */
+  plantOrder(f: {
+    symbol: string;
+    side: 'buy' | 'sell';
+    qty: string;
+    clientOrderId?: string;
+    limitPrice?: string;
+  }): WireOrder {
+    const order = this.newOrder({
+      clientOrderId: f.clientOrderId ?? uuidLike(0x0f0f, this.seq + 1),
+      symbol: f.symbol,
+      side: f.side,
+      type: f.limitPrice ? 'limit' : 'market',
+      timeInForce: 'day',
+      qty: f.qty,
+      notional: null,
+      limitPrice: f.limitPrice ?? null,
+      stopPrice: null,
+      trailPrice: null,
+      trailPercent: null,
+      extendedHours: false,
+    });
+    return clone(order);
+  }
+
   setAccount(patch: Partial<WireAccount>): void {
     this.accountOverrides = { ...this.accountOverrides, ...patch };
   }

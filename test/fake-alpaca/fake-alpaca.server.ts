@@ -19,6 +19,11 @@
  * Stream at /stream (trade_updates protocol: authenticate → authorization, listen → listening, then
  * {"stream":"trade_updates","data":{event, execution_id, order, timestamp, price, qty, position_qty}}),
  * as text or binary frames (`frames` option / setFrameMode).
+ * Market data (GET /v2/stocks/{symbol}/trades/latest | quotes/latest | bars) is served on the same port:
+ * fake-alpaca.market-data.ts, controlled through `marketData`.
+ *
+ * Reconciliation scenarios: setPosition(), plantOrder() (an order the gateway never sent),
+ * dropStreamFills() (fills reach activities but not the stream), setUnreachable() (every request reset).
  *
  * Test control (plain methods, no HTTP): setFillBehaviour (never | manual | instant | partial),
  * fill(), setPrice(), setOrderStatus(), setAccount(); faults: failNext(), rejectNext(),
@@ -33,6 +38,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
 import { FakeExchange, type FillBehaviour, type FillResult } from './fake-alpaca.exchange';
+import { FakeMarketData } from './fake-alpaca.market-data';
 import {
   ERR_INSUFFICIENT_BUYING_POWER,
   ERR_UNAUTHORIZED,
@@ -151,6 +157,8 @@ export class FakeAlpacaServer {
   private readonly http: Server;
   private readonly wss: WebSocketServer;
   private readonly exchange: FakeExchange;
+  /** Market data endpoints (/v2/stocks/...) and their controls: fake-alpaca.market-data.ts. */
+  readonly marketData: FakeMarketData;
   private readonly clients = new Set<StreamClient>();
   /** Scheduled exchange work (cleared by reset) and response delays (cleared only by stop). */
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -166,6 +174,8 @@ export class FakeAlpacaServer {
   private frames: 'text' | 'binary';
   private readonly initialFrames: 'text' | 'binary';
   private silenceNewConnections = false;
+  private droppingStreamFills = false;
+  private unreachable = false;
   private pending = 0;
   private postOrders = 0;
   private requestSeq = 0;
@@ -186,6 +196,12 @@ export class FakeAlpacaServer {
       },
       options.defaultPrice,
     );
+    this.marketData = new FakeMarketData({
+      keyId: this.keyId,
+      secretKey: this.secretKey,
+      now: () => this.clock(),
+      referencePrice: (symbol) => this.exchange.price(symbol),
+    });
     this.http = createServer((req, res) => void this.onRequest(req, res));
     this.wss = new WebSocketServer({ noServer: true, autoPong: false, perMessageDeflate: false });
     this.http.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
@@ -232,6 +248,7 @@ export class FakeAlpacaServer {
     this.pending = 0;
     this.flushIdleWaiters();
     this.exchange.reset();
+    this.marketData.reset();
     this.history.length = 0;
     this.log.length = 0;
     this.postsByClientOrderId.clear();
@@ -240,6 +257,8 @@ export class FakeAlpacaServer {
     this.errors.length = 0;
     this.postOrders = 0;
     this.silenceNewConnections = false;
+    this.droppingStreamFills = false;
+    this.unreachable = false;
     this.frames = this.initialFrames;
     this.stats = { connections: 0, openConnections: 0, authAttempts: 0, authorized: 0, listens: 0 };
     for (const c of this.clients) c.silenced = false;
@@ -271,6 +290,34 @@ export class FakeAlpacaServer {
 
   setAccount(patch: Partial<WireAccount>): void {
     this.exchange.setAccount(patch);
+  }
+
+  // --- reconciliation scenarios ---------------------------------------------------------
+
+  /** Sets a broker position directly (no order, fill or activity). qty '0' removes it. */
+  setPosition(symbol: string, qty: string, avgEntryPrice: string): void {
+    this.exchange.setPosition(symbol, qty, avgEntryPrice);
+  }
+
+  /** An order on the account that the gateway never sent (no POST counted, no stream event). */
+  plantOrder(f: {
+    symbol: string;
+    side: 'buy' | 'sell';
+    qty: string;
+    clientOrderId?: string;
+    limitPrice?: string;
+  }): WireOrder {
+    return this.exchange.plantOrder(f);
+  }
+
+  /** While on, executions still happen (order, position, FILL activity) but their fill/partial_fill updates are not streamed. */
+  dropStreamFills(on: boolean): void {
+    this.droppingStreamFills = on;
+  }
+
+  /** While on, every HTTP request's connection is reset unanswered (the broker cannot be reached). */
+  setUnreachable(on: boolean): void {
+    this.unreachable = on;
   }
 
   // --- faults ---------------------------------------------------------------------
@@ -398,6 +445,10 @@ export class FakeAlpacaServer {
   // --- HTTP ----------------------------------------------------------------------------------
 
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (this.unreachable) {
+      req.socket.destroy();
+      return;
+    }
     const url = new URL(req.url ?? '/', 'http://x');
     const method = (req.method ?? 'GET').toUpperCase();
     const raw = await this.readBody(req);
@@ -409,6 +460,12 @@ export class FakeAlpacaServer {
         this.write(res, { status: 400, body: { code: 40010000, message: 'request body format is invalid' } });
         return;
       }
+    }
+    if (this.marketData.handles(url.pathname)) {
+      const answer = await this.marketData.respond(method, url, req.headers);
+      if (answer === 'drop') req.socket.destroy();
+      else this.write(res, answer);
+      return;
     }
     const matched = this.match(method, url.pathname);
     const keyId = req.headers['apca-api-key-id'];
@@ -644,6 +701,7 @@ export class FakeAlpacaServer {
   }
 
   private broadcast(update: WireTradeUpdate): void {
+    if (this.droppingStreamFills && (update.event === 'fill' || update.event === 'partial_fill')) return;
     this.history.push(structuredClone(update));
     this.sendUpdate(update);
   }

@@ -6,7 +6,9 @@ import { createApp } from '../../src/app.factory';
 import { BrokerClient } from '../../src/broker/broker-client.port';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
 import { Clock } from '../../src/infra/clock/clock';
+import { ReconciliationGateService } from '../../src/reconciliation/reconciliation-gate.service';
 import { createDataSource } from '../../src/infra/database/data-source';
+import { MarketDataProvider } from '../../src/market-data/market-data.port';
 import { createTestDatabase, TestDatabase } from './database';
 
 export const TEST_ADMIN_KEY = 'test-admin-key-0123456789abcdef';
@@ -29,8 +31,15 @@ export interface TestAppOptions {
   clock?: Clock;
   /** Replaces the configured broker adapter. */
   broker?: BrokerClient;
+  /** Replaces the configured market data adapter (e.g. a SimMarketDataProvider a test controls). */
+  marketData?: MarketDataProvider;
   /** Reuse a database (e.g. a second replica or a restart); default: a fresh copy of the template. */
   database?: TestDatabase;
+  /**
+   * Wait until the reconciliation gate is open before answering (default true), so
+   * tests about other things can add exposure at once. False for tests of the gate.
+   */
+  waitForGate?: boolean;
 }
 
 /** Boots the real application on a random port against real PostgreSQL and Redis. */
@@ -60,8 +69,14 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     RECONCILIATION_STARTUP_DELAY_SECONDS: '0',
     ...opts.env,
   });
-  const app = await createApp(config, { clock: opts.clock, broker: opts.broker, leader: { intervalMs: 200 } });
+  const app = await createApp(config, {
+    clock: opts.clock,
+    broker: opts.broker,
+    marketData: opts.marketData,
+    leader: { intervalMs: 200 },
+  });
   await app.listen(0, '127.0.0.1');
+  if (opts.waitForGate !== false) await gateOpen(app);
   const baseUrl = await app.getUrl();
   const db = createDataSource({ url: database.url, poolSize: 2 });
   await db.initialize();
@@ -78,6 +93,18 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
       if (!opts.database) await database.drop();
     },
   };
+}
+
+/** The startup reconciliation runs on the leader (elected within ~200 ms in tests); a broker fake may slow it. */
+async function gateOpen(app: NestExpressApplication, timeoutMs = 20_000): Promise<void> {
+  const gate = app.get(ReconciliationGateService, { strict: false });
+  const until = Date.now() + timeoutMs;
+  while (!gate.current().open) {
+    if (Date.now() > until) {
+      throw new Error(`reconciliation gate still closed after ${timeoutMs} ms: ${gate.current().reason ?? ''}`);
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
 }
 
 export const auth = { Authorization: `Bearer ${TEST_ADMIN_KEY}` };

@@ -61,7 +61,7 @@ export interface GatewayProcess {
 
 const OUTPUT_TAIL = 16_000;
 
-/** Spawns the gateway on a free 127.0.0.1 port and waits until GET /health/ready answers 200. */
+/** Spawns the gateway on a free 127.0.0.1 port and waits until it is healthy with its reconciliation gate open. */
 export async function startGateway(env: Record<string, string>, readyTimeoutMs = 15_000): Promise<GatewayProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, [MAIN_JS], {
@@ -92,8 +92,10 @@ export async function startGateway(env: Record<string, string>, readyTimeoutMs =
       'the gateway to become ready',
       async () => {
         if (child.exitCode !== null) return true; // reported below
-        const res = await fetch(`${gw.baseUrl}/health/ready`, { signal: AbortSignal.timeout(1_000) });
-        return res.status === 200;
+        // Ready, and its startup reconciliation done: until then only reduce-only orders would pass.
+        const res = await fetch(`${gw.baseUrl}/health`, { signal: AbortSignal.timeout(1_000) });
+        const body = (await res.json()) as { details?: { reconciliation_gate?: { gate?: string } } };
+        return res.status === 200 && body.details?.reconciliation_gate?.gate === 'open';
       },
       readyTimeoutMs,
       50,

@@ -1,4 +1,4 @@
-import type { Pool, QueryResultRow } from 'pg';
+import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { DataSource } from 'typeorm';
 import { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { MIGRATIONS } from '../../../migrations';
@@ -69,12 +69,36 @@ export async function warmPool(ds: DataSource, connections: number): Promise<voi
  * under a running replica.
  */
 export async function preparedQuery<R extends QueryResultRow>(
-  ds: DataSource,
+  ds: DataSource | PoolClient,
   name: string,
   text: string,
   values: unknown[],
 ): Promise<R[]> {
-  const pool = (ds.driver as PostgresDriver).master as Pool;
-  const result = await pool.query<R>({ name, text, values });
+  const target = ds instanceof DataSource ? ((ds.driver as PostgresDriver).master as Pool) : ds;
+  const result = await target.query<R>({ name, text, values });
   return result.rows;
+}
+
+/**
+ * Runs `fn` in a transaction on one pooled connection, for hot paths that use
+ * prepared statements inside a transaction (TypeORM's runner cannot name
+ * them). Commits when `fn` resolves, rolls back when it throws.
+ */
+export async function withPgTransaction<T>(ds: DataSource, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  const pool = (ds.driver as PostgresDriver).master as Pool;
+  const client = await pool.connect();
+  let broken = false;
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {
+      broken = true;
+    });
+    throw err;
+  } finally {
+    client.release(broken);
+  }
 }

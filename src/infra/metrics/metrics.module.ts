@@ -1,5 +1,10 @@
 import { Global, Module } from '@nestjs/common';
-import { makeCounterProvider, makeHistogramProvider, PrometheusModule } from '@willsoto/nestjs-prometheus';
+import {
+  makeCounterProvider,
+  makeGaugeProvider,
+  makeHistogramProvider,
+  PrometheusModule,
+} from '@willsoto/nestjs-prometheus';
 import { GatewayMetrics, METRIC } from './gateway-metrics';
 import { MetricsController } from './metrics.controller';
 
@@ -28,6 +33,20 @@ import { MetricsController } from './metrics.controller';
       help: 'Broker call latency, by operation and outcome (ok or the error kind)',
       labelNames: ['operation', 'outcome'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    }),
+    makeGaugeProvider({
+      name: METRIC.circuitBreakerTripped,
+      help: 'Circuit breaker as this replica sees it: 1 tripped, 0 open',
+    }),
+    makeCounterProvider({
+      name: METRIC.circuitBreakerTrips,
+      help: 'Circuit breaker trips recorded, by reason code',
+      labelNames: ['reason_code'],
+    }),
+    makeCounterProvider({
+      name: METRIC.circuitBreakerCheckFailures,
+      help: 'Circuit breaker conditions that could not be evaluated, by condition',
+      labelNames: ['condition'],
     }),
     GatewayMetrics,
   ],

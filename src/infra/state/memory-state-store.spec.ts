@@ -1,3 +1,5 @@
+import fc from 'fast-check';
+import { setIfAbsentContract } from '../../../test/support/set-if-absent.contract';
 import { MemoryStateStore } from './memory-state-store';
 
 describe('MemoryStateStore', () => {
@@ -165,5 +167,52 @@ describe('MemoryStateStore pub/sub', () => {
     await store.publish('c', 'x');
     await tick();
     expect(got).toEqual([]);
+  });
+});
+
+describe('MemoryStateStore.setIfAbsent', () => {
+  let n = 0;
+  let store: MemoryStateStore;
+  beforeEach(() => {
+    store = new MemoryStateStore();
+  });
+  setIfAbsentContract(
+    () => store,
+    () => `k${++n}`,
+  );
+
+  it('behaves like a map of expiring entries for any sequence of calls and pauses (property)', async () => {
+    const op = fc.oneof(
+      fc.record({
+        kind: fc.constant('put' as const),
+        key: fc.constantFrom('a', 'b', 'c'),
+        ttl: fc.integer({ min: 1, max: 50 }),
+      }),
+      fc.record({ kind: fc.constant('wait' as const), ms: fc.integer({ min: 0, max: 60 }) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { maxLength: 40 }), async (ops) => {
+        jest.useFakeTimers({ now: 0 });
+        try {
+          const s = new MemoryStateStore();
+          const model = new Map<string, { value: string; expiresAt: number }>();
+          for (const [i, o] of ops.entries()) {
+            if (o.kind === 'wait') {
+              jest.advanceTimersByTime(o.ms);
+              continue;
+            }
+            const now = Date.now();
+            const live = model.get(o.key);
+            const expected = !live || live.expiresAt <= now;
+            if (expected) model.set(o.key, { value: `v${i}`, expiresAt: now + o.ttl });
+            expect(await s.setIfAbsent(o.key, `v${i}`, o.ttl)).toBe(expected);
+            const entry = model.get(o.key)!;
+            expect(await s.get(o.key)).toBe(entry.value);
+          }
+        } finally {
+          jest.useRealTimers();
+        }
+      }),
+    );
   });
 });

@@ -22,6 +22,15 @@ export class MemoryStateStore extends StateStore {
     this.data.set(key, { value, expiresAt: ttlMs === undefined ? undefined : Date.now() + ttlMs });
   }
 
+  async setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
+    assertTtl(ttlMs);
+    // Checked and set without yielding in between, so concurrent callers cannot both win.
+    const e = this.data.get(key);
+    if (e && (e.expiresAt === undefined || e.expiresAt > Date.now())) return false;
+    this.data.set(key, { value, expiresAt: Date.now() + ttlMs });
+    return true;
+  }
+
   async del(key: string): Promise<void> {
     this.data.delete(key);
   }
@@ -64,6 +73,11 @@ export class MemoryStateStore extends StateStore {
     this.windows.clear();
     this.channels.removeAllListeners();
   }
+}
+
+function assertTtl(ttlMs: number): void {
+  // Redis refuses a non-positive or fractional PX as well; both stores fail alike.
+  if (!Number.isInteger(ttlMs) || ttlMs <= 0) throw new RangeError(`ttlMs must be a positive integer, got ${ttlMs}`);
 }
 
 function deliver(handler: (message: string) => void, message: string): void {

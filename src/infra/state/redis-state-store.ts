@@ -89,6 +89,12 @@ export class RedisStateStore extends StateStore {
     else await this.client.set(key, value, 'PX', ttlMs);
   }
 
+  async setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
+    if (!Number.isInteger(ttlMs) || ttlMs <= 0) throw new RangeError(`ttlMs must be a positive integer, got ${ttlMs}`);
+    // SET NX PX is one atomic command: 'OK' when set, null when the key exists.
+    return (await this.client.set(key, value, 'PX', ttlMs, 'NX')) === 'OK';
+  }
+
   async del(key: string): Promise<void> {
     await this.client.del(key);
   }

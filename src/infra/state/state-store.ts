@@ -19,6 +19,13 @@ export abstract class StateStore {
   abstract set(key: string, value: string, ttlMs?: number): Promise<void>;
   abstract del(key: string): Promise<void>;
   /**
+   * Sets `key` to `value` with a ttl only when it is absent (or expired), in
+   * one atomic step: of several callers racing on one key, across replicas
+   * too, exactly one gets true. A key already present keeps its value and
+   * ttl. Throws when the store cannot be reached.
+   */
+  abstract setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
+  /**
    * Publishes `message` on `channel`. The channel name is used exactly as
    * given: the key prefix applies to keys, not to channels. Throws when the
    * store cannot be reached (nothing is queued for later).

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditEntry } from '../../audit/audit-entry';
+import type { PoolClient } from 'pg';
 import { preparedQuery } from '../../infra/database/data-source';
 import { NewOrder, Order } from '../domain/order';
 import { OrderSide, OrderStatus, OrderType, TimeInForce } from '../domain/order-status';
@@ -97,8 +98,13 @@ export class OrderRepository {
    * transaction). When the client_order_id already exists nothing is written
    * and `created` is false; the caller then reads the existing order.
    */
-  async insertWithAudit(order: NewOrder, audit: AuditEntry): Promise<{ order: Order | null; created: boolean }> {
-    const rows = await preparedQuery<OrderRow>(this.ds, 'orders_insert_with_audit', INSERT_WITH_AUDIT, [
+  async insertWithAudit(
+    order: NewOrder,
+    audit: AuditEntry,
+    /** The transaction to write in (the pre-trade exposure lock's); default: its own. */
+    tx?: PoolClient,
+  ): Promise<{ order: Order | null; created: boolean }> {
+    const rows = await preparedQuery<OrderRow>(tx ?? this.ds, 'orders_insert_with_audit', INSERT_WITH_AUDIT, [
       order.clientOrderId,
       order.strategyId,
       order.symbol,

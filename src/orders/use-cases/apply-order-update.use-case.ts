@@ -13,7 +13,7 @@
  *   transaction; nothing slow runs inside it.
  */
 import { Injectable, Logger } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { AuditRepository } from '../../audit/audit.repository';
 import { BrokerOrder } from '../../broker/broker-client.port';
 import { OrderEventPublisher } from '../../events/order-event.publisher';
@@ -37,6 +37,10 @@ export interface OrderUpdateReport {
   at: Date;
   /** The execution this report is about, when the channel names one. */
   execution?: { executionId: string; qty: string; price: string } | null;
+}
+
+export interface ApplyOptions {
+  onFillRecorded?: (manager: EntityManager, symbol: string) => Promise<void>;
 }
 
 export interface ApplyResult {
@@ -150,7 +154,12 @@ export class ApplyOrderUpdateUseCase {
     return { outcome: result.outcome, status: result.status, fillsRecorded: 0 };
   }
 
-  async apply(r: OrderUpdateReport): Promise<ApplyResult> {
+  /**
+   * `opts.onFillRecorded` runs inside the transaction right after a fill is
+   * recorded (reconciliation rebuilds the symbol's position from its fills in
+   * execution order there, for fills recovered late).
+   */
+  async apply(r: OrderUpdateReport, opts: ApplyOptions = {}): Promise<ApplyResult> {
     const result = await this.ds.transaction(async (m) => {
       const order = await this.orders.lockForUpdate(m, {
         clientOrderId: r.order.clientOrderId,
@@ -197,6 +206,7 @@ export class ApplyOrderUpdateUseCase {
         });
         if (recorded) {
           await this.positions.save(m, order.symbol, change, executedAt, now);
+          if (opts.onFillRecorded) await opts.onFillRecorded(m, order.symbol);
           filledQty = inc.newFilledQty;
           filledAvgPrice = inc.newAvgPrice;
           fillsRecorded = 1;

@@ -17,7 +17,7 @@ import { ConflictError, DomainError, ForbiddenError } from '../../common/domain-
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { Clock } from '../../infra/clock/clock';
 import { GatewayMetrics } from '../../infra/metrics/gateway-metrics';
-import { KillSwitchService } from '../../risk/kill-switch/kill-switch.service';
+import { PreTradePipeline } from '../../risk/pipeline/pre-trade-pipeline.service';
 import { buildNewOrder, differingTerms, NewOrder, Order, SubmitOrderCommand } from '../domain/order';
 import { OrderRepository } from '../persistence/order.repository';
 import { DispatchOrderUseCase, DispatchOutcome } from './dispatch-order.use-case';
@@ -47,7 +47,7 @@ export class SubmitOrderUseCase {
     private readonly dispatcher: DispatchOrderUseCase,
     private readonly clock: Clock,
     private readonly metrics: GatewayMetrics,
-    private readonly killSwitch: KillSwitchService,
+    private readonly pipeline: PreTradePipeline,
   ) {}
 
   async execute(cmd: SubmitOrderCommand, principal: Principal, ctx: ActorContext): Promise<SubmitOrderResult> {
@@ -64,17 +64,30 @@ export class SubmitOrderUseCase {
         `This API key may not submit orders for strategy "${draft.strategyId}"`,
       );
     }
-    // Pre-trade pipeline (SPEC §6 step 4), before the insert: a refusal writes no order row.
-    // Every new order counts as adding exposure for now; reduce-only orders will be told
-    // apart with the reconciliation gate. Cancels do not come through here and always pass.
-    await this.killSwitch.assertNewExposureAllowed(draft, ctx, () => this.isReplay(draft, principal));
-
-    const { order, created } = await this.orders.insertWithAudit(draft, {
-      action: 'order.accepted',
-      actor: ctx.actor,
-      requestId: ctx.requestId,
-      details: { status: draft.status, dry_run: dryRun, qty: draft.qty, side: draft.side, order_type: draft.orderType },
-    });
+    // Pre-trade pipeline (SPEC §6 step 4): the checks, then the insert while the exposure they
+    // saw cannot change. A refusal writes no order row. Cancels do not come through here.
+    const { order, created } = await this.pipeline.admit(
+      draft,
+      ctx,
+      (tx) =>
+        this.orders.insertWithAudit(
+          draft,
+          {
+            action: 'order.accepted',
+            actor: ctx.actor,
+            requestId: ctx.requestId,
+            details: {
+              status: draft.status,
+              dry_run: dryRun,
+              qty: draft.qty,
+              side: draft.side,
+              order_type: draft.orderType,
+            },
+          },
+          tx,
+        ),
+      () => this.isReplay(draft, principal),
+    );
     if (created && order) {
       this.metrics.orderStatus(order.status);
       if (dryRun) return { order, created: true, pending: false, message: 'Order logged (DRY_RUN mode)' };

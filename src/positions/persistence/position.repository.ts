@@ -39,6 +39,15 @@ export class PositionRepository {
     }));
   }
 
+  /** Σ realized P&L of the fills executed at or after `since` (decimal string). */
+  async realizedSince(since: Date): Promise<string> {
+    const rows: Array<{ total: string }> = await this.ds.query(
+      `SELECT COALESCE(SUM(realized_pl), 0)::text AS total FROM fills WHERE executed_at >= $1`,
+      [since],
+    );
+    return rows[0].total;
+  }
+
   /** Locks the symbol's position for the rest of the transaction, creating it flat if new. */
   async lockOrCreate(manager: EntityManager, symbol: string): Promise<PositionState> {
     await manager.query(`INSERT INTO positions (symbol) VALUES ($1) ON CONFLICT (symbol) DO NOTHING`, [symbol]);

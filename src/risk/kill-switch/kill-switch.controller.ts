@@ -1,13 +1,15 @@
-import { Body, Controller, Get, HttpCode, HttpStatus, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, HttpStatus, Inject, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { ActorContext } from '../../audit/audit-entry';
 import { Actor, RequirePermissions } from '../../auth/auth.decorators';
 import { ErrorResponseDto } from '../../common/error-response.dto';
+import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { DisengageKillSwitchDto, EngageKillSwitchDto, KillSwitchStatusDto } from './dto/kill-switch.dto';
 import { KillSwitchService, KillSwitchStatus } from './kill-switch.service';
 
-export function toStatusDto({ state, history }: KillSwitchStatus): KillSwitchStatusDto {
+export function toStatusDto({ state, history, cancelAll }: KillSwitchStatus): KillSwitchStatusDto {
   return {
+    ...(cancelAll ? { cancel_all: cancelAll } : {}),
     engaged: state.engaged,
     engaged_at: state.engagedAt?.toISOString() ?? null,
     engaged_by: state.engagedBy,
@@ -32,7 +34,10 @@ export function toStatusDto({ state, history }: KillSwitchStatus): KillSwitchSta
 @ApiResponse({ status: 403, description: 'Key lacks MANAGE_RISK', type: ErrorResponseDto })
 @Controller('kill-switch')
 export class KillSwitchController {
-  constructor(private readonly killSwitch: KillSwitchService) {}
+  constructor(
+    private readonly killSwitch: KillSwitchService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
 
   @Post('engage')
   @HttpCode(HttpStatus.OK)
@@ -40,14 +45,19 @@ export class KillSwitchController {
   @ApiOperation({
     summary: 'Engage the kill switch',
     description:
-      'Every replica refuses new orders (503 KILL_SWITCH_ENGAGED) within 1 s; cancels still pass. Idempotent: on an engaged switch nothing changes or is recorded and the current status is answered.',
+      'Every replica refuses new orders (503 KILL_SWITCH_ENGAGED) within 1 s; cancels still pass. With cancel_open_orders, every open order is cancelled too (the answer carries cancel_all). Idempotent: on an engaged switch nothing changes or is recorded and the current status is answered.',
   })
   @ApiResponse({ status: 200, type: KillSwitchStatusDto })
   @ApiResponse({ status: 422, description: 'Invalid input; every bad field is named', type: ErrorResponseDto })
   async engage(@Body() body: EngageKillSwitchDto, @Actor() actor: ActorContext): Promise<KillSwitchStatusDto> {
     return toStatusDto(
       await this.killSwitch.engage(
-        { operator: body.operator, reason: body.reason, details: body.details ?? null },
+        {
+          operator: body.operator,
+          reason: body.reason,
+          details: body.details ?? null,
+          cancelOpenOrders: body.cancel_open_orders ?? this.config.killSwitchCancelOnEngage,
+        },
         actor,
       ),
     );

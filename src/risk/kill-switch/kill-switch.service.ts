@@ -2,7 +2,6 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { performance } from 'node:perf_hooks';
 import { ActorContext } from '../../audit/audit-entry';
 import { AuditRepository } from '../../audit/audit.repository';
-import { DomainError } from '../../common/domain-error';
 import { GatewayMetrics } from '../../infra/metrics/gateway-metrics';
 import { StateStore } from '../../infra/state/state-store';
 import {
@@ -15,6 +14,7 @@ import {
   parseState,
   serializeState,
 } from './kill-switch-state';
+import { KillSwitchView } from '../pipeline/pre-trade-checks';
 import { KillSwitchEvent, KillSwitchRepository } from './kill-switch.repository';
 
 /** Redis key (under the deployment's key prefix) caching the state, read when PostgreSQL cannot be. */
@@ -29,17 +29,15 @@ export const KILL_SWITCH_CHANNEL = 'kill_switch.changes';
 export interface KillSwitchStatus {
   state: KillSwitchState;
   history: KillSwitchEvent[];
+  /** What the cancel-all on engage did, when one was asked for. */
+  cancelAll?: Record<string, unknown>;
 }
 
-/** The order about to be written, as far as a refusal's audit row needs it. */
-export interface NewExposure {
-  clientOrderId: string;
-  strategyId: string;
-  symbol: string;
-  side: string;
-  qty: string;
-  orderType: string;
-}
+/** Cancels every open order (registered by the orders module, which depends on this one). */
+export type CancelAllHook = (ctx: ActorContext) => Promise<Record<string, unknown>>;
+
+/** Orders admitted just before the engage may be written after the first sweep: one more sweep after this. */
+export const CANCEL_ALL_SECOND_SWEEP_MS = 2_000;
 
 /**
  * Each replica holds the state in memory: re-read from PostgreSQL every
@@ -58,6 +56,7 @@ export class KillSwitchService implements OnApplicationBootstrap, OnApplicationS
   private unsubscribe?: () => Promise<void>;
   private cachedVersion = -1;
   private stopped = false;
+  private cancelAll?: CancelAllHook;
 
   constructor(
     private readonly repo: KillSwitchRepository,
@@ -142,56 +141,34 @@ export class KillSwitchService implements OnApplicationBootstrap, OnApplicationS
   }
 
   /**
-   * The pre-trade check (SPEC §6 step 4, first). Throws 503 KILL_SWITCH_ENGAGED
-   * or SAFETY_STATE_UNAVAILABLE, after auditing the refusal; no order row is
-   * written, so the same request is evaluated afresh later. Memory only on the
-   * passing path.
+   * The pre-trade pipeline's view (SPEC §6 step 4, first): memory only; a
+   * state not confirmed within the last second is unreadable (fail closed).
    */
-  async assertNewExposureAllowed(
-    order: NewExposure,
-    ctx: ActorContext,
-    alreadyExists?: () => Promise<boolean>,
-  ): Promise<void> {
+  current(): KillSwitchView {
     const decision = decideNewExposure(this.snapshot, performance.now());
-    if (decision === 'allow') return;
-    // A replay of an order that already exists adds no exposure: it is answered with that order.
-    if (alreadyExists && (await alreadyExists().catch(() => false))) return;
-    const code = decision === 'engaged' ? 'KILL_SWITCH_ENGAGED' : 'SAFETY_STATE_UNAVAILABLE';
-    this.metrics.orderRejected(code);
-    try {
-      await this.audit.append({
-        action: 'order.rejected',
-        actor: ctx.actor,
-        requestId: ctx.requestId,
-        clientOrderId: order.clientOrderId,
-        strategyId: order.strategyId,
-        symbol: order.symbol,
-        reasonCode: code,
-        details: { side: order.side, qty: order.qty, order_type: order.orderType },
-      });
-    } catch (err) {
-      // The refusal stands either way; refusing is the safe side.
-      this.logger.error(`cannot audit the ${code} refusal of ${order.clientOrderId}: ${(err as Error).message}`);
-    }
-    if (decision === 'engaged') {
-      const state = this.snapshot!.state;
-      throw new DomainError('unavailable', code, `Kill switch engaged: ${state.reason ?? 'no reason given'}`, {
-        client_order_id: order.clientOrderId,
-        engaged_at: state.engagedAt?.toISOString() ?? null,
-        engaged_by: state.engagedBy,
-      });
-    }
-    throw new DomainError(
-      'unavailable',
-      code,
-      'Kill-switch state cannot be read: orders that add exposure are refused until it can (cancels still pass)',
-      { client_order_id: order.clientOrderId },
-    );
+    const state = this.snapshot?.state;
+    return {
+      readable: decision !== 'unavailable',
+      engaged: decision === 'engaged',
+      reason: state?.reason ?? null,
+      engagedAt: state?.engagedAt ?? null,
+      engagedBy: state?.engagedBy ?? null,
+    };
   }
 
-  /** Idempotent: engaging an engaged switch changes and records nothing and answers the current status. */
+  registerCancelAll(hook: CancelAllHook): void {
+    this.cancelAll = hook;
+  }
+
+  /**
+   * Idempotent: engaging an engaged switch changes and records nothing and
+   * answers the current status. With `cancelOpenOrders`, every open order is
+   * then cancelled (also on an already engaged switch: an operator may ask
+   * again), and once more a moment later for orders admitted just before the
+   * engage; both sweeps are audited.
+   */
   async engage(
-    cmd: { operator: string; reason: string; details: Record<string, unknown> | null },
+    cmd: { operator: string; reason: string; details: Record<string, unknown> | null; cancelOpenOrders: boolean },
     ctx: ActorContext,
   ): Promise<KillSwitchStatus> {
     const changed = await this.repo.withLockedState(async (current, manager) => {
@@ -209,7 +186,31 @@ export class KillSwitchService implements OnApplicationBootstrap, OnApplicationS
       return state;
     });
     if (changed) await this.announce(changed);
-    return this.status();
+    if (!cmd.cancelOpenOrders) return this.status();
+    const cancelAll = await this.sweep(cmd.operator, ctx);
+    const again = setTimeout(() => void this.sweep(cmd.operator, ctx), CANCEL_ALL_SECOND_SWEEP_MS);
+    again.unref();
+    return { ...(await this.status()), cancelAll };
+  }
+
+  private async sweep(operator: string, ctx: ActorContext): Promise<Record<string, unknown>> {
+    if (!this.cancelAll || this.stopped) return { error: 'cancel-all is not available in this process' };
+    let summary: Record<string, unknown>;
+    try {
+      summary = await this.cancelAll({ actor: operator, requestId: ctx.requestId });
+    } catch (err) {
+      this.logger.error(`cancel-all on engage failed: ${(err as Error).message}`);
+      summary = { error: (err as Error).message };
+    }
+    await this.audit
+      .append({
+        action: 'kill_switch.cancel_all',
+        actor: operator,
+        requestId: ctx.requestId,
+        details: { ...summary, api_key: ctx.actor },
+      })
+      .catch((err: Error) => this.logger.error(`cannot audit cancel-all: ${err.message}`));
+    return summary;
   }
 
   /** Idempotent: disengaging a released switch changes and records nothing and answers the current status. */

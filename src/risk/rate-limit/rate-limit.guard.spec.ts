@@ -1,3 +1,4 @@
+import { PreTradeSwitch } from '../pipeline/pre-trade-switch';
 import { ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { Permission, Principal } from '../../auth/permission';
@@ -41,7 +42,12 @@ describe('RateLimitGuard', () => {
   beforeEach(() => {
     store = new MemoryStateStore();
     metrics = { orderRejected: jest.fn() };
-    guard = new RateLimitGuard(new Reflector(), new RateLimiter(config, store), metrics as unknown as GatewayMetrics);
+    guard = new RateLimitGuard(
+      new Reflector(),
+      new RateLimiter(config, store),
+      metrics as unknown as GatewayMetrics,
+      new PreTradeSwitch(),
+    );
   });
 
   it('passes up to the limit, then refuses with 429 RATE_LIMITED and a Retry-After', async () => {

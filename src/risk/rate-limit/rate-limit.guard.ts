@@ -10,6 +10,7 @@ import {
 import { Reflector } from '@nestjs/core';
 import { Principal } from '../../auth/permission';
 import { DomainError } from '../../common/domain-error';
+import { PreTradeSwitch } from '../pipeline/pre-trade-switch';
 import { GatewayMetrics } from '../../infra/metrics/gateway-metrics';
 import { RATE_LIMIT_WINDOW_MS, RateLimitClass, RateLimiter } from './rate-limiter.service';
 
@@ -35,9 +36,11 @@ export class RateLimitGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly limiter: RateLimiter,
     private readonly metrics: GatewayMetrics,
+    private readonly checks: PreTradeSwitch,
   ) {}
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
+    if (!this.checks.enabled) return true;
     const cls = this.reflector.getAllAndOverride<RateLimitClass | undefined>(RATE_LIMIT_CLASS_KEY, [
       ctx.getHandler(),
       ctx.getClass(),

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsObject, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { IsBoolean, IsObject, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 
 const NOT_BLANK = /\S/;
 
@@ -28,6 +28,15 @@ export class EngageKillSwitchDto {
   @IsOptional()
   @IsObject()
   details?: Record<string, unknown>;
+
+  @ApiPropertyOptional({
+    description:
+      'Also cancel every open order the gateway sent (at the broker, or locally when never sent), once at once and once more 2 s later. Default: KILL_SWITCH_CANCEL_ON_ENGAGE (false). Orders the gateway never sent are not touched.',
+    type: Boolean,
+  })
+  @IsOptional()
+  @IsBoolean()
+  cancel_open_orders?: boolean;
 }
 
 export class DisengageKillSwitchDto {
@@ -81,6 +90,14 @@ export class KillSwitchStatusDto {
     description: 'While engaged, when given.',
   })
   details!: Record<string, unknown> | null;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    description:
+      'Engage with cancel_open_orders only: {found, canceled, pending, failed: [{client_order_id, error}]} of the first sweep.',
+  })
+  cancel_all?: Record<string, unknown>;
 
   @ApiProperty({ format: 'date-time', nullable: true, type: String, description: 'Last release, while released.' })
   disengaged_at!: string | null;

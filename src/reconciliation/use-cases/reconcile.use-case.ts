@@ -1,0 +1,327 @@
+/**
+ * One reconciliation pass (SPEC §8): read the broker's reports, compare them
+ * with the books through the pure core, apply the corrections through
+ * applyOrderUpdate (the one idempotent door) and record the findings.
+ *
+ * Every broker call happens outside any transaction; each correction is its
+ * own short transaction inside applyOrderUpdate. The caller holds the run
+ * lock, so two passes never overlap.
+ */
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { BROKER_CLIENT, BrokerClient, BrokerFill, BrokerOrder, BrokerPosition } from '../../broker/broker-client.port';
+import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import { Clock } from '../../infra/clock/clock';
+import { ApplyOrderUpdateUseCase } from '../../orders/use-cases/apply-order-update.use-case';
+import { comparePositions, Correction, Finding, matchReport, reconcileOrders } from '../domain/reconcile';
+import { ReconciliationRepository } from '../persistence/reconciliation.repository';
+import { ReconciliationMetrics } from '../reconciliation.metrics';
+
+/** Alpaca's page limit for GET /v2/orders. */
+const ORDERS_PAGE = 500;
+const MAX_ORDER_PAGES = 20;
+const MAX_FILL_PAGES = 200;
+const FILLS_PAGE = 100;
+/** Broker lookups in flight at once (individual orders). */
+const LOOKUP_CONCURRENCY = 8;
+/** How far back closed orders are read to find orphans that already finished. */
+const RECENT_ORDERS_MS = 24 * 3600_000;
+/** Without a cursor (first run, or a backfill without `since`): fills of the last day. */
+const DEFAULT_FILLS_LOOKBACK_MS = 24 * 3600_000;
+/** A position difference is re-read once after this pause before it is reported (fills in flight). */
+const POSITION_RECHECK_MS = 300;
+
+export interface RunSummary {
+  mode: 'full' | 'fills' | 'dry_run';
+  orders_checked: number;
+  broker_orders_seen: number;
+  broker_lookups: number;
+  fills_seen: number;
+  fills_applied: number;
+  statuses_applied: number;
+  orphans: number;
+  unknown_at_broker: number;
+  position_mismatches: number;
+  new_findings: number;
+  correction_errors: number;
+  fills_since: string | null;
+}
+
+export interface RunResult {
+  summary: RunSummary;
+  /** The newest execution seen: where the next pass's window starts (minus the overlap). */
+  fillsCursor: Date | null;
+}
+
+@Injectable()
+export class ReconcileUseCase {
+  private readonly logger = new Logger('Reconciliation');
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(BROKER_CLIENT) private readonly broker: BrokerClient,
+    private readonly repo: ReconciliationRepository,
+    private readonly updates: ApplyOrderUpdateUseCase,
+    private readonly metrics: ReconciliationMetrics,
+    private readonly clock: Clock,
+  ) {}
+
+  /**
+   * `full`: orders, fills, orphans and positions. `fills`: the fills backfill
+   * alone, from `since` (default: the stored cursor minus the overlap).
+   * Throws when the broker cannot be read; corrections that fail one by one
+   * are counted and logged, and the pass goes on.
+   */
+  async execute(mode: 'full' | 'fills', opts: { since?: Date; cursor: Date | null }): Promise<RunResult> {
+    const summary: RunSummary = {
+      mode,
+      orders_checked: 0,
+      broker_orders_seen: 0,
+      broker_lookups: 0,
+      fills_seen: 0,
+      fills_applied: 0,
+      statuses_applied: 0,
+      orphans: 0,
+      unknown_at_broker: 0,
+      position_mismatches: 0,
+      new_findings: 0,
+      correction_errors: 0,
+      fills_since: null,
+    };
+    if (this.config.dryRun) {
+      // Nothing was ever sent: there is no broker state to compare the books with.
+      return { summary: { ...summary, mode: 'dry_run' }, fillsCursor: null };
+    }
+    const now = this.clock.now();
+    const overlapMs = this.config.reconciliation.fillsOverlapSeconds * 1000;
+    const since =
+      opts.since ??
+      (opts.cursor ? new Date(opts.cursor.getTime() - overlapMs) : new Date(now.getTime() - DEFAULT_FILLS_LOOKBACK_MS));
+    summary.fills_since = since.toISOString();
+
+    // --- the broker's word (no transaction open) ---
+    const brokerOrders = new Map<string, BrokerOrder>();
+    const addOrders = (list: Iterable<BrokerOrder>) => {
+      for (const o of list) brokerOrders.set(o.id, o);
+    };
+    if (mode === 'full') {
+      addOrders(await this.listOpenOrders());
+      addOrders(
+        await this.broker.listOrders({
+          status: 'all',
+          after: new Date(now.getTime() - RECENT_ORDERS_MS),
+          limit: ORDERS_PAGE,
+        }),
+      );
+    }
+    const fills = await this.listFills(since);
+    summary.fills_seen = fills.length;
+
+    // --- the books ---
+    const open = mode === 'full' ? await this.repo.openOrders() : [];
+    const referenced = await this.repo.ordersByIds(
+      [...brokerOrders.values()].map((o) => o.clientOrderId),
+      [...new Set([...brokerOrders.keys(), ...fills.map((f) => f.brokerOrderId)])],
+    );
+    const locals = new Map(open.map((o) => [o.clientOrderId, o]));
+    for (const o of referenced) if (!locals.has(o.clientOrderId)) locals.set(o.clientOrderId, o);
+    const knownBrokerIds = new Set(referenced.flatMap((o) => (o.brokerOrderId ? [o.brokerOrderId] : [])));
+    const knownClientIds = new Set(referenced.map((o) => o.clientOrderId));
+    summary.orders_checked = open.length;
+
+    // Open orders the lists did not cover: looked up one by one (by id, else by client_order_id).
+    const byClientId = new Map([...brokerOrders.values()].map((o) => [o.clientOrderId, o]));
+    const unmatched = open.filter((o) => !matchReport(o, brokerOrders, byClientId));
+    // Fills of orders nobody here knows by broker id: their order says whose they are.
+    const unknownFillOrders = [
+      ...new Set(fills.map((f) => f.brokerOrderId).filter((id) => !knownBrokerIds.has(id) && !brokerOrders.has(id))),
+    ];
+    summary.broker_lookups = unmatched.length + unknownFillOrders.length;
+    const looked = await mapLimit(
+      [
+        ...unmatched.map(
+          (o) => () =>
+            o.brokerOrderId
+              ? this.broker
+                  .getOrder(o.brokerOrderId)
+                  .then((r) => r ?? this.broker.getOrderByClientOrderId(o.clientOrderId))
+              : this.broker.getOrderByClientOrderId(o.clientOrderId),
+        ),
+        ...unknownFillOrders.map((id) => () => this.broker.getOrder(id)),
+      ],
+      LOOKUP_CONCURRENCY,
+    );
+    const fetched = looked.filter((o): o is BrokerOrder => !!o);
+    addOrders(fetched);
+    // Orders found through their fills may be known by client_order_id only (broker id not adopted yet).
+    const late = fetched.filter((o) => !knownClientIds.has(o.clientOrderId));
+    if (late.length) {
+      for (const o of await this.repo.ordersByIds(
+        late.map((x) => x.clientOrderId),
+        [],
+      )) {
+        knownClientIds.add(o.clientOrderId);
+        if (!locals.has(o.clientOrderId)) locals.set(o.clientOrderId, o);
+      }
+    }
+    summary.broker_orders_seen = brokerOrders.size;
+    const knownExecutionIds = await this.repo.knownExecutionIds(fills.map((f) => f.executionId));
+
+    // --- the pure core ---
+    const result = reconcileOrders({
+      localOrders: [...locals.values()],
+      brokerOrders: [...brokerOrders.values()],
+      isKnown: ({ clientOrderId, brokerOrderId }) =>
+        (clientOrderId !== null && knownClientIds.has(clientOrderId)) ||
+        (brokerOrderId !== null && knownBrokerIds.has(brokerOrderId)),
+      brokerFills: fills,
+      knownExecutionIds,
+    });
+
+    // --- corrections, oldest fill first, then statuses ---
+    for (const c of result.corrections) await this.applyCorrection(c, summary);
+
+    // --- findings without a correction ---
+    for (const f of result.findings) {
+      if (f.kind === 'orphan') summary.orphans += 1;
+      if (f.kind === 'status_mismatch') summary.unknown_at_broker += 1;
+      await this.record(f, null, summary);
+      if (f.kind === 'orphan') {
+        this.logger.warn({
+          msg: 'ORPHAN: an order the gateway never sent is at the broker; its symbol is quarantined',
+          symbol: f.symbol,
+          broker_order_id: f.brokerOrderId,
+          client_order_id: f.clientOrderId,
+        });
+      }
+    }
+    if (mode === 'full') {
+      // An order the broker did not know that is now found (or closed) no longer differs.
+      await this.repo.resolveOpenExcept(
+        'status_mismatch',
+        result.findings.filter((f) => f.kind === 'status_mismatch').map((f) => f.key),
+        'converged',
+      );
+      await this.positions(summary);
+    }
+
+    const newest = fills.reduce<Date | null>(
+      (max, f) => (max === null || f.transactionTime > max ? f.transactionTime : max),
+      null,
+    );
+    return { summary, fillsCursor: newest };
+  }
+
+  private async applyCorrection(c: Correction, summary: RunSummary): Promise<void> {
+    try {
+      const res = await this.updates.apply(
+        { source: 'reconciliation', order: c.order, at: c.at, execution: c.execution },
+        c.kind === 'apply_fill' ? { onFillRecorded: (m, symbol) => this.repo.rebuildPosition(m, symbol) } : {},
+      );
+      if (res.outcome !== 'applied') return; // another channel got there first: nothing was missing after all
+      if (c.kind === 'apply_fill') {
+        if (res.fillsRecorded === 0) return;
+        summary.fills_applied += 1;
+      } else {
+        summary.statuses_applied += 1;
+        if (res.fillsRecorded > 0) summary.fills_applied += 1;
+      }
+      this.logger.warn({
+        msg: `reconciliation applied a ${c.finding.kind === 'missing_fill' ? 'missed fill' : 'missed order update'}`,
+        client_order_id: c.clientOrderId,
+        broker_order_id: c.order.id,
+        status: res.status,
+      });
+      await this.record(c.finding, 'corrected', summary);
+    } catch (err) {
+      summary.correction_errors += 1;
+      this.logger.error({
+        err,
+        msg: 'reconciliation correction failed',
+        client_order_id: c.clientOrderId,
+        kind: c.kind,
+      });
+    }
+  }
+
+  private async positions(summary: RunSummary): Promise<void> {
+    const compare = async (): Promise<Finding[]> => {
+      const broker: BrokerPosition[] = await this.broker.listPositions();
+      return comparePositions(await this.repo.positions(), broker);
+    };
+    let found = await compare();
+    if (found.length) {
+      // Fills may have been on their way: only a difference that is still there a moment later counts.
+      await new Promise((r) => setTimeout(r, POSITION_RECHECK_MS));
+      const again = new Set((await compare()).map((f) => f.key));
+      found = found.filter((f) => again.has(f.key));
+    }
+    summary.position_mismatches = found.length;
+    for (const f of found) {
+      await this.record(f, null, summary);
+      this.logger.warn({
+        msg: 'position differs from the broker',
+        symbol: f.symbol,
+        local: f.local,
+        broker: f.broker,
+      });
+    }
+    const keep = new Set(found.map((f) => f.key));
+    const mismatched = new Set(found.map((f) => f.symbol));
+    const open = (await this.repo.openFindings('position_mismatch')).filter((x) => !keep.has(x.key));
+    await this.repo.resolveOpenByKeys(
+      open.filter((x) => !mismatched.has(x.symbol)).map((x) => x.key),
+      'converged',
+    );
+    await this.repo.resolveOpenByKeys(
+      open.filter((x) => mismatched.has(x.symbol)).map((x) => x.key),
+      'superseded',
+    );
+  }
+
+  private async record(f: Finding, resolution: 'corrected' | null, summary: RunSummary): Promise<void> {
+    const id = await this.repo.record(f, resolution);
+    if (id !== null) {
+      summary.new_findings += 1;
+      this.metrics.newFinding(f.kind);
+    }
+  }
+
+  private async listOpenOrders(): Promise<BrokerOrder[]> {
+    const all: BrokerOrder[] = [];
+    let until: Date | undefined;
+    for (let page = 0; page < MAX_ORDER_PAGES; page++) {
+      const batch = await this.broker.listOrders({ status: 'open', limit: ORDERS_PAGE, until });
+      all.push(...batch);
+      if (batch.length < ORDERS_PAGE) break;
+      // Newest first: the next page ends where this one's oldest begins (orders the boundary skips are looked up).
+      until = new Date(Math.min(...batch.map((o) => o.createdAt.getTime())));
+    }
+    return all;
+  }
+
+  private async listFills(after: Date): Promise<BrokerFill[]> {
+    const all: BrokerFill[] = [];
+    let pageToken: string | undefined;
+    for (let page = 0; page < MAX_FILL_PAGES; page++) {
+      const res = await this.broker.listFills({ after, pageToken, pageSize: FILLS_PAGE });
+      all.push(...res.fills);
+      if (!res.nextPageToken) return all;
+      pageToken = res.nextPageToken;
+    }
+    this.logger.warn(`fills backfill stopped after ${MAX_FILL_PAGES} pages; the next pass continues`);
+    return all;
+  }
+}
+
+async function mapLimit<T>(tasks: Array<() => Promise<T>>, limit: number): Promise<T[]> {
+  const out: T[] = new Array<T>(tasks.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < tasks.length) {
+      const i = next++;
+      out[i] = await tasks[i]();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
+  return out;
+}

@@ -1,0 +1,50 @@
+import { Body, Controller, Get, Put } from '@nestjs/common';
+import { ApiBearerAuth, ApiExtraModels, ApiOperation, ApiResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ActorContext } from '../../audit/audit-entry';
+import { Actor, RequirePermissions } from '../../auth/auth.decorators';
+import { InputValidationError } from '../../common/domain-error';
+import { ErrorResponseDto } from '../../common/error-response.dto';
+import {
+  FatFingerOverrideDto,
+  FatFingerThresholdsDto,
+  UpdateFatFingerThresholdsDto,
+} from './dto/fat-finger-thresholds.dto';
+import { parseThresholdsUpdate, toThresholdsBody } from './fat-finger-thresholds';
+import { FatFingerThresholdsService } from './fat-finger-thresholds.service';
+
+@ApiTags('risk')
+@ApiBearerAuth()
+@ApiSecurity('api-key')
+@ApiExtraModels(FatFingerOverrideDto)
+@ApiResponse({ status: 401, description: 'Missing or invalid API key', type: ErrorResponseDto })
+@ApiResponse({ status: 403, description: 'Key lacks MANAGE_RISK', type: ErrorResponseDto })
+@Controller('fat-finger')
+export class FatFingerThresholdsController {
+  constructor(private readonly thresholds: FatFingerThresholdsService) {}
+
+  @Get('thresholds')
+  @RequirePermissions('MANAGE_RISK')
+  @ApiOperation({
+    summary: 'Fat-finger thresholds in force',
+    description: 'Global defaults (the FAT_FINGER_* settings until an operator sets others) and per-symbol overrides.',
+  })
+  @ApiResponse({ status: 200, type: FatFingerThresholdsDto })
+  async get(): Promise<FatFingerThresholdsDto> {
+    return toThresholdsBody(await this.thresholds.get());
+  }
+
+  @Put('thresholds')
+  @RequirePermissions('MANAGE_RISK')
+  @ApiOperation({
+    summary: 'Change fat-finger thresholds',
+    description:
+      'Any subset of the defaults and overrides; answers the full thresholds. Audited with the values before and after; in force on every replica within 1 s.',
+  })
+  @ApiResponse({ status: 200, type: FatFingerThresholdsDto })
+  @ApiResponse({ status: 422, description: 'Invalid input; every bad field is named', type: ErrorResponseDto })
+  async put(@Body() body: UpdateFatFingerThresholdsDto, @Actor() actor: ActorContext): Promise<FatFingerThresholdsDto> {
+    const parsed = parseThresholdsUpdate({ defaults: body.defaults, symbol_overrides: body.symbol_overrides });
+    if (!parsed.update) throw new InputValidationError(parsed.problems);
+    return toThresholdsBody(await this.thresholds.update({ operator: body.operator, update: parsed.update }, actor));
+  }
+}

@@ -1,0 +1,246 @@
+/**
+ * The pure checks of the pre-trade pipeline (SPEC §6 step 4, §7, §11), in the
+ * order they run: kill switch, circuit breaker, reconciliation gate (and
+ * quarantined symbols), fat-finger (src/risk/fat-finger), risk limits. Each
+ * answers allow (null) or a Denial; the first denial is the answer.
+ *
+ * Invariants:
+ * - an order that only reduces the position, never past flat, counting the
+ *   open orders already working on its side, is "reduce-only";
+ * - the kill switch refuses every new order, and refuses every new order when
+ *   its state is unreadable (a halt must not leak);
+ * - the circuit breaker, the reconciliation gate and quarantined symbols
+ *   refuse orders that add exposure; reduce-only orders pass them; an
+ *   unreadable state refuses exposure (fail closed, SPEC §2.5);
+ * - position limits compare the position plus the open orders on the same
+ *   side plus this order with the limit: strictly above is refused, equal
+ *   passes; reduce-only orders are exempt (SPEC §11 "Limits count what could
+ *   add exposure");
+ * - a limit whose inputs cannot be read (equity, daily P&L) refuses exposure
+ *   with SAFETY_STATE_UNAVAILABLE rather than passing blind.
+ */
+import Decimal from 'decimal.js';
+import { OrderTerms } from '../../orders/domain/order';
+import { CheckResult, gateDenial, limitDenial } from './pre-trade-check';
+
+/** Local exposure in one symbol and one strategy, as read (under a lock) before the insert. */
+export interface ExposureSnapshot {
+  /** Signed position in shares: long > 0, short < 0. */
+  positionQty: string;
+  /** Unfilled shares of open buy / sell orders in the symbol (all strategies). */
+  openBuyQty: string;
+  openSellQty: string;
+  /** Open orders of the order's strategy. */
+  strategyOpenOrders: number;
+}
+
+export type OrderIntent = Pick<OrderTerms, 'symbol' | 'side' | 'qty' | 'orderType' | 'limitPrice' | 'stopPrice'> & {
+  strategyId: string;
+};
+
+/** Sell when long, buy when short, never past flat, counting what is already working on that side. */
+export function isReduceOnly(order: Pick<OrderIntent, 'side' | 'qty'>, exposure: ExposureSnapshot): boolean {
+  const position = new Decimal(exposure.positionQty);
+  const qty = new Decimal(order.qty);
+  if (order.side === 'sell') return position.gt(0) && qty.plus(exposure.openSellQty).lte(position);
+  return position.lt(0) && qty.plus(exposure.openBuyQty).lte(position.neg());
+}
+
+/** The signed position if every open order on this side and this order filled. */
+export function projectedPosition(order: Pick<OrderIntent, 'side' | 'qty'>, exposure: ExposureSnapshot): Decimal {
+  const position = new Decimal(exposure.positionQty);
+  return order.side === 'buy'
+    ? position.plus(exposure.openBuyQty).plus(order.qty)
+    : position.minus(exposure.openSellQty).minus(order.qty);
+}
+
+export interface KillSwitchView {
+  readable: boolean;
+  engaged: boolean;
+  reason: string | null;
+  engagedAt: Date | null;
+  engagedBy: string | null;
+}
+
+export function checkKillSwitch(ks: KillSwitchView): CheckResult {
+  if (!ks.readable) {
+    return gateDenial(
+      'SAFETY_STATE_UNAVAILABLE',
+      'Kill-switch state cannot be read: new orders are refused until it can (cancels still pass)',
+      { state: 'kill_switch' },
+    );
+  }
+  if (!ks.engaged) return null;
+  return gateDenial('KILL_SWITCH_ENGAGED', `Kill switch engaged: ${ks.reason ?? 'no reason given'}`, {
+    engaged_at: ks.engagedAt?.toISOString() ?? null,
+    engaged_by: ks.engagedBy,
+  });
+}
+
+export interface CircuitBreakerView {
+  readable: boolean;
+  tripped: boolean;
+  reasonCode: string | null;
+  reason: string | null;
+  trippedAt: Date | null;
+  trippedBy: string | null;
+}
+
+export function checkCircuitBreaker(cb: CircuitBreakerView, reduceOnly: boolean): CheckResult {
+  if (reduceOnly) return null;
+  if (!cb.readable) {
+    return gateDenial(
+      'SAFETY_STATE_UNAVAILABLE',
+      'Circuit-breaker state cannot be read: orders that add exposure are refused until it can',
+      { state: 'circuit_breaker' },
+    );
+  }
+  if (!cb.tripped) return null;
+  return gateDenial(
+    'CIRCUIT_BREAKER_TRIPPED',
+    `Circuit breaker tripped (${cb.reasonCode ?? 'MANUAL'}): ${cb.reason ?? 'no reason given'}; only orders that reduce a position pass until an operator resets it`,
+    { reason_code: cb.reasonCode, tripped_at: cb.trippedAt?.toISOString() ?? null, tripped_by: cb.trippedBy },
+  );
+}
+
+export interface ReconciliationGateView {
+  readable: boolean;
+  open: boolean;
+  reason: string | null;
+  blockedSymbols: ReadonlyMap<string, { code: string; reason: string }>;
+}
+
+/** The startup gate, then the symbol's quarantine. Reduce-only orders pass both. */
+export function checkReconciliationGate(
+  gate: ReconciliationGateView,
+  symbol: string,
+  reduceOnly: boolean,
+): CheckResult {
+  if (reduceOnly) return null;
+  if (!gate.readable) {
+    return gateDenial(
+      'SAFETY_STATE_UNAVAILABLE',
+      'Reconciliation state cannot be read: orders that add exposure are refused until it can',
+      { state: 'reconciliation' },
+    );
+  }
+  if (!gate.open) {
+    return gateDenial(
+      'RECONCILIATION_GATE_REDUCE_ONLY',
+      `Reconciliation with the broker has not completed since start${gate.reason ? ` (${gate.reason})` : ''}: ` +
+        'only orders that reduce a position pass (an operator may force-complete it)',
+    );
+  }
+  const block = gate.blockedSymbols.get(symbol);
+  if (block) {
+    return gateDenial(
+      'SYMBOL_QUARANTINED',
+      `${symbol} is quarantined by reconciliation: ${block.reason}; only orders that reduce the position pass until an operator acknowledges it`,
+      { symbol, cause: block.code },
+    );
+  }
+  return null;
+}
+
+export interface RiskLimits {
+  maxPositionSize: string;
+  maxPositionPct: string;
+  dailyLossLimit: string;
+  maxOpenOrdersPerStrategy: number;
+}
+
+export interface RiskInputs {
+  order: OrderIntent;
+  exposure: ExposureSnapshot;
+  reduceOnly: boolean;
+  /** The price the order's notional is reckoned at (limit/stop price, else market); null when unknown. */
+  referencePrice: string | null;
+  /** Account equity; null when it cannot be read. */
+  equity: string | null;
+  /** Today's realized + unrealized P&L; null when it cannot be read. */
+  dailyPnl: string | null;
+  limits: RiskLimits;
+}
+
+/** Risk limits in SPEC order: position size, position % of equity, daily loss, open orders. */
+export function checkRiskLimits(r: RiskInputs): CheckResult {
+  const { order, exposure, limits } = r;
+  if (!r.reduceOnly) {
+    const projected = projectedPosition(order, exposure);
+    const size = projected.abs();
+    if (size.gt(limits.maxPositionSize)) {
+      return limitDenial(
+        'MAX_POSITION_SIZE',
+        `${order.symbol} position would reach ${size.toFixed()} shares with this order and the open ${order.side} orders; the limit is ${limits.maxPositionSize}`,
+        {
+          limit: limits.maxPositionSize,
+          projected_position: projected.toFixed(),
+          position: exposure.positionQty,
+          open_same_side: order.side === 'buy' ? exposure.openBuyQty : exposure.openSellQty,
+        },
+      );
+    }
+    if (r.referencePrice !== null) {
+      if (r.equity === null) {
+        return gateDenial(
+          'SAFETY_STATE_UNAVAILABLE',
+          'Account equity cannot be read, so the position limit as a share of equity cannot be checked: orders that add exposure are refused until it can',
+          { state: 'account_equity' },
+        );
+      }
+      const equity = new Decimal(r.equity);
+      const value = size.times(r.referencePrice);
+      const limitValue = equity.times(limits.maxPositionPct);
+      if (equity.lte(0) || value.gt(limitValue)) {
+        return limitDenial(
+          'MAX_POSITION_PCT',
+          `${order.symbol} position would be worth ${value.toFixed(2)}, above ${new Decimal(limits.maxPositionPct).times(100).toFixed()} % of equity ${equity.toFixed(2)}`,
+          {
+            limit_pct: limits.maxPositionPct,
+            equity: equity.toFixed(),
+            projected_value: value.toFixed(),
+            price: r.referencePrice,
+          },
+        );
+      }
+    }
+    if (r.dailyPnl === null) {
+      return gateDenial(
+        'SAFETY_STATE_UNAVAILABLE',
+        "Today's P&L cannot be computed, so the daily loss limit cannot be checked: orders that add exposure are refused until it can",
+        { state: 'daily_pnl' },
+      );
+    }
+    if (new Decimal(r.dailyPnl).lte(new Decimal(limits.dailyLossLimit).neg())) {
+      return limitDenial(
+        'DAILY_LOSS_LIMIT',
+        `Today's P&L ${new Decimal(r.dailyPnl).toFixed(2)} has reached the daily loss limit of ${limits.dailyLossLimit}: only orders that reduce a position pass`,
+        { limit: limits.dailyLossLimit, daily_pnl: r.dailyPnl },
+      );
+    }
+  }
+  if (exposure.strategyOpenOrders >= limits.maxOpenOrdersPerStrategy) {
+    return limitDenial(
+      'MAX_OPEN_ORDERS',
+      `Strategy ${order.strategyId} has ${exposure.strategyOpenOrders} open orders; the limit is ${limits.maxOpenOrdersPerStrategy}`,
+      { limit: limits.maxOpenOrdersPerStrategy, open_orders: exposure.strategyOpenOrders },
+    );
+  }
+  return null;
+}
+
+/** The price an order's notional is reckoned at: its limit, else its stop, else the market. */
+export function referencePrice(order: OrderIntent, marketPrice: string | null): string | null {
+  if (order.orderType === 'limit' || order.orderType === 'stop_limit') return order.limitPrice;
+  if (order.orderType === 'stop') return order.stopPrice;
+  return marketPrice;
+}
+
+/** Runs the checks in order; the first denial wins. */
+export function firstDenial(checks: ReadonlyArray<() => CheckResult>): CheckResult {
+  for (const check of checks) {
+    const denial = check();
+    if (denial) return denial;
+  }
+  return null;
+}

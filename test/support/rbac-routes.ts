@@ -1,0 +1,137 @@
+import type { Permission } from '../../src/auth/permission';
+
+/**
+ * Every /api/v1 endpoint and the permission it requires: the table behind
+ * test/rbac.e2e-spec.ts. One row per endpoint; the spec checks that the
+ * table and the running app's OpenAPI document list the same endpoints, so a
+ * new endpoint without a row (or a row for a removed one) fails the test.
+ *
+ * To add an endpoint: one row, with `route` as the OpenAPI document writes it
+ * (`{param}`), a concrete `path` to call, and a body that passes validation
+ * where you can (a 422 still proves the key got through, since guards run
+ * before validation). Rows run in order, so put state-changing rows (trip,
+ * engage) before the rows that undo them.
+ */
+export interface RbacRoute {
+  /** `METHOD /api/v1/path/{param}`, as in /docs/json. */
+  route: string;
+  /** The concrete path called (params filled in; ids that exist or not, either is fine). */
+  path: string;
+  body?: unknown;
+  /** The permission the endpoint requires; null: any valid key. */
+  permission: Permission | null;
+  /** Server-Sent Events: only the status is read, then the stream is dropped. */
+  stream?: boolean;
+}
+
+const NO_SUCH_UUID = '00000000-0000-4000-8000-000000000000';
+
+export const RBAC_ROUTES: RbacRoute[] = [
+  { route: 'GET /api/v1/config', path: '/api/v1/config', permission: null },
+
+  // Orders
+  {
+    route: 'POST /api/v1/orders',
+    path: '/api/v1/orders',
+    body: { symbol: 'RBAC', side: 'buy', qty: 1, client_order_id: 'rbac-matrix-1' },
+    permission: 'SUBMIT_ORDER',
+  },
+  { route: 'GET /api/v1/orders', path: '/api/v1/orders', permission: 'VIEW_ORDERS' },
+  {
+    route: 'GET /api/v1/orders/{client_order_id}',
+    path: '/api/v1/orders/rbac-matrix-1',
+    permission: 'VIEW_ORDERS',
+  },
+  {
+    route: 'POST /api/v1/orders/{client_order_id}/cancel',
+    path: '/api/v1/orders/rbac-matrix-1/cancel',
+    permission: 'CANCEL_ORDER',
+  },
+  { route: 'GET /api/v1/events', path: '/api/v1/events', permission: 'VIEW_ORDERS', stream: true },
+
+  // Positions
+  { route: 'GET /api/v1/positions', path: '/api/v1/positions', permission: 'VIEW_POSITIONS' },
+
+  // Risk: kill switch, circuit breaker, fat-finger
+  { route: 'GET /api/v1/kill-switch/status', path: '/api/v1/kill-switch/status', permission: 'MANAGE_RISK' },
+  {
+    route: 'POST /api/v1/kill-switch/engage',
+    path: '/api/v1/kill-switch/engage',
+    body: { reason: 'rbac matrix', operator: 'rbac' },
+    permission: 'MANAGE_RISK',
+  },
+  {
+    route: 'POST /api/v1/kill-switch/disengage',
+    path: '/api/v1/kill-switch/disengage',
+    body: { operator: 'rbac' },
+    permission: 'MANAGE_RISK',
+  },
+  { route: 'GET /api/v1/circuit-breaker/status', path: '/api/v1/circuit-breaker/status', permission: 'MANAGE_RISK' },
+  {
+    route: 'POST /api/v1/circuit-breaker/trip',
+    path: '/api/v1/circuit-breaker/trip',
+    body: { operator: 'rbac', reason: 'rbac matrix' },
+    permission: 'MANAGE_RISK',
+  },
+  {
+    route: 'POST /api/v1/circuit-breaker/reset',
+    path: '/api/v1/circuit-breaker/reset',
+    body: { operator: 'rbac' },
+    permission: 'MANAGE_RISK',
+  },
+  { route: 'GET /api/v1/fat-finger/thresholds', path: '/api/v1/fat-finger/thresholds', permission: 'MANAGE_RISK' },
+  {
+    route: 'PUT /api/v1/fat-finger/thresholds',
+    path: '/api/v1/fat-finger/thresholds',
+    body: { operator: 'rbac' },
+    permission: 'MANAGE_RISK',
+  },
+
+  // Reconciliation
+  {
+    route: 'GET /api/v1/reconciliation/status',
+    path: '/api/v1/reconciliation/status',
+    permission: 'MANAGE_RECONCILIATION',
+  },
+  { route: 'POST /api/v1/reconciliation/run', path: '/api/v1/reconciliation/run', permission: 'MANAGE_RECONCILIATION' },
+  {
+    route: 'POST /api/v1/reconciliation/force-complete',
+    path: '/api/v1/reconciliation/force-complete',
+    body: { operator: 'rbac', reason: 'rbac matrix' },
+    permission: 'MANAGE_RECONCILIATION',
+  },
+  {
+    route: 'POST /api/v1/reconciliation/fills-backfill',
+    path: '/api/v1/reconciliation/fills-backfill',
+    body: {},
+    permission: 'MANAGE_RECONCILIATION',
+  },
+  {
+    route: 'POST /api/v1/reconciliation/findings/{id}/acknowledge',
+    path: '/api/v1/reconciliation/findings/1/acknowledge',
+    body: { operator: 'rbac' },
+    permission: 'MANAGE_RECONCILIATION',
+  },
+
+  // Webhooks: without WEBHOOK_SECRET the endpoint itself asks for MANAGE_RECONCILIATION.
+  {
+    route: 'POST /api/v1/webhooks/orders',
+    path: '/api/v1/webhooks/orders',
+    body: { event: 'new' },
+    permission: 'MANAGE_RECONCILIATION',
+  },
+
+  // API-key management
+  {
+    route: 'POST /api/v1/admin/api-keys',
+    path: '/api/v1/admin/api-keys',
+    body: { name: 'rbac-made', permissions: ['VIEW_PNL'], strategies: ['*'] },
+    permission: 'MANAGE_API_KEYS',
+  },
+  { route: 'GET /api/v1/admin/api-keys', path: '/api/v1/admin/api-keys', permission: 'MANAGE_API_KEYS' },
+  {
+    route: 'DELETE /api/v1/admin/api-keys/{id}',
+    path: `/api/v1/admin/api-keys/${NO_SUCH_UUID}`,
+    permission: 'MANAGE_API_KEYS',
+  },
+];
