@@ -18,6 +18,8 @@ export interface ServerSpec {
   env: Record<string, string>;
   port: number;
   readyPath: string;
+  /** When set, ready also means the body of readyPath matches (e.g. the reconciliation gate is open). */
+  readyBody?: RegExp;
   readyTimeoutMs: number;
 }
 
@@ -106,8 +108,8 @@ export async function startServer(spec: ServerSpec): Promise<ChildServer> {
     }
     try {
       const res = await fetch(`${baseUrl}${spec.readyPath}`, { signal: AbortSignal.timeout(1_000) });
-      await res.arrayBuffer();
-      if (res.status === 200) return server;
+      const body = await res.text();
+      if (res.status === 200 && (!spec.readyBody || spec.readyBody.test(body))) return server;
     } catch {
       // Not listening yet.
     }

@@ -15,6 +15,9 @@ import { cpuBetween, CpuUsage, snapshotCpu } from './cpu';
 import { checkpoint, recreateDatabase } from './database';
 import { LatencyResult, LiveResult, MissingEndpointError, Percentiles, runLatencyPhase, runLivePhase } from './live';
 import { LoadSummary, round, runLoad } from './load';
+import { formatReconciliationReport, ReconciliationBenchResult, runReconciliationPhase } from './reconciliation';
+import { formatPipelineReport, PipelineResult, PipelineVariant, runPipelinePhase } from './pipeline';
+import { formatPropagationReport, PropagationResult, runPropagationPhase } from './propagation';
 
 const ROOT = resolve(__dirname, '..', '..');
 const DIST = resolve(__dirname, '..');
@@ -41,11 +44,45 @@ const LATENCY_EVENT_TIMEOUT_MS = 5_000;
 const LATENCY_MAX_S = 60;
 /** Up to this long a random pause before each latency order: one publisher polling period. */
 const LATENCY_JITTER_MS = 200;
+/** The pipeline phase's database, fresh for each of its runs, and its target: the checks cost at most this share of throughput. */
+const PIPELINE_DATABASE_NAME = 'eg_bench_pipeline';
+const MAX_PIPELINE_COST_PCT = 15;
+/**
+ * Limits far above what the bench orders (market buys of 1 share, DRY_RUN, so
+ * never open) could reach, so that the checks run in full but refuse nothing.
+ * The reconciliation gate opens after the first run, started at once.
+ */
+/**
+ * Every gateway phase: the startup reconciliation at once, and limits that the load's orders
+ * never reach (a refused order would count as an error, not throughput).
+ */
+const GATEWAY_CHECKS_ENV = {
+  RECONCILIATION_STARTUP_DELAY_SECONDS: '0',
+  FAT_FINGER_MAX_NOTIONAL: '100000000',
+  FAT_FINGER_MAX_QTY: '1000000',
+  MAX_POSITION_SIZE: '100000000',
+  MAX_OPEN_ORDERS_PER_STRATEGY: '1000000',
+};
+/** The propagation phase: both instances' database, and SPEC's bound on a kill-switch change reaching every replica. */
+const PROPAGATION_DATABASE_NAME = 'eg_bench_propagation';
+const MAX_PROPAGATION_MS = 1_000;
+const PROPAGATION_POLL_MS = 2;
+/** Up to this long a random pause before each change: one periodic re-read (250 ms) of the replicas. */
+const PROPAGATION_JITTER_MS = 250;
 
 type Side = 'baseline' | 'gateway';
 type LivePhase = 'live' | 'latency';
-type Phase = Side | LivePhase;
-const PHASES: readonly Phase[] = ['baseline', 'gateway', 'live', 'latency'];
+type SafetyPhase = 'pipeline' | 'propagation';
+type Phase = Side | LivePhase | SafetyPhase | 'reconciliation';
+const PHASES: readonly Phase[] = [
+  'baseline',
+  'gateway',
+  'live',
+  'latency',
+  'pipeline',
+  'propagation',
+  'reconciliation',
+];
 
 interface SideResult extends LoadSummary {
   cpu: CpuUsage;
@@ -62,6 +99,8 @@ interface BenchConfig {
   strict: boolean;
   latencyOrders: number;
   latencyConcurrency: number;
+  pipelineRounds: number;
+  propagationRounds: number;
 }
 
 function readConfig(env: NodeJS.ProcessEnv): BenchConfig {
@@ -87,6 +126,8 @@ function readConfig(env: NodeJS.ProcessEnv): BenchConfig {
     strict: env.BENCH_STRICT === '1',
     latencyOrders: int('BENCH_LATENCY_ORDERS', 200, 1, 10_000),
     latencyConcurrency: int('BENCH_LATENCY_CONCURRENCY', 4, 1, 64),
+    pipelineRounds: int('BENCH_PIPELINE_ROUNDS', 2, 1, 10),
+    propagationRounds: int('BENCH_PROPAGATION_ROUNDS', 20, 1, 1000),
   };
 }
 
@@ -130,13 +171,16 @@ function profileArgs(cfg: BenchConfig, side: Phase): string[] {
 function serverSpec(side: Side, cfg: BenchConfig, databaseUrl: string, adminKey: string, port: number): ServerSpec {
   const shared = {
     port,
-    readyPath: '/health/ready',
+    // Up, and the startup reconciliation done: until then only reduce-only orders would pass.
+    readyPath: '/health',
+    readyBody: /"reconciliation_gate":\{[^}]*"gate":"open"/,
     readyTimeoutMs: READY_TIMEOUT_MS,
     nodeArgs: profileArgs(cfg, side),
   };
   if (side === 'baseline') {
     return {
       ...shared,
+      readyPath: '/health/ready',
       name: 'baseline',
       script: join(DIST, 'bench', 'baseline-server.js'),
       env: {
@@ -164,6 +208,7 @@ function serverSpec(side: Side, cfg: BenchConfig, databaseUrl: string, adminKey:
       LOG_LEVEL: 'warn',
       // The per-minute limiter must not turn the load into 429s; it still runs, it just never trips.
       ORDER_SUBMIT_RATE_LIMIT: '1000000',
+      ...GATEWAY_CHECKS_ENV,
       ...gatewayOverrides(),
     },
   };
@@ -182,6 +227,120 @@ function liveSpec(phase: LivePhase, cfg: BenchConfig, databaseUrl: string, admin
     nodeArgs: profileArgs(cfg, phase),
     env: { ...spec.env, REDIS_KEY_PREFIX: `${REDIS_KEY_PREFIX}${phase}:`, DRY_RUN: 'false', BROKER: 'sim' },
   };
+}
+
+/**
+ * One run of the pipeline phase: the DRY_RUN gateway's environment (and
+ * BENCH_GATEWAY_* overrides, which still win) with limits that refuse nothing;
+ * `checked` is the normal entry point, `unchecked` the benchmark-only one with
+ * the pre-trade checks off. Redis keys of its own per run.
+ */
+function pipelineSpec(
+  variant: PipelineVariant,
+  runNo: number,
+  cfg: BenchConfig,
+  databaseUrl: string,
+  adminKey: string,
+  port: number,
+): ServerSpec {
+  const spec = serverSpec('gateway', cfg, databaseUrl, adminKey, port);
+  return {
+    ...spec,
+    name: `gateway pipeline ${variant} #${runNo}`,
+    script: variant === 'checked' ? gatewayEntry() : join(DIST, 'bench', 'unchecked-gateway.js'),
+    nodeArgs: profileArgs(cfg, 'pipeline').map((a) =>
+      a.replace('--cpu-prof-name=pipeline-', `--cpu-prof-name=pipeline-${variant}-${runNo}-`),
+    ),
+    env: {
+      ...spec.env,
+      ...gatewayOverrides(),
+      REDIS_KEY_PREFIX: `${REDIS_KEY_PREFIX}pipeline:${variant}${runNo}:`,
+    },
+  };
+}
+
+/** An instance of the propagation phase: both on one database and one Redis key prefix, as replicas are. */
+function propagationSpec(
+  name: 'A' | 'B',
+  cfg: BenchConfig,
+  databaseUrl: string,
+  adminKey: string,
+  port: number,
+): ServerSpec {
+  const spec = serverSpec('gateway', cfg, databaseUrl, adminKey, port);
+  return {
+    ...spec,
+    name: `gateway propagation ${name}`,
+    nodeArgs: profileArgs(cfg, 'propagation').map((a) =>
+      a.replace('--cpu-prof-name=propagation-', `--cpu-prof-name=propagation-${name}-`),
+    ),
+    env: {
+      ...spec.env,
+      ...gatewayOverrides(),
+      REDIS_KEY_PREFIX: `${REDIS_KEY_PREFIX}propagation:`,
+    },
+  };
+}
+
+function measurePipeline(cfg: BenchConfig, adminKey: string, signal: AbortSignal): Promise<PipelineResult> {
+  return runPipelinePhase({
+    pgAdminUrl: cfg.pgAdminUrl,
+    databaseName: PIPELINE_DATABASE_NAME,
+    spec: (variant, runNo, databaseUrl, port) => pipelineSpec(variant, runNo, cfg, databaseUrl, adminKey, port),
+    adminKey,
+    path: ORDERS_PATH,
+    rounds: cfg.pipelineRounds,
+    connections: cfg.connections,
+    durationS: cfg.durationS,
+    warmupS: cfg.warmupS,
+    signal,
+    log,
+  });
+}
+
+function measurePropagation(cfg: BenchConfig, adminKey: string, signal: AbortSignal): Promise<PropagationResult> {
+  return runPropagationPhase({
+    pgAdminUrl: cfg.pgAdminUrl,
+    databaseName: PROPAGATION_DATABASE_NAME,
+    spec: (name, databaseUrl, port) => propagationSpec(name, cfg, databaseUrl, adminKey, port),
+    adminKey,
+    ordersPath: ORDERS_PATH,
+    rounds: cfg.propagationRounds,
+    pollIntervalMs: PROPAGATION_POLL_MS,
+    jitterMs: PROPAGATION_JITTER_MS,
+    signal,
+    log,
+  });
+}
+
+function checkPipeline(r: PipelineResult | undefined): TargetCheck[] {
+  if (!r) return [];
+  return [
+    {
+      name: `checks cost <= ${MAX_PIPELINE_COST_PCT} % of throughput`,
+      value: r.costPct === null ? 'n/a' : `${r.costPct.toFixed(1)} %`,
+      // Refused orders are not throughput: any error in the checked runs makes the comparison unfair.
+      pass: r.costPct === null ? false : r.costPct <= MAX_PIPELINE_COST_PCT && r.checked.errors === 0,
+    },
+  ];
+}
+
+function checkPropagation(r: PropagationResult | undefined): TargetCheck[] {
+  if (!r) return [];
+  const check = (what: string, p: PropagationResult['engageMs'], missed: number): TargetCheck => ({
+    name: `kill switch ${what} on B, max <= ${MAX_PROPAGATION_MS} ms`,
+    value: p ? `${p.max.toFixed(1)} ms` : 'n/a',
+    pass: p !== null && missed === 0 && p.max <= MAX_PROPAGATION_MS,
+  });
+  return [check('engage', r.engageMs, r.engageMissed), check('release', r.releaseMs, r.releaseMissed)];
+}
+
+function printTargets(title: string, checks: TargetCheck[]): void {
+  const out = ['', title];
+  for (const c of checks) {
+    out.push(`  ${c.name.padEnd(40)} ${c.value.padStart(9)}  ${c.pass === null ? 'SKIP' : c.pass ? 'PASS' : 'FAIL'}`);
+  }
+  process.stdout.write(`${out.join('\n')}\n`);
 }
 
 /** Distinct order bodies: a fixed body would make every request after the first an idempotent replay. */
@@ -490,7 +649,17 @@ async function main(): Promise<number> {
   // Every step is bounded on its own; this is the backstop should one of them hang anyway.
   const perSide = READY_TIMEOUT_MS / 1000 + cfg.warmupS + cfg.durationS + 40;
   const perLatency = READY_TIMEOUT_MS / 1000 + LATENCY_MAX_S + LATENCY_EVENT_TIMEOUT_MS / 1000 + 40;
-  const budgetS = 30 + 3 * perSide + LIVE_SETTLE_S + LIVE_DRAIN_S + perLatency;
+  const budgetS =
+    30 +
+    3 * perSide +
+    LIVE_SETTLE_S +
+    LIVE_DRAIN_S +
+    perLatency +
+    // pipeline: every run starts a gateway and waits for its reconciliation gate; propagation: two gateways and the rounds.
+    2 * cfg.pipelineRounds * (perSide + 30) +
+    (2 * READY_TIMEOUT_MS) / 1000 +
+    60 +
+    cfg.propagationRounds * 12;
   setTimeout(() => {
     log(`gave up after ${budgetS} s: something hung; killing the servers`);
     killAllChildren();
@@ -514,13 +683,47 @@ async function main(): Promise<number> {
   if (runs('live') && !abort.signal.aborted) live = await measureLive(cfg, adminKey, abort.signal);
   let latency: LatencyResult | { skipped: string } | undefined;
   if (runs('latency') && !abort.signal.aborted) latency = await measureLatency(cfg, adminKey, abort.signal);
+  let pipeline: PipelineResult | undefined;
+  if (runs('pipeline') && !abort.signal.aborted) pipeline = await measurePipeline(cfg, adminKey, abort.signal);
+  let propagation: PropagationResult | undefined;
+  if (runs('propagation') && !abort.signal.aborted) {
+    propagation = await measurePropagation(cfg, adminKey, abort.signal);
+  }
+  // One reconciliation run with BENCH_RECON_ORDERS open orders (no target; see bench/reconciliation.ts).
+  let reconciliation: ReconciliationBenchResult | undefined;
+  if (runs('reconciliation') && !abort.signal.aborted) {
+    reconciliation = await runReconciliationPhase({
+      pgAdminUrl: cfg.pgAdminUrl,
+      redisUrl: cfg.redisUrl,
+      orders: Number(process.env.BENCH_RECON_ORDERS?.trim() || 1000),
+      brokerLatencyMs: Number(process.env.BENCH_RECON_BROKER_LATENCY_MS?.trim() || 25),
+      steadyRuns: 3,
+      log,
+    });
+    process.stdout.write(`${formatReconciliationReport(reconciliation)}\n`);
+  }
 
   const { ratio, checks } = checkTargets(results.baseline, results.gateway);
   if (results.baseline || results.gateway) printReport(cfg, results, ratio, checks);
   if (live) printLiveReport(cfg, live);
   const latencyCheck = checkLatency(latency);
   if (latency && latencyCheck) printLatencyReport(latency, latencyCheck);
-  const allChecks = [...(results.baseline || results.gateway ? checks : []), ...(latencyCheck ? [latencyCheck] : [])];
+  const pipelineChecks = checkPipeline(pipeline);
+  if (pipeline) {
+    process.stdout.write(`${formatPipelineReport(pipeline, cfg, OTHER_CPU_WARN_PCT).join('\n')}\n`);
+    printTargets('target', pipelineChecks);
+  }
+  const propagationChecks = checkPropagation(propagation);
+  if (propagation) {
+    process.stdout.write(`${formatPropagationReport(propagation).join('\n')}\n`);
+    printTargets('targets', propagationChecks);
+  }
+  const allChecks = [
+    ...(results.baseline || results.gateway ? checks : []),
+    ...(latencyCheck ? [latencyCheck] : []),
+    ...pipelineChecks,
+    ...propagationChecks,
+  ];
 
   // An interrupted run is partial: keep the last complete one on disk.
   if (abort.signal.aborted) return 130;
@@ -541,6 +744,10 @@ async function main(): Promise<number> {
     liveSim: live ?? null,
     fillToEventLatency: latency ?? null,
     fillToEventTarget: latencyCheck ?? null,
+    pipeline: pipeline ?? null,
+    pipelineTargets: pipelineChecks,
+    propagation: propagation ?? null,
+    propagationTargets: propagationChecks,
     pass: allChecks.every((c) => c.pass !== false),
   };
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
@@ -549,7 +756,7 @@ async function main(): Promise<number> {
     process.stdout.write(`CPU profiles in ${relative(process.cwd(), join(RESULTS_DIR, 'profiles'))}\n`);
 
   // Figures from a gateway that mostly failed are not a measurement; say so in the exit code.
-  for (const gw of [results.gateway, live]) {
+  for (const gw of [results.gateway, live, ...(pipeline?.runs ?? [])]) {
     if (gw && (gw.requests === 0 || gw.errors * 2 > gw.requests)) return 1;
   }
   return cfg.strict && !report.pass ? 1 : 0;

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { performance } from 'node:perf_hooks';
 import type { PoolClient } from 'pg';
 import { ActorContext } from '../../audit/audit-entry';
 import { AuditRepository } from '../../audit/audit.repository';
@@ -38,6 +39,10 @@ import {
   ReconciliationGateSource,
 } from './pre-trade-sources';
 
+/** How long one exposure read serves DRY_RUN orders of the same symbol and strategy. */
+export const DRY_RUN_EXPOSURE_TTL_MS = 1_000;
+const DRY_RUN_EXPOSURE_MAX_KEYS = 10_000;
+
 /** What the caller writes once the order is admitted: in the exposure lock's transaction when there is one. */
 export type AdmittedWrite<T> = (tx?: PoolClient) => Promise<T>;
 
@@ -54,6 +59,7 @@ export type AdmittedWrite<T> = (tx?: PoolClient) => Promise<T>;
 export class PreTradePipeline {
   private readonly logger = new Logger('PreTrade');
   private readonly limits: RiskLimits;
+  private readonly dryRunReads = new Map<string, { at: number; read: Promise<ExposureSnapshot> }>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -125,7 +131,7 @@ export class PreTradePipeline {
     try {
       if (this.config.dryRun) {
         // A dry_run order never opens exposure, so no lock is needed to keep two of them honest.
-        const denial = decide(await this.exposure.read(intent.symbol, intent.strategyId));
+        const denial = decide(await this.dryRunExposure(intent));
         outcome = denial ? { denial } : { written: await write() };
       } else {
         outcome = await this.exposure.withLock(intent.symbol, intent.strategyId, async (exposure, tx) => {
@@ -146,6 +152,24 @@ export class PreTradePipeline {
     }
     if ('written' in outcome) return outcome.written;
     return this.refuse(order, ctx, outcome.denial, write, isReplay);
+  }
+
+  /**
+   * DRY_RUN: dry_run orders add no open orders and no fills, so the exposure they
+   * are checked against changes only through what live trading left behind
+   * (fills of older orders). One read per symbol and strategy serves for up to
+   * DRY_RUN_EXPOSURE_TTL_MS; live orders always read it under the lock.
+   */
+  private dryRunExposure(order: OrderIntent): Promise<ExposureSnapshot> {
+    const key = `${order.symbol}\u0000${order.strategyId}`;
+    const now = performance.now();
+    const cached = this.dryRunReads.get(key);
+    if (cached && now - cached.at < DRY_RUN_EXPOSURE_TTL_MS) return cached.read;
+    if (this.dryRunReads.size >= DRY_RUN_EXPOSURE_MAX_KEYS) this.dryRunReads.clear();
+    const read = this.exposure.read(order.symbol, order.strategyId);
+    this.dryRunReads.set(key, { at: now, read });
+    read.catch(() => this.dryRunReads.delete(key));
+    return read;
   }
 
   private async market(order: OrderIntent): Promise<MarketInputs> {
