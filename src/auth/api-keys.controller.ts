@@ -1,9 +1,9 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { ActorContext } from '../audit/audit-entry';
 import { ErrorResponseDto } from '../common/error-response.dto';
 import { validateNewApiKey } from './api-key-policy';
-import { Actor, CurrentPrincipal, RequirePermissions } from './auth.decorators';
+import { Actor, ApiKeyAuth, CurrentPrincipal, RequirePermissions } from './auth.decorators';
 import { ApiKeyDto, CreateApiKeyDto, CreatedApiKeyDto, toApiKeyDto, toCreatedApiKeyDto } from './dto/api-key.dto';
 import { ManageApiKeysUseCase, Operator } from './manage-api-keys.use-case';
 import { Principal } from './permission';
@@ -15,10 +15,7 @@ const operator = (actor: ActorContext, principal: Principal): Operator => ({
 });
 
 @ApiTags('admin')
-@ApiBearerAuth()
-@ApiSecurity('api-key')
-@ApiResponse({ status: 401, description: 'Missing or invalid API key', type: ErrorResponseDto })
-@ApiResponse({ status: 403, description: 'Key lacks MANAGE_API_KEYS', type: ErrorResponseDto })
+@ApiKeyAuth('MANAGE_API_KEYS')
 @Controller('admin/api-keys')
 export class ApiKeysController {
   constructor(private readonly manage: ManageApiKeysUseCase) {}

@@ -1,4 +1,7 @@
 import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
+import { ApiBearerAuth, ApiResponse, ApiSecurity } from '@nestjs/swagger';
+import { decoratorStack } from '../common/decorator-stack';
+import { ErrorResponseDto } from '../common/error-response.dto';
 import type { ActorContext } from '../audit/audit-entry';
 import { Permission, Principal } from './permission';
 
@@ -20,3 +23,17 @@ export const Actor = createParamDecorator((_: unknown, ctx: ExecutionContext): A
   const req = ctx.switchToHttp().getRequest<{ principal: Principal; id?: unknown }>();
   return { actor: req.principal.name, requestId: req.id === undefined ? null : String(req.id) };
 });
+
+/**
+ * Swagger for a controller behind the API key: both auth schemes, the 401,
+ * and with `permission` the 403 of a key that lacks it.
+ */
+export const ApiKeyAuth = (permission?: Permission) =>
+  decoratorStack(
+    ApiBearerAuth(),
+    ApiSecurity('api-key'),
+    ApiResponse({ status: 401, description: 'Missing or invalid API key', type: ErrorResponseDto }),
+    ...(permission
+      ? [ApiResponse({ status: 403, description: `Key lacks ${permission}`, type: ErrorResponseDto })]
+      : []),
+  );

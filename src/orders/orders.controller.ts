@@ -1,8 +1,8 @@
 import { Body, Controller, Get, HttpStatus, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { ActorContext } from '../audit/audit-entry';
-import { Actor, CurrentPrincipal, RequirePermissions } from '../auth/auth.decorators';
+import { Actor, ApiKeyAuth, CurrentPrincipal, RequirePermissions } from '../auth/auth.decorators';
 import { Principal } from '../auth/permission';
 import { ErrorResponseDto } from '../common/error-response.dto';
 import { RateLimit } from '../risk/rate-limit/rate-limit.guard';
@@ -22,9 +22,7 @@ import { QueryOrdersUseCase } from './use-cases/query-orders.use-case';
 import { SubmitOrderUseCase } from './use-cases/submit-order.use-case';
 
 @ApiTags('orders')
-@ApiBearerAuth()
-@ApiSecurity('api-key')
-@ApiResponse({ status: 401, description: 'Missing or invalid API key', type: ErrorResponseDto })
+@ApiKeyAuth()
 @ApiResponse({ status: 422, description: 'Invalid input; every bad field is named', type: ErrorResponseDto })
 @Controller('orders')
 export class OrdersController {

@@ -1,16 +1,15 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { performance } from 'node:perf_hooks';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { ReplicatedState } from '../infra/state/replicated-state';
 import { StateStore } from '../infra/state/state-store';
 import {
-  applyRead,
   BlockedSymbol,
   blockedSymbols,
   closedReason,
+  GATE_MAX_AGE_MS,
   GATE_REFRESH_MS,
-  GateSnapshot,
   GateView,
-  isReadable,
+  OpenBlockingFinding,
   opensGate,
 } from './domain/gate';
 import { ReconciliationState, ReconciliationRepository } from './persistence/reconciliation.repository';
@@ -20,6 +19,13 @@ import { ReconciliationMetrics } from './reconciliation.metrics';
 export const RECONCILIATION_CHANNEL = 'reconciliation.changes';
 
 const EMPTY: ReadonlyMap<string, BlockedSymbol> = new Map();
+
+/** One read: the state row and the open blocking findings, ordered by the row's version. */
+interface GateRead {
+  version: number;
+  state: ReconciliationState;
+  blocking: readonly OpenBlockingFinding[];
+}
 
 /**
  * The reconciliation gate as this process sees it, for the order path.
@@ -34,26 +40,33 @@ const EMPTY: ReadonlyMap<string, BlockedSymbol> = new Map();
 @Injectable()
 export class ReconciliationGateService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('ReconciliationGate');
-  private snapshot: GateSnapshot | null = null;
+  private readonly replica: ReplicatedState<GateRead>;
   private full: ReconciliationState | null = null;
   /** This process's start, on the database's clock. */
   private startedAt: Date | null = null;
   private opened: 'run' | 'force' | null = null;
   private blocked: ReadonlyMap<string, BlockedSymbol> = EMPTY;
   private clockOffsetMs = 0;
-  private timer?: NodeJS.Timeout;
-  private refreshing?: Promise<void>;
-  private again = false;
-  private stopped = false;
-  private unsubscribe?: () => Promise<void>;
   private readonly listeners = new Set<() => void>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly repo: ReconciliationRepository,
-    private readonly store: StateStore,
+    store: StateStore,
     private readonly metrics: ReconciliationMetrics,
-  ) {}
+  ) {
+    this.replica = new ReplicatedState({
+      name: 'reconciliation',
+      what: 'state',
+      logger: this.logger,
+      store,
+      read: () => this.read(),
+      channel: RECONCILIATION_CHANNEL,
+      refreshMs: GATE_REFRESH_MS,
+      maxAgeMs: GATE_MAX_AGE_MS,
+      onAccepted: ({ state, blocking }) => this.accepted(state, blocking),
+    });
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     this.metrics.bind({
@@ -67,21 +80,11 @@ export class ReconciliationGateService implements OnApplicationBootstrap, OnAppl
       // Without the database nothing is served anyway; the first successful read sets it.
       this.logger.warn(`cannot read the database clock at boot: ${(err as Error).message}`);
     }
-    try {
-      this.unsubscribe = await this.store.subscribe(RECONCILIATION_CHANNEL, () => void this.refresh());
-    } catch (err) {
-      this.logger.warn(`cannot subscribe to ${RECONCILIATION_CHANNEL}: ${(err as Error).message}`);
-    }
-    await this.refresh();
-    this.timer = setInterval(() => void this.refresh(), GATE_REFRESH_MS);
-    this.timer.unref();
+    await this.replica.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    await this.unsubscribe?.().catch(() => undefined);
-    await this.refreshing?.catch(() => undefined);
+    await this.replica.stop();
   }
 
   /** The order path's view: synchronous, from memory. */
@@ -95,8 +98,8 @@ export class ReconciliationGateService implements OnApplicationBootstrap, OnAppl
   }
 
   view(): GateView {
-    const readable = isReadable(this.snapshot, performance.now());
-    if (!readable) {
+    const snapshot = this.replica.snapshot;
+    if (!snapshot || !this.replica.readable()) {
       return {
         readable: false,
         open: false,
@@ -109,7 +112,7 @@ export class ReconciliationGateService implements OnApplicationBootstrap, OnAppl
     return {
       readable: true,
       open: false,
-      reason: closedReason(this.snapshot!.state, running),
+      reason: closedReason(snapshot.state.state, running),
       blockedSymbols: this.blocked,
     };
   }
@@ -141,54 +144,35 @@ export class ReconciliationGateService implements OnApplicationBootstrap, OnAppl
 
   /** Tells every replica to read again now. */
   async announce(): Promise<void> {
-    await this.refresh();
-    await this.store.publish(RECONCILIATION_CHANNEL, 'changed').catch((err: unknown) => {
-      this.logger.warn(
-        `reconciliation change not announced (replicas see it within 250 ms): ${(err as Error).message}`,
-      );
-    });
+    await this.replica.announceReread('changed');
   }
 
   /** Shared read: concurrent calls wait for one read, and a call during a read causes one more. Never throws. */
   refresh(): Promise<void> {
-    if (this.refreshing) {
-      this.again = true;
-      return this.refreshing;
-    }
-    this.refreshing = (async () => {
-      do {
-        this.again = false;
-        await this.readOnce();
-      } while (this.again && !this.stopped);
-    })().finally(() => {
-      this.refreshing = undefined;
-    });
-    return this.refreshing;
+    return this.replica.refresh();
   }
 
-  private async readOnce(): Promise<void> {
-    const startedAt = performance.now();
-    try {
-      const [state, blocking] = await Promise.all([this.repo.readState(), this.repo.openBlockingFindings()]);
-      this.startedAt ??= state.dbNow;
-      this.clockOffsetMs = state.dbNow.getTime() - Date.now();
-      this.snapshot = applyRead(this.snapshot, { state, blocking }, startedAt);
-      if (this.snapshot.state !== state) return; // an older version read late
-      this.full = state;
-      this.blocked = blockedSymbols(blocking, this.config.reconciliation.positionMismatchPolicy);
-      if (!this.opened) {
-        this.opened = opensGate(state, this.startedAt);
-        if (this.opened) {
-          this.logger.log(
-            this.opened === 'force'
-              ? `reconciliation gate opened by force-complete (${state.forceCompletedBy ?? 'unknown operator'})`
-              : 'reconciliation gate opened: the startup reconciliation completed',
-          );
-        }
+  private async read(): Promise<GateRead> {
+    const [state, blocking] = await Promise.all([this.repo.readState(), this.repo.openBlockingFindings()]);
+    this.startedAt ??= state.dbNow;
+    this.clockOffsetMs = state.dbNow.getTime() - Date.now();
+    return { version: state.version, state, blocking };
+  }
+
+  /** After every read that is not an older version read late. */
+  private accepted(state: ReconciliationState, blocking: readonly OpenBlockingFinding[]): void {
+    this.full = state;
+    this.blocked = blockedSymbols(blocking, this.config.reconciliation.positionMismatchPolicy);
+    if (!this.opened) {
+      this.opened = opensGate(state, this.startedAt ?? state.dbNow);
+      if (this.opened) {
+        this.logger.log(
+          this.opened === 'force'
+            ? `reconciliation gate opened by force-complete (${state.forceCompletedBy ?? 'unknown operator'})`
+            : 'reconciliation gate opened: the startup reconciliation completed',
+        );
       }
-      for (const cb of this.listeners) cb();
-    } catch (err) {
-      this.logger.debug(`reconciliation state read failed: ${(err as Error).message}`);
     }
+    for (const cb of this.listeners) cb();
   }
 }

@@ -1,8 +1,8 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { ActorContext } from '../audit/audit-entry';
-import { Actor, RequirePermissions } from '../auth/auth.decorators';
+import { Actor, ApiKeyAuth, RequirePermissions } from '../auth/auth.decorators';
 import { ErrorResponseDto } from '../common/error-response.dto';
 import {
   AcknowledgeFindingDto,
@@ -63,10 +63,7 @@ export function toStatusDto(s: ReconciliationStatus): ReconciliationStatusDto {
 }
 
 @ApiTags('reconciliation')
-@ApiBearerAuth()
-@ApiSecurity('api-key')
-@ApiResponse({ status: 401, description: 'Missing or invalid API key', type: ErrorResponseDto })
-@ApiResponse({ status: 403, description: 'Key lacks MANAGE_RECONCILIATION', type: ErrorResponseDto })
+@ApiKeyAuth('MANAGE_RECONCILIATION')
 @Controller('reconciliation')
 export class ReconciliationController {
   constructor(private readonly reconciliation: ReconciliationService) {}

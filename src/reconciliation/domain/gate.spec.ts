@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { applyRead, blockedSymbols, isReadable, opensGate, ReconciliationStateView } from './gate';
+import { blockedSymbols, opensGate, ReconciliationStateView } from './gate';
 import { retryBackoffMs, runDue, ScheduleState } from './schedule';
 
 const state = (over: Partial<ReconciliationStateView> = {}): ReconciliationStateView => ({
@@ -22,19 +22,6 @@ describe('gate', () => {
     expect(opensGate(state({ lastSuccessAt: before, forceCompletedAt: before }), boot)).toBeNull();
     expect(opensGate(state({ lastSuccessAt: after }), boot)).toBe('run');
     expect(opensGate(state({ forceCompletedAt: after }), boot)).toBe('force');
-  });
-
-  it('is unreadable when not confirmed within a second, and a late read of an older version changes nothing', () => {
-    const s1 = applyRead(null, { state: state({ version: 5 }), blocking: [] }, 1000);
-    expect(isReadable(s1, 2000)).toBe(true);
-    expect(isReadable(s1, 2001)).toBe(false);
-    expect(isReadable(null, 0)).toBe(false);
-    const stale = applyRead(
-      s1,
-      { state: state({ version: 4 }), blocking: [{ id: '1', kind: 'orphan', symbol: 'X' }] },
-      1500,
-    );
-    expect(stale).toBe(s1);
   });
 
   it('blocks orphans always and position mismatches only under the block policy', () => {

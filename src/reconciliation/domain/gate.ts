@@ -38,13 +38,6 @@ export interface OpenBlockingFinding {
   symbol: string;
 }
 
-export interface GateSnapshot {
-  state: ReconciliationStateView;
-  blocking: readonly OpenBlockingFinding[];
-  /** Monotonic ms when last confirmed. */
-  confirmedAt: number;
-}
-
 export interface BlockedSymbol {
   code: 'SYMBOL_QUARANTINED';
   reason: string;
@@ -93,18 +86,4 @@ export function blockedSymbols(
     }
   }
   return out;
-}
-
-/** Applies a read: never back to an older version; the same version confirms. */
-export function applyRead(
-  current: GateSnapshot | null,
-  next: Omit<GateSnapshot, 'confirmedAt'>,
-  nowMs: number,
-): GateSnapshot {
-  if (current && next.state.version < current.state.version) return current;
-  return { ...next, confirmedAt: Math.max(nowMs, current?.confirmedAt ?? nowMs) };
-}
-
-export function isReadable(snapshot: GateSnapshot | null, nowMs: number, maxAgeMs = GATE_MAX_AGE_MS): boolean {
-  return snapshot !== null && nowMs - snapshot.confirmedAt <= maxAgeMs;
 }

@@ -1,39 +1,23 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsISO8601, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
-
-const NOT_BLANK = /\S/;
+import { IsISO8601, IsOptional, Matches } from 'class-validator';
+import { NotesField, OperatorField, ReasonField } from '../../common/operator-fields';
 
 export class ForceCompleteDto {
-  @ApiProperty({
-    description: 'Who opens the gate (1-200 characters); the actor of the audit row.',
-    example: 'jane.doe',
-  })
-  @IsString()
-  @MaxLength(200)
-  @Matches(NOT_BLANK, { message: 'operator must not be blank' })
+  @OperatorField('Who opens the gate')
   operator!: string;
 
-  @ApiProperty({
+  @ReasonField({
     description: 'Why (1-500 characters).',
     example: 'broker status page reports an outage; books checked by hand',
   })
-  @IsString()
-  @MaxLength(500)
-  @Matches(NOT_BLANK, { message: 'reason must not be blank' })
   reason!: string;
 }
 
 export class AcknowledgeFindingDto {
-  @ApiProperty({ description: 'Who acknowledges (1-200 characters); the actor of the audit row.', example: 'jane.doe' })
-  @IsString()
-  @MaxLength(200)
-  @Matches(NOT_BLANK, { message: 'operator must not be blank' })
+  @OperatorField('Who acknowledges')
   operator!: string;
 
-  @ApiPropertyOptional({ description: 'Free text (up to 1000 characters).', maxLength: 1000 })
-  @IsOptional()
-  @IsString()
-  @MaxLength(1000)
+  @NotesField()
   notes?: string;
 }
 

@@ -1,5 +1,5 @@
+import { applyVersionedRead } from '../../infra/state/replicated-state';
 import {
-  applyRead,
   CIRCUIT_BREAKER_MAX_AGE_MS,
   CircuitBreakerState,
   parseState,
@@ -62,11 +62,11 @@ describe('viewOf', () => {
   });
 });
 
-describe('applyRead', () => {
+describe('applyVersionedRead (the shared rule, on this state)', () => {
   it('never goes back to an older version read late; the same version confirms again', () => {
     const current = { state: tripped, confirmedAt: 10 };
-    expect(applyRead(current, open, 500)).toBe(current);
-    expect(applyRead(current, tripped, 500)).toEqual({ state: tripped, confirmedAt: 500 });
+    expect(applyVersionedRead(current, open, 500)).toBe(current);
+    expect(applyVersionedRead(current, tripped, 500)).toEqual({ state: tripped, confirmedAt: 500 });
   });
 });
 

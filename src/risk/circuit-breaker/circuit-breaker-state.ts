@@ -9,7 +9,7 @@
  *   add exposure are refused (fail closed).
  * - Disabled (CIRCUIT_BREAKER_ENABLED=false): never blocks, whatever is stored.
  */
-import { applyVersionedRead, isConfirmedWithin, ReplicatedSnapshot } from '../replicated-state';
+import { isConfirmedWithin, ReplicatedSnapshot } from '../../infra/state/replicated-state';
 
 /** How old the in-memory state may be before it counts as unreadable. */
 export const CIRCUIT_BREAKER_MAX_AGE_MS = 1_000;
@@ -89,14 +89,6 @@ export function viewOf(
     trippedAt: s.trippedAt,
     trippedBy: s.trippedBy,
   };
-}
-
-export function applyRead(
-  current: CircuitBreakerSnapshot | null,
-  state: CircuitBreakerState,
-  nowMs: number,
-): CircuitBreakerSnapshot {
-  return applyVersionedRead(current, state, nowMs);
 }
 
 /** The state as cached in the shared store (fallback when PostgreSQL cannot be read). */

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ActorContext } from '../../audit/audit-entry';
-import { Actor, RequirePermissions } from '../../auth/auth.decorators';
+import { Actor, ApiKeyAuth, RequirePermissions } from '../../auth/auth.decorators';
 import { ErrorResponseDto } from '../../common/error-response.dto';
 import { CircuitBreakerService, CircuitBreakerStatus } from './circuit-breaker.service';
 import { CircuitBreakerStatusDto, ResetCircuitBreakerDto, TripCircuitBreakerDto } from './dto/circuit-breaker.dto';
@@ -29,10 +29,7 @@ export function toStatusDto({ enabled, state, history }: CircuitBreakerStatus): 
 }
 
 @ApiTags('risk')
-@ApiBearerAuth()
-@ApiSecurity('api-key')
-@ApiResponse({ status: 401, description: 'Missing or invalid API key', type: ErrorResponseDto })
-@ApiResponse({ status: 403, description: 'Key lacks MANAGE_RISK', type: ErrorResponseDto })
+@ApiKeyAuth('MANAGE_RISK')
 @Controller('circuit-breaker')
 export class CircuitBreakerController {
   constructor(private readonly breaker: CircuitBreakerService) {}

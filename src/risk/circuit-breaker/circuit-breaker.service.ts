@@ -8,13 +8,12 @@ import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { Clock } from '../../infra/clock/clock';
 import { GatewayMetrics } from '../../infra/metrics/gateway-metrics';
 import { StateStore } from '../../infra/state/state-store';
-import { CoalescedRefresher } from '../replicated-state';
+import { ReplicatedState } from '../../infra/state/replicated-state';
 import { evaluateBrokerErrors, TripDecision } from './circuit-breaker-rules';
 import {
-  applyRead,
   CIRCUIT_BREAKER_HISTORY_LIMIT,
+  CIRCUIT_BREAKER_MAX_AGE_MS,
   CIRCUIT_BREAKER_REFRESH_MS,
-  CircuitBreakerSnapshot,
   CircuitBreakerState,
   CircuitBreakerView,
   parseState,
@@ -49,12 +48,8 @@ export interface CircuitBreakerStatus {
 @Injectable()
 export class CircuitBreakerService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('CircuitBreaker');
-  private snapshot: CircuitBreakerSnapshot | null = null;
-  private timer?: NodeJS.Timeout;
-  private readonly refresher = new CoalescedRefresher(() => this.readOnce());
-  private unsubscribe?: () => Promise<void>;
+  private readonly replica: ReplicatedState<CircuitBreakerState>;
   private stopListening?: () => void;
-  private cachedVersion = -1;
   /** One broker-error trip at a time on this replica; the rest would change nothing. */
   private brokerTrip?: Promise<unknown>;
 
@@ -66,30 +61,39 @@ export class CircuitBreakerService implements OnApplicationBootstrap, OnApplicat
     private readonly metrics: GatewayMetrics,
     private readonly brokerCalls: BrokerCallObserver,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.replica = new ReplicatedState({
+      name: 'circuit-breaker',
+      what: 'state',
+      logger: this.logger,
+      store,
+      read: () => repo.readState(),
+      cache: { key: CIRCUIT_BREAKER_KEY, serialize: serializeState, parse: parseState },
+      channel: CIRCUIT_BREAKER_CHANNEL,
+      refreshMs: CIRCUIT_BREAKER_REFRESH_MS,
+      maxAgeMs: CIRCUIT_BREAKER_MAX_AGE_MS,
+      onAccepted: (now, before) => {
+        this.metrics.circuitBreakerState(this.enabled && now.tripped);
+        if (before !== undefined && before.tripped !== now.tripped) {
+          if (now.tripped) this.logger.warn(`circuit breaker TRIPPED (${now.reasonCode}): ${now.reason}`);
+          else this.logger.warn(`circuit breaker reset by ${now.resetBy}`);
+        }
+      },
+    });
+  }
 
   get enabled(): boolean {
     return this.config.circuitBreakerEnabled;
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    try {
-      this.unsubscribe = await this.store.subscribe(CIRCUIT_BREAKER_CHANNEL, () => void this.refresh());
-    } catch (err) {
-      // The periodic refresh still propagates changes, within 250 ms instead of at once.
-      this.logger.warn(`cannot subscribe to ${CIRCUIT_BREAKER_CHANNEL}: ${(err as Error).message}`);
-    }
-    await this.refresh();
-    this.timer = setInterval(() => void this.refresh(), CIRCUIT_BREAKER_REFRESH_MS);
-    this.timer.unref();
+    await this.replica.start();
     if (this.enabled) this.stopListening = this.brokerCalls.listen((o) => this.onBrokerCall(o));
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.stopListening?.();
-    if (this.timer) clearInterval(this.timer);
-    await this.unsubscribe?.().catch(() => undefined);
-    await this.refresher.stop();
+    await this.replica.stop();
     await this.brokerTrip?.catch(() => undefined);
   }
 
@@ -99,49 +103,12 @@ export class CircuitBreakerService implements OnApplicationBootstrap, OnApplicat
    * Disabled: readable and never tripped.
    */
   current(): CircuitBreakerView {
-    return viewOf(this.snapshot, performance.now(), this.enabled);
+    return viewOf(this.replica.snapshot, performance.now(), this.enabled);
   }
 
   /** Re-reads the state (PostgreSQL, else the Redis copy). Never throws. */
   refresh(): Promise<void> {
-    return this.refresher.refresh();
-  }
-
-  private async readOnce(): Promise<void> {
-    const startedAt = performance.now();
-    try {
-      const state = await this.repo.readState();
-      this.accept(state, startedAt);
-      if (state.version !== this.cachedVersion) {
-        // A failed cache write only matters if PostgreSQL is later down; the next read writes again.
-        await this.store.set(CIRCUIT_BREAKER_KEY, serializeState(state)).then(
-          () => void (this.cachedVersion = state.version),
-          () => undefined,
-        );
-      }
-      return;
-    } catch (err) {
-      this.logger.debug(`circuit-breaker state: PostgreSQL read failed: ${(err as Error).message}`);
-    }
-    try {
-      const raw = await this.store.get(CIRCUIT_BREAKER_KEY);
-      const state = raw === null ? null : parseState(raw);
-      // Only a version at least as new as what this replica knows: the key may lag behind a change.
-      if (state && (!this.snapshot || state.version >= this.snapshot.state.version)) this.accept(state, startedAt);
-    } catch (err) {
-      this.logger.debug(`circuit-breaker state: Redis read failed: ${(err as Error).message}`);
-    }
-  }
-
-  private accept(state: CircuitBreakerState, readStartedAt: number): void {
-    const before = this.snapshot?.state.tripped;
-    this.snapshot = applyRead(this.snapshot, state, readStartedAt);
-    const now = this.snapshot.state;
-    this.metrics.circuitBreakerState(this.enabled && now.tripped);
-    if (before !== undefined && before !== now.tripped) {
-      if (now.tripped) this.logger.warn(`circuit breaker TRIPPED (${now.reasonCode}): ${now.reason}`);
-      else this.logger.warn(`circuit breaker reset by ${now.resetBy}`);
-    }
+    return this.replica.refresh();
   }
 
   /** Manual trip. Idempotent: on a tripped breaker nothing changes or is recorded. 409 when disabled. */
@@ -197,7 +164,7 @@ export class CircuitBreakerService implements OnApplicationBootstrap, OnApplicat
       );
       return state;
     });
-    if (changed) await this.announce(changed);
+    if (changed) await this.replica.announce(changed);
     return this.status();
   }
 
@@ -236,22 +203,8 @@ export class CircuitBreakerService implements OnApplicationBootstrap, OnApplicat
     });
     if (!changed) return false;
     this.metrics.circuitBreakerTripped(trip.reasonCode);
-    await this.announce(changed);
+    await this.replica.announce(changed);
     return true;
-  }
-
-  /** After commit: this replica at once, the others through the channel (and the periodic read regardless). */
-  private async announce(state: CircuitBreakerState): Promise<void> {
-    this.accept(state, performance.now());
-    try {
-      await this.store.set(CIRCUIT_BREAKER_KEY, serializeState(state));
-      this.cachedVersion = state.version;
-      await this.store.publish(CIRCUIT_BREAKER_CHANNEL, String(state.version));
-    } catch (err) {
-      this.logger.warn(
-        `circuit-breaker change not announced (replicas see it within 250 ms): ${(err as Error).message}`,
-      );
-    }
   }
 
   /**

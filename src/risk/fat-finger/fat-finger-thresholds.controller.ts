@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Put } from '@nestjs/common';
-import { ApiBearerAuth, ApiExtraModels, ApiOperation, ApiResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiExtraModels, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ActorContext } from '../../audit/audit-entry';
-import { Actor, RequirePermissions } from '../../auth/auth.decorators';
+import { Actor, ApiKeyAuth, RequirePermissions } from '../../auth/auth.decorators';
 import { InputValidationError } from '../../common/domain-error';
 import { ErrorResponseDto } from '../../common/error-response.dto';
 import {
@@ -13,11 +13,8 @@ import { parseThresholdsUpdate, toThresholdsBody } from './fat-finger-thresholds
 import { FatFingerThresholdsService } from './fat-finger-thresholds.service';
 
 @ApiTags('risk')
-@ApiBearerAuth()
-@ApiSecurity('api-key')
 @ApiExtraModels(FatFingerOverrideDto)
-@ApiResponse({ status: 401, description: 'Missing or invalid API key', type: ErrorResponseDto })
-@ApiResponse({ status: 403, description: 'Key lacks MANAGE_RISK', type: ErrorResponseDto })
+@ApiKeyAuth('MANAGE_RISK')
 @Controller('fat-finger')
 export class FatFingerThresholdsController {
   constructor(private readonly thresholds: FatFingerThresholdsService) {}

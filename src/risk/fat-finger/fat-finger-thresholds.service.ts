@@ -1,10 +1,9 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { performance } from 'node:perf_hooks';
 import { ActorContext } from '../../audit/audit-entry';
 import { AuditRepository } from '../../audit/audit.repository';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { StateStore } from '../../infra/state/state-store';
-import { applyVersionedRead, CoalescedRefresher, isConfirmedWithin, ReplicatedSnapshot } from '../replicated-state';
+import { ReplicatedState } from '../../infra/state/replicated-state';
 import {
   applyUpdate,
   FAT_FINGER_MAX_AGE_MS,
@@ -34,37 +33,39 @@ export const FAT_FINGER_CHANNEL = 'fat_finger.changes';
 export class FatFingerThresholdsService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('FatFinger');
   private readonly configured: FatFingerLimits;
-  private snapshot: ReplicatedSnapshot<FatFingerThresholds> | null = null;
-  private readonly refresher = new CoalescedRefresher(() => this.readOnce());
-  private timer?: NodeJS.Timeout;
-  private unsubscribe?: () => Promise<void>;
-  private cachedVersion = -1;
+  private readonly replica: ReplicatedState<FatFingerThresholds>;
 
   constructor(
     private readonly repo: FatFingerThresholdsRepository,
-    private readonly store: StateStore,
+    store: StateStore,
     private readonly audit: AuditRepository,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.configured = { ...config.fatFinger };
+    this.replica = new ReplicatedState({
+      name: 'fat-finger',
+      what: 'thresholds',
+      logger: this.logger,
+      store,
+      read: () => this.get(),
+      cache: { key: FAT_FINGER_KEY, serialize: serializeThresholds, parse: parseThresholds },
+      channel: FAT_FINGER_CHANNEL,
+      refreshMs: FAT_FINGER_REFRESH_MS,
+      maxAgeMs: FAT_FINGER_MAX_AGE_MS,
+      onAccepted: (now, before) => {
+        if (before !== undefined && now.version > before.version) {
+          this.logger.log(`fat-finger thresholds version ${now.version} in force (seen by this replica)`);
+        }
+      },
+    });
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    try {
-      this.unsubscribe = await this.store.subscribe(FAT_FINGER_CHANNEL, () => void this.refresh());
-    } catch (err) {
-      // The periodic refresh still propagates changes, within 250 ms instead of at once.
-      this.logger.warn(`cannot subscribe to ${FAT_FINGER_CHANNEL}: ${(err as Error).message}`);
-    }
-    await this.refresh();
-    this.timer = setInterval(() => void this.refresh(), FAT_FINGER_REFRESH_MS);
-    this.timer.unref();
+    await this.replica.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.unsubscribe?.().catch(() => undefined);
-    await this.refresher.stop();
+    await this.replica.stop();
   }
 
   /**
@@ -74,10 +75,9 @@ export class FatFingerThresholdsService implements OnApplicationBootstrap, OnApp
    * configured defaults are given (with readable = false).
    */
   current(): { readable: boolean; thresholds: FatFingerThresholds } {
-    const snapshot = this.snapshot;
     return {
-      readable: isConfirmedWithin(snapshot, performance.now(), FAT_FINGER_MAX_AGE_MS),
-      thresholds: snapshot?.state ?? {
+      readable: this.replica.readable(),
+      thresholds: this.replica.snapshot?.state ?? {
         defaults: { ...this.configured },
         symbolOverrides: {},
         updatedAt: null,
@@ -89,7 +89,7 @@ export class FatFingerThresholdsService implements OnApplicationBootstrap, OnApp
 
   /** Re-reads now; concurrent calls share one read. Never throws. */
   refresh(): Promise<void> {
-    return this.refresher.refresh();
+    return this.replica.refresh();
   }
 
   /** From PostgreSQL (the operator wants the truth, not a cache). */
@@ -123,55 +123,7 @@ export class FatFingerThresholdsService implements OnApplicationBootstrap, OnApp
       );
       return now;
     });
-    await this.announce(after);
+    await this.replica.announce(after);
     return after;
-  }
-
-  private async readOnce(): Promise<void> {
-    const startedAt = performance.now();
-    try {
-      const thresholds = resolveThresholds(await this.repo.read(), this.configured);
-      this.accept(thresholds, startedAt);
-      if (thresholds.version !== this.cachedVersion) {
-        // A failed cache write only matters if PostgreSQL is later down; the next read writes again.
-        await this.store.set(FAT_FINGER_KEY, serializeThresholds(thresholds)).then(
-          () => void (this.cachedVersion = thresholds.version),
-          () => undefined,
-        );
-      }
-      return;
-    } catch (err) {
-      this.logger.debug(`fat-finger thresholds: PostgreSQL read failed: ${(err as Error).message}`);
-    }
-    try {
-      const raw = await this.store.get(FAT_FINGER_KEY);
-      const thresholds = raw === null ? null : parseThresholds(raw);
-      // Only a version at least as new as what this replica holds: the key may lag behind a change.
-      if (thresholds && (!this.snapshot || thresholds.version >= this.snapshot.state.version)) {
-        this.accept(thresholds, startedAt);
-      }
-    } catch (err) {
-      this.logger.debug(`fat-finger thresholds: Redis read failed: ${(err as Error).message}`);
-    }
-  }
-
-  private accept(thresholds: FatFingerThresholds, readStartedAt: number): void {
-    const before = this.snapshot?.state.version;
-    this.snapshot = applyVersionedRead(this.snapshot, thresholds, readStartedAt);
-    if (before !== undefined && this.snapshot.state.version > before) {
-      this.logger.log(`fat-finger thresholds version ${this.snapshot.state.version} in force (seen by this replica)`);
-    }
-  }
-
-  /** After commit: this replica at once, the others through the channel (and the periodic read regardless). */
-  private async announce(thresholds: FatFingerThresholds): Promise<void> {
-    this.accept(thresholds, performance.now());
-    try {
-      await this.store.set(FAT_FINGER_KEY, serializeThresholds(thresholds));
-      this.cachedVersion = thresholds.version;
-      await this.store.publish(FAT_FINGER_CHANNEL, String(thresholds.version));
-    } catch (err) {
-      this.logger.warn(`fat-finger change not announced (replicas see it within 250 ms): ${(err as Error).message}`);
-    }
   }
 }

@@ -1,5 +1,5 @@
+import { applyVersionedRead } from '../../infra/state/replicated-state';
 import {
-  applyRead,
   decideNewExposure,
   KILL_SWITCH_MAX_AGE_MS,
   KillSwitchSnapshot,
@@ -56,26 +56,26 @@ describe('decideNewExposure', () => {
   });
 });
 
-describe('applyRead', () => {
+describe('applyVersionedRead (the shared rule, on this state)', () => {
   it('takes the first read', () => {
-    expect(applyRead(null, released, 10)).toEqual(snap(released, 10));
+    expect(applyVersionedRead(null, released, 10)).toEqual(snap(released, 10));
   });
 
   it('takes a newer version', () => {
-    expect(applyRead(snap(released, 10), engaged, 20)).toEqual(snap(engaged, 20));
+    expect(applyVersionedRead(snap(released, 10), engaged, 20)).toEqual(snap(engaged, 20));
   });
 
   it('a read of the same version confirms it again', () => {
-    expect(applyRead(snap(engaged, 10), engaged, 500)).toEqual(snap(engaged, 500));
+    expect(applyVersionedRead(snap(engaged, 10), engaged, 500)).toEqual(snap(engaged, 500));
   });
 
   it('never goes back to an older version read late', () => {
     const current = snap(engaged, 10);
-    expect(applyRead(current, released, 500)).toBe(current);
+    expect(applyVersionedRead(current, released, 500)).toBe(current);
   });
 
   it('a slow read that started before the last confirmation does not make it look older', () => {
-    expect(applyRead(snap(engaged, 500), engaged, 100)).toEqual(snap(engaged, 500));
+    expect(applyVersionedRead(snap(engaged, 500), engaged, 100)).toEqual(snap(engaged, 500));
   });
 });
 

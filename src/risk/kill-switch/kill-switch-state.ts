@@ -2,6 +2,7 @@
  * The kill switch's state as each replica holds it, and the pure rules the
  * order path applies to it (SPEC §2.5, §7).
  */
+import { isConfirmedWithin, ReplicatedSnapshot } from '../../infra/state/replicated-state';
 
 /** How old the in-memory state may be before the order path refuses to trust it (fail closed). */
 export const KILL_SWITCH_MAX_AGE_MS = 1_000;
@@ -23,10 +24,7 @@ export interface KillSwitchState {
 }
 
 /** What this replica knows, and when (monotonic milliseconds) it last confirmed it. */
-export interface KillSwitchSnapshot {
-  state: KillSwitchState;
-  confirmedAt: number;
-}
+export type KillSwitchSnapshot = ReplicatedSnapshot<KillSwitchState>;
 
 export type KillSwitchDecision = 'allow' | 'engaged' | 'unavailable';
 
@@ -40,22 +38,8 @@ export function decideNewExposure(
   nowMs: number,
   maxAgeMs = KILL_SWITCH_MAX_AGE_MS,
 ): KillSwitchDecision {
-  if (!snapshot || nowMs - snapshot.confirmedAt > maxAgeMs) return 'unavailable';
+  if (!isConfirmedWithin(snapshot, nowMs, maxAgeMs)) return 'unavailable';
   return snapshot.state.engaged ? 'engaged' : 'allow';
-}
-
-/**
- * The snapshot after reading `state` at `nowMs`: a read never takes the state
- * back to an older version (a slow read that started before a change), but a
- * read of the same version confirms it is still current.
- */
-export function applyRead(
-  current: KillSwitchSnapshot | null,
-  state: KillSwitchState,
-  nowMs: number,
-): KillSwitchSnapshot {
-  if (current && state.version < current.state.version) return current;
-  return { state, confirmedAt: Math.max(nowMs, current?.confirmedAt ?? nowMs) };
 }
 
 /** The state as cached in the shared store (fallback when PostgreSQL cannot be read). */

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Inject, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ActorContext } from '../../audit/audit-entry';
-import { Actor, RequirePermissions } from '../../auth/auth.decorators';
+import { Actor, ApiKeyAuth, RequirePermissions } from '../../auth/auth.decorators';
 import { ErrorResponseDto } from '../../common/error-response.dto';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { DisengageKillSwitchDto, EngageKillSwitchDto, KillSwitchStatusDto } from './dto/kill-switch.dto';
@@ -28,10 +28,7 @@ export function toStatusDto({ state, history, cancelAll }: KillSwitchStatus): Ki
 }
 
 @ApiTags('risk')
-@ApiBearerAuth()
-@ApiSecurity('api-key')
-@ApiResponse({ status: 401, description: 'Missing or invalid API key', type: ErrorResponseDto })
-@ApiResponse({ status: 403, description: 'Key lacks MANAGE_RISK', type: ErrorResponseDto })
+@ApiKeyAuth('MANAGE_RISK')
 @Controller('kill-switch')
 export class KillSwitchController {
   constructor(

@@ -4,12 +4,12 @@ import { ActorContext } from '../../audit/audit-entry';
 import { AuditRepository } from '../../audit/audit.repository';
 import { GatewayMetrics } from '../../infra/metrics/gateway-metrics';
 import { StateStore } from '../../infra/state/state-store';
+import { ReplicatedState } from '../../infra/state/replicated-state';
 import {
-  applyRead,
   decideNewExposure,
   KILL_SWITCH_HISTORY_LIMIT,
+  KILL_SWITCH_MAX_AGE_MS,
   KILL_SWITCH_REFRESH_MS,
-  KillSwitchSnapshot,
   KillSwitchState,
   parseState,
   serializeState,
@@ -49,95 +49,44 @@ export const CANCEL_ALL_SECOND_SWEEP_MS = 2_000;
 @Injectable()
 export class KillSwitchService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('KillSwitch');
-  private snapshot: KillSwitchSnapshot | null = null;
-  private timer?: NodeJS.Timeout;
-  private refreshing?: Promise<void>;
-  private again = false;
-  private unsubscribe?: () => Promise<void>;
-  private cachedVersion = -1;
-  private stopped = false;
+  private readonly replica: ReplicatedState<KillSwitchState>;
   private cancelAll?: CancelAllHook;
 
   constructor(
     private readonly repo: KillSwitchRepository,
-    private readonly store: StateStore,
+    store: StateStore,
     private readonly audit: AuditRepository,
     private readonly metrics: GatewayMetrics,
-  ) {}
+  ) {
+    this.replica = new ReplicatedState({
+      name: 'kill-switch',
+      what: 'state',
+      logger: this.logger,
+      store,
+      read: () => repo.readState(),
+      cache: { key: KILL_SWITCH_KEY, serialize: serializeState, parse: parseState },
+      channel: KILL_SWITCH_CHANNEL,
+      refreshMs: KILL_SWITCH_REFRESH_MS,
+      maxAgeMs: KILL_SWITCH_MAX_AGE_MS,
+      onAccepted: (now, before) => {
+        if (before !== undefined && before.engaged !== now.engaged) {
+          this.logger.warn(`kill switch ${now.engaged ? 'ENGAGED' : 'disengaged'} (seen by this replica)`);
+        }
+      },
+    });
+  }
 
   async onApplicationBootstrap(): Promise<void> {
-    try {
-      this.unsubscribe = await this.store.subscribe(KILL_SWITCH_CHANNEL, () => void this.refresh());
-    } catch (err) {
-      // The periodic refresh still propagates changes, within 250 ms instead of at once.
-      this.logger.warn(`cannot subscribe to ${KILL_SWITCH_CHANNEL}: ${(err as Error).message}`);
-    }
-    await this.refresh();
-    this.timer = setInterval(() => void this.refresh(), KILL_SWITCH_REFRESH_MS);
-    this.timer.unref();
+    await this.replica.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    await this.unsubscribe?.().catch(() => undefined);
-    await this.refreshing?.catch(() => undefined);
+    await this.replica.stop();
   }
 
-  /**
-   * Re-reads the state. Concurrent calls share one read, and a call that
-   * arrives during a read causes one more read after it (a change notified
-   * mid-read is not missed). Never throws: a failed read just leaves the
-   * snapshot to age.
-   */
+  /** Re-reads the state (PostgreSQL, else the Redis copy). Never throws. */
   refresh(): Promise<void> {
-    if (this.refreshing) {
-      this.again = true;
-      return this.refreshing;
-    }
-    this.refreshing = (async () => {
-      do {
-        this.again = false;
-        await this.readOnce();
-      } while (this.again && !this.stopped);
-    })().finally(() => {
-      this.refreshing = undefined;
-    });
-    return this.refreshing;
-  }
-
-  private async readOnce(): Promise<void> {
-    const startedAt = performance.now();
-    try {
-      const state = await this.repo.readState();
-      this.accept(state, startedAt);
-      if (state.version !== this.cachedVersion) {
-        // A failed cache write only matters if PostgreSQL is later down; the next read writes again.
-        await this.store.set(KILL_SWITCH_KEY, serializeState(state)).then(
-          () => void (this.cachedVersion = state.version),
-          () => undefined,
-        );
-      }
-      return;
-    } catch (err) {
-      this.logger.debug(`kill-switch state: PostgreSQL read failed: ${(err as Error).message}`);
-    }
-    try {
-      const raw = await this.store.get(KILL_SWITCH_KEY);
-      const state = raw === null ? null : parseState(raw);
-      // Only a version at least as new as what this replica knows: the key may lag behind a change.
-      if (state && (!this.snapshot || state.version >= this.snapshot.state.version)) this.accept(state, startedAt);
-    } catch (err) {
-      this.logger.debug(`kill-switch state: Redis read failed: ${(err as Error).message}`);
-    }
-  }
-
-  private accept(state: KillSwitchState, readStartedAt: number): void {
-    const before = this.snapshot?.state.engaged;
-    this.snapshot = applyRead(this.snapshot, state, readStartedAt);
-    if (before !== undefined && before !== this.snapshot.state.engaged) {
-      this.logger.warn(`kill switch ${this.snapshot.state.engaged ? 'ENGAGED' : 'disengaged'} (seen by this replica)`);
-    }
+    return this.replica.refresh();
   }
 
   /**
@@ -145,8 +94,9 @@ export class KillSwitchService implements OnApplicationBootstrap, OnApplicationS
    * state not confirmed within the last second is unreadable (fail closed).
    */
   current(): KillSwitchView {
-    const decision = decideNewExposure(this.snapshot, performance.now());
-    const state = this.snapshot?.state;
+    const snapshot = this.replica.snapshot;
+    const decision = decideNewExposure(snapshot, performance.now());
+    const state = snapshot?.state;
     return {
       readable: decision !== 'unavailable',
       engaged: decision === 'engaged',
@@ -185,7 +135,7 @@ export class KillSwitchService implements OnApplicationBootstrap, OnApplicationS
       );
       return state;
     });
-    if (changed) await this.announce(changed);
+    if (changed) await this.replica.announce(changed);
     if (!cmd.cancelOpenOrders) return this.status();
     const cancelAll = await this.sweep(cmd.operator, ctx);
     const again = setTimeout(() => void this.sweep(cmd.operator, ctx), CANCEL_ALL_SECOND_SWEEP_MS);
@@ -194,7 +144,7 @@ export class KillSwitchService implements OnApplicationBootstrap, OnApplicationS
   }
 
   private async sweep(operator: string, ctx: ActorContext): Promise<Record<string, unknown>> {
-    if (!this.cancelAll || this.stopped) return { error: 'cancel-all is not available in this process' };
+    if (!this.cancelAll || this.replica.stopped) return { error: 'cancel-all is not available in this process' };
     let summary: Record<string, unknown>;
     try {
       summary = await this.cancelAll({ actor: operator, requestId: ctx.requestId });
@@ -229,7 +179,7 @@ export class KillSwitchService implements OnApplicationBootstrap, OnApplicationS
       );
       return state;
     });
-    if (changed) await this.announce(changed);
+    if (changed) await this.replica.announce(changed);
     return this.status();
   }
 
@@ -237,17 +187,5 @@ export class KillSwitchService implements OnApplicationBootstrap, OnApplicationS
   async status(): Promise<KillSwitchStatus> {
     const [state, history] = await Promise.all([this.repo.readState(), this.repo.history(KILL_SWITCH_HISTORY_LIMIT)]);
     return { state, history };
-  }
-
-  /** After commit: this replica at once, the others through the channel (and the periodic read regardless). */
-  private async announce(state: KillSwitchState): Promise<void> {
-    this.accept(state, performance.now());
-    try {
-      await this.store.set(KILL_SWITCH_KEY, serializeState(state));
-      this.cachedVersion = state.version;
-      await this.store.publish(KILL_SWITCH_CHANNEL, String(state.version));
-    } catch (err) {
-      this.logger.warn(`kill-switch change not announced (replicas see it within 250 ms): ${(err as Error).message}`);
-    }
   }
 }

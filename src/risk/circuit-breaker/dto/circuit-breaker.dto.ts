@@ -1,33 +1,19 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
-
-const NOT_BLANK = /\S/;
+import { NotesField, OperatorField, ReasonField } from '../../../common/operator-fields';
 
 export class TripCircuitBreakerDto {
-  @ApiProperty({ description: 'Who trips it (1-200 characters); the actor of the audit row.', example: 'jane.doe' })
-  @IsString()
-  @MaxLength(200)
-  @Matches(NOT_BLANK, { message: 'operator must not be blank' })
+  @OperatorField('Who trips it')
   operator!: string;
 
-  @ApiProperty({ description: 'Why (1-500 characters).', example: 'venue outage', maxLength: 500 })
-  @IsString()
-  @MaxLength(500)
-  @Matches(NOT_BLANK, { message: 'reason must not be blank' })
+  @ReasonField({ description: 'Why (1-500 characters).', example: 'venue outage', maxLength: 500 })
   reason!: string;
 }
 
 export class ResetCircuitBreakerDto {
-  @ApiProperty({ description: 'Who resets it (1-200 characters); the actor of the audit row.', example: 'jane.doe' })
-  @IsString()
-  @MaxLength(200)
-  @Matches(NOT_BLANK, { message: 'operator must not be blank' })
+  @OperatorField('Who resets it')
   operator!: string;
 
-  @ApiPropertyOptional({ description: 'Free text (up to 1000 characters).', maxLength: 1000 })
-  @IsOptional()
-  @IsString()
-  @MaxLength(1000)
+  @NotesField()
   notes?: string;
 }
 

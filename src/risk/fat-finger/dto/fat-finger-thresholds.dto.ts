@@ -1,10 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Allow, IsString, Matches, MaxLength } from 'class-validator';
+import { Allow } from 'class-validator';
 import { FieldProblem } from '../../../common/domain-error';
+import { OperatorField } from '../../../common/operator-fields';
 import { CrossFieldRules } from '../../../common/validation.pipe';
 import { parseThresholdsUpdate } from '../fat-finger-thresholds';
-
-const NOT_BLANK = /\S/;
 
 export class FatFingerLimitsDto {
   @ApiProperty({ description: 'Largest order notional (qty × price), decimal string.', example: '100000' })
@@ -56,13 +55,7 @@ export class FatFingerThresholdsDto {
  * with the other fields, each by its path).
  */
 export class UpdateFatFingerThresholdsDto implements CrossFieldRules {
-  @ApiProperty({
-    description: 'Who makes the change (1-200 characters); the actor of the audit row.',
-    example: 'jane.doe',
-  })
-  @IsString()
-  @MaxLength(200)
-  @Matches(NOT_BLANK, { message: 'operator must not be blank' })
+  @OperatorField('Who makes the change')
   operator!: string;
 
   @ApiPropertyOptional({

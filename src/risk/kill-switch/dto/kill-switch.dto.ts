@@ -1,23 +1,16 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsObject, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
-
-const NOT_BLANK = /\S/;
+import { IsBoolean, IsObject, IsOptional } from 'class-validator';
+import { NotesField, OperatorField, ReasonField } from '../../../common/operator-fields';
 
 export class EngageKillSwitchDto {
-  @ApiProperty({
+  @ReasonField({
     description: 'Why the switch is engaged (1-500 characters).',
     example: 'runaway strategy',
     maxLength: 500,
   })
-  @IsString()
-  @MaxLength(500)
-  @Matches(NOT_BLANK, { message: 'reason must not be blank' })
   reason!: string;
 
-  @ApiProperty({ description: 'Who engages it (1-200 characters); the actor of the audit row.', example: 'jane.doe' })
-  @IsString()
-  @MaxLength(200)
-  @Matches(NOT_BLANK, { message: 'operator must not be blank' })
+  @OperatorField('Who engages it')
   operator!: string;
 
   @ApiPropertyOptional({
@@ -40,16 +33,10 @@ export class EngageKillSwitchDto {
 }
 
 export class DisengageKillSwitchDto {
-  @ApiProperty({ description: 'Who releases it (1-200 characters); the actor of the audit row.', example: 'jane.doe' })
-  @IsString()
-  @MaxLength(200)
-  @Matches(NOT_BLANK, { message: 'operator must not be blank' })
+  @OperatorField('Who releases it')
   operator!: string;
 
-  @ApiPropertyOptional({ description: 'Free text (up to 1000 characters).', maxLength: 1000 })
-  @IsOptional()
-  @IsString()
-  @MaxLength(1000)
+  @NotesField()
   notes?: string;
 }
 
