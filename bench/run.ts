@@ -61,6 +61,7 @@ const GATEWAY_CHECKS_ENV = {
   FAT_FINGER_MAX_NOTIONAL: '100000000',
   FAT_FINGER_MAX_QTY: '1000000',
   MAX_POSITION_SIZE: '100000000',
+  MAX_POSITION_PCT: '1',
   MAX_OPEN_ORDERS_PER_STRATEGY: '1000000',
 };
 /** The propagation phase: both instances' database, and SPEC's bound on a kill-switch change reaching every replica. */
@@ -181,6 +182,7 @@ function serverSpec(side: Side, cfg: BenchConfig, databaseUrl: string, adminKey:
     return {
       ...shared,
       readyPath: '/health/ready',
+      readyBody: undefined,
       name: 'baseline',
       script: join(DIST, 'bench', 'baseline-server.js'),
       env: {
