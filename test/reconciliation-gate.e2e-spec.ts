@@ -167,7 +167,12 @@ describe('reconciliation gate at startup (e2e)', () => {
     expect(String(failed.gate_reason)).toContain('failed');
     expect(gate.current().open).toBe(false);
     expect((await t.http.get('/health/ready')).status).toBe(200);
-    const health = await t.http.get('/health');
+    // /health reads the gate's in-memory snapshot, refreshed every 250 ms.
+    const health = await eventually(
+      () => t.http.get('/health'),
+      (h) => String(h.body.details?.reconciliation_gate?.reason).includes('failed'),
+      3_000,
+    );
     expect(health.body.details.reconciliation_gate).toMatchObject({ gate: 'closed' });
     expect(String(health.body.details.reconciliation_gate.reason)).toContain('failed');
 

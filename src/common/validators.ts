@@ -7,11 +7,11 @@ import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
 import { ValidateBy, ValidationOptions } from 'class-validator';
 import { Decimal, decimalPlaces, normalizeDecimal, normalizeWholeQuantity } from './decimal';
+import { SYMBOL_PATTERN } from './symbol';
 
 export const MAX_ORDER_QTY = 1_000_000_000;
 export const MAX_PRICE = '1000000000';
 export const MAX_PRICE_DECIMALS = 8;
-export const SYMBOL_PATTERN = /^[A-Z0-9./]{1,10}$/;
 export const IDENTIFIER_PATTERN = /^[A-Za-z0-9_.:-]+$/;
 
 /** Whole shares, JSON number or string; becomes an integer string. */

@@ -13,6 +13,7 @@ import {
   ReconciliationStatusDto,
   RunRequestedDto,
 } from './dto/reconciliation.dto';
+import { closedReason } from './domain/gate';
 import { FindingRecord } from './persistence/reconciliation.repository';
 import { ReconciliationService, ReconciliationStatus } from './reconciliation.service';
 import { RunSummary } from './use-cases/reconcile.use-case';
@@ -42,7 +43,9 @@ export function toStatusDto(s: ReconciliationStatus): ReconciliationStatusDto {
   const st = s.state;
   return {
     gate: s.gate.open ? 'open' : 'closed',
-    gate_reason: s.gate.reason,
+    // Why it is closed, from the same fresh read as the rest of this body (the gate's own
+    // snapshot may be up to 250 ms older): a failure just recorded is named at once.
+    gate_reason: s.gate.open ? null : s.gate.readable ? closedReason(st, s.running) : s.gate.reason,
     gate_opened_by: s.gateOpenedBy,
     last_run_at: iso(st.lastRunFinishedAt),
     last_run_started_at: iso(st.lastRunStartedAt),

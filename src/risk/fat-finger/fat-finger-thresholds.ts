@@ -14,7 +14,7 @@
  */
 import { FieldProblem } from '../../common/domain-error';
 import { Decimal, decimalPlaces, normalizeDecimal } from '../../common/decimal';
-import { SYMBOL_PATTERN } from '../../common/validators';
+import { SYMBOL_PATTERN } from '../../common/symbol';
 
 /** How old the in-memory thresholds may be before the order path must not trust them. */
 export const FAT_FINGER_MAX_AGE_MS = 1_000;
