@@ -1,6 +1,6 @@
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { json } from 'express';
 import { Logger } from 'nestjs-pino';
 import { AppModule, AppOverrides } from './app.module';
@@ -44,24 +44,22 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
   app.useGlobalFilters(new HttpExceptionFilter());
   app.enableShutdownHooks();
 
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Execution Gateway')
-      .setDescription(
-        'Order execution gateway: validates, risk-checks, deduplicates, persists and routes orders. ' +
-          'Authenticate with an API key: the Authorize button takes it as a bearer token or as X-API-Key.',
-      )
-      .setVersion(SERVICE_VERSION)
-      .addBearerAuth({
-        type: 'http',
-        scheme: 'bearer',
-        bearerFormat: 'API key',
-        description: 'API key as a bearer token',
-      })
-      .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, 'api-key')
-      .build(),
-  );
+  const builder = new DocumentBuilder()
+    .setTitle('Execution Gateway')
+    .setDescription(
+      'Order execution gateway: validates, risk-checks, deduplicates, persists and routes orders. ' +
+        'Authenticate with an API key: the Authorize button takes it as a bearer token or as X-API-Key.',
+    )
+    .setVersion(SERVICE_VERSION)
+    .addBearerAuth({
+      type: 'http',
+      scheme: 'bearer',
+      bearerFormat: 'API key',
+      description: 'API key as a bearer token',
+    })
+    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, 'api-key');
+  const document = SwaggerModule.createDocument(app, builder.build());
+  if (config.internalToken.secret) documentServiceSigning(document, config);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json' });
   try {
     await app.init();
@@ -73,4 +71,37 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
   // Nest answers unknown paths only under the API prefix; this answers the rest the same way.
   app.use(notFoundResponder);
   return app;
+}
+
+/**
+ * With service signing on, every operation outside `/`, health, metrics and
+ * docs names the two headers it needs. Added to this document only (the
+ * Swagger module's global parameters would outlive this app in the process).
+ */
+function documentServiceSigning(document: OpenAPIObject, config: AppConfig): void {
+  const required = config.internalToken.required;
+  const headers = [
+    {
+      in: 'header' as const,
+      name: 'X-Internal-Timestamp',
+      required,
+      schema: { type: 'string' as const },
+      description: `Unix seconds; accepted within ±${config.internalToken.timestampToleranceSeconds} s of the gateway's clock.`,
+    },
+    {
+      in: 'header' as const,
+      name: 'X-Internal-Signature',
+      required,
+      schema: { type: 'string' as const },
+      description:
+        'Hex HMAC-SHA256 (INTERNAL_TOKEN_SECRET) of timestamp + "\\n" + METHOD + "\\n" + path with query + "\\n" + raw body; accepted once.',
+    },
+  ];
+  for (const [path, item] of Object.entries(document.paths)) {
+    if (!path.startsWith(`/${API_PREFIX}/`)) continue;
+    for (const method of ['get', 'put', 'post', 'delete', 'patch'] as const) {
+      const operation = item[method];
+      if (operation) operation.parameters = [...(operation.parameters ?? []), ...headers];
+    }
+  }
 }

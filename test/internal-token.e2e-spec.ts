@@ -152,6 +152,19 @@ describe('service signing (e2e)', () => {
       }
     });
 
+    it('the OpenAPI document lists the two headers on every operation', async () => {
+      const doc = (await a.http.get('/docs/json')).body as {
+        paths: Record<string, Record<string, { parameters?: Array<{ name: string; in: string; required?: boolean }> }>>;
+      };
+      const submit = doc.paths['/api/v1/orders'].post.parameters ?? [];
+      expect(submit).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ name: 'X-Internal-Timestamp', in: 'header', required: true }),
+          expect.objectContaining({ name: 'X-Internal-Signature', in: 'header', required: true }),
+        ]),
+      );
+    });
+
     it('the webhook is exempt while WEBHOOK_SECRET is set: the broker signs it with its own HMAC', async () => {
       const body = JSON.stringify({ event: 'not-a-real-event' });
       const unsigned = await a.http.post('/api/v1/webhooks/orders').set('Content-Type', 'application/json').send(body);
@@ -212,6 +225,8 @@ describe('service signing (e2e)', () => {
       const d = await startTestApp();
       try {
         expect((await d.http.get('/api/v1/config').set(auth)).status).toBe(200);
+        const doc = JSON.stringify((await d.http.get('/docs/json')).body);
+        expect(doc).not.toContain('X-Internal-Signature');
       } finally {
         await d.close();
       }
