@@ -313,3 +313,45 @@ describe('pre-trade pipeline: daily loss limit (e2e, sim broker)', () => {
     expect(new Set((await rejections(t, 'DAILY_LOSS_LIMIT')).map((r) => r.symbol))).toEqual(new Set(['OTHER']));
   });
 });
+
+describe('pre-trade pipeline: one limit across two replicas (e2e, sim broker)', () => {
+  let a: TestApp;
+  let b: TestApp;
+
+  beforeAll(async () => {
+    const env = { ...LIVE, MAX_POSITION_SIZE: '100' };
+    a = await startTestApp({ env, broker: new SimBrokerClient({ clock: new SystemClock() }) });
+    b = await startTestApp({ env, broker: new SimBrokerClient({ clock: new SystemClock() }), database: a.database });
+  });
+  afterAll(async () => {
+    await b?.close();
+    await a?.close();
+  });
+
+  it('20 concurrent resting buys of 10, half to each replica, against MAX_POSITION_SIZE 100: exactly 10 pass', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        (i % 2 ? a : b).http
+          .post('/api/v1/orders')
+          .set(auth)
+          .send({
+            symbol: 'DUO',
+            side: 'buy',
+            qty: 10,
+            order_type: 'limit',
+            limit_price: '1',
+            strategy_id: `duo_${i % 4}`,
+            idempotency_key: `d${i}`,
+          }),
+      ),
+    );
+    expect(results.filter((r) => r.status === 201)).toHaveLength(10);
+    const refused = results.filter((r) => r.status === 422);
+    expect(refused).toHaveLength(10);
+    for (const r of refused) expect((r.body as Refusal).error).toBe('MAX_POSITION_SIZE');
+    const [{ open }] = await a.db.query(
+      `SELECT SUM(qty - filled_qty)::text AS open FROM orders WHERE symbol = 'DUO' AND status NOT IN ('canceled', 'rejected')`,
+    );
+    expect(open).toBe('100');
+  });
+});
