@@ -8,6 +8,7 @@
 import Redis from 'ioredis';
 import type { PoolClient } from 'pg';
 import { Pool } from 'pg';
+import { ExposureRepository } from '../src/risk/pipeline/exposure.repository';
 import { auth, startTestApp, TEST_REDIS_URL, TestApp } from './support/app';
 import { eventually } from './support/wait';
 
@@ -76,5 +77,23 @@ describe('fail closed when a safety state cannot be read (e2e)', () => {
     }
     const after = await eventually(submit, (r) => r.status === 201, 5_000);
     expect(after.status).toBe(201);
+  });
+  it('the exposure itself cannot be read: 503, nothing written, and the next order passes', async () => {
+    const read = jest.spyOn(t.app.get(ExposureRepository), 'read').mockRejectedValueOnce(new Error('connection lost'));
+    const res = await t.http
+      .post('/api/v1/orders')
+      .set(auth)
+      .send({ symbol: 'FCX', side: 'buy', qty: 1, order_type: 'limit', limit_price: '1' });
+    expect(read).toHaveBeenCalled();
+    expect(res.status).toBe(503);
+    expect(res.body.error).toBe('SAFETY_STATE_UNAVAILABLE');
+    const id = res.body.details.client_order_id as string;
+    expect(await t.db.query('SELECT 1 FROM orders WHERE client_order_id = $1', [id])).toHaveLength(0);
+    read.mockRestore();
+    const again = await t.http
+      .post('/api/v1/orders')
+      .set(auth)
+      .send({ symbol: 'FCX', side: 'buy', qty: 1, order_type: 'limit', limit_price: '1' });
+    expect(again.status).toBe(201);
   });
 });

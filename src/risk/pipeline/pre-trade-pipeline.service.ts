@@ -141,12 +141,13 @@ export class PreTradePipeline {
       }
     } catch (err) {
       if (err instanceof DomainError) throw err;
-      // The exposure could not be read (or the write failed): refuse rather than pass blind.
+      // The exposure could not be read, or the order not written with it: nothing was written
+      // (one transaction), and refusing is the safe side.
       this.logger.error(`pre-trade check of ${order.clientOrderId} failed: ${(err as Error).message}`);
       throw new DomainError(
         'unavailable',
         'SAFETY_STATE_UNAVAILABLE',
-        'Risk state cannot be read: orders are refused until it can (cancels still pass)',
+        'The order could not be checked against the risk state and recorded (database unavailable); nothing was written, send it again later (cancels still pass)',
         { client_order_id: order.clientOrderId },
       );
     }
