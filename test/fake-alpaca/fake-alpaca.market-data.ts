@@ -19,6 +19,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Decimal } from '../../src/common/decimal';
 import type { WireResponse } from './fake-alpaca.wire';
+import { takeCounted } from './take-counted';
 
 export type MarketDataRoute = 'trades/latest' | 'quotes/latest' | 'bars';
 export type MarketDataFaultRoute = MarketDataRoute | '*';
@@ -166,7 +167,7 @@ export class FakeMarketData {
     if (keyId !== this.deps.keyId || headers['apca-api-secret-key'] !== this.deps.secretKey) {
       return { status: 401, body: { message: 'unauthorized' } };
     }
-    for (let fault = this.takeFault(route); fault; fault = this.takeFault(route)) {
+    for (let fault = takeCounted(this.faults, route); fault; fault = takeCounted(this.faults, route)) {
       if (fault.kind === 'drop') return 'drop';
       if (fault.kind === 'fail') {
         const status = fault.status ?? 503;
@@ -287,14 +288,5 @@ export class FakeMarketData {
       this.symbols.set(symbol, d);
     }
     return d;
-  }
-
-  private takeFault(route: MarketDataRoute): Fault | undefined {
-    const i = this.faults.findIndex((f) => f.remaining > 0 && (f.route === route || f.route === '*'));
-    if (i === -1) return undefined;
-    const f = this.faults[i];
-    f.remaining -= 1;
-    if (f.remaining === 0) this.faults.splice(i, 1);
-    return f;
   }
 }

@@ -49,6 +49,7 @@ import {
   type WireResponse,
   type WireTradeUpdate,
 } from './fake-alpaca.wire';
+import { takeCounted } from './take-counted';
 
 export type { FillBehaviour, FillResult } from './fake-alpaca.exchange';
 export type * from './fake-alpaca.wire';
@@ -488,7 +489,7 @@ export class FakeAlpacaServer {
       this.write(res, { status: 404, body: { message: 'Not Found' } });
       return;
     }
-    const delay = this.takeDelay(matched.route);
+    const delay = takeCounted(this.delays, matched.route);
     if (delay?.before) await this.sleep(delay.ms);
 
     if (req.headers['apca-api-key-id'] !== this.keyId || req.headers['apca-api-secret-key'] !== this.secretKey) {
@@ -496,7 +497,7 @@ export class FakeAlpacaServer {
       return;
     }
 
-    const fault = this.takeFault(matched.route);
+    const fault = takeCounted(this.faults, matched.route);
     let answer: WireResponse;
     if (fault?.kind === 'reject') {
       answer = { status: 403, body: ERR_INSUFFICIENT_BUYING_POWER };
@@ -573,24 +574,6 @@ export class FakeAlpacaServer {
       if (m) return { route: r.route, params: m.slice(1).map((p) => decodeURIComponent(p)) };
     }
     return undefined;
-  }
-
-  private takeFault(route: FakeRoute): Fault | undefined {
-    const i = this.faults.findIndex((f) => f.remaining > 0 && (f.route === route || f.route === '*'));
-    if (i === -1) return undefined;
-    const f = this.faults[i];
-    f.remaining -= 1;
-    if (f.remaining === 0) this.faults.splice(i, 1);
-    return f;
-  }
-
-  private takeDelay(route: FakeRoute): Delay | undefined {
-    const i = this.delays.findIndex((d) => d.remaining > 0 && (d.route === route || d.route === '*'));
-    if (i === -1) return undefined;
-    const d = this.delays[i];
-    d.remaining -= 1;
-    if (d.remaining === 0) this.delays.splice(i, 1);
-    return d;
   }
 
   private write(res: ServerResponse, answer: WireResponse): void {
