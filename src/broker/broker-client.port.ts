@@ -13,7 +13,7 @@
  * - a submit is never retried by the adapter: the caller resolves an unknown
  *   outcome by looking the order up by client_order_id.
  */
-import type { OrderSide, OrderType, TimeInForce } from '../orders/domain/order-status';
+import type { OrderSide, OrderType, TimeInForce } from '../trading/order-status';
 
 /** Statuses as brokers report them (Alpaca's vocabulary, which the OMS shares). */
 export type BrokerOrderStatus =

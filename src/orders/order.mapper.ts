@@ -1,5 +1,5 @@
 /** The only way an order leaves the service: whitelisted fields, decimals as strings, qty as a number. */
-import { Order } from './domain/order';
+import { Order } from '../trading/order';
 import { OrderDetailDto, OrderResponseDto } from './dto/order-response.dto';
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);

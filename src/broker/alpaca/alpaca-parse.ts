@@ -20,7 +20,7 @@ import type {
   BrokerReplaceRequest,
   OrderUpdate,
 } from '../broker-client.port';
-import type { OrderSide } from '../../orders/domain/order-status';
+import type { OrderSide } from '../../trading/order-status';
 import { AlpacaParseError, AlpacaRequestError } from './alpaca-errors';
 
 type Raw = Record<string, unknown>;

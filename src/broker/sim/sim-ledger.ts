@@ -10,7 +10,7 @@
  *   the new side at the flipping execution's price.
  */
 import { Decimal } from '../../common/decimal';
-import type { OrderSide } from '../../orders/domain/order-status';
+import type { OrderSide } from '../../trading/order-status';
 
 export interface SimPositionState {
   /** Signed: negative for a short. */

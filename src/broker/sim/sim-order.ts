@@ -11,7 +11,7 @@
  *   is the better of the two prices (never worse than the limit).
  */
 import { Decimal, normalizeDecimal, normalizeWholeQuantity } from '../../common/decimal';
-import type { OrderSide, OrderType, TimeInForce } from '../../orders/domain/order-status';
+import type { OrderSide, OrderType, TimeInForce } from '../../trading/order-status';
 import type { BrokerOrder, BrokerOrderStatus } from '../broker-client.port';
 import { invalidRequest } from './sim-errors';
 

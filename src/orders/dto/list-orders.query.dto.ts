@@ -2,7 +2,7 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsOptional, ValidateBy } from 'class-validator';
 import { Identifier, TickerSymbol, Timestamp } from '../../common/validators';
-import { ORDER_STATUSES, OrderStatus } from '../domain/order-status';
+import { ORDER_STATUSES, OrderStatus } from '../../trading/order-status';
 
 export class ListOrdersQueryDto {
   @ApiPropertyOptional({

@@ -3,8 +3,8 @@ import { IsOptional } from 'class-validator';
 import { FieldProblem } from '../../common/domain-error';
 import { CrossFieldRules } from '../../common/validation.pipe';
 import { Identifier, OneOf, Price, TickerSymbol, WholeQuantity } from '../../common/validators';
-import { ORDER_SIDES, ORDER_TYPES, OrderSide, OrderType, TIME_IN_FORCE, TimeInForce } from '../domain/order-status';
-import { orderTermProblems } from '../domain/order';
+import { ORDER_SIDES, ORDER_TYPES, OrderSide, OrderType, TIME_IN_FORCE, TimeInForce } from '../../trading/order-status';
+import { orderTermProblems } from '../../trading/order';
 
 export class OrderRequestDto implements CrossFieldRules {
   @ApiProperty({

@@ -17,15 +17,15 @@ import { BROKER_CLIENT, BrokerClient, OrderUpdate } from '../../broker/broker-cl
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { Clock } from '../../infra/clock/clock';
 import { LeaderElection } from '../../infra/leader/leader-election.service';
-import { OPEN_STATUSES } from '../domain/order-state-machine';
-import { OrderStatus } from '../domain/order-status';
+import { AT_BROKER_OPEN_STATUSES } from '../../trading/order-state-machine';
+import { OrderStatus } from '../../trading/order-status';
 import { OrderRepository } from '../persistence/order.repository';
 import { ApplyOrderUpdateUseCase } from '../use-cases/apply-order-update.use-case';
 import { DispatchOrderUseCase } from '../use-cases/dispatch-order.use-case';
 import { KeyedQueue } from './keyed-queue';
 
 /** Open at the broker: what polling follows (the unsent and unconfirmed are the resolver's). */
-const POLLED: OrderStatus[] = [...OPEN_STATUSES].filter((s) => s !== 'pending_new' && s !== 'submitted_unconfirmed');
+const POLLED: OrderStatus[] = [...AT_BROKER_OPEN_STATUSES];
 const BATCH = 100;
 /** Stream updates applied at once (each holds a pooled connection while it runs). */
 const STREAM_CONCURRENCY = 8;

@@ -3,8 +3,8 @@ import { DataSource, EntityManager } from 'typeorm';
 import { AuditEntry } from '../../audit/audit-entry';
 import type { PoolClient } from 'pg';
 import { preparedQuery } from '../../infra/database/data-source';
-import { NewOrder, Order } from '../domain/order';
-import { OrderSide, OrderStatus, OrderType, TimeInForce } from '../domain/order-status';
+import { NewOrder, Order } from '../../trading/order';
+import { OrderSide, OrderStatus, OrderType, TimeInForce } from '../../trading/order-status';
 
 interface OrderRow {
   seq: string;

@@ -22,9 +22,9 @@ import { Clock } from '../../infra/clock/clock';
 import { GatewayMetrics } from '../../infra/metrics/gateway-metrics';
 import { applyFillToPosition } from '../../positions/domain/position-math';
 import { PositionRepository } from '../../positions/persistence/position.repository';
-import { fillIncrement } from '../domain/fill-progress';
-import { OrderStatus } from '../domain/order-status';
-import { fromBrokerStatus, transition } from '../domain/order-state-machine';
+import { fillIncrement } from '../../trading/fill-progress';
+import { OrderStatus } from '../../trading/order-status';
+import { fromBrokerStatus, GATEWAY_OUTCOMES, transition } from '../../trading/order-state-machine';
 import { FillRepository } from '../persistence/fill.repository';
 import { OrderRepository } from '../persistence/order.repository';
 
@@ -48,14 +48,6 @@ export interface ApplyResult {
   status?: OrderStatus;
   fillsRecorded: number;
 }
-
-/** Orders that never reached a broker. */
-const NEVER_SENT: ReadonlySet<OrderStatus> = new Set([
-  'dry_run',
-  'blocked_kill_switch',
-  'blocked_circuit_breaker',
-  'failed',
-]);
 
 /** Audit actions for the statuses SPEC §2.6 names. */
 const AUDITED: Partial<Record<OrderStatus, string>> = {
@@ -166,7 +158,7 @@ export class ApplyOrderUpdateUseCase {
         brokerOrderId: r.order.id,
       });
       if (!order) return { outcome: 'unknown_order' as const, fillsRecorded: 0 };
-      if (NEVER_SENT.has(order.status)) {
+      if (GATEWAY_OUTCOMES.has(order.status)) {
         // The broker cannot know an order the gateway never sent: such a report is wrong, not news.
         this.logger.warn(
           `ignoring a ${r.source} report for ${order.clientOrderId}, which was never sent (${order.status})`,

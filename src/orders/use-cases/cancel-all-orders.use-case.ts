@@ -10,7 +10,7 @@ import { ActorContext } from '../../audit/audit-entry';
 import { Principal, PERMISSIONS } from '../../auth/permission';
 import { Clock } from '../../infra/clock/clock';
 import { KillSwitchService } from '../../risk/kill-switch/kill-switch.service';
-import { isTerminal, OPEN_STATUSES } from '../domain/order-state-machine';
+import { isTerminal, OPEN_STATUSES } from '../../trading/order-state-machine';
 import { OrderRepository } from '../persistence/order.repository';
 import { CancelOrderUseCase } from './cancel-order.use-case';
 

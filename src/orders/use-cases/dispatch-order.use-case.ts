@@ -17,8 +17,8 @@ import { BROKER_CLIENT, BrokerClient, BrokerError, BrokerOrder } from '../../bro
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { Clock } from '../../infra/clock/clock';
 import { GatewayMetrics } from '../../infra/metrics/gateway-metrics';
-import { Order } from '../domain/order';
-import { isTerminal } from '../domain/order-state-machine';
+import { Order } from '../../trading/order';
+import { isTerminal } from '../../trading/order-state-machine';
 import { OrderRepository } from '../persistence/order.repository';
 import { ApplyOrderUpdateUseCase } from './apply-order-update.use-case';
 

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { Principal } from '../../auth/permission';
 import { InputValidationError, NotFoundError } from '../../common/domain-error';
-import { Order } from '../domain/order';
-import { OrderStatus } from '../domain/order-status';
+import { Order } from '../../trading/order';
+import { OrderStatus } from '../../trading/order-status';
 import { OrderRepository } from '../persistence/order.repository';
 
 export interface ListOrdersQuery {

@@ -18,7 +18,7 @@ import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { Clock } from '../../infra/clock/clock';
 import { GatewayMetrics } from '../../infra/metrics/gateway-metrics';
 import { PreTradePipeline } from '../../risk/pipeline/pre-trade-pipeline.service';
-import { buildNewOrder, differingTerms, NewOrder, Order, SubmitOrderCommand } from '../domain/order';
+import { buildNewOrder, differingTerms, NewOrder, Order, SubmitOrderCommand } from '../../trading/order';
 import { OrderRepository } from '../persistence/order.repository';
 import { DispatchOrderUseCase, DispatchOutcome } from './dispatch-order.use-case';
 

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { BrokerFill, BrokerOrder, BrokerPosition } from '../../broker/broker-client.port';
 import { exact, plain, quotient } from '../../common/decimal';
-import { fillIncrement } from '../../orders/domain/fill-progress';
-import { fromBrokerStatus, transition } from '../../orders/domain/order-state-machine';
-import { OrderStatus } from '../../orders/domain/order-status';
+import { fillIncrement } from '../../trading/fill-progress';
+import { fromBrokerStatus, transition } from '../../trading/order-state-machine';
+import { OrderStatus } from '../../trading/order-status';
 import { applyFillToPosition, FLAT, PositionState } from '../../positions/domain/position-math';
 import { rebuildPosition } from './position-rebuild';
 import {

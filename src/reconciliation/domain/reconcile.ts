@@ -31,8 +31,14 @@
  */
 import { BrokerFill, BrokerOrder, BrokerPosition } from '../../broker/broker-client.port';
 import { exact, plain } from '../../common/decimal';
-import { fromBrokerStatus, isTerminal, transition } from '../../orders/domain/order-state-machine';
-import { OrderSide, OrderStatus } from '../../orders/domain/order-status';
+import {
+  fromBrokerStatus,
+  GATEWAY_OUTCOMES,
+  isTerminal,
+  MAYBE_UNSENT_STATUSES,
+  transition,
+} from '../../trading/order-state-machine';
+import { OrderSide, OrderStatus } from '../../trading/order-status';
 
 export const FINDING_KINDS = ['orphan', 'missing_fill', 'position_mismatch', 'status_mismatch'] as const;
 export type FindingKind = (typeof FINDING_KINDS)[number];
@@ -99,16 +105,6 @@ export interface OrderReconcileResult {
   findings: Finding[];
 }
 
-/** Orders that reached no broker, so the broker cannot report on them. */
-const NEVER_SENT: ReadonlySet<OrderStatus> = new Set([
-  'dry_run',
-  'blocked_kill_switch',
-  'blocked_circuit_breaker',
-  'failed',
-]);
-/** Not yet (known to be) at the broker: OrderSync resolves these; absence at the broker is expected. */
-const MAYBE_UNSENT: ReadonlySet<OrderStatus> = new Set(['pending_new', 'submitted_unconfirmed']);
-
 const gt = (a: string, b: string): boolean => exact(a).gt(exact(b));
 
 function byTime(a: BrokerFill, b: BrokerFill): number {
@@ -160,7 +156,7 @@ export function reconcileOrders(input: OrderReconcileInput): OrderReconcileResul
 
   for (const fill of [...input.brokerFills].sort(byTime)) {
     const local = localByBrokerId.get(fill.brokerOrderId);
-    if (!local || NEVER_SENT.has(local.status)) continue; // orphans are reported from their order below
+    if (!local || GATEWAY_OUTCOMES.has(local.status)) continue; // orphans are reported from their order below
     if (input.knownExecutionIds.has(fill.executionId)) continue;
     const known = running.get(local.clientOrderId) ?? local.filledQty;
     const cum = fill.cumQty ?? plain(exact(known).plus(exact(fill.qty)));
@@ -206,10 +202,10 @@ export function reconcileOrders(input: OrderReconcileInput): OrderReconcileResul
   }
 
   for (const local of input.localOrders) {
-    if (NEVER_SENT.has(local.status) || isTerminal(local.status)) continue;
+    if (GATEWAY_OUTCOMES.has(local.status) || isTerminal(local.status)) continue;
     const report = matchReport(local, byId, byClientId);
     if (!report) {
-      if (!MAYBE_UNSENT.has(local.status)) {
+      if (!MAYBE_UNSENT_STATUSES.has(local.status)) {
         findings.push({
           kind: 'status_mismatch',
           key: `status_mismatch:${local.clientOrderId}:unknown_at_broker`,

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager, QueryRunner } from 'typeorm';
-import { OPEN_STATUSES } from '../../orders/domain/order-state-machine';
-import { OrderSide, OrderStatus } from '../../orders/domain/order-status';
+import { OPEN_STATUSES } from '../../trading/order-state-machine';
+import { OrderSide, OrderStatus } from '../../trading/order-status';
 import { OpenBlockingFinding, ReconciliationStateView } from '../domain/gate';
 import { rebuildPosition } from '../domain/position-rebuild';
 import { Finding, FindingKind, LocalOrderView, PositionView } from '../domain/reconcile';

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
 import { preparedQuery, withPgTransaction } from '../../infra/database/data-source';
-import { OPEN_STATUSES } from '../../orders/domain/order-state-machine';
+import { OPEN_STATUSES } from '../../trading/order-state-machine';
 import { ExposureSnapshot } from './pre-trade-checks';
 
 /** Advisory-lock namespaces (first key of the two-key form): one symbol, one strategy. */

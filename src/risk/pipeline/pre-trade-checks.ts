@@ -20,7 +20,7 @@
  *   with SAFETY_STATE_UNAVAILABLE rather than passing blind.
  */
 import Decimal from 'decimal.js';
-import { OrderTerms } from '../../orders/domain/order';
+import { OrderTerms } from '../../trading/order';
 import { CheckResult, gateDenial, limitDenial } from './pre-trade-check';
 
 /** Local exposure in one symbol and one strategy, as read (under a lock) before the insert. */

@@ -13,7 +13,7 @@ import {
   MarketDataUnavailableError,
   PriceObservation,
 } from '../../market-data/market-data.port';
-import { NewOrder } from '../../orders/domain/order';
+import { NewOrder } from '../../trading/order';
 import { KillSwitchService } from '../kill-switch/kill-switch.service';
 import { AccountEquityService } from './account-equity.service';
 import { ExposureRepository } from './exposure.repository';

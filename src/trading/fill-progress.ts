@@ -23,8 +23,8 @@
  * 5. Fills are applied whatever the order's status (a fill after `canceled`
  *    still counts): the state machine decides the status, this decides fills.
  */
-import { DomainError } from '../../common/domain-error';
-import { Decimal, exact, plain, quotient } from '../../common/decimal';
+import { DomainError } from '../common/domain-error';
+import { Decimal, exact, plain, quotient } from '../common/decimal';
 
 export interface FillState {
   /** The order's quantity. */

@@ -1,7 +1,9 @@
 import fc from 'fast-check';
 import {
   fromBrokerStatus,
+  AT_BROKER_OPEN_STATUSES,
   GATEWAY_OUTCOMES,
+  MAYBE_UNSENT_STATUSES,
   isOpen,
   isTerminal,
   OPEN_STATUSES,
@@ -75,6 +77,13 @@ describe('status sets', () => {
     expect([...GATEWAY_OUTCOMES].sort()).toEqual([...GATEWAY_TERMINAL].sort());
     expect(isTerminal('done_for_day')).toBe(false);
     expect(isTerminal('calculated')).toBe(false);
+  });
+
+  it('maybe-unsent statuses are the write-ahead row and the unconfirmed send; the rest of the open ones are at the broker', () => {
+    expect([...MAYBE_UNSENT_STATUSES].sort()).toEqual(['pending_new', 'submitted_unconfirmed']);
+    expect([...AT_BROKER_OPEN_STATUSES].sort()).toEqual(
+      [...OPEN_STATUSES].filter((s) => s !== 'pending_new' && s !== 'submitted_unconfirmed').sort(),
+    );
   });
 
   it('open statuses are exactly those in the first five phases', () => {

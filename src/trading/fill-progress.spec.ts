@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { Decimal, plain, quotient } from '../../common/decimal';
+import { Decimal, plain, quotient } from '../common/decimal';
 import { FillIncrement, fillIncrement, FillProgressError, FillState } from './fill-progress';
 
 const start = (qty: string): FillState => ({ qty, filledQty: '0', filledAvgPrice: null });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
-import { InputValidationError } from '../../common/domain-error';
+import { InputValidationError } from '../common/domain-error';
 import { buildNewOrder, differingTerms, OrderTerms, orderTermProblems, SubmitOrderCommand } from './order';
 import { ORDER_TYPES, OrderType } from './order-status';
 

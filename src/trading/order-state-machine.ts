@@ -43,44 +43,7 @@
  * The table is memoryless: it sees the current status, not the fill history.
  * Fill quantities and prices are fill progress's business.
  */
-import { OrderStatus } from './order-status';
-
-/** No further status change is expected (canceled/expired → filled excepted, see invariant 4). */
-export const TERMINAL_STATUSES: ReadonlySet<OrderStatus> = new Set<OrderStatus>([
-  'filled',
-  'canceled',
-  'rejected',
-  'expired',
-  'replaced',
-  'dry_run',
-  'failed',
-  'blocked_kill_switch',
-  'blocked_circuit_breaker',
-]);
-
-/** Everything that may still change at the broker (or is still to be sent): what polling and reconciliation watch. */
-export const OPEN_STATUSES: ReadonlySet<OrderStatus> = new Set<OrderStatus>([
-  'pending_new',
-  'submitted',
-  'submitted_unconfirmed',
-  'accepted',
-  'new',
-  'partially_filled',
-  'done_for_day',
-  'stopped',
-  'suspended',
-  'pending_cancel',
-  'pending_replace',
-  'calculated',
-]);
-
-/** Outcomes the gateway decides on its own, before anything reached the broker. */
-export const GATEWAY_OUTCOMES: ReadonlySet<OrderStatus> = new Set<OrderStatus>([
-  'dry_run',
-  'failed',
-  'blocked_kill_switch',
-  'blocked_circuit_breaker',
-]);
+import { ORDER_STATUSES, OrderStatus } from './order-status';
 
 export function isTerminal(s: OrderStatus): boolean {
   return TERMINAL_STATUSES.has(s);
@@ -348,6 +311,40 @@ export const TRANSITIONS: Readonly<Record<OrderStatus, ReadonlySet<OrderStatus>>
   blocked_kill_switch: set(),
   blocked_circuit_breaker: set(),
 });
+
+/**
+ * The status sets, derived from the table so they cannot drift from it:
+ * - terminal: nothing may follow but a fill that raced the end (`canceled/expired → filled`);
+ * - open: everything else (may still change at the broker, or is still to be sent);
+ * - gateway outcomes: the gateway's own word, reachable only from the write-ahead row
+ *   (`pending_new`), never from an order that may be at the broker: the order never reached one;
+ * - maybe unsent: open, but the broker may not know the order yet (written ahead, or sent with
+ *   the answer lost) — resolved by sending or by a lookup, not by polling;
+ * - at broker: open and known to be at the broker, what polling follows.
+ */
+const ALL: readonly OrderStatus[] = ORDER_STATUSES;
+/** The statuses that can move to `s`. */
+const sources = (s: OrderStatus): OrderStatus[] => ALL.filter((from) => TRANSITIONS[from].has(s));
+/** The write-ahead row's status: nothing moves to it. */
+const INITIAL = ALL.filter((s) => sources(s).length === 0);
+const onlyFromInitial = (s: OrderStatus): boolean => {
+  const from = sources(s);
+  return from.length > 0 && from.every((f) => INITIAL.includes(f));
+};
+
+export const TERMINAL_STATUSES: ReadonlySet<OrderStatus> = new Set(
+  ALL.filter((s) => [...TRANSITIONS[s]].every((next) => next === 'filled')),
+);
+export const OPEN_STATUSES: ReadonlySet<OrderStatus> = new Set(ALL.filter((s) => !TERMINAL_STATUSES.has(s)));
+export const GATEWAY_OUTCOMES: ReadonlySet<OrderStatus> = new Set(
+  ALL.filter((s) => TERMINAL_STATUSES.has(s) && onlyFromInitial(s)),
+);
+export const MAYBE_UNSENT_STATUSES: ReadonlySet<OrderStatus> = new Set(
+  ALL.filter((s) => OPEN_STATUSES.has(s) && (INITIAL.includes(s) || onlyFromInitial(s))),
+);
+export const AT_BROKER_OPEN_STATUSES: ReadonlySet<OrderStatus> = new Set(
+  ALL.filter((s) => OPEN_STATUSES.has(s) && !MAYBE_UNSENT_STATUSES.has(s)),
+);
 
 /**
  * May an order in `current` move to `reported`? When it may, the result is

@@ -2,7 +2,7 @@
  * The order as the gateway keeps it, and the rules a new order must satisfy
  * whatever sent it (HTTP, a TWAP slice, a manual control).
  */
-import { FieldProblem, InputValidationError } from '../../common/domain-error';
+import { FieldProblem, InputValidationError } from '../common/domain-error';
 import { generateClientOrderId } from './client-order-id';
 import { OrderSide, OrderStatus, OrderType, TimeInForce } from './order-status';
 
