@@ -4,6 +4,7 @@ import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { createDataSource, runMigrations, warmPool } from './data-source';
 import { EmbeddedPostgresHandle, startEmbeddedPostgres } from './embedded-postgres';
 import { redactUrl } from '../redact-url';
+import { UnitOfWork } from './unit-of-work';
 
 /** Holds the embedded PostgreSQL, when one was started, so shutdown can stop it. */
 @Injectable()
@@ -56,7 +57,8 @@ export class DatabaseLifecycle implements OnApplicationShutdown {
       },
     },
     DatabaseLifecycle,
+    UnitOfWork,
   ],
-  exports: [DataSource],
+  exports: [DataSource, UnitOfWork],
 })
 export class DatabaseModule {}

@@ -1,0 +1,93 @@
+/**
+ * The one transaction abstraction. A use case opens a unit of work and hands
+ * its `Tx` to the repositories that write in it; the `Tx` is opaque, so no
+ * TypeORM EntityManager or pg PoolClient leaks into a signature. Repositories
+ * run their SQL through `sql` / `prepared` on either the DataSource (a
+ * statement of its own) or a `Tx`.
+ *
+ * Rules: keep a unit of work short; nothing slow (a broker call, market data)
+ * runs inside one.
+ */
+import { Injectable } from '@nestjs/common';
+import type { Pool, PoolClient, QueryResultRow } from 'pg';
+import { DataSource } from 'typeorm';
+import { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
+
+declare const TX_BRAND: unique symbol;
+
+/** An open transaction. Opaque: only this file looks inside. */
+export interface Tx {
+  readonly [TX_BRAND]: 'Tx';
+}
+
+/** Where a statement runs: on its own (the DataSource) or inside an open unit of work. */
+export type Db = DataSource | Tx;
+
+function poolOf(ds: DataSource): Pool {
+  return (ds.driver as PostgresDriver).master as Pool;
+}
+
+function target(db: Db): Pool | PoolClient {
+  return db instanceof DataSource ? poolOf(db) : (db as unknown as PoolClient);
+}
+
+/** Runs one statement and answers its rows. */
+export async function sql<R extends QueryResultRow = QueryResultRow>(
+  db: Db,
+  text: string,
+  values: unknown[] = [],
+): Promise<R[]> {
+  const result = await target(db).query<R>(text, values);
+  return result.rows;
+}
+
+/** Runs one statement and answers how many rows it changed. */
+export async function sqlCount(db: Db, text: string, values: unknown[] = []): Promise<number> {
+  const result = await target(db).query(text, values);
+  return result.rowCount ?? 0;
+}
+
+/**
+ * Runs a statement as a named prepared statement: each pooled connection parses
+ * and plans it once. For hot statements only (the order insert): planning its
+ * CTE costs PostgreSQL more than executing it. The statement must not use
+ * `RETURNING *` or `SELECT *`, so a later migration cannot change its shape
+ * under a running replica.
+ */
+export async function prepared<R extends QueryResultRow = QueryResultRow>(
+  db: Db,
+  name: string,
+  text: string,
+  values: unknown[],
+): Promise<R[]> {
+  const result = await target(db).query<R>({ name, text, values });
+  return result.rows;
+}
+
+/**
+ * Opens units of work: `run(fn)` runs `fn` in a transaction on one pooled
+ * connection, commits when it resolves and rolls back when it throws (a
+ * connection whose rollback failed is discarded, not reused).
+ */
+@Injectable()
+export class UnitOfWork {
+  constructor(private readonly ds: DataSource) {}
+
+  async run<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    const client = await poolOf(this.ds).connect();
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      const result = await fn(client as unknown as Tx);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {
+        broken = true;
+      });
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+}
