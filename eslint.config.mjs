@@ -21,6 +21,29 @@ export default tseslint.config(
     },
   },
   {
+    // Feature modules are plain modules, imported where they are used: only the ground floor may be global.
+    files: ['src/**/*.ts'],
+    ignores: ['src/infra/**', 'src/common/**', 'src/config/**'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "CallExpression[callee.name='parseFloat']",
+          message: 'Prices, quantities and P&L are decimals: use decimal.js, not parseFloat.',
+        },
+        {
+          selector: "Decorator[expression.callee.name='Global']",
+          message: '@Global() is for infra/, common/ and config/ only: import the module where it is used.',
+        },
+        {
+          selector: "Property[key.name='global'][value.value=true]",
+          message:
+            'A global dynamic module is for infra/, common/ and config/ only: import the module where it is used.',
+        },
+      ],
+    },
+  },
+  {
     files: ['test/**/*.ts', '**/*.spec.ts', 'bench/**/*.ts'],
     rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
   },

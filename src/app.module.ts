@@ -1,8 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { BrokerClient } from './broker/broker-client.port';
-import { BrokerModule } from './broker/broker.module';
+import { BROKER_OVERRIDE } from './broker/broker.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { EventsModule } from './events/events.module';
@@ -15,13 +14,12 @@ import { LeaderElectionOptions } from './infra/leader/leader-election.options';
 import { LeaderModule } from './infra/leader/leader.module';
 import { LoggingModule } from './infra/logging/logging.module';
 import { MarketDataProvider } from './market-data/market-data.port';
-import { MarketDataModule } from './market-data/market-data.module';
+import { MARKET_DATA_OVERRIDE } from './market-data/market-data.module';
 import { MetricsModule } from './infra/metrics/metrics.module';
 import { StateModule } from './infra/state/state.module';
-import { OrdersModule } from './orders/orders.module';
-import { PositionsModule } from './positions/positions.module';
-import { ReconciliationModule } from './reconciliation/reconciliation.module';
-import { RiskModule } from './risk/risk.module';
+import { ControlsModule } from './controls/controls.module';
+import { OrderEntryModule } from './order-entry/order-entry.module';
+import { OverridesModule } from './infra/overrides.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 import { SystemController } from './system/system.controller';
 
@@ -46,18 +44,18 @@ export class AppModule {
         LoggingModule,
         MetricsModule,
         DatabaseModule,
-        BrokerModule.forRoot(overrides.broker),
-        MarketDataModule.forRoot(overrides.marketData),
+        OverridesModule.forRoot([
+          ...(overrides.broker ? [{ provide: BROKER_OVERRIDE, useValue: overrides.broker }] : []),
+          ...(overrides.marketData ? [{ provide: MARKET_DATA_OVERRIDE, useValue: overrides.marketData }] : []),
+        ]),
         LeaderModule.forRoot(overrides.leader),
         StateModule,
-        AuditModule,
+        // The entry points; each imports the feature modules it stands on.
         AuthModule,
         HealthModule,
-        OrdersModule,
+        OrderEntryModule,
+        ControlsModule,
         EventsModule,
-        PositionsModule,
-        RiskModule,
-        ReconciliationModule,
         WebhooksModule,
       ],
       controllers: [SystemController],

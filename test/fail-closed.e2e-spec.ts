@@ -8,7 +8,7 @@
 import Redis from 'ioredis';
 import type { PoolClient } from 'pg';
 import { Pool } from 'pg';
-import { ExposureRepository } from '../src/risk/pipeline/exposure.repository';
+import { ExposureRepository } from '../src/orders/persistence/exposure.repository';
 import { auth, startTestApp, TEST_REDIS_URL, TestApp } from './support/app';
 import { eventually } from './support/wait';
 

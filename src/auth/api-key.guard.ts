@@ -3,7 +3,8 @@ import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { ForbiddenError, UnauthenticatedError } from '../common/domain-error';
 import { ApiKeyService } from './api-key.service';
-import { PERMISSIONS_KEY, PUBLIC_KEY } from './auth.decorators';
+import { PUBLIC_KEY } from '../common/public-route';
+import { PERMISSIONS_KEY } from './auth.decorators';
 import { Permission, Principal } from './permission';
 
 /** Every route needs an API key unless marked @Public(); @RequirePermissions adds RBAC. */

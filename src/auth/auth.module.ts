@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
+import { AuditModule } from '../audit/audit.module';
 import { ApiKeyGuard } from './api-key.guard';
 import { ApiKeyRepository } from './api-key.repository';
 import { ApiKeyService } from './api-key.service';
@@ -8,6 +9,7 @@ import { InternalTokenGuard } from './internal-token.guard';
 import { ManageApiKeysUseCase } from './manage-api-keys.use-case';
 
 @Module({
+  imports: [AuditModule],
   controllers: [ApiKeysController],
   providers: [
     ApiKeyRepository,

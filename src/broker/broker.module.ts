@@ -1,4 +1,4 @@
-import { DynamicModule, Global, Inject, Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Clock } from '../infra/clock/clock';
 import { AlpacaBrokerClient } from './alpaca/alpaca-broker-client';
@@ -24,32 +24,28 @@ function nestLogger(context: string): AlpacaLogger {
   };
 }
 
+/** A broker handed in by the composition root (tests: a sim with faults, or Alpaca aimed at a fake). */
+export const BROKER_OVERRIDE = Symbol('BROKER_OVERRIDE');
+
 /**
  * Binds the BrokerClient port to an adapter: Alpaca (the official SDK) or the
  * in-process sim exchange, per BROKER. Nothing else in the gateway knows which.
  */
-@Global()
-@Module({})
+@Module({
+  providers: [
+    BrokerCallObserver,
+    {
+      provide: BROKER_CLIENT,
+      inject: [APP_CONFIG, Clock, BrokerCallObserver, { token: BROKER_OVERRIDE, optional: true }],
+      // Every call's outcome is reported (broker-error bursts trip the circuit breaker).
+      useFactory: (config: AppConfig, clock: Clock, observer: BrokerCallObserver, broker?: BrokerClient) =>
+        observeBrokerClient(BrokerModule.createClient(config, clock, broker), observer),
+    },
+    BrokerLifecycle,
+  ],
+  exports: [BROKER_CLIENT, BrokerCallObserver],
+})
 export class BrokerModule {
-  /** `broker` replaces the configured adapter (tests hand in a sim with faults, or Alpaca aimed at a fake). */
-  static forRoot(broker?: BrokerClient): DynamicModule {
-    return {
-      module: BrokerModule,
-      providers: [
-        BrokerCallObserver,
-        {
-          provide: BROKER_CLIENT,
-          inject: [APP_CONFIG, Clock, BrokerCallObserver],
-          // Every call's outcome is reported (broker-error bursts trip the circuit breaker).
-          useFactory: (config: AppConfig, clock: Clock, observer: BrokerCallObserver): BrokerClient =>
-            observeBrokerClient(BrokerModule.createClient(config, clock, broker), observer),
-        },
-        BrokerLifecycle,
-      ],
-      exports: [BROKER_CLIENT, BrokerCallObserver],
-    };
-  }
-
   private static createClient(config: AppConfig, clock: Clock, broker?: BrokerClient): BrokerClient {
     if (broker) return broker;
     const logger = new Logger('Broker');

@@ -2,7 +2,7 @@ import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { DataSource } from 'typeorm';
-import { Public } from '../auth/auth.decorators';
+import { Public } from '../common/public-route';
 import { BROKER_CLIENT, BrokerClient } from '../broker/broker-client.port';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { LeaderElection } from '../infra/leader/leader-election.service';

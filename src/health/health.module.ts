@@ -1,6 +1,11 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { BrokerModule } from '../broker/broker.module';
+import { ReconciliationModule } from '../reconciliation/reconciliation.module';
 import { HealthController } from './health.controller';
 
-@Module({ imports: [TerminusModule.forRoot({ errorLogStyle: 'json' })], controllers: [HealthController] })
+@Module({
+  imports: [TerminusModule.forRoot({ errorLogStyle: 'json' }), BrokerModule, ReconciliationModule],
+  controllers: [HealthController],
+})
 export class HealthModule {}

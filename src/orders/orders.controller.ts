@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpStatus, Param, Post, Query, Res } from '@nestjs/common';
+import { Controller, Get, HttpStatus, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { ActorContext } from '../audit/audit-entry';
@@ -8,18 +8,11 @@ import { ErrorResponseDto } from '../common/error-response.dto';
 import { RateLimit } from '../risk/rate-limit/rate-limit.guard';
 import { ClientOrderIdParamDto } from './dto/client-order-id.param.dto';
 import { ListOrdersQueryDto } from './dto/list-orders.query.dto';
-import { OrderRequestDto } from './dto/order-request.dto';
-import {
-  CancelOrderResponseDto,
-  OrderDetailDto,
-  OrderListResponseDto,
-  OrderResponseDto,
-} from './dto/order-response.dto';
+import { CancelOrderResponseDto, OrderDetailDto, OrderListResponseDto } from './dto/order-response.dto';
 import { logFields } from '../infra/http/request-observer.middleware';
-import { toOrderDetail, toOrderResponse } from './order.mapper';
+import { toOrderDetail } from './order.mapper';
 import { CancelOrderUseCase } from './use-cases/cancel-order.use-case';
 import { QueryOrdersUseCase } from './use-cases/query-orders.use-case';
-import { SubmitOrderUseCase } from './use-cases/submit-order.use-case';
 
 @ApiTags('orders')
 @ApiKeyAuth()
@@ -27,56 +20,9 @@ import { SubmitOrderUseCase } from './use-cases/submit-order.use-case';
 @Controller('orders')
 export class OrdersController {
   constructor(
-    private readonly submitOrder: SubmitOrderUseCase,
     private readonly queryOrders: QueryOrdersUseCase,
     private readonly cancelOrder: CancelOrderUseCase,
   ) {}
-
-  @Post()
-  @RequirePermissions('SUBMIT_ORDER')
-  @RateLimit('submit')
-  @ApiOperation({
-    summary: 'Submit an order',
-    description:
-      'Validates, deduplicates and records the order. 201 when this request created it, 200 with the existing order when the same client_order_id was already taken by the same order, 409 when it names an order with different terms.',
-  })
-  @ApiResponse({ status: 201, type: OrderResponseDto, description: 'Order created' })
-  @ApiResponse({ status: 200, type: OrderResponseDto, description: 'Order already existed (idempotent replay)' })
-  @ApiResponse({
-    status: 202,
-    type: OrderResponseDto,
-    description:
-      'Recorded, broker outcome not known yet (submitted_unconfirmed after a timeout/5xx, or pending_new after a 429); follow GET /orders/{id}',
-  })
-  @ApiResponse({ status: 403, type: ErrorResponseDto, description: 'Key lacks SUBMIT_ORDER or the strategy' })
-  @ApiResponse({ status: 409, type: ErrorResponseDto, description: 'client_order_id names a different order' })
-  @ApiResponse({ status: 429, type: ErrorResponseDto, description: 'RATE_LIMITED: submit budget spent (Retry-After)' })
-  async submit(
-    @Body() body: OrderRequestDto,
-    @CurrentPrincipal() principal: Principal,
-    @Actor() actor: ActorContext,
-    @Res({ passthrough: true }) res: Response,
-  ): Promise<OrderResponseDto> {
-    const result = await this.submitOrder.execute(
-      {
-        symbol: body.symbol,
-        side: body.side,
-        qty: body.qty,
-        orderType: body.order_type,
-        limitPrice: body.limit_price ?? null,
-        stopPrice: body.stop_price ?? null,
-        timeInForce: body.time_in_force,
-        strategyId: body.strategy_id,
-        clientOrderId: body.client_order_id,
-        idempotencyKey: body.idempotency_key,
-      },
-      principal,
-      actor,
-    );
-    logFields(res).clientOrderId = result.order.clientOrderId;
-    res.status(result.pending ? HttpStatus.ACCEPTED : result.created ? HttpStatus.CREATED : HttpStatus.OK);
-    return toOrderResponse(result.order, result.message);
-  }
 
   @Get()
   @RequirePermissions('VIEW_ORDERS')

@@ -1,32 +1,37 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
+import { BrokerModule } from '../broker/broker.module';
 import { EventsModule } from '../events/events.module';
 import { PositionsModule } from '../positions/positions.module';
 import { RiskModule } from '../risk/risk.module';
 import { OrderSyncService } from './jobs/order-sync.service';
+import { OrdersController } from './orders.controller';
+import { ExposureRepository } from './persistence/exposure.repository';
 import { FillRepository } from './persistence/fill.repository';
+import { OrderRepository } from './persistence/order.repository';
 import { ApplyOrderUpdateUseCase } from './use-cases/apply-order-update.use-case';
-import { CancelAllOrdersUseCase } from './use-cases/cancel-all-orders.use-case';
 import { CancelOrderUseCase } from './use-cases/cancel-order.use-case';
 import { DispatchOrderUseCase } from './use-cases/dispatch-order.use-case';
-import { OrdersController } from './orders.controller';
-import { OrderRepository } from './persistence/order.repository';
 import { QueryOrdersUseCase } from './use-cases/query-orders.use-case';
-import { SubmitOrderUseCase } from './use-cases/submit-order.use-case';
 
+/**
+ * The order lifecycle: the orders and fills tables, dispatch to the broker,
+ * every update through ApplyOrderUpdateUseCase, cancels, the polling and
+ * resolver jobs, queries. New orders come in through order-entry/.
+ */
 @Module({
-  imports: [PositionsModule, EventsModule, RiskModule],
+  imports: [AuditModule, BrokerModule, PositionsModule, EventsModule, RiskModule],
   controllers: [OrdersController],
   providers: [
     OrderRepository,
     FillRepository,
-    SubmitOrderUseCase,
+    ExposureRepository,
     QueryOrdersUseCase,
     ApplyOrderUpdateUseCase,
     DispatchOrderUseCase,
     CancelOrderUseCase,
-    CancelAllOrdersUseCase,
     OrderSyncService,
   ],
-  exports: [ApplyOrderUpdateUseCase],
+  exports: [OrderRepository, ExposureRepository, ApplyOrderUpdateUseCase, DispatchOrderUseCase, CancelOrderUseCase],
 })
 export class OrdersModule {}

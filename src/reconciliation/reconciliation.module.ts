@@ -1,5 +1,8 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
+import { BrokerModule } from '../broker/broker.module';
 import { OrdersModule } from '../orders/orders.module';
+import { PositionsModule } from '../positions/positions.module';
 import { ReconciliationRepository } from './persistence/reconciliation.repository';
 import { ReconciliationGateService } from './reconciliation-gate.service';
 import { ReconciliationController } from './reconciliation.controller';
@@ -8,14 +11,11 @@ import { ReconciliationService } from './reconciliation.service';
 import { ReconcileUseCase } from './use-cases/reconcile.use-case';
 
 /**
- * Reconciliation (SPEC §8): startup gate, periodic runs on the leader,
- * fills backfill, orphans, position mismatches. Global, so the pre-trade
- * pipeline (src/risk) injects ReconciliationGateService without importing
- * this module (which imports OrdersModule).
+ * Reconciliation (docs/reconciliation.md): the startup gate, periodic runs on
+ * the leader, fills backfill, orphans, position mismatches.
  */
-@Global()
 @Module({
-  imports: [OrdersModule],
+  imports: [AuditModule, BrokerModule, OrdersModule, PositionsModule],
   controllers: [ReconciliationController],
   providers: [
     ...RECONCILIATION_METRIC_PROVIDERS,

@@ -1,4 +1,7 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
+import { BrokerModule } from '../broker/broker.module';
+import { MarketDataModule } from '../market-data/market-data.module';
 import { PositionsModule } from '../positions/positions.module';
 import { CircuitBreakerMonitor } from './circuit-breaker/circuit-breaker-monitor.service';
 import { CircuitBreakerController } from './circuit-breaker/circuit-breaker.controller';
@@ -7,19 +10,23 @@ import { CircuitBreakerService } from './circuit-breaker/circuit-breaker.service
 import { FatFingerThresholdsController } from './fat-finger/fat-finger-thresholds.controller';
 import { FatFingerThresholdsRepository } from './fat-finger/fat-finger-thresholds.repository';
 import { FatFingerThresholdsService } from './fat-finger/fat-finger-thresholds.service';
-import { KillSwitchController } from './kill-switch/kill-switch.controller';
 import { KillSwitchRepository } from './kill-switch/kill-switch.repository';
 import { KillSwitchService } from './kill-switch/kill-switch.service';
 import { PIPELINE_PROVIDERS } from './pipeline/pipeline.providers';
-import { PreTradePipeline } from './pipeline/pre-trade-pipeline.service';
+import { AccountEquityService } from './pipeline/account-equity.service';
+import { CircuitBreakerSource, DailyPnlSource, FatFingerSource } from './pipeline/pre-trade-sources';
 import { PreTradeSwitch } from './pipeline/pre-trade-switch';
 import { RateLimitGuard } from './rate-limit/rate-limit.guard';
 import { RateLimiter } from './rate-limit/rate-limiter.service';
 
-/** Pre-trade safety: the kill switch and per-key rate limits (SPEC §7). */
+/**
+ * Pre-trade safety: the kill switch, the circuit breaker, fat-finger
+ * thresholds, risk limits and per-key rate limits — the states, their
+ * controls, and the pure checks the order-entry door runs.
+ */
 @Module({
-  imports: [PositionsModule],
-  controllers: [KillSwitchController, FatFingerThresholdsController, CircuitBreakerController],
+  imports: [AuditModule, BrokerModule, MarketDataModule, PositionsModule],
+  controllers: [FatFingerThresholdsController, CircuitBreakerController],
   providers: [
     KillSwitchRepository,
     KillSwitchService,
@@ -33,8 +40,11 @@ import { RateLimiter } from './rate-limit/rate-limiter.service';
     ...PIPELINE_PROVIDERS,
   ],
   exports: [
-    PreTradePipeline,
     KillSwitchService,
+    CircuitBreakerSource,
+    FatFingerSource,
+    DailyPnlSource,
+    AccountEquityService,
     CircuitBreakerService,
     FatFingerThresholdsService,
     RateLimiter,

@@ -1,6 +1,6 @@
 import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProperty, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { Public } from '../auth/auth.decorators';
+import { Public } from '../common/public-route';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { SERVICE_NAME, SERVICE_VERSION } from './service-info';
 

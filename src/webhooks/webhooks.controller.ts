@@ -3,7 +3,7 @@ import { ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { presentedKey } from '../auth/api-key.guard';
 import { ApiKeyService } from '../auth/api-key.service';
-import { Public } from '../auth/auth.decorators';
+import { Public } from '../common/public-route';
 import { parseAlpacaWebhook, WebhookPayloadError } from '../broker/alpaca/alpaca-webhook';
 import { ForbiddenError, InputValidationError, UnauthenticatedError } from '../common/domain-error';
 import { ErrorResponseDto } from '../common/error-response.dto';

@@ -1,6 +1,4 @@
-import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { DataSource } from 'typeorm';
-import { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { MIGRATIONS } from '../../../migrations';
 
 export interface DataSourceOptions {
@@ -59,46 +57,4 @@ export async function runMigrations(ds: DataSource): Promise<string[]> {
 /** Opens every pooled connection now, so the first requests after a start do not wait for them. */
 export async function warmPool(ds: DataSource, connections: number): Promise<void> {
   await Promise.all(Array.from({ length: connections }, () => ds.query('SELECT 1')));
-}
-
-/**
- * Runs a statement as a named prepared statement: each pooled connection parses
- * and plans it once. For hot statements only (the order insert): planning its
- * CTE costs PostgreSQL more than executing it. The statement must not use
- * `RETURNING *` or `SELECT *`, so a later migration cannot change its shape
- * under a running replica.
- */
-export async function preparedQuery<R extends QueryResultRow>(
-  ds: DataSource | PoolClient,
-  name: string,
-  text: string,
-  values: unknown[],
-): Promise<R[]> {
-  const target = ds instanceof DataSource ? ((ds.driver as PostgresDriver).master as Pool) : ds;
-  const result = await target.query<R>({ name, text, values });
-  return result.rows;
-}
-
-/**
- * Runs `fn` in a transaction on one pooled connection, for hot paths that use
- * prepared statements inside a transaction (TypeORM's runner cannot name
- * them). Commits when `fn` resolves, rolls back when it throws.
- */
-export async function withPgTransaction<T>(ds: DataSource, fn: (client: PoolClient) => Promise<T>): Promise<T> {
-  const pool = (ds.driver as PostgresDriver).master as Pool;
-  const client = await pool.connect();
-  let broken = false;
-  try {
-    await client.query('BEGIN');
-    const result = await fn(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {
-      broken = true;
-    });
-    throw err;
-  } finally {
-    client.release(broken);
-  }
 }

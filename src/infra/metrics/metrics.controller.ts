@@ -2,7 +2,7 @@ import { Controller, Get, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { PrometheusController } from '@willsoto/nestjs-prometheus';
 import type { Response } from 'express';
-import { Public } from '../../auth/auth.decorators';
+import { Public } from '../../common/public-route';
 
 @ApiExcludeController()
 @Public()

@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditEntry } from '../../audit/audit-entry';
-import type { PoolClient } from 'pg';
-import { preparedQuery } from '../../infra/database/data-source';
+import { prepared, Tx } from '../../infra/database/unit-of-work';
 import { NewOrder, Order } from '../../trading/order';
 import { OrderSide, OrderStatus, OrderType, TimeInForce } from '../../trading/order-status';
 
@@ -39,7 +38,7 @@ const COLUMNS = `seq, client_order_id, strategy_id, symbol, side, qty, order_typ
   time_in_force, status, broker_order_id, error_message, retry_count, created_at, updated_at, submitted_at,
   filled_at, filled_qty, filled_avg_price, metadata, parent_order_id, slice_num, total_slices, scheduled_time`;
 
-/** The hot path: prepared once per connection (see preparedQuery). */
+/** The hot path: prepared once per connection (see `prepared` in infra/database/unit-of-work). */
 const INSERT_WITH_AUDIT = `WITH ins AS (
     INSERT INTO orders (client_order_id, strategy_id, symbol, side, qty, order_type, limit_price,
                         stop_price, time_in_force, status, metadata, created_at, updated_at)
@@ -101,10 +100,10 @@ export class OrderRepository {
   async insertWithAudit(
     order: NewOrder,
     audit: AuditEntry,
-    /** The transaction to write in (the pre-trade exposure lock's); default: its own. */
-    tx?: PoolClient,
+    /** The unit of work to write in (the one holding the exposure locks); default: a statement of its own. */
+    tx?: Tx,
   ): Promise<{ order: Order | null; created: boolean }> {
-    const rows = await preparedQuery<OrderRow>(tx ?? this.ds, 'orders_insert_with_audit', INSERT_WITH_AUDIT, [
+    const rows = await prepared<OrderRow>(tx ?? this.ds, 'orders_insert_with_audit', INSERT_WITH_AUDIT, [
       order.clientOrderId,
       order.strategyId,
       order.symbol,

@@ -29,15 +29,7 @@ export const KILL_SWITCH_CHANNEL = 'kill_switch.changes';
 export interface KillSwitchStatus {
   state: KillSwitchState;
   history: KillSwitchEvent[];
-  /** What the cancel-all on engage did, when one was asked for. */
-  cancelAll?: Record<string, unknown>;
 }
-
-/** Cancels every open order (registered by the orders module, which depends on this one). */
-export type CancelAllHook = (ctx: ActorContext) => Promise<Record<string, unknown>>;
-
-/** Orders admitted just before the engage may be written after the first sweep: one more sweep after this. */
-export const CANCEL_ALL_SECOND_SWEEP_MS = 2_000;
 
 /**
  * Each replica holds the state in memory: re-read from PostgreSQL every
@@ -50,7 +42,6 @@ export const CANCEL_ALL_SECOND_SWEEP_MS = 2_000;
 export class KillSwitchService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('KillSwitch');
   private readonly replica: ReplicatedState<KillSwitchState>;
-  private cancelAll?: CancelAllHook;
 
   constructor(
     private readonly repo: KillSwitchRepository,
@@ -106,19 +97,13 @@ export class KillSwitchService implements OnApplicationBootstrap, OnApplicationS
     };
   }
 
-  registerCancelAll(hook: CancelAllHook): void {
-    this.cancelAll = hook;
-  }
-
   /**
    * Idempotent: engaging an engaged switch changes and records nothing and
-   * answers the current status. With `cancelOpenOrders`, every open order is
-   * then cancelled (also on an already engaged switch: an operator may ask
-   * again), and once more a moment later for orders admitted just before the
-   * engage; both sweeps are audited.
+   * answers the current status. (Cancelling the open orders on engage is the
+   * operator controls' business: src/controls/.)
    */
   async engage(
-    cmd: { operator: string; reason: string; details: Record<string, unknown> | null; cancelOpenOrders: boolean },
+    cmd: { operator: string; reason: string; details: Record<string, unknown> | null },
     ctx: ActorContext,
   ): Promise<KillSwitchStatus> {
     const changed = await this.repo.withLockedState(async (current, manager) => {
@@ -136,31 +121,12 @@ export class KillSwitchService implements OnApplicationBootstrap, OnApplicationS
       return state;
     });
     if (changed) await this.replica.announce(changed);
-    if (!cmd.cancelOpenOrders) return this.status();
-    const cancelAll = await this.sweep(cmd.operator, ctx);
-    const again = setTimeout(() => void this.sweep(cmd.operator, ctx), CANCEL_ALL_SECOND_SWEEP_MS);
-    again.unref();
-    return { ...(await this.status()), cancelAll };
+    return this.status();
   }
 
-  private async sweep(operator: string, ctx: ActorContext): Promise<Record<string, unknown>> {
-    if (!this.cancelAll || this.replica.stopped) return { error: 'cancel-all is not available in this process' };
-    let summary: Record<string, unknown>;
-    try {
-      summary = await this.cancelAll({ actor: operator, requestId: ctx.requestId });
-    } catch (err) {
-      this.logger.error(`cancel-all on engage failed: ${(err as Error).message}`);
-      summary = { error: (err as Error).message };
-    }
-    await this.audit
-      .append({
-        action: 'kill_switch.cancel_all',
-        actor: operator,
-        requestId: ctx.requestId,
-        details: { ...summary, api_key: ctx.actor },
-      })
-      .catch((err: Error) => this.logger.error(`cannot audit cancel-all: ${err.message}`));
-    return summary;
+  /** False once the application is shutting down. */
+  get running(): boolean {
+    return !this.replica.stopped;
   }
 
   /** Idempotent: disengaging a released switch changes and records nothing and answers the current status. */

@@ -2,35 +2,27 @@ import { Provider } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { Clock } from '../../infra/clock/clock';
 import { DailyPnlService } from '../../positions/daily-pnl.service';
-import { ReconciliationGateService } from '../../reconciliation/reconciliation-gate.service';
 import { CircuitBreakerService } from '../circuit-breaker/circuit-breaker.service';
 import { effectiveThresholds } from '../fat-finger/fat-finger-thresholds';
 import { FatFingerThresholdsService } from '../fat-finger/fat-finger-thresholds.service';
 import { checkFatFinger } from '../fat-finger/fat-finger.check';
 import { AccountEquityService } from './account-equity.service';
-import { ExposureRepository } from './exposure.repository';
 import { CheckResult, gateDenial } from './pre-trade-check';
 import { OrderIntent } from './pre-trade-checks';
-import { PreTradePipeline } from './pre-trade-pipeline.service';
 import { PreTradeSwitch } from './pre-trade-switch';
-import {
-  CircuitBreakerSource,
-  DailyPnlSource,
-  FatFingerSource,
-  MarketInputs,
-  ReconciliationGateSource,
-} from './pre-trade-sources';
+import { CircuitBreakerSource, DailyPnlSource, FatFingerSource, MarketInputs } from './pre-trade-sources';
 
 const tradeDate = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 
-/** The pipeline and the sources it reads, bound to the services that own them. */
+/**
+ * The sources the pre-trade checks read, bound to the risk services that own
+ * them. The reconciliation gate is bound where the checks are provided
+ * (order-entry/), above the reconciliation module.
+ */
 export const PIPELINE_PROVIDERS: Provider[] = [
   AccountEquityService,
-  ExposureRepository,
-  PreTradePipeline,
   PreTradeSwitch,
   { provide: CircuitBreakerSource, useExisting: CircuitBreakerService },
-  { provide: ReconciliationGateSource, useExisting: ReconciliationGateService },
   {
     provide: FatFingerSource,
     inject: [FatFingerThresholdsService],

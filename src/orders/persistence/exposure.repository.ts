@@ -1,9 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import type { PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
-import { preparedQuery, withPgTransaction } from '../../infra/database/data-source';
+import { prepared, Tx } from '../../infra/database/unit-of-work';
 import { OPEN_STATUSES } from '../../trading/order-state-machine';
-import { ExposureSnapshot } from './pre-trade-checks';
+import { ExposureSnapshot } from '../../risk/pipeline/pre-trade-checks';
 
 /** Advisory-lock namespaces (first key of the two-key form): one symbol, one strategy. */
 const SYMBOL_LOCK_SPACE = 7_342_201;
@@ -42,10 +41,11 @@ function toSnapshot(row: ExposureRow | undefined): ExposureSnapshot {
 
 /**
  * What an order's risk limits are checked against: the symbol's position and
- * open orders, and the strategy's open orders. Checking and inserting happen
- * in one transaction holding an advisory lock on the symbol and one on the
- * strategy (always in that order, so two of them cannot deadlock), so two
- * concurrent orders cannot both pass a limit only one of them fits under.
+ * open orders, and the strategy's open orders. The order-entry door locks and
+ * reads them in the unit of work that then inserts the order, holding an
+ * advisory lock on the symbol and one on the strategy (always in that order,
+ * so two of them cannot deadlock): two concurrent orders cannot both pass a
+ * limit only one of them fits under.
  */
 @Injectable()
 export class ExposureRepository {
@@ -53,24 +53,14 @@ export class ExposureRepository {
 
   /** A read without locks, for orders that can add no open exposure (DRY_RUN). */
   async read(symbol: string, strategyId: string): Promise<ExposureSnapshot> {
-    const rows = await preparedQuery<ExposureRow>(this.ds, 'pretrade_exposure', EXPOSURE, [symbol, strategyId]);
+    const rows = await prepared<ExposureRow>(this.ds, 'pretrade_exposure', EXPOSURE, [symbol, strategyId]);
     return toSnapshot(rows[0]);
   }
 
-  /**
-   * Locks the symbol and the strategy for the rest of a transaction, reads the
-   * exposure, and lets `fn` decide and write in that transaction. The locks go
-   * with the commit or rollback.
-   */
-  async withLock<T>(
-    symbol: string,
-    strategyId: string,
-    fn: (exposure: ExposureSnapshot, tx: PoolClient) => Promise<T>,
-  ): Promise<T> {
-    return withPgTransaction(this.ds, async (tx) => {
-      await preparedQuery(tx, 'pretrade_lock', LOCK, [symbol, strategyId]);
-      const rows = await preparedQuery<ExposureRow>(tx, 'pretrade_exposure', EXPOSURE, [symbol, strategyId]);
-      return fn(toSnapshot(rows[0]), tx);
-    });
+  /** Locks the symbol and the strategy for the rest of `tx` (released at commit or rollback), then reads. */
+  async lockAndRead(tx: Tx, symbol: string, strategyId: string): Promise<ExposureSnapshot> {
+    await prepared(tx, 'pretrade_lock', LOCK, [symbol, strategyId]);
+    const rows = await prepared<ExposureRow>(tx, 'pretrade_exposure', EXPOSURE, [symbol, strategyId]);
+    return toSnapshot(rows[0]);
   }
 }

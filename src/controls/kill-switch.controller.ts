@@ -1,15 +1,24 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Inject, Post } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { ActorContext } from '../../audit/audit-entry';
-import { Actor, ApiKeyAuth, RequirePermissions } from '../../auth/auth.decorators';
-import { ErrorResponseDto } from '../../common/error-response.dto';
-import { APP_CONFIG, AppConfig } from '../../config/app-config';
-import { DisengageKillSwitchDto, EngageKillSwitchDto, KillSwitchStatusDto } from './dto/kill-switch.dto';
-import { KillSwitchService, KillSwitchStatus } from './kill-switch.service';
+import { ActorContext } from '../audit/audit-entry';
+import { Actor, ApiKeyAuth, RequirePermissions } from '../auth/auth.decorators';
+import { ErrorResponseDto } from '../common/error-response.dto';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import {
+  DisengageKillSwitchDto,
+  EngageKillSwitchDto,
+  KillSwitchStatusDto,
+} from '../risk/kill-switch/dto/kill-switch.dto';
+import { KillSwitchService, KillSwitchStatus } from '../risk/kill-switch/kill-switch.service';
+import { CancelAllOutcome, EngageKillSwitchUseCase } from './engage-kill-switch.use-case';
 
-export function toStatusDto({ state, history, cancelAll }: KillSwitchStatus): KillSwitchStatusDto {
+export function toStatusDto({
+  state,
+  history,
+  cancelAll,
+}: KillSwitchStatus & { cancelAll?: CancelAllOutcome }): KillSwitchStatusDto {
   return {
-    ...(cancelAll ? { cancel_all: cancelAll } : {}),
+    ...(cancelAll ? { cancel_all: { ...cancelAll } } : {}),
     engaged: state.engaged,
     engaged_at: state.engagedAt?.toISOString() ?? null,
     engaged_by: state.engagedBy,
@@ -33,6 +42,7 @@ export function toStatusDto({ state, history, cancelAll }: KillSwitchStatus): Ki
 export class KillSwitchController {
   constructor(
     private readonly killSwitch: KillSwitchService,
+    private readonly engageKillSwitch: EngageKillSwitchUseCase,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -48,7 +58,7 @@ export class KillSwitchController {
   @ApiResponse({ status: 422, description: 'Invalid input; every bad field is named', type: ErrorResponseDto })
   async engage(@Body() body: EngageKillSwitchDto, @Actor() actor: ActorContext): Promise<KillSwitchStatusDto> {
     return toStatusDto(
-      await this.killSwitch.engage(
+      await this.engageKillSwitch.execute(
         {
           operator: body.operator,
           reason: body.reason,

@@ -5,14 +5,13 @@
  * would. Orders the gateway never sent (reconciliation's orphans) are not
  * touched: they are not in the orders table.
  */
-import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { ActorContext } from '../../audit/audit-entry';
-import { Principal, PERMISSIONS } from '../../auth/permission';
-import { Clock } from '../../infra/clock/clock';
-import { KillSwitchService } from '../../risk/kill-switch/kill-switch.service';
-import { isTerminal, OPEN_STATUSES } from '../../trading/order-state-machine';
-import { OrderRepository } from '../persistence/order.repository';
-import { CancelOrderUseCase } from './cancel-order.use-case';
+import { Injectable, Logger } from '@nestjs/common';
+import { ActorContext } from '../audit/audit-entry';
+import { Principal, PERMISSIONS } from '../auth/permission';
+import { Clock } from '../infra/clock/clock';
+import { isTerminal, OPEN_STATUSES } from '../trading/order-state-machine';
+import { OrderRepository } from '../orders/persistence/order.repository';
+import { CancelOrderUseCase } from '../orders/use-cases/cancel-order.use-case';
 
 const PAGE = 200;
 const CONCURRENCY = 8;
@@ -31,19 +30,14 @@ export interface CancelAllSummary {
 const SYSTEM = new Principal('system', 'cancel-all', new Set(PERMISSIONS), ['*']);
 
 @Injectable()
-export class CancelAllOrdersUseCase implements OnModuleInit {
+export class CancelAllOrdersUseCase {
   private readonly logger = new Logger('CancelAll');
 
   constructor(
     private readonly orders: OrderRepository,
     private readonly cancel: CancelOrderUseCase,
     private readonly clock: Clock,
-    private readonly killSwitch: KillSwitchService,
   ) {}
-
-  onModuleInit(): void {
-    this.killSwitch.registerCancelAll(async (ctx) => ({ ...(await this.execute(ctx)) }));
-  }
 
   async execute(ctx: ActorContext): Promise<CancelAllSummary> {
     const summary: CancelAllSummary = { found: 0, canceled: 0, pending: 0, failed: [] };

@@ -1,21 +1,19 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional } from 'class-validator';
-import { FieldProblem } from '../../common/domain-error';
-import { CrossFieldRules } from '../../common/validation.pipe';
-import { Identifier, OneOf, Price, TickerSymbol, WholeQuantity } from '../../common/validators';
-import { ORDER_SIDES, ORDER_TYPES, OrderSide, OrderType, TIME_IN_FORCE, TimeInForce } from '../../trading/order-status';
-import { orderTermProblems } from '../../trading/order';
+import { ORDER_SIDES, ORDER_TYPES, OrderSide, OrderType, TIME_IN_FORCE, TimeInForce } from '../trading/order-status';
 
-export class OrderRequestDto implements CrossFieldRules {
+/**
+ * The body of POST /orders, for the API description. The body itself is
+ * checked by OrderCommand.create (the same rules for every entry point);
+ * these declarations only document it.
+ */
+export class OrderRequestDto {
   @ApiProperty({
     description: 'Ticker; trimmed and upper-cased. 1-10 characters of A-Z, 0-9, "." or "/".',
     example: 'AAPL',
   })
-  @TickerSymbol()
   symbol!: string;
 
   @ApiProperty({ enum: ORDER_SIDES, example: 'buy' })
-  @OneOf(ORDER_SIDES)
   side!: OrderSide;
 
   @ApiProperty({
@@ -23,13 +21,10 @@ export class OrderRequestDto implements CrossFieldRules {
     oneOf: [{ type: 'integer' }, { type: 'string' }],
     example: 10,
   })
-  @WholeQuantity()
   qty!: string;
 
   @ApiPropertyOptional({ enum: ORDER_TYPES, default: 'market' })
-  @IsOptional()
-  @OneOf(ORDER_TYPES)
-  order_type: OrderType = 'market';
+  order_type?: OrderType;
 
   @ApiPropertyOptional({
     description: 'Required for limit and stop_limit orders; forbidden otherwise. JSON number or decimal string.',
@@ -37,8 +32,6 @@ export class OrderRequestDto implements CrossFieldRules {
     example: '150.25',
     nullable: true,
   })
-  @IsOptional()
-  @Price()
   limit_price?: string | null;
 
   @ApiPropertyOptional({
@@ -46,22 +39,16 @@ export class OrderRequestDto implements CrossFieldRules {
     oneOf: [{ type: 'number' }, { type: 'string' }],
     nullable: true,
   })
-  @IsOptional()
-  @Price()
   stop_price?: string | null;
 
   @ApiPropertyOptional({ enum: TIME_IN_FORCE, default: 'day' })
-  @IsOptional()
-  @OneOf(TIME_IN_FORCE)
-  time_in_force: TimeInForce = 'day';
+  time_in_force?: TimeInForce;
 
   @ApiPropertyOptional({
     description:
       'Your own id (1-48 characters of letters, digits, "_", ".", ":", "-"). When absent the gateway derives one from the order terms and the UTC trade date, so the same order on the same day is the same order.',
     maxLength: 48,
   })
-  @IsOptional()
-  @Identifier(48)
   client_order_id?: string;
 
   @ApiPropertyOptional({
@@ -69,8 +56,6 @@ export class OrderRequestDto implements CrossFieldRules {
       'Folded into the derived client_order_id, for a caller that legitimately wants two identical orders on one day. Ignored when client_order_id is given.',
     maxLength: 64,
   })
-  @IsOptional()
-  @Identifier(64)
   idempotency_key?: string;
 
   @ApiPropertyOptional({
@@ -78,17 +63,5 @@ export class OrderRequestDto implements CrossFieldRules {
     maxLength: 64,
     example: 'alpha_baseline',
   })
-  @IsOptional()
-  @Identifier(64)
   strategy_id?: string;
-
-  /** Which prices the order type needs and forbids; skipped while order_type itself is invalid. */
-  crossFieldProblems(): FieldProblem[] {
-    if (!(ORDER_TYPES as readonly string[]).includes(this.order_type)) return [];
-    return orderTermProblems({
-      orderType: this.order_type,
-      limitPrice: this.limit_price ?? null,
-      stopPrice: this.stop_price ?? null,
-    });
-  }
 }

@@ -1,0 +1,122 @@
+/**
+ * The command every new order enters through (docs/architecture.md, "The
+ * order-entry door"): `OrderCommand.create(raw)` normalizes and validates a
+ * raw request — an HTTP body, a job's parameters, a command line's flags —
+ * with the same field rules the rest of the API uses, and throws one
+ * InputValidationError naming every bad field. An OrderCommand that exists is
+ * valid: the door does not check its fields again.
+ */
+import { FieldProblem, InputValidationError } from '../common/domain-error';
+import {
+  FieldRule,
+  identifierRule,
+  oneOfRule,
+  PRICE_RULE,
+  SYMBOL_RULE,
+  WHOLE_QUANTITY_RULE,
+} from '../common/validators';
+import { orderTermProblems, SubmitOrderCommand } from '../trading/order';
+import { ORDER_SIDES, ORDER_TYPES, OrderSide, OrderType, TIME_IN_FORCE, TimeInForce } from '../trading/order-status';
+
+/** The request's field names (snake_case, as on the wire), in the order problems are reported. */
+export const ORDER_REQUEST_FIELDS = [
+  'symbol',
+  'side',
+  'qty',
+  'order_type',
+  'limit_price',
+  'stop_price',
+  'time_in_force',
+  'client_order_id',
+  'idempotency_key',
+  'strategy_id',
+] as const;
+
+const RULES = {
+  symbol: SYMBOL_RULE,
+  side: oneOfRule(ORDER_SIDES),
+  qty: WHOLE_QUANTITY_RULE,
+  order_type: oneOfRule(ORDER_TYPES),
+  limit_price: PRICE_RULE,
+  stop_price: PRICE_RULE,
+  time_in_force: oneOfRule(TIME_IN_FORCE),
+  client_order_id: identifierRule(48),
+  idempotency_key: identifierRule(64),
+  strategy_id: identifierRule(64),
+} satisfies Record<(typeof ORDER_REQUEST_FIELDS)[number], FieldRule<string>>;
+
+const DEFAULTS: Partial<Record<(typeof ORDER_REQUEST_FIELDS)[number], string>> = {
+  order_type: 'market',
+  time_in_force: 'day',
+};
+const REQUIRED = new Set(['symbol', 'side', 'qty']);
+
+export class OrderCommand implements SubmitOrderCommand {
+  private constructor(
+    readonly symbol: string,
+    readonly side: OrderSide,
+    readonly qty: string,
+    readonly orderType: OrderType,
+    readonly limitPrice: string | null,
+    readonly stopPrice: string | null,
+    readonly timeInForce: TimeInForce,
+    readonly strategyId: string | undefined,
+    readonly clientOrderId: string | undefined,
+    readonly idempotencyKey: string | undefined,
+  ) {}
+
+  /**
+   * The command `raw` asks for, normalized (`" aapl "` → `AAPL`, `10.0` →
+   * `"10"`, `150.50` → `"150.5"`, defaults filled in), or an
+   * InputValidationError naming every bad field: unknown fields, field rules,
+   * and the rules across fields (which prices each order type needs).
+   */
+  static create(raw: unknown): OrderCommand {
+    // No body at all (or one not read as JSON) is an order with no fields: each required one is named.
+    if (raw === undefined) raw = {};
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+      throw InputValidationError.field('body', 'must be a JSON object');
+    }
+    const input = raw as Record<string, unknown>;
+    const problems: FieldProblem[] = [];
+    const known = new Set<string>(ORDER_REQUEST_FIELDS);
+    for (const key of Object.keys(input)) {
+      if (!known.has(key)) problems.push({ field: key, problems: ['is not a known field'] });
+    }
+    const v: Partial<Record<(typeof ORDER_REQUEST_FIELDS)[number], string>> = {};
+    for (const field of ORDER_REQUEST_FIELDS) {
+      const given = input[field];
+      if ((given === undefined || given === null) && !REQUIRED.has(field)) {
+        if (DEFAULTS[field] !== undefined) v[field] = DEFAULTS[field];
+        continue;
+      }
+      const rule: FieldRule<string> = RULES[field];
+      const value = rule.normalize(given);
+      if (rule.isValid(value)) v[field] = value;
+      else problems.push({ field, problems: [rule.message] });
+    }
+    if (v.order_type !== undefined) {
+      const named = new Set(problems.map((p) => p.field));
+      const cross = orderTermProblems({
+        orderType: v.order_type as OrderType,
+        // A price that failed its own rule was given: it still counts as given here.
+        limitPrice: input.limit_price === undefined || input.limit_price === null ? null : (v.limit_price ?? '?'),
+        stopPrice: input.stop_price === undefined || input.stop_price === null ? null : (v.stop_price ?? '?'),
+      });
+      problems.push(...cross.filter((p) => !named.has(p.field)));
+    }
+    if (problems.length) throw new InputValidationError(problems);
+    return new OrderCommand(
+      v.symbol!,
+      v.side as OrderSide,
+      v.qty!,
+      v.order_type as OrderType,
+      v.limit_price ?? null,
+      v.stop_price ?? null,
+      v.time_in_force as TimeInForce,
+      v.strategy_id,
+      v.client_order_id,
+      v.idempotency_key,
+    );
+  }
+}

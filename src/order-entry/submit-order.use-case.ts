@@ -1,0 +1,234 @@
+/**
+ * The one order-entry door (docs/architecture.md, "The order-entry door"):
+ * every way of creating an order — POST /orders today; TWAP slices, manual
+ * orders, position close/adjust/flatten and bracket legs as they come — calls
+ * `execute` with a validated OrderCommand. In order: the id rules and the
+ * strategy scope, the pre-trade checks, the write-ahead insert with its audit
+ * row, and the dispatch to the broker.
+ *
+ * Invariants:
+ * - the order row and its audit row are written in one statement before any
+ *   broker call (write-ahead), in the unit of work that read the exposure the
+ *   checks judged, under the symbol and strategy locks (live trading): two
+ *   concurrent orders cannot both pass a limit only one of them fits under;
+ * - a refused order writes no order row; its refusal is audited;
+ * - one client_order_id is one order: concurrent duplicates resolve on the
+ *   primary key and every caller gets the same order back; a replay of an
+ *   existing order is answered even when the checks would now refuse it (a
+ *   replay adds no exposure);
+ * - DRY_RUN never reaches a broker: the order is recorded as `dry_run`;
+ * - otherwise the order is written `pending_new` first, then dispatched
+ *   outside any transaction; an ambiguous broker answer is a 202 with the
+ *   order still resolving.
+ */
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { performance } from 'node:perf_hooks';
+import { ActorContext } from '../audit/audit-entry';
+import { Principal } from '../auth/permission';
+import { ConflictError, DomainError, ForbiddenError } from '../common/domain-error';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { Clock } from '../infra/clock/clock';
+import { UnitOfWork } from '../infra/database/unit-of-work';
+import { GatewayMetrics } from '../infra/metrics/gateway-metrics';
+import { ExposureRepository } from '../orders/persistence/exposure.repository';
+import { OrderRepository } from '../orders/persistence/order.repository';
+import { DispatchOrderUseCase, DispatchOutcome } from '../orders/use-cases/dispatch-order.use-case';
+import { Denial } from '../risk/pipeline/pre-trade-check';
+import { ExposureSnapshot, OrderIntent } from '../risk/pipeline/pre-trade-checks';
+import { PreTradeChecks } from '../risk/pipeline/pre-trade-checks.service';
+import { buildNewOrder, differingTerms, NewOrder, Order } from '../trading/order';
+import { OrderCommand } from './order-command';
+
+export interface SubmitOrderResult {
+  order: Order;
+  /** True when this call created the order; false when it already existed. */
+  created: boolean;
+  /** True when the broker's answer is not known yet (202): follow the order by id or events. */
+  pending: boolean;
+  message: string;
+}
+
+const DISPATCH_MESSAGES: Record<DispatchOutcome, string> = {
+  acknowledged: 'Order submitted to the broker',
+  rejected: 'Order rejected by the broker',
+  unconfirmed: 'Broker outcome unknown (timeout or broker error); resolving by client_order_id',
+  retry_scheduled: 'Broker rate-limited the submission; it will be sent again with the same client_order_id',
+  failed: 'Order could not be sent: the broker refused the credentials',
+};
+
+/** How long one exposure read serves DRY_RUN orders of the same symbol and strategy. */
+export const DRY_RUN_EXPOSURE_TTL_MS = 1_000;
+const DRY_RUN_EXPOSURE_MAX_KEYS = 10_000;
+
+type Insert = { order: Order | null; created: boolean };
+
+@Injectable()
+export class SubmitOrderUseCase {
+  private readonly logger = new Logger('OrderEntry');
+  private readonly dryRunReads = new Map<string, { at: number; read: Promise<ExposureSnapshot> }>();
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly orders: OrderRepository,
+    private readonly exposure: ExposureRepository,
+    private readonly uow: UnitOfWork,
+    private readonly dispatcher: DispatchOrderUseCase,
+    private readonly checks: PreTradeChecks,
+    private readonly clock: Clock,
+    private readonly metrics: GatewayMetrics,
+  ) {}
+
+  async execute(cmd: OrderCommand, principal: Principal, ctx: ActorContext): Promise<SubmitOrderResult> {
+    const dryRun = this.config.dryRun;
+    const draft = buildNewOrder(
+      cmd,
+      { strategyId: this.config.strategyId, status: dryRun ? 'dry_run' : 'pending_new' },
+      this.clock.now(),
+    );
+    if (!principal.canAccessStrategy(draft.strategyId)) {
+      this.metrics.orderRejected('STRATEGY_FORBIDDEN');
+      throw new ForbiddenError(
+        'STRATEGY_FORBIDDEN',
+        `This API key may not submit orders for strategy "${draft.strategyId}"`,
+      );
+    }
+    const { order, created } = await this.admit(draft, principal, ctx);
+    if (created && order) {
+      this.metrics.orderStatus(order.status);
+      if (dryRun) return { order, created: true, pending: false, message: 'Order logged (DRY_RUN mode)' };
+      // Written ahead; now (outside any transaction) the broker.
+      const sent = await this.dispatcher.dispatch(order);
+      const message = sent.error
+        ? `${DISPATCH_MESSAGES[sent.outcome]}: ${sent.error.message}`
+        : DISPATCH_MESSAGES[sent.outcome];
+      if (sent.outcome === 'failed') {
+        throw new DomainError('unavailable', 'BROKER_UNAVAILABLE', message, {
+          client_order_id: order.clientOrderId,
+          status: sent.order.status,
+        });
+      }
+      const pending = sent.outcome === 'unconfirmed' || sent.outcome === 'retry_scheduled';
+      return { order: sent.order, created: true, pending, message };
+    }
+    return this.existing(draft, principal);
+  }
+
+  /**
+   * The pre-trade checks, then the insert while the exposure they saw cannot
+   * change. A refusal writes no order row, unless the order already exists
+   * (a replay): then the insert finds it and the caller answers with it.
+   */
+  private async admit(draft: NewOrder, principal: Principal, ctx: ActorContext): Promise<Insert> {
+    const insert = (tx?: Parameters<OrderRepository['insertWithAudit']>[2]) =>
+      this.orders.insertWithAudit(
+        draft,
+        {
+          action: 'order.accepted',
+          actor: ctx.actor,
+          requestId: ctx.requestId,
+          details: {
+            status: draft.status,
+            dry_run: this.config.dryRun,
+            qty: draft.qty,
+            side: draft.side,
+            order_type: draft.orderType,
+          },
+        },
+        tx,
+      );
+    if (!this.checks.enabled) return insert();
+    const early = this.checks.early();
+    if (early) return this.refuse(draft, principal, ctx, early, insert);
+
+    const intent: OrderIntent = draft;
+    const inputs = await this.checks.gather(intent);
+    let outcome: { denial: Denial } | { written: Insert };
+    try {
+      if (this.config.dryRun) {
+        // A dry_run order never opens exposure, so no lock is needed to keep two of them honest.
+        const denial = this.checks.decide(intent, inputs, await this.dryRunExposure(intent));
+        outcome = denial ? { denial } : { written: await insert() };
+      } else {
+        outcome = await this.uow.run(async (tx) => {
+          const exposure = await this.exposure.lockAndRead(tx, intent.symbol, intent.strategyId);
+          const denial = this.checks.decide(intent, inputs, exposure);
+          return denial ? { denial } : { written: await insert(tx) };
+        });
+      }
+    } catch (err) {
+      if (err instanceof DomainError) throw err;
+      // The exposure could not be read, or the order not written with it: nothing was written
+      // (one transaction), and refusing is the safe side.
+      this.logger.error(`pre-trade check of ${draft.clientOrderId} failed: ${(err as Error).message}`);
+      throw new DomainError(
+        'unavailable',
+        'SAFETY_STATE_UNAVAILABLE',
+        'The order could not be checked against the risk state and recorded (database unavailable); nothing was written, send it again later (cancels still pass)',
+        { client_order_id: draft.clientOrderId },
+      );
+    }
+    if ('written' in outcome) return outcome.written;
+    return this.refuse(draft, principal, ctx, outcome.denial, insert);
+  }
+
+  private async refuse(
+    draft: NewOrder,
+    principal: Principal,
+    ctx: ActorContext,
+    denial: Denial,
+    insert: () => Promise<Insert>,
+  ): Promise<Insert> {
+    // A replay of an order that already exists adds no exposure: it is answered with that order.
+    if (await this.isReplay(draft, principal).catch(() => false)) return insert();
+    throw await this.checks.refusal(draft, ctx, denial);
+  }
+
+  /** The answer when the client_order_id was already taken: the same order (200), or a conflict. */
+  private async existing(draft: NewOrder, principal: Principal): Promise<SubmitOrderResult> {
+    const existing = await this.orders.findByClientOrderId(draft.clientOrderId);
+    if (!existing) {
+      // Only possible if the row vanished between the two statements; orders are never deleted.
+      throw new Error(`order ${draft.clientOrderId} conflicted on insert but cannot be read`);
+    }
+    if (!principal.canAccessStrategy(existing.strategyId)) {
+      throw new ConflictError('CLIENT_ORDER_ID_CONFLICT', 'client_order_id is already in use');
+    }
+    const differs = differingTerms(existing, draft);
+    if (differs.length) {
+      this.metrics.orderRejected('CLIENT_ORDER_ID_CONFLICT');
+      throw new ConflictError(
+        'CLIENT_ORDER_ID_CONFLICT',
+        `client_order_id ${draft.clientOrderId} already names an order with different ${differs.join(', ')}; ` +
+          'send an idempotency_key or your own client_order_id to place a second order',
+        { client_order_id: draft.clientOrderId, differing_fields: differs },
+      );
+    }
+    return { order: existing, created: false, pending: false, message: 'Order already exists (idempotent replay)' };
+  }
+
+  /** The same order (same id, same terms, visible to this key) already exists. */
+  private async isReplay(draft: NewOrder, principal: Principal): Promise<boolean> {
+    const existing = await this.orders.findByClientOrderId(draft.clientOrderId);
+    return (
+      !!existing && principal.canAccessStrategy(existing.strategyId) && differingTerms(existing, draft).length === 0
+    );
+  }
+
+  /**
+   * DRY_RUN: dry_run orders add no open orders and no fills, so the exposure they
+   * are checked against changes only through what live trading left behind
+   * (fills of older orders). One read per symbol and strategy serves for up to
+   * DRY_RUN_EXPOSURE_TTL_MS; live orders always read it under the lock.
+   */
+  private dryRunExposure(order: OrderIntent): Promise<ExposureSnapshot> {
+    const key = `${order.symbol}\u0000${order.strategyId}`;
+    const now = performance.now();
+    const cached = this.dryRunReads.get(key);
+    if (cached && now - cached.at < DRY_RUN_EXPOSURE_TTL_MS) return cached.read;
+    if (this.dryRunReads.size >= DRY_RUN_EXPOSURE_MAX_KEYS) this.dryRunReads.clear();
+    const read = this.exposure.read(order.symbol, order.strategyId);
+    this.dryRunReads.set(key, { at: now, read });
+    read.catch(() => this.dryRunReads.delete(key));
+    return read;
+  }
+}
