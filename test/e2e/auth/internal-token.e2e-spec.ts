@@ -8,12 +8,10 @@
 import { randomBytes } from 'node:crypto';
 import { signWebhook } from '../../../src/webhooks/webhook-signature';
 import { ManualClock } from '../../../src/infra/clock/clock';
-import { RedisStateStore } from '../../../src/infra/state/redis-state-store';
 import { StateStore } from '../../../src/infra/state/state-store';
-import { auth, startTestApp, TEST_REDIS_URL, TestApp } from '../../support/app';
+import { auth, startTestApp, TestApp } from '../../support/app';
 import { expectError } from '../../support/http-expect';
 import { internalHeaders } from '../../support/internal-signing';
-import { setIfAbsentContract } from '../../support/set-if-absent.contract';
 
 const SECRET = 'internal-token-secret-0123456789';
 const WEBHOOK_SECRET = 'webhook-secret-0123456789abcdef';
@@ -232,20 +230,4 @@ describe('service signing (e2e)', () => {
       }
     });
   });
-});
-
-describe('RedisStateStore.setIfAbsent (the replay cache across replicas)', () => {
-  let store: RedisStateStore;
-  let n = 0;
-  const prefix = `eg_test:sia:${randomBytes(4).toString('hex')}:`;
-  beforeAll(async () => {
-    store = await RedisStateStore.connect(TEST_REDIS_URL, prefix);
-  });
-  afterAll(async () => {
-    await store?.close();
-  });
-  setIfAbsentContract(
-    () => store,
-    () => `k${++n}`,
-  );
 });

@@ -38,6 +38,33 @@ describe('idempotency (e2e)', () => {
     return t.db.query('SELECT action, request_id FROM audit_log WHERE client_order_id = $1 ORDER BY id', [id]);
   }
 
+  it('creates a dry-run order with the default terms and returns it again on replay', async () => {
+    const body = { symbol: 'aapl', side: 'buy', qty: 10 };
+    const first = await t.http.post('/api/v1/orders').set(auth).send(body);
+    expect(first.status).toBe(201);
+    expect(first.body).toMatchObject({
+      status: 'dry_run',
+      symbol: 'AAPL',
+      qty: 10,
+      order_type: 'market',
+      limit_price: null,
+    });
+    expect(first.body.client_order_id).toMatch(/^[0-9a-f]{24}$/);
+    const again = await t.http
+      .post('/api/v1/orders')
+      .set(auth)
+      .send({ ...body, qty: '10.0' });
+    expect(again.status).toBe(200);
+    expect(again.body.client_order_id).toBe(first.body.client_order_id);
+    const detail = await t.http.get(`/api/v1/orders/${first.body.client_order_id}`).set(auth);
+    expect(detail.status).toBe(200);
+    expect(detail.body).toMatchObject({ filled_qty: '0', strategy_id: 'alpha_baseline', time_in_force: 'day' });
+    const audit = await t.db.query('SELECT action, actor FROM audit_log WHERE client_order_id = $1', [
+      first.body.client_order_id,
+    ]);
+    expect(audit).toEqual([{ action: 'order.accepted', actor: 'admin' }]);
+  });
+
   it('100 concurrent identical POSTs make exactly one order, one audit row, one 201 and 99 200s', async () => {
     const body = { symbol: 'MSFT', side: 'sell', qty: 7, strategy_id: 'stress_1' };
     const responses = await Promise.all(Array.from({ length: 100 }, () => post(body)));

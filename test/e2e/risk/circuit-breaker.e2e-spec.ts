@@ -2,6 +2,7 @@ import { hashApiKey } from '../../../src/auth/api-key.service';
 import { SystemClock } from '../../../src/infra/clock/clock';
 import { StateStore } from '../../../src/infra/state/state-store';
 import { SimBrokerClient } from '../../../src/broker/sim/sim-broker.client';
+import { SimMarketDataProvider } from '../../../src/market-data/sim/sim-market-data.provider';
 import { DailyPnlService } from '../../../src/positions/daily-pnl.service';
 import { CircuitBreakerRepository } from '../../../src/risk/circuit-breaker/circuit-breaker.repository';
 import { CIRCUIT_BREAKER_KEY, CircuitBreakerService } from '../../../src/risk/circuit-breaker/circuit-breaker.service';
@@ -11,7 +12,9 @@ import { eventually } from '../../support/wait';
 /**
  * The circuit breaker (SPEC §7, §2.5, §11): manual trip and reset with an
  * operator, audited; automatic trips (broker errors, daily loss) with
- * operator `system`; every replica sees a trip within 1 s; an unreadable
+ * operator `system`; automatic trips on stale market data and on drawdown,
+ * where reduce-only orders still pass and only an operator's reset clears it;
+ * every replica sees a trip within 1 s; an unreadable
  * state fails closed; disabled, it never blocks and cannot be tripped.
  */
 const trip = (t: TestApp, body: Record<string, unknown> = { operator: 'jane', reason: 'venue outage' }) =>
@@ -21,6 +24,9 @@ const reset = (t: TestApp, body: Record<string, unknown> = { operator: 'jane' })
 const status = (t: TestApp) => t.http.get('/api/v1/circuit-breaker/status').set(auth);
 const submit = (t: TestApp, body: Record<string, unknown>) => t.http.post('/api/v1/orders').set(auth).send(body);
 const breaker = (t: TestApp) => t.app.get(CircuitBreakerService);
+const statusBody = async (t: TestApp) => (await status(t)).body as Record<string, unknown>;
+/** The automatic-trip monitor checking every second, and prices never cached. */
+const FAST = { CIRCUIT_BREAKER_CHECK_INTERVAL_SECONDS: '1', MARKET_DATA_PRICE_CACHE_MS: '0' };
 
 describe('circuit breaker (e2e)', () => {
   let a: TestApp;
@@ -322,5 +328,88 @@ describe('circuit breaker automatic trips (e2e)', () => {
       5_000,
     );
     expect(latest).toMatchObject({ realized: '-100.01' });
+  });
+});
+
+describe('circuit breaker: automatic trip on stale market data (e2e)', () => {
+  let t: TestApp;
+  let market: SimMarketDataProvider;
+
+  beforeAll(async () => {
+    market = new SimMarketDataProvider({ clock: new SystemClock() });
+    t = await startTestApp({ env: { ...FAST, CIRCUIT_BREAKER_STALE_DATA_SECONDS: '60' }, marketData: market });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('trips when a held symbol has no fresh price; reduce-only passes; reset clears it', async () => {
+    await t.db.query(`INSERT INTO positions (symbol, qty, avg_entry_price) VALUES ('STALE', 10, 100)`);
+    // Fresh for a while: no trip.
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect((await statusBody(t)).state).toBe('open');
+
+    market.setTimestamp('STALE', new Date(Date.now() - 61_000));
+    const tripped = await eventually(
+      () => statusBody(t),
+      (s) => s.state === 'tripped',
+      10_000,
+    );
+    expect(tripped).toMatchObject({ state: 'tripped', reason_code: 'STALE_MARKET_DATA', tripped_by: 'system' });
+
+    const add = await t.http
+      .post('/api/v1/orders')
+      .set(auth)
+      .send({ symbol: 'OTHER', side: 'buy', qty: 1, order_type: 'limit', limit_price: '1' });
+    expect(add.status).toBe(503);
+    expect(add.body.error).toBe('CIRCUIT_BREAKER_TRIPPED');
+    const reduce = await t.http
+      .post('/api/v1/orders')
+      .set(auth)
+      .send({ symbol: 'STALE', side: 'sell', qty: 5, order_type: 'limit', limit_price: '100' });
+    expect(reduce.status).toBe(201);
+
+    // Fresh again: still tripped until an operator resets it.
+    market.setTimestamp('STALE', new Date());
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect((await statusBody(t)).state).toBe('tripped');
+    const reset = await t.http.post('/api/v1/circuit-breaker/reset').set(auth).send({ operator: 'jane' });
+    expect(reset.status).toBe(200);
+    expect(reset.body.state).toBe('open');
+  });
+});
+
+describe('circuit breaker: automatic trip on drawdown (e2e)', () => {
+  let t: TestApp;
+  let equity = '100000';
+
+  beforeAll(async () => {
+    const sim = new SimBrokerClient({ clock: new SystemClock() });
+    const getAccount = sim.getAccount.bind(sim);
+    sim.getAccount = async () => ({ ...(await getAccount()), equity });
+    t = await startTestApp({ env: { ...FAST, MAX_DRAWDOWN_PCT: '0.10' }, broker: sim });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it("trips once equity falls 10 % below the day's peak, not before", async () => {
+    equity = '120000'; // the day's peak
+    await new Promise((r) => setTimeout(r, 1_500));
+    equity = '108001'; // 9.999 % below: no trip
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect((await statusBody(t)).state).toBe('open');
+
+    equity = '108000'; // exactly 10 %
+    const tripped = await eventually(
+      () => statusBody(t),
+      (s) => s.state === 'tripped',
+      10_000,
+    );
+    expect(tripped).toMatchObject({ reason_code: 'DRAWDOWN', tripped_by: 'system' });
+    const audited = await t.db.query(
+      `SELECT actor, details FROM audit_log WHERE action LIKE 'circuit_breaker.%trip%' ORDER BY id DESC LIMIT 1`,
+    );
+    expect(audited[0]?.actor).toBe('system');
   });
 });

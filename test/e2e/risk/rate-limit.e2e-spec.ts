@@ -1,9 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hashApiKey } from '../../../src/auth/api-key.service';
-import { RedisStateStore } from '../../../src/infra/state/redis-state-store';
 import { StateStore } from '../../../src/infra/state/state-store';
-import { slidingWindowContract } from '../../support/sliding-window.contract';
-import { startTestApp, TEST_REDIS_URL, TestApp } from '../../support/app';
+import { startTestApp, TestApp } from '../../support/app';
 
 /**
  * Per-key rate limits (SPEC §7, §11): sliding window per API key and endpoint
@@ -116,28 +114,5 @@ describe('rate limits (e2e)', () => {
       request_id: expect.any(String),
     });
     expect((await cancel(a, k, 'rl-down-1')).status).toBeLessThan(300);
-  });
-});
-
-describe('RedisStateStore.slidingWindowHit (e2e, real Redis)', () => {
-  let store: RedisStateStore;
-  let n = 0;
-  beforeAll(async () => {
-    store = await RedisStateStore.connect(TEST_REDIS_URL, `eg_test:rlw:${randomBytes(4).toString('hex')}:`);
-  });
-  afterAll(async () => {
-    await store?.close();
-  });
-
-  slidingWindowContract(
-    () => store,
-    () => `k${++n}`,
-  );
-
-  it('expires the whole window key after the window', async () => {
-    await store.slidingWindowHit('ttl', 5, 60_000, Date.now());
-    const ttl = await store.client.pttl('ttl');
-    expect(ttl).toBeGreaterThan(0);
-    expect(ttl).toBeLessThanOrEqual(60_000);
   });
 });
