@@ -35,10 +35,20 @@ const shared = {
   transformIgnorePatterns: [`/node_modules/(?!(${esmPackages.join('|')})/)`],
 };
 
+/** Every tier that talks to PostgreSQL: one template database migrated per run, a copy per test file. */
+const withDatabase = {
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+};
+
 /**
- * Two projects: `unit` (specs beside the code: no database, no network) and
- * `e2e` (test/: the real app against PostgreSQL and Redis, with a template
- * database migrated once by the global setup).
+ * One project per test tier:
+ * - `unit`: specs beside the code in src/ (no database, no network);
+ * - `e2e`: test/e2e/<module>/, the whole HTTP app against PostgreSQL and Redis;
+ * - `integration`: test/integration/, infrastructure pieces (leader election,
+ *   state stores, process crash and shutdown) against PostgreSQL and Redis;
+ * - `contract`: test/contract/, the Alpaca adapter and SDK against the fake
+ *   Alpaca server, and the fake's own wire format.
  */
 /** @type {import('jest').Config} */
 module.exports = {
@@ -49,11 +59,24 @@ module.exports = {
     { ...shared, displayName: 'unit', roots: ['<rootDir>/src'], testRegex: '\\.spec\\.ts$' },
     {
       ...shared,
+      ...withDatabase,
       displayName: 'e2e',
-      roots: ['<rootDir>/test'],
+      roots: ['<rootDir>/test/e2e'],
       testRegex: '\\.e2e-spec\\.ts$',
-      globalSetup: '<rootDir>/test/global-setup.ts',
-      globalTeardown: '<rootDir>/test/global-teardown.ts',
+    },
+    {
+      ...shared,
+      ...withDatabase,
+      displayName: 'integration',
+      roots: ['<rootDir>/test/integration'],
+      testRegex: '\\.integration-spec\\.ts$',
+    },
+    {
+      ...shared,
+      ...withDatabase,
+      displayName: 'contract',
+      roots: ['<rootDir>/test/contract'],
+      testRegex: '\\.contract-spec\\.ts$',
     },
   ],
 };

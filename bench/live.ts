@@ -1,24 +1,26 @@
 /**
- * The live phases: the gateway with DRY_RUN=false against its in-process
+ * The `live` phase: the gateway with DRY_RUN=false against its in-process
  * simulated broker, so every order is written, submitted, acknowledged and
- * filled, and its fill published on the order-event stream.
- *
- * - live: POST /api/v1/orders under load; then how many of the measured run's
- *   orders reached `filled`, at the end of the load and within a grace period.
- * - latency: one Server-Sent Events connection to GET /api/v1/events, orders
- *   sent at low concurrency, and for each the time from the POST being sent
- *   (and from the broker's fill) to its `order.fill` event arriving.
+ * filled. POST /api/v1/orders under load; then how many of the measured run's
+ * orders reached `filled`, at the end of the load and within a grace period.
+ * The live gateway (`withLiveGateway`) serves the latency phase too.
  */
 import { randomBytes } from 'node:crypto';
-import { request } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
-import { ChildServer } from './child';
+import { ChildServer, freePort, ServerSpec, startServer } from './child';
+import { BenchConfig, LivePhase, log, ORDERS_PATH, REDIS_KEY_PREFIX } from './config';
+import { checkpoint, recreateDatabase } from './database';
+import { profileArgs, serverSpec } from './gateway-spec';
 import { LoadSummary, round, runLoad } from './load';
 
-const ORDERS_PATH = '/api/v1/orders';
-const EVENTS_PATH = '/api/v1/events';
+/** The live phases' own databases, fresh for each phase. */
+const LIVE_DATABASE_NAMES = { live: 'eg_bench_live', latency: 'eg_bench_latency' } as const;
+/** How long after the live load its orders may still take to fill. */
+export const LIVE_SETTLE_S = 5;
+/** ...and how much longer the rest are watched, to report when the backlog clears. */
+export const LIVE_DRAIN_S = 55;
 /** Statuses an order leaves on its own once the broker answers. */
 const IN_FLIGHT = ['pending_new', 'submitted', 'submitted_unconfirmed', 'accepted', 'new', 'partially_filled'];
 
@@ -56,11 +58,11 @@ export interface LiveResult extends LoadSummary {
 }
 
 /** Wall-clock milliseconds with sub-millisecond resolution, comparable with other processes' clocks on this machine. */
-function wallMs(): number {
+export function wallMs(): number {
   return performance.timeOrigin + performance.now();
 }
 
-async function withDb<T>(databaseUrl: string, fn: (c: Client) => Promise<T>): Promise<T> {
+export async function withDb<T>(databaseUrl: string, fn: (c: Client) => Promise<T>): Promise<T> {
   const c = new Client({ connectionString: databaseUrl });
   await c.connect();
   try {
@@ -152,295 +154,82 @@ export async function runLivePhase(o: LivePhaseOptions): Promise<LiveResult> {
   });
 }
 
-// ---------------------------------------------------------------------------
-// Server-Sent Events
-
-export interface SseEvent {
-  id?: string;
-  event?: string;
-  data: string;
-}
-
-export interface EventStream {
-  close(): void;
-  /** Why the stream ended, once it has. */
-  endedBecause(): string | undefined;
-}
-
-export class MissingEndpointError extends Error {}
-
 /**
- * Opens GET /api/v1/events and calls `onEvent` for every frame with the time
- * its bytes arrived. Resolves once the response head is in (the server sends
- * it when the stream is live).
+ * The gateway trading for real against its in-process simulated broker: the
+ * DRY_RUN gateway's environment with DRY_RUN=false, BROKER=sim (never a real
+ * broker, whatever BENCH_GATEWAY_* says) and Redis keys of its own.
  */
-export function openEventStream(
-  baseUrl: string,
-  adminKey: string,
-  onEvent: (e: SseEvent, receivedAtMs: number) => void,
-  timeoutMs: number,
-): Promise<EventStream> {
-  return new Promise((resolve, reject) => {
-    let ended: string | undefined;
-    const req = request(`${baseUrl}${EVENTS_PATH}`, {
-      method: 'GET',
-      headers: { accept: 'text/event-stream', authorization: `Bearer ${adminKey}` },
-    });
-    const timer = setTimeout(() => {
-      req.destroy(new Error(`no response head from ${EVENTS_PATH} within ${timeoutMs} ms`));
-    }, timeoutMs);
-    req.once('error', (err) => {
-      clearTimeout(timer);
-      ended ??= err.message;
-      reject(err);
-    });
-    req.once('response', (res) => {
-      clearTimeout(timer);
-      if (res.statusCode !== 200) {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (body += chunk));
-        res.once('end', () => {
-          const message = `GET ${EVENTS_PATH} answered ${res.statusCode}: ${body.slice(0, 300)}`;
-          reject(res.statusCode === 404 ? new MissingEndpointError(message) : new Error(message));
-        });
-        return;
-      }
-      res.setEncoding('utf8');
-      let buffer = '';
-      res.on('data', (chunk: string) => {
-        const at = wallMs();
-        buffer += chunk;
-        // Frames end with a blank line; tolerate CRLF as the format allows.
-        buffer = buffer.replace(/\r\n?/g, '\n');
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const frame = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const e: SseEvent = { data: '' };
-          const data: string[] = [];
-          for (const line of frame.split('\n')) {
-            if (line === '' || line.startsWith(':')) continue;
-            const colon = line.indexOf(':');
-            const field = colon < 0 ? line : line.slice(0, colon);
-            const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
-            if (field === 'id') e.id = value;
-            else if (field === 'event') e.event = value;
-            else if (field === 'data') data.push(value);
-          }
-          if (data.length === 0) continue;
-          e.data = data.join('\n');
-          onEvent(e, at);
-        }
-      });
-      res.once('end', () => (ended ??= 'the server ended the stream'));
-      res.once('error', (err) => (ended ??= err.message));
-      resolve({
-        close: () => {
-          ended ??= 'closed by the benchmark';
-          req.destroy();
-        },
-        endedBecause: () => ended,
-      });
-    });
-    req.end();
-  });
-}
-
-// ---------------------------------------------------------------------------
-// Fill → event latency
-
-export interface LatencyPhaseOptions {
-  server: ChildServer;
-  databaseUrl: string;
-  adminKey: string;
-  orders: number;
-  concurrency: number;
-  /** Unmeasured orders first (JIT, pools, the stream's first frames). */
-  warmupOrders: number;
-  /** Longest wait for one order's fill event. */
-  eventTimeoutMs: number;
-  /** The phase stops sending new orders after this long. */
-  maxS: number;
-  /**
-   * A random pause of up to this long before each order. Without it each
-   * worker sends right after the previous event arrived, which locks the
-   * sends to the publisher's polling phase and skews the figures.
-   */
-  jitterMs: number;
-  signal: AbortSignal;
-  log: (message: string) => void;
-}
-
-export interface Percentiles {
-  count: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  max: number;
-  mean: number;
-}
-
-export interface LatencyResult {
-  orders: number;
-  concurrency: number;
-  /** Orders the gateway accepted (2xx). */
-  accepted: number;
-  statusCodes: Record<string, number>;
-  /** Accepted orders whose `order.fill` event did not arrive in time. */
-  missingEvents: number;
-  /** POST sent → `order.fill` event received: an upper bound of fill → event. */
-  postToEventMs: Percentiles | null;
-  /** The fill's executed_at (fills table) → event received. */
-  fillToEventMs: Percentiles | null;
-  /** The event's created_at (written to the outbox) → event received. */
-  eventWrittenToReceivedMs: Percentiles | null;
-  /** POST sent → response received. */
-  postResponseMs: Percentiles | null;
-  /** Set when the stream ended before the phase did. */
-  streamEnded?: string;
-  elapsedS: number;
-}
-
-export function percentiles(values: number[]): Percentiles | null {
-  if (values.length === 0) return null;
-  const s = [...values].sort((a, b) => a - b);
-  const at = (p: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
-  const r = (n: number) => round(n, 2);
+function liveSpec(phase: LivePhase, cfg: BenchConfig, databaseUrl: string, adminKey: string, port: number): ServerSpec {
+  const spec = serverSpec('gateway', cfg, databaseUrl, adminKey, port);
   return {
-    count: s.length,
-    p50: r(at(50)),
-    p90: r(at(90)),
-    p99: r(at(99)),
-    max: r(s[s.length - 1]),
-    mean: r(s.reduce((a, b) => a + b, 0) / s.length),
+    ...spec,
+    name: `gateway ${phase}`,
+    nodeArgs: profileArgs(cfg, phase),
+    env: { ...spec.env, REDIS_KEY_PREFIX: `${REDIS_KEY_PREFIX}${phase}:`, DRY_RUN: 'false', BROKER: 'sim' },
   };
 }
 
-interface FillEventSeen {
-  receivedAtMs: number;
-  createdAtMs: number | undefined;
-}
-
-export async function runLatencyPhase(o: LatencyPhaseOptions): Promise<LatencyResult> {
-  const runId = randomBytes(3).toString('hex');
-  const seen = new Map<string, FillEventSeen>();
-  const waiters = new Map<string, () => void>();
-  const onEvent = (e: SseEvent, receivedAtMs: number) => {
-    let msg: { type?: unknown; client_order_id?: unknown; created_at?: unknown };
-    try {
-      msg = JSON.parse(e.data) as typeof msg;
-    } catch {
-      return;
-    }
-    const type = typeof msg.type === 'string' ? msg.type : e.event;
-    if (type !== 'order.fill' || typeof msg.client_order_id !== 'string') return;
-    const id = msg.client_order_id;
-    // A qty-1 order fills once; a redelivery (at-least-once) keeps the first arrival.
-    if (seen.has(id)) return;
-    const created = typeof msg.created_at === 'string' ? Date.parse(msg.created_at) : NaN;
-    seen.set(id, { receivedAtMs, createdAtMs: Number.isNaN(created) ? undefined : created });
-    waiters.get(id)?.();
-  };
-  const stream = await openEventStream(o.server.baseUrl, o.adminKey, onEvent, 10_000);
+/** A live gateway on a fresh database of its own, stopped whatever `fn` does. */
+export async function withLiveGateway<T>(
+  phase: LivePhase,
+  cfg: BenchConfig,
+  adminKey: string,
+  fn: (server: ChildServer, databaseUrl: string) => Promise<T>,
+): Promise<T> {
+  const databaseUrl = await recreateDatabase(cfg.pgAdminUrl, LIVE_DATABASE_NAMES[phase]);
+  if (!(await checkpoint(cfg.pgAdminUrl))) log('CHECKPOINT not permitted for the admin role; runs may interfere');
+  const port = await freePort();
+  log(`${phase}: starting the gateway (DRY_RUN=false, simulated broker) on 127.0.0.1:${port}`);
+  const server = await startServer(liveSpec(phase, cfg, databaseUrl, adminKey, port));
   try {
-    const statusCodes: Record<string, number> = {};
-    const sent = new Map<string, { sentAtMs: number; respondedAtMs: number }>();
-    const started = Date.now();
-    const deadline = started + o.maxS * 1000;
-    let next = 0;
-    const total = o.warmupOrders + o.orders;
-
-    const one = async (i: number): Promise<void> => {
-      const measured = i >= o.warmupOrders;
-      const id = `lat-${runId}-${i}`;
-      const body = JSON.stringify({ symbol: 'AAPL', side: 'buy', qty: 1, client_order_id: id });
-      const arrived = new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => resolve(false), o.eventTimeoutMs);
-        waiters.set(id, () => {
-          clearTimeout(timer);
-          resolve(true);
-        });
-      });
-      const sentAtMs = wallMs();
-      let status: number;
-      try {
-        const res = await fetch(`${o.server.baseUrl}${ORDERS_PATH}`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${o.adminKey}` },
-          body,
-          signal: AbortSignal.timeout(o.eventTimeoutMs),
-        });
-        await res.arrayBuffer();
-        status = res.status;
-      } catch {
-        status = 0;
-      }
-      const respondedAtMs = wallMs();
-      if (measured) statusCodes[String(status)] = (statusCodes[String(status)] ?? 0) + 1;
-      if (status >= 200 && status < 300) {
-        await arrived;
-        if (measured) sent.set(id, { sentAtMs, respondedAtMs });
-      }
-      waiters.delete(id);
-    };
-
-    const worker = async () => {
-      while (next < total && !o.signal.aborted && Date.now() < deadline && !stream.endedBecause()) {
-        await sleep(Math.random() * o.jitterMs);
-        if (next >= total || Date.now() >= deadline) break;
-        await one(next++);
-      }
-    };
-    o.log(`latency: ${o.warmupOrders} warm-up + ${o.orders} orders at concurrency ${o.concurrency}, one event stream`);
-    await Promise.all(Array.from({ length: o.concurrency }, worker));
-    const elapsedS = round((Date.now() - started) / 1000, 2);
-    if (next < total) o.log(`latency: stopped after ${Math.max(0, next - o.warmupOrders)} measured orders`);
-
-    const ids = [...sent.keys()];
-    const executed = new Map<string, number>();
-    await withDb(o.databaseUrl, async (db) => {
-      const { rows } = await db.query<{ client_order_id: string; executed_ms: number }>(
-        `SELECT client_order_id, (extract(epoch FROM min(executed_at)) * 1000)::float8 AS executed_ms
-           FROM fills WHERE client_order_id = ANY($1) GROUP BY client_order_id`,
-        [ids],
-      );
-      for (const r of rows) executed.set(r.client_order_id, Number(r.executed_ms));
-    });
-
-    const postToEvent: number[] = [];
-    const fillToEvent: number[] = [];
-    const writtenToReceived: number[] = [];
-    const postResponse: number[] = [];
-    let missingEvents = 0;
-    for (const [id, s] of sent) {
-      postResponse.push(s.respondedAtMs - s.sentAtMs);
-      const e = seen.get(id);
-      if (!e) {
-        missingEvents += 1;
-        continue;
-      }
-      postToEvent.push(e.receivedAtMs - s.sentAtMs);
-      const ex = executed.get(id);
-      if (ex !== undefined) fillToEvent.push(e.receivedAtMs - ex);
-      if (e.createdAtMs !== undefined) writtenToReceived.push(e.receivedAtMs - e.createdAtMs);
-    }
-    const exited = o.server.exitStatus();
-    if (exited) throw new Error(`live gateway ${exited} during the run; its last output:\n${o.server.outputTail()}`);
-    return {
-      orders: Math.max(0, Math.min(next, total) - o.warmupOrders),
-      concurrency: o.concurrency,
-      accepted: sent.size,
-      statusCodes,
-      missingEvents,
-      postToEventMs: percentiles(postToEvent),
-      fillToEventMs: percentiles(fillToEvent),
-      eventWrittenToReceivedMs: percentiles(writtenToReceived),
-      postResponseMs: percentiles(postResponse),
-      streamEnded: stream.endedBecause(),
-      elapsedS,
-    };
+    return await fn(server, databaseUrl);
   } finally {
-    stream.close();
+    await server.stop();
   }
+}
+
+export function measureLive(cfg: BenchConfig, adminKey: string, signal: AbortSignal): Promise<LiveResult> {
+  return withLiveGateway('live', cfg, adminKey, (server, databaseUrl) =>
+    runLivePhase({
+      server,
+      databaseUrl,
+      adminKey,
+      connections: cfg.connections,
+      durationS: cfg.durationS,
+      warmupS: cfg.warmupS,
+      settleS: LIVE_SETTLE_S,
+      drainS: LIVE_DRAIN_S,
+      signal,
+      log,
+    }),
+  );
+}
+
+export function printLiveReport(cfg: BenchConfig, r: LiveResult): void {
+  const pct = (n: number) => (r.ordersCreated > 0 ? `${((100 * n) / r.ordersCreated).toFixed(1)}%` : 'n/a');
+  const created = (r.statusCodes['201'] ?? 0) + (r.statusCodes['202'] ?? 0);
+  const out = [
+    '',
+    `gateway live (sim): DRY_RUN=false, POST ${ORDERS_PATH}, distinct market orders of 1 share (buys and sells alternating), ${cfg.connections} connections, ${cfg.durationS} s (after ${cfg.warmupS} s warm-up)`,
+    '',
+    `${''.padEnd(10)}  ${'req/s'.padStart(9)}  ${'p50 ms'.padStart(7)}  ${'p99 ms'.padStart(7)}  ${'max ms'.padStart(7)}  ${'errors'.padStart(8)}  ${'requests'.padStart(9)}`,
+    `${'live'.padEnd(10)}  ${r.rps.toFixed(1).padStart(9)}  ${String(r.latencyMs.p50).padStart(7)}  ${String(r.latencyMs.p99).padStart(7)}  ${String(r.latencyMs.max).padStart(7)}  ${String(r.errors).padStart(8)}  ${String(r.requests).padStart(9)}`,
+    '',
+    `  status codes: ${JSON.stringify(r.statusCodes)} (201 created and sent; 202 accepted, broker outcome pending)`,
+    `  socket errors: ${r.socketErrors} (${r.timeouts} timeouts)`,
+    `  orders created by the measured run: ${r.ordersCreated} (${created} answered 201/202)`,
+    `  filled when the load ended:         ${r.filledAtEnd} (${pct(r.filledAtEnd)})`,
+    `  filled within ${r.settleS} s after it:        ${r.filledSettled} (${pct(r.filledSettled)}); ${
+      r.ordersCreated - r.filledSettled === 0
+        ? `all filled after ${r.settledAfterS.toFixed(2)} s`
+        : `not filled: ${JSON.stringify(Object.fromEntries(Object.entries(r.ordersSettled).filter(([k]) => k !== 'filled')))}`
+    }`,
+    `  no order in flight any more:      ${
+      r.drainedAfterS === null
+        ? `not within ${r.settleS + r.drainS} s (${r.filledDrained} filled by then)`
+        : `${r.drainedAfterS.toFixed(1)} s after the load (${r.filledDrained} filled)`
+    }`,
+    '  throughput target: none for this phase',
+  ];
+  process.stdout.write(`${out.join('\n')}\n`);
 }

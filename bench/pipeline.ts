@@ -8,9 +8,21 @@
  */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { join } from 'node:path';
 import { ChildServer, freePort, ServerSpec, startServer } from './child';
+import {
+  BenchConfig,
+  DIST,
+  log,
+  ORDERS_PATH,
+  OTHER_CPU_WARN_PCT,
+  printTargets,
+  REDIS_KEY_PREFIX,
+  TargetCheck,
+} from './config';
 import { cpuBetween, CpuUsage, snapshotCpu } from './cpu';
 import { checkpoint, recreateDatabase } from './database';
+import { gatewayEntry, gatewayOverrides, profileArgs, serverSpec } from './gateway-spec';
 import { LoadSummary, round, runLoad } from './load';
 
 export type PipelineVariant = 'checked' | 'unchecked';
@@ -290,4 +302,71 @@ export function formatPipelineReport(
     out.push(`  warning: other processes used up to ${busiest.toFixed(0)}% of a core during a run; figures are skewed`);
   }
   return out;
+}
+
+/** The pipeline phase's database, fresh for each of its runs, and its target: the checks cost at most this share of throughput. */
+const PIPELINE_DATABASE_NAME = 'eg_bench_pipeline';
+const MAX_PIPELINE_COST_PCT = 15;
+
+/**
+ * One run of the pipeline phase: the DRY_RUN gateway's environment (and
+ * BENCH_GATEWAY_* overrides, which still win) with limits that refuse nothing;
+ * `checked` is the normal entry point, `unchecked` the benchmark-only one with
+ * the pre-trade checks off. Redis keys of its own per run.
+ */
+function pipelineSpec(
+  variant: PipelineVariant,
+  runNo: number,
+  cfg: BenchConfig,
+  databaseUrl: string,
+  adminKey: string,
+  port: number,
+): ServerSpec {
+  const spec = serverSpec('gateway', cfg, databaseUrl, adminKey, port);
+  return {
+    ...spec,
+    name: `gateway pipeline ${variant} #${runNo}`,
+    script: variant === 'checked' ? gatewayEntry() : join(DIST, 'bench', 'unchecked-gateway.js'),
+    nodeArgs: profileArgs(cfg, 'pipeline').map((a) =>
+      a.replace('--cpu-prof-name=pipeline-', `--cpu-prof-name=pipeline-${variant}-${runNo}-`),
+    ),
+    env: {
+      ...spec.env,
+      ...gatewayOverrides(),
+      REDIS_KEY_PREFIX: `${REDIS_KEY_PREFIX}pipeline:${variant}${runNo}:`,
+    },
+  };
+}
+
+export function measurePipeline(cfg: BenchConfig, adminKey: string, signal: AbortSignal): Promise<PipelineResult> {
+  return runPipelinePhase({
+    pgAdminUrl: cfg.pgAdminUrl,
+    databaseName: PIPELINE_DATABASE_NAME,
+    spec: (variant, runNo, databaseUrl, port) => pipelineSpec(variant, runNo, cfg, databaseUrl, adminKey, port),
+    adminKey,
+    path: ORDERS_PATH,
+    rounds: cfg.pipelineRounds,
+    connections: cfg.connections,
+    durationS: cfg.durationS,
+    warmupS: cfg.warmupS,
+    signal,
+    log,
+  });
+}
+
+export function checkPipeline(r: PipelineResult | undefined): TargetCheck[] {
+  if (!r) return [];
+  return [
+    {
+      name: `checks cost <= ${MAX_PIPELINE_COST_PCT} % of throughput`,
+      value: r.costPct === null ? 'n/a' : `${r.costPct.toFixed(1)} %`,
+      // Refused orders are not throughput: any error in the checked runs makes the comparison unfair.
+      pass: r.costPct === null ? false : r.costPct <= MAX_PIPELINE_COST_PCT && r.checked.errors === 0,
+    },
+  ];
+}
+
+export function printPipelineReport(r: PipelineResult, cfg: BenchConfig, checks: TargetCheck[]): void {
+  process.stdout.write(`${formatPipelineReport(r, cfg, OTHER_CPU_WARN_PCT).join('\n')}\n`);
+  printTargets('target', checks);
 }

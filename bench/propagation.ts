@@ -9,8 +9,10 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ChildServer, freePort, ServerSpec, startServer } from './child';
+import { BenchConfig, log, ORDERS_PATH, printTargets, REDIS_KEY_PREFIX, TargetCheck } from './config';
 import { checkpoint, recreateDatabase } from './database';
-import { Percentiles, percentiles } from './live';
+import { gatewayOverrides, profileArgs, serverSpec } from './gateway-spec';
+import { Percentiles, percentiles } from './latency';
 import { round } from './load';
 import { PIPELINE_ORDER, waitUntilAdmitting } from './pipeline';
 
@@ -223,4 +225,68 @@ export function formatPropagationReport(r: PropagationResult): string[] {
     '',
     `  B's answers while polling: ${JSON.stringify(r.pollAnswers)}; a change not seen within ${r.timeoutMs / 1000} s counts as missed`,
   ];
+}
+
+/** The propagation phase: both instances' database, and SPEC's bound on a kill-switch change reaching every replica. */
+const PROPAGATION_DATABASE_NAME = 'eg_bench_propagation';
+const MAX_PROPAGATION_MS = 1_000;
+const PROPAGATION_POLL_MS = 2;
+/** Up to this long a random pause before each change: one periodic re-read (250 ms) of the replicas. */
+const PROPAGATION_JITTER_MS = 250;
+
+/** An instance of the propagation phase: both on one database and one Redis key prefix, as replicas are. */
+function propagationSpec(
+  name: 'A' | 'B',
+  cfg: BenchConfig,
+  databaseUrl: string,
+  adminKey: string,
+  port: number,
+): ServerSpec {
+  const spec = serverSpec('gateway', cfg, databaseUrl, adminKey, port);
+  return {
+    ...spec,
+    name: `gateway propagation ${name}`,
+    nodeArgs: profileArgs(cfg, 'propagation').map((a) =>
+      a.replace('--cpu-prof-name=propagation-', `--cpu-prof-name=propagation-${name}-`),
+    ),
+    env: {
+      ...spec.env,
+      ...gatewayOverrides(),
+      REDIS_KEY_PREFIX: `${REDIS_KEY_PREFIX}propagation:`,
+    },
+  };
+}
+
+export function measurePropagation(
+  cfg: BenchConfig,
+  adminKey: string,
+  signal: AbortSignal,
+): Promise<PropagationResult> {
+  return runPropagationPhase({
+    pgAdminUrl: cfg.pgAdminUrl,
+    databaseName: PROPAGATION_DATABASE_NAME,
+    spec: (name, databaseUrl, port) => propagationSpec(name, cfg, databaseUrl, adminKey, port),
+    adminKey,
+    ordersPath: ORDERS_PATH,
+    rounds: cfg.propagationRounds,
+    pollIntervalMs: PROPAGATION_POLL_MS,
+    jitterMs: PROPAGATION_JITTER_MS,
+    signal,
+    log,
+  });
+}
+
+export function checkPropagation(r: PropagationResult | undefined): TargetCheck[] {
+  if (!r) return [];
+  const check = (what: string, p: PropagationResult['engageMs'], missed: number): TargetCheck => ({
+    name: `kill switch ${what} on B, max <= ${MAX_PROPAGATION_MS} ms`,
+    value: p ? `${p.max.toFixed(1)} ms` : 'n/a',
+    pass: p !== null && missed === 0 && p.max <= MAX_PROPAGATION_MS,
+  });
+  return [check('engage', r.engageMs, r.engageMissed), check('release', r.releaseMs, r.releaseMissed)];
+}
+
+export function printPropagationReport(r: PropagationResult, checks: TargetCheck[]): void {
+  process.stdout.write(`${formatPropagationReport(r).join('\n')}\n`);
+  printTargets('targets', checks);
 }

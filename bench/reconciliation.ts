@@ -22,6 +22,7 @@ import {
 } from '../src/broker/broker-client.port';
 import { loadConfig } from '../src/config/app-config';
 import { ReconciliationService } from '../src/reconciliation/reconciliation.service';
+import { BenchConfig, log } from './config';
 import { recreateDatabase } from './database';
 
 export interface ReconciliationBenchConfig {
@@ -240,4 +241,18 @@ export function formatReconciliationReport(r: ReconciliationBenchResult): string
     `  first run (corrections):  ${r.firstRun.ms.toFixed(0)} ms, ${r.brokerCalls} broker calls; ${JSON.stringify(r.firstRun.summary)}`,
     `  steady-state runs:        ${steady.map((x) => x.toFixed(0)).join(', ')} ms${median === null ? '' : ` (median ${median.toFixed(0)} ms)`}`,
   ].join('\n');
+}
+
+/** One reconciliation run with BENCH_RECON_ORDERS open orders (no target), and its report printed at once. */
+export async function measureReconciliation(cfg: BenchConfig): Promise<ReconciliationBenchResult> {
+  const result = await runReconciliationPhase({
+    pgAdminUrl: cfg.pgAdminUrl,
+    redisUrl: cfg.redisUrl,
+    orders: Number(process.env.BENCH_RECON_ORDERS?.trim() || 1000),
+    brokerLatencyMs: Number(process.env.BENCH_RECON_BROKER_LATENCY_MS?.trim() || 25),
+    steadyRuns: 3,
+    log,
+  });
+  process.stdout.write(`${formatReconciliationReport(result)}\n`);
+  return result;
 }
