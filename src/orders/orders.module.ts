@@ -27,6 +27,6 @@ import { SubmitOrderUseCase } from './use-cases/submit-order.use-case';
     CancelAllOrdersUseCase,
     OrderSyncService,
   ],
-  exports: [ApplyOrderUpdateUseCase],
+  exports: [ApplyOrderUpdateUseCase, FillRepository],
 })
 export class OrdersModule {}

@@ -1,6 +1,9 @@
 import { Global, Module } from '@nestjs/common';
 import { OrdersModule } from '../orders/orders.module';
-import { ReconciliationRepository } from './persistence/reconciliation.repository';
+import { PositionsModule } from '../positions/positions.module';
+import { FindingsRepository } from './persistence/findings.repository';
+import { LocalBooksRepository } from './persistence/local-books.repository';
+import { ReconciliationStateRepository } from './persistence/reconciliation-state.repository';
 import { ReconciliationGateService } from './reconciliation-gate.service';
 import { ReconciliationController } from './reconciliation.controller';
 import { RECONCILIATION_METRIC_PROVIDERS, ReconciliationMetrics } from './reconciliation.metrics';
@@ -15,12 +18,14 @@ import { ReconcileUseCase } from './use-cases/reconcile.use-case';
  */
 @Global()
 @Module({
-  imports: [OrdersModule],
+  imports: [OrdersModule, PositionsModule],
   controllers: [ReconciliationController],
   providers: [
     ...RECONCILIATION_METRIC_PROVIDERS,
     ReconciliationMetrics,
-    ReconciliationRepository,
+    ReconciliationStateRepository,
+    FindingsRepository,
+    LocalBooksRepository,
     ReconciliationGateService,
     ReconcileUseCase,
     ReconciliationService,

@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { AuditEntry } from '../../audit/audit-entry';
 import type { PoolClient } from 'pg';
 import { preparedQuery } from '../../infra/database/data-source';
+import { sql, Tx } from '../../infra/database/unit-of-work';
 import { NewOrder, Order } from '../../trading/order';
 import { OrderSide, OrderStatus, OrderType, TimeInForce } from '../../trading/order-status';
 
@@ -133,33 +134,29 @@ export class OrderRepository {
   }
 
   /**
-   * Locks the order row for the rest of `manager`'s transaction, found by
-   * client_order_id or, failing that, by the broker's order id.
+   * Locks the order row for the rest of `tx`, found by client_order_id or,
+   * failing that, by the broker's order id.
    */
-  async lockForUpdate(
-    manager: EntityManager,
-    key: { clientOrderId?: string; brokerOrderId?: string },
-  ): Promise<Order | null> {
+  async lockForUpdate(tx: Tx, key: { clientOrderId?: string; brokerOrderId?: string }): Promise<Order | null> {
     if (key.clientOrderId) {
-      const rows: OrderRow[] = await manager.query(
-        `SELECT ${COLUMNS} FROM orders WHERE client_order_id = $1 FOR UPDATE`,
-        [key.clientOrderId],
-      );
+      const rows = await sql<OrderRow>(tx, `SELECT ${COLUMNS} FROM orders WHERE client_order_id = $1 FOR UPDATE`, [
+        key.clientOrderId,
+      ]);
       if (rows.length) return toOrder(rows[0]);
     }
     if (key.brokerOrderId) {
-      const rows: OrderRow[] = await manager.query(
-        `SELECT ${COLUMNS} FROM orders WHERE broker_order_id = $1 FOR UPDATE`,
-        [key.brokerOrderId],
-      );
+      const rows = await sql<OrderRow>(tx, `SELECT ${COLUMNS} FROM orders WHERE broker_order_id = $1 FOR UPDATE`, [
+        key.brokerOrderId,
+      ]);
       if (rows.length) return toOrder(rows[0]);
     }
     return null;
   }
 
   /** Writes the lifecycle fields of a locked order. */
-  async updateLifecycle(manager: EntityManager, clientOrderId: string, c: OrderLifecycleChange): Promise<void> {
-    await manager.query(
+  async updateLifecycle(tx: Tx, clientOrderId: string, c: OrderLifecycleChange): Promise<void> {
+    await sql(
+      tx,
       `UPDATE orders SET status = $2, filled_qty = $3, filled_avg_price = $4, broker_order_id = $5,
               submitted_at = $6, filled_at = $7, error_message = $8, retry_count = $9, updated_at = $10
         WHERE client_order_id = $1`,
@@ -192,8 +189,9 @@ export class OrderRepository {
   }
 
   /** When a 429'd submission may be tried again (kept in metadata; cleared by null). */
-  async setNextAttempt(manager: EntityManager, clientOrderId: string, at: Date | null): Promise<void> {
-    await manager.query(
+  async setNextAttempt(tx: Tx, clientOrderId: string, at: Date | null): Promise<void> {
+    await sql(
+      tx,
       `UPDATE orders SET metadata = CASE WHEN $2::timestamptz IS NULL THEN metadata - 'next_attempt_at'
               ELSE jsonb_set(metadata, '{next_attempt_at}', to_jsonb($2::timestamptz)) END
         WHERE client_order_id = $1`,
