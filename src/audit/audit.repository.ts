@@ -15,8 +15,9 @@ export class AuditRepository {
   async append(entry: AuditEntry, tx?: Tx): Promise<void> {
     await sql(
       tx ?? this.ds,
-      `INSERT INTO audit_log (action, actor, client_order_id, strategy_id, symbol, reason_code, request_id, details)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      `INSERT INTO audit_log (action, actor, client_order_id, strategy_id, symbol, reason_code, request_id, details,
+                              occurred_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, COALESCE($9::timestamptz, now()))`,
       [
         entry.action,
         entry.actor,
@@ -26,6 +27,7 @@ export class AuditRepository {
         entry.reasonCode ?? null,
         entry.requestId ?? null,
         JSON.stringify(entry.details ?? {}),
+        entry.occurredAt ?? null,
       ],
     );
   }

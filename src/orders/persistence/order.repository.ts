@@ -175,17 +175,23 @@ export class OrderRepository {
     );
   }
 
-  /** Marks that a cancel was asked for, so an in-flight or later send cancels at once. */
-  async markCancelRequested(clientOrderId: string, at: Date, audit: AuditEntry): Promise<void> {
-    await this.ds.query(
-      `WITH upd AS (
-         UPDATE orders SET metadata = jsonb_set(metadata, '{cancel_requested_at}', to_jsonb($2::timestamptz))
-          WHERE client_order_id = $1 RETURNING client_order_id, strategy_id, symbol
-       )
-       INSERT INTO audit_log (action, actor, client_order_id, strategy_id, symbol, request_id, details, occurred_at)
-       SELECT $3, $4, client_order_id, strategy_id, symbol, $5, $6, $2 FROM upd`,
-      [clientOrderId, at, audit.action, audit.actor, audit.requestId ?? null, JSON.stringify(audit.details ?? {})],
+  /**
+   * Marks that a cancel was asked for, so an in-flight or later send cancels
+   * at once. Answers the order's strategy and symbol (for its audit row), or
+   * null when there is no such order.
+   */
+  async markCancelRequested(
+    tx: Tx,
+    clientOrderId: string,
+    at: Date,
+  ): Promise<{ strategyId: string; symbol: string } | null> {
+    const rows = await sql<{ strategy_id: string; symbol: string }>(
+      tx,
+      `UPDATE orders SET metadata = jsonb_set(metadata, '{cancel_requested_at}', to_jsonb($2::timestamptz))
+        WHERE client_order_id = $1 RETURNING strategy_id, symbol`,
+      [clientOrderId, at],
     );
+    return rows.length ? { strategyId: rows[0].strategy_id, symbol: rows[0].symbol } : null;
   }
 
   /** When a 429'd submission may be tried again (kept in metadata; cleared by null). */
