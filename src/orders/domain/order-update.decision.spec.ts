@@ -1,15 +1,13 @@
 import fc from 'fast-check';
-import { BrokerOrder } from '../../broker/broker-client.port';
 import { exact, plain, quotient } from '../../common/decimal';
 import { applyFillToPosition, FLAT, PositionState } from '../../positions/domain/position-math';
 import { FillProgressError } from '../../trading/fill-progress';
 import { Order } from '../../trading/order';
-import { GATEWAY_OUTCOMES, transition, TRANSITIONS } from '../../trading/order-state-machine';
-import { ORDER_STATUSES, OrderStatus } from '../../trading/order-status';
+import { GATEWAY_OUTCOMES, TRANSITIONS } from '../../trading/order-state-machine';
+import { OrderStatus } from '../../trading/order-status';
 import {
   AUDITED_STATUSES,
   decideOrderUpdate,
-  decideSubmitOutcome,
   FillRecord,
   mayRecordFill,
   OrderEventDraft,
@@ -18,67 +16,7 @@ import {
   UpdateSource,
 } from './order-update.decision';
 
-const T0 = new Date('2026-03-02T14:30:00Z');
-const NOW = new Date('2026-03-02T15:00:00Z');
-
-function makeOrder(p: Partial<Order> = {}): Order {
-  return {
-    clientOrderId: 'c-1',
-    strategyId: 'strat',
-    symbol: 'AAA',
-    side: 'buy',
-    qty: '10',
-    orderType: 'market',
-    limitPrice: null,
-    stopPrice: null,
-    timeInForce: 'day',
-    status: 'new',
-    createdAt: T0,
-    metadata: {},
-    brokerOrderId: 'b-1',
-    errorMessage: null,
-    retryCount: 0,
-    updatedAt: T0,
-    submittedAt: T0,
-    filledAt: null,
-    filledQty: '0',
-    filledAvgPrice: null,
-    parentOrderId: null,
-    sliceNum: null,
-    totalSlices: null,
-    scheduledTime: null,
-    ...p,
-  };
-}
-
-function brokerOrder(p: Partial<BrokerOrder> = {}): BrokerOrder {
-  return {
-    id: 'b-1',
-    clientOrderId: 'c-1',
-    symbol: 'AAA',
-    side: 'buy',
-    type: 'market',
-    timeInForce: 'day',
-    qty: '10',
-    limitPrice: null,
-    stopPrice: null,
-    status: 'new',
-    filledQty: '0',
-    filledAvgPrice: null,
-    createdAt: T0,
-    updatedAt: null,
-    submittedAt: T0,
-    filledAt: null,
-    canceledAt: null,
-    replacedBy: null,
-    replaces: null,
-    ...p,
-  };
-}
-
-function report(o: Partial<BrokerOrder>, p: Partial<OrderUpdateReport> = {}): OrderUpdateReport {
-  return { source: 'stream', order: brokerOrder(o), at: NOW, ...p };
-}
+import { makeOrder, NOW, report, T0 } from './order-update.fixtures';
 
 // --- a model of the database: what the use case writes, with the fills table's unique keys --------
 
@@ -462,74 +400,5 @@ describe('decideOrderUpdate: examples', () => {
     const d = decideOrderUpdate({ order: makeOrder(), position: null, report: report({ status: 'odd' }), now: NOW });
     expect(d.outcome).toBe('unchanged');
     expect(d.warnings[0]).toMatch(/unrecognised broker status "odd"/);
-  });
-});
-
-// --- the gateway's own word -------------------------------------------------------------------------
-
-const retryArb = fc.oneof(
-  fc.constant(undefined),
-  fc.constant(null),
-  fc.integer({ min: 0, max: 10_000 }).map((s) => new Date(NOW.getTime() + s * 1000)),
-);
-
-describe('decideSubmitOutcome: properties', () => {
-  it('follows the transition table, or counts one more attempt on a retry of the same status', () => {
-    fc.assert(
-      fc.property(
-        fc.constantFrom(...ORDER_STATUSES),
-        fc.constantFrom(...ORDER_STATUSES),
-        retryArb,
-        fc.option(fc.string({ maxLength: 10 }), { nil: undefined }),
-        fc.nat(5),
-        (current, target, retryAt, errorMessage, retries) => {
-          const order = makeOrder({ status: current, retryCount: retries, errorMessage: 'before' });
-          const d = decideSubmitOutcome(order, target, { retryAt, errorMessage }, NOW);
-          const retrying = current === target && retryAt !== undefined;
-          const t = transition(current, target);
-          if (!retrying && !t.applied) {
-            expect(d.outcome).toBe('unchanged');
-            expect(d.status).toBe(current);
-            expectNothingWritten(d);
-            return;
-          }
-          expect(d.outcome).toBe('applied');
-          expect(d.status).toBe(target);
-          if (!retrying) expect(TRANSITIONS[current].has(target)).toBe(true);
-          // The gateway's own outcomes only ever end an order that was never sent.
-          if (GATEWAY_OUTCOMES.has(target) && target !== current) expect(current).toBe('pending_new');
-          expect(d.patch).toMatchObject({
-            status: target,
-            filledQty: order.filledQty,
-            filledAvgPrice: order.filledAvgPrice,
-            brokerOrderId: order.brokerOrderId,
-            errorMessage: errorMessage ?? 'before',
-            retryCount: retrying ? retries + 1 : retries,
-            updatedAt: NOW,
-          });
-          expect(d.fill).toBeNull();
-          expect(d.positionChange).toBeNull();
-          expect(d.nextAttemptAt).toBe(retryAt);
-          expect(d.events.map((e) => e.eventType)).toEqual(target !== current ? ['order.status'] : []);
-          const action = retrying ? 'order.submit_retry_scheduled' : AUDITED_STATUSES[target];
-          expect(d.audit.map((a) => a.action)).toEqual(action ? [action] : []);
-        },
-      ),
-      { numRuns: 1000 },
-    );
-  });
-
-  it('never overwrites a status the broker already moved past', () => {
-    fc.assert(
-      fc.property(
-        fc.constantFrom<OrderStatus>('submitted_unconfirmed', 'rejected', 'failed', 'pending_new', 'canceled'),
-        fc.constantFrom<OrderStatus>('new', 'partially_filled', 'filled', 'canceled', 'expired'),
-        (own, brokers) => {
-          const d = decideSubmitOutcome(makeOrder({ status: brokers }), own, {}, NOW);
-          if (d.outcome === 'applied') expect(TRANSITIONS[brokers].has(own)).toBe(true);
-          else expect(d.status).toBe(brokers);
-        },
-      ),
-    );
   });
 });

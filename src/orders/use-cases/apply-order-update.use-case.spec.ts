@@ -1,5 +1,4 @@
 import { AuditRepository } from '../../audit/audit.repository';
-import { BrokerOrder } from '../../broker/broker-client.port';
 import { OrderEventPublisher } from '../../events/order-event.publisher';
 import { OrderEventRepository } from '../../events/persistence/order-event.repository';
 import { ManualClock } from '../../infra/clock/clock';
@@ -7,71 +6,12 @@ import { Tx, UnitOfWork } from '../../infra/database/unit-of-work';
 import { GatewayMetrics } from '../../infra/metrics/gateway-metrics';
 import { PositionRepository } from '../../positions/persistence/position.repository';
 import { Order } from '../../trading/order';
+import { makeOrder as order, report } from '../domain/order-update.fixtures';
 import { FillRepository } from '../persistence/fill.repository';
 import { OrderRepository } from '../persistence/order.repository';
-import { ApplyOrderUpdateUseCase, OrderUpdateReport } from './apply-order-update.use-case';
+import { ApplyOrderUpdateUseCase } from './apply-order-update.use-case';
 
-const T0 = new Date('2026-03-02T14:30:00Z');
 const TX = { tx: true } as unknown as Tx;
-
-function order(p: Partial<Order> = {}): Order {
-  return {
-    clientOrderId: 'c-1',
-    strategyId: 'strat',
-    symbol: 'AAA',
-    side: 'buy',
-    qty: '10',
-    orderType: 'market',
-    limitPrice: null,
-    stopPrice: null,
-    timeInForce: 'day',
-    status: 'new',
-    createdAt: T0,
-    metadata: {},
-    brokerOrderId: 'b-1',
-    errorMessage: null,
-    retryCount: 0,
-    updatedAt: T0,
-    submittedAt: T0,
-    filledAt: null,
-    filledQty: '0',
-    filledAvgPrice: null,
-    parentOrderId: null,
-    sliceNum: null,
-    totalSlices: null,
-    scheduledTime: null,
-    ...p,
-  };
-}
-
-function report(o: Partial<BrokerOrder>): OrderUpdateReport {
-  return {
-    source: 'stream',
-    at: T0,
-    order: {
-      id: 'b-1',
-      clientOrderId: 'c-1',
-      symbol: 'AAA',
-      side: 'buy',
-      type: 'market',
-      timeInForce: 'day',
-      qty: '10',
-      limitPrice: null,
-      stopPrice: null,
-      status: 'new',
-      filledQty: '0',
-      filledAvgPrice: null,
-      createdAt: T0,
-      updatedAt: null,
-      submittedAt: T0,
-      filledAt: null,
-      canceledAt: null,
-      replacedBy: null,
-      replaces: null,
-      ...o,
-    },
-  };
-}
 
 function setup(locked: Order | null, insertResult = true) {
   const calls: string[] = [];
