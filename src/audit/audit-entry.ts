@@ -11,6 +11,8 @@ export interface AuditEntry {
   reasonCode?: string | null;
   requestId?: string | null;
   details?: Record<string, unknown>;
+  /** When it happened, by the gateway's clock; default: the database's clock at the insert. */
+  occurredAt?: Date;
 }
 
 /** Who is acting and under which request: threaded from the edge to every audit row. */

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
+import { sql, Tx } from '../infra/database/unit-of-work';
 import { AuditEntry } from './audit-entry';
 
 /**
@@ -10,11 +11,13 @@ import { AuditEntry } from './audit-entry';
 export class AuditRepository {
   constructor(private readonly ds: DataSource) {}
 
-  /** Appends one entry, inside `manager`'s transaction when one is given. */
-  async append(entry: AuditEntry, manager?: EntityManager): Promise<void> {
-    await (manager ?? this.ds.manager).query(
-      `INSERT INTO audit_log (action, actor, client_order_id, strategy_id, symbol, reason_code, request_id, details)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+  /** Appends one entry, inside `tx` when one is given. */
+  async append(entry: AuditEntry, tx?: Tx): Promise<void> {
+    await sql(
+      tx ?? this.ds,
+      `INSERT INTO audit_log (action, actor, client_order_id, strategy_id, symbol, reason_code, request_id, details,
+                              occurred_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, COALESCE($9::timestamptz, now()))`,
       [
         entry.action,
         entry.actor,
@@ -24,6 +27,7 @@ export class AuditRepository {
         entry.reasonCode ?? null,
         entry.requestId ?? null,
         JSON.stringify(entry.details ?? {}),
+        entry.occurredAt ?? null,
       ],
     );
   }

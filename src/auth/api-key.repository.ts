@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
+import { Db, sql, Tx, UnitOfWork } from '../infra/database/unit-of-work';
 import { Permission } from './permission';
 
 export interface ApiKeyRecord {
@@ -35,7 +36,10 @@ const COLUMNS =
 /** api_keys: keys are stored as SHA-256 hashes, never in clear; revoked, never deleted. */
 @Injectable()
 export class ApiKeyRepository {
-  constructor(private readonly ds: DataSource) {}
+  constructor(
+    private readonly ds: DataSource,
+    private readonly uow: UnitOfWork,
+  ) {}
 
   async findActiveByHash(keyHash: string): Promise<ApiKeyRecord | null> {
     const rows: ApiKeyRow[] = await this.ds.query(
@@ -45,11 +49,8 @@ export class ApiKeyRepository {
     return rows.length ? toRecord(rows[0]) : null;
   }
 
-  async findById(id: string, manager?: EntityManager): Promise<ApiKeyRecord | null> {
-    const rows: ApiKeyRow[] = await (manager ?? this.ds.manager).query(
-      `SELECT ${COLUMNS} FROM api_keys WHERE id = $1`,
-      [id],
-    );
+  async findById(id: string, tx?: Tx): Promise<ApiKeyRecord | null> {
+    const rows = await sql<ApiKeyRow>(this.db(tx), `SELECT ${COLUMNS} FROM api_keys WHERE id = $1`, [id]);
     return rows.length ? toRecord(rows[0]) : null;
   }
 
@@ -59,10 +60,8 @@ export class ApiKeyRepository {
     return rows.map(toRecord);
   }
 
-  async countActive(manager?: EntityManager): Promise<number> {
-    const rows: Array<{ n: string }> = await (manager ?? this.ds.manager).query(
-      'SELECT count(*) AS n FROM api_keys WHERE revoked_at IS NULL',
-    );
+  async countActive(tx?: Tx): Promise<number> {
+    const rows = await sql<{ n: string }>(this.db(tx), 'SELECT count(*) AS n FROM api_keys WHERE revoked_at IS NULL');
     return Number(rows[0].n);
   }
 
@@ -75,9 +74,10 @@ export class ApiKeyRepository {
       strategies: string[];
       createdBy: string;
     },
-    manager?: EntityManager,
+    tx?: Tx,
   ): Promise<ApiKeyRecord> {
-    const rows: ApiKeyRow[] = await (manager ?? this.ds.manager).query(
+    const rows = await sql<ApiKeyRow>(
+      this.db(tx),
       `INSERT INTO api_keys (name, key_hash, key_prefix, permissions, strategies, created_by)
        VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
       [key.name, key.keyHash, key.keyPrefix, key.permissions, key.strategies, key.createdBy],
@@ -86,9 +86,9 @@ export class ApiKeyRepository {
   }
 
   /** Revokes an active key; null when the id names no active key (unknown, or revoked already). */
-  async revokeIfActive(id: string, revokedBy: string, manager?: EntityManager): Promise<ApiKeyRecord | null> {
-    // TypeORM answers an UPDATE ... RETURNING with [rows, affected count].
-    const [rows]: [ApiKeyRow[], number] = await (manager ?? this.ds.manager).query(
+  async revokeIfActive(id: string, revokedBy: string, tx?: Tx): Promise<ApiKeyRecord | null> {
+    const rows = await sql<ApiKeyRow>(
+      this.db(tx),
       `UPDATE api_keys SET revoked_at = now(), revoked_by = $2
         WHERE id = $1 AND revoked_at IS NULL RETURNING ${COLUMNS}`,
       [id, revokedBy],
@@ -105,16 +105,16 @@ export class ApiKeyRepository {
     );
   }
 
-  async transaction<T>(fn: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return this.ds.transaction(fn);
+  /** Runs `fn` in a transaction holding a lock that serializes key bootstrap across replicas. */
+  async withBootstrapLock<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.uow.run(async (tx) => {
+      await sql(tx, 'SELECT pg_advisory_xact_lock($1)', [7_342_003]);
+      return fn(tx);
+    });
   }
 
-  /** Runs `fn` in a transaction holding a lock that serializes key bootstrap across replicas. */
-  async withBootstrapLock<T>(fn: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return this.ds.transaction(async (manager) => {
-      await manager.query('SELECT pg_advisory_xact_lock($1)', [7_342_003]);
-      return fn(manager);
-    });
+  private db(tx: Tx | undefined): Db {
+    return tx ?? this.ds;
   }
 }
 

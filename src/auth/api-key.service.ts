@@ -115,8 +115,8 @@ export class ApiKeyService implements OnModuleInit, OnModuleDestroy, OnApplicati
    */
   async onApplicationBootstrap(): Promise<void> {
     if (this.config.adminApiKey) return;
-    const generated = await this.keys.withBootstrapLock(async (manager) => {
-      if ((await this.keys.countActive(manager)) > 0) return null;
+    const generated = await this.keys.withBootstrapLock(async (tx) => {
+      if ((await this.keys.countActive(tx)) > 0) return null;
       if (this.config.isProduction) {
         throw new Error(
           'no API keys exist and ADMIN_API_KEY is not set: refusing to start in production (set ADMIN_API_KEY)',
@@ -132,7 +132,7 @@ export class ApiKeyService implements OnModuleInit, OnModuleDestroy, OnApplicati
           strategies: ['*'],
           createdBy: 'system',
         },
-        manager,
+        tx,
       );
       await this.audit.append(
         {
@@ -140,7 +140,7 @@ export class ApiKeyService implements OnModuleInit, OnModuleDestroy, OnApplicati
           actor: 'system',
           details: { key_id: record.id, name: record.name, reason: 'bootstrap: no ADMIN_API_KEY and no stored keys' },
         },
-        manager,
+        tx,
       );
       return key;
     });

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AuditRepository } from '../audit/audit.repository';
 import { ConflictError, NotFoundError } from '../common/domain-error';
+import { UnitOfWork } from '../infra/database/unit-of-work';
 import { isApiKeyId, NewApiKey } from './api-key-policy';
 import { ApiKeyRecord, ApiKeyRepository } from './api-key.repository';
 import { ApiKeyService, generateApiKey, hashApiKey } from './api-key.service';
@@ -35,6 +36,7 @@ export const KEY_PREFIX_LENGTH = 10;
 @Injectable()
 export class ManageApiKeysUseCase {
   constructor(
+    private readonly uow: UnitOfWork,
     private readonly keys: ApiKeyRepository,
     private readonly audit: AuditRepository,
     private readonly apiKeys: ApiKeyService,
@@ -42,7 +44,7 @@ export class ManageApiKeysUseCase {
 
   async create(cmd: NewApiKey, op: Operator): Promise<CreatedApiKey> {
     const key = generateApiKey();
-    const record = await this.keys.transaction(async (manager) => {
+    const record = await this.uow.run(async (tx) => {
       const inserted = await this.keys.insert(
         {
           name: cmd.name,
@@ -52,7 +54,7 @@ export class ManageApiKeysUseCase {
           strategies: cmd.strategies,
           createdBy: op.actor,
         },
-        manager,
+        tx,
       );
       await this.audit.append(
         {
@@ -69,7 +71,7 @@ export class ManageApiKeysUseCase {
             ...op.context,
           },
         },
-        manager,
+        tx,
       );
       return inserted;
     });
@@ -89,9 +91,9 @@ export class ManageApiKeysUseCase {
         'A key cannot revoke itself: use another key with MANAGE_API_KEYS, the ADMIN_API_KEY or `npm run keys -- revoke`',
       );
     }
-    const record = await this.keys.transaction(async (manager) => {
-      const revoked = await this.keys.revokeIfActive(id, op.actor, manager);
-      if (!revoked) return (await this.keys.findById(id, manager)) ?? null;
+    const record = await this.uow.run(async (tx) => {
+      const revoked = await this.keys.revokeIfActive(id, op.actor, tx);
+      if (!revoked) return (await this.keys.findById(id, tx)) ?? null;
       await this.audit.append(
         {
           action: 'api_key.revoked',
@@ -105,7 +107,7 @@ export class ManageApiKeysUseCase {
             ...op.context,
           },
         },
-        manager,
+        tx,
       );
       return revoked;
     });

@@ -26,6 +26,7 @@ import { DomainError, InputValidationError } from '../common/domain-error';
 import { AppConfig, ConfigError, loadConfig } from '../config/app-config';
 import { createDataSource, runMigrations } from '../infra/database/data-source';
 import { EmbeddedPostgresHandle, startEmbeddedPostgres } from '../infra/database/embedded-postgres';
+import { UnitOfWork } from '../infra/database/unit-of-work';
 import { MemoryStateStore } from '../infra/state/memory-state-store';
 import { RedisStateStore } from '../infra/state/redis-state-store';
 import { StateStore } from '../infra/state/state-store';
@@ -162,6 +163,7 @@ export async function runKeysCli(
   const resources = await openResources(config, io);
   try {
     const manage = new ManageApiKeysUseCase(
+      resources.uow,
       resources.keys,
       new AuditRepository(resources.ds),
       new ApiKeyService(config, resources.keys, new AuditRepository(resources.ds), resources.store),
@@ -208,6 +210,7 @@ export async function runKeysCli(
 
 interface Resources {
   ds: DataSource;
+  uow: UnitOfWork;
   keys: ApiKeyRepository;
   store: StateStore;
   close(): Promise<void>;
@@ -248,9 +251,11 @@ async function openResources(config: AppConfig, io: CliIo): Promise<Resources> {
     await embedded?.stop();
     throw err;
   }
+  const uow = new UnitOfWork(ds);
   return {
     ds,
-    keys: new ApiKeyRepository(ds),
+    uow,
+    keys: new ApiKeyRepository(ds, uow),
     store,
     async close() {
       await store.close().catch(() => undefined);

@@ -32,6 +32,13 @@ import { QueryOrdersUseCase } from './use-cases/query-orders.use-case';
     CancelOrderUseCase,
     OrderSyncService,
   ],
-  exports: [OrderRepository, ExposureRepository, ApplyOrderUpdateUseCase, DispatchOrderUseCase, CancelOrderUseCase],
+  exports: [
+    OrderRepository,
+    FillRepository,
+    ExposureRepository,
+    ApplyOrderUpdateUseCase,
+    DispatchOrderUseCase,
+    CancelOrderUseCase,
+  ],
 })
 export class OrdersModule {}

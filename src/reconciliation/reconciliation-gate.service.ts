@@ -12,7 +12,8 @@ import {
   OpenBlockingFinding,
   opensGate,
 } from './domain/gate';
-import { ReconciliationState, ReconciliationRepository } from './persistence/reconciliation.repository';
+import { FindingsRepository } from './persistence/findings.repository';
+import { ReconciliationState, ReconciliationStateRepository } from './persistence/reconciliation-state.repository';
 import { ReconciliationMetrics } from './reconciliation.metrics';
 
 /** "Read again" notifications (the state itself always comes from PostgreSQL). */
@@ -51,7 +52,8 @@ export class ReconciliationGateService implements OnApplicationBootstrap, OnAppl
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly repo: ReconciliationRepository,
+    private readonly repo: ReconciliationStateRepository,
+    private readonly findings: FindingsRepository,
     store: StateStore,
     private readonly metrics: ReconciliationMetrics,
   ) {
@@ -153,7 +155,7 @@ export class ReconciliationGateService implements OnApplicationBootstrap, OnAppl
   }
 
   private async read(): Promise<GateRead> {
-    const [state, blocking] = await Promise.all([this.repo.readState(), this.repo.openBlockingFindings()]);
+    const [state, blocking] = await Promise.all([this.repo.readState(), this.findings.openBlockingFindings()]);
     this.startedAt ??= state.dbNow;
     this.clockOffsetMs = state.dbNow.getTime() - Date.now();
     return { version: state.version, state, blocking };

@@ -14,7 +14,7 @@ import {
   RunRequestedDto,
 } from './dto/reconciliation.dto';
 import { closedReason } from './domain/gate';
-import { FindingRecord } from './persistence/reconciliation.repository';
+import { FindingRecord } from './persistence/findings.repository';
 import { ReconciliationService, ReconciliationStatus } from './reconciliation.service';
 import { RunSummary } from './use-cases/reconcile.use-case';
 

@@ -3,7 +3,9 @@ import { AuditModule } from '../audit/audit.module';
 import { BrokerModule } from '../broker/broker.module';
 import { OrdersModule } from '../orders/orders.module';
 import { PositionsModule } from '../positions/positions.module';
-import { ReconciliationRepository } from './persistence/reconciliation.repository';
+import { FindingsRepository } from './persistence/findings.repository';
+import { LocalBooksRepository } from './persistence/local-books.repository';
+import { ReconciliationStateRepository } from './persistence/reconciliation-state.repository';
 import { ReconciliationGateService } from './reconciliation-gate.service';
 import { ReconciliationController } from './reconciliation.controller';
 import { RECONCILIATION_METRIC_PROVIDERS, ReconciliationMetrics } from './reconciliation.metrics';
@@ -20,7 +22,9 @@ import { ReconcileUseCase } from './use-cases/reconcile.use-case';
   providers: [
     ...RECONCILIATION_METRIC_PROVIDERS,
     ReconciliationMetrics,
-    ReconciliationRepository,
+    ReconciliationStateRepository,
+    FindingsRepository,
+    LocalBooksRepository,
     ReconciliationGateService,
     ReconcileUseCase,
     ReconciliationService,

@@ -12,16 +12,17 @@
  */
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
-import { DataSource } from 'typeorm';
 import { ActorContext } from '../audit/audit-entry';
 import { AuditRepository } from '../audit/audit.repository';
 import { ConflictError, DomainError, NotFoundError } from '../common/domain-error';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { UnitOfWork } from '../infra/database/unit-of-work';
 import { LeaderElection } from '../infra/leader/leader-election.service';
 import { GateView } from './domain/gate';
 import { FINDING_KINDS } from './domain/reconcile';
 import { runDue } from './domain/schedule';
-import { FindingRecord, ReconciliationRepository, ReconciliationState } from './persistence/reconciliation.repository';
+import { FindingRecord, FindingsRepository } from './persistence/findings.repository';
+import { ReconciliationState, ReconciliationStateRepository } from './persistence/reconciliation-state.repository';
 import { ReconciliationGateService } from './reconciliation-gate.service';
 import { ReconciliationMetrics } from './reconciliation.metrics';
 import { ReconcileUseCase, RunSummary } from './use-cases/reconcile.use-case';
@@ -57,8 +58,9 @@ export class ReconciliationService implements OnApplicationBootstrap, BeforeAppl
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly ds: DataSource,
-    private readonly repo: ReconciliationRepository,
+    private readonly uow: UnitOfWork,
+    private readonly repo: ReconciliationStateRepository,
+    private readonly findings: FindingsRepository,
     private readonly gate: ReconciliationGateService,
     private readonly leader: LeaderElection,
     private readonly reconcile: ReconcileUseCase,
@@ -176,7 +178,7 @@ export class ReconciliationService implements OnApplicationBootstrap, BeforeAppl
   }
 
   private async refreshOpenGauges(): Promise<void> {
-    const open = await this.repo.openFindings();
+    const open = await this.findings.openFindings();
     const byKind: Record<string, number> = Object.fromEntries(FINDING_KINDS.map((k) => [k, 0]));
     for (const f of open) byKind[f.kind] += 1;
     this.metrics.openFindings(byKind);
@@ -227,8 +229,8 @@ export class ReconciliationService implements OnApplicationBootstrap, BeforeAppl
 
   /** Opens the gate on every replica that started before now (audited with the operator). */
   async forceComplete(cmd: { operator: string; reason: string }, ctx: ActorContext): Promise<ReconciliationStatus> {
-    await this.ds.transaction(async (m) => {
-      const at = await this.repo.forceComplete(m, cmd.operator, cmd.reason);
+    await this.uow.run(async (tx) => {
+      const at = await this.repo.forceComplete(tx, cmd.operator, cmd.reason);
       await this.audit.append(
         {
           action: 'reconciliation.force_completed',
@@ -237,7 +239,7 @@ export class ReconciliationService implements OnApplicationBootstrap, BeforeAppl
           reasonCode: 'RECONCILIATION_FORCE_COMPLETE',
           details: { reason: cmd.reason, api_key: ctx.actor, at: at.toISOString() },
         },
-        m,
+        tx,
       );
     });
     await this.gate.announce();
@@ -250,8 +252,8 @@ export class ReconciliationService implements OnApplicationBootstrap, BeforeAppl
     cmd: { operator: string; notes: string | null },
     ctx: ActorContext,
   ): Promise<FindingRecord> {
-    const finding = await this.ds.transaction(async (m) => {
-      const f = await this.repo.acknowledge(m, id, cmd.operator, cmd.notes);
+    const finding = await this.uow.run(async (tx) => {
+      const f = await this.findings.acknowledge(tx, id, cmd.operator, cmd.notes);
       if (!f) return null;
       await this.audit.append(
         {
@@ -270,13 +272,13 @@ export class ReconciliationService implements OnApplicationBootstrap, BeforeAppl
             api_key: ctx.actor,
           },
         },
-        m,
+        tx,
       );
-      await this.repo.touch(m);
+      await this.repo.touch(tx);
       return f;
     });
     if (!finding) {
-      const existing = await this.repo.findingById(id);
+      const existing = await this.findings.findingById(id);
       if (!existing) throw new NotFoundError('FINDING_NOT_FOUND', `No reconciliation finding ${id}`);
       throw new ConflictError(
         'FINDING_ALREADY_RESOLVED',
@@ -297,7 +299,7 @@ export class ReconciliationService implements OnApplicationBootstrap, BeforeAppl
     await this.gate.refresh();
     const [state, findings] = await Promise.all([
       this.repo.readState(),
-      this.repo.listFindings(RESOLVED_LISTED_MS, FINDINGS_LIMIT),
+      this.findings.listFindings(RESOLVED_LISTED_MS, FINDINGS_LIMIT),
     ]);
     const openByKind: Record<string, number> = Object.fromEntries(FINDING_KINDS.map((k) => [k, 0]));
     for (const f of findings) if (!f.resolvedAt) openByKind[f.kind] += 1;

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
+import { sql, Tx, UnitOfWork } from '../../infra/database/unit-of-work';
 import { OrderEventFilter, StoredOrderEvent } from '../order-event';
 
 export interface NewOrderEvent {
@@ -44,10 +45,14 @@ const PUBLISHER_LOCK_KEY = 7_342_101;
 /** The outbox: events are written with the state change that caused them, published later. */
 @Injectable()
 export class OrderEventRepository {
-  constructor(private readonly ds: DataSource) {}
+  constructor(
+    private readonly ds: DataSource,
+    private readonly uow: UnitOfWork,
+  ) {}
 
-  async append(manager: EntityManager, e: NewOrderEvent): Promise<void> {
-    await manager.query(
+  async append(tx: Tx, e: NewOrderEvent): Promise<void> {
+    await sql(
+      tx,
       `INSERT INTO order_events (client_order_id, strategy_id, symbol, event_type, status, payload, created_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7)`,
       [e.clientOrderId, e.strategyId, e.symbol, e.eventType, e.status, JSON.stringify(e.payload), e.createdAt],
@@ -68,12 +73,13 @@ export class OrderEventRepository {
     limit: number,
     publish: (events: StoredOrderEvent[]) => Promise<number>,
   ): Promise<PublishBatchResult> {
-    return this.ds.transaction(async (m) => {
-      const [{ locked }]: Array<{ locked: boolean }> = await m.query('SELECT pg_try_advisory_xact_lock($1) AS locked', [
+    return this.uow.run(async (tx) => {
+      const [{ locked }] = await sql<{ locked: boolean }>(tx, 'SELECT pg_try_advisory_xact_lock($1) AS locked', [
         PUBLISHER_LOCK_KEY,
       ]);
       if (!locked) return { busy: true, claimed: 0, published: 0 };
-      const rows: OrderEventRow[] = await m.query(
+      const rows = await sql<OrderEventRow>(
+        tx,
         `SELECT ${COLUMNS} FROM order_events
           WHERE published_at IS NULL
           ORDER BY id
@@ -84,7 +90,7 @@ export class OrderEventRepository {
       if (!rows.length) return { busy: false, claimed: 0, published: 0 };
       const published = Math.max(0, Math.min(rows.length, await publish(rows.map(toStored))));
       if (published > 0) {
-        await m.query('UPDATE order_events SET published_at = now() WHERE id = ANY($1::bigint[])', [
+        await sql(tx, 'UPDATE order_events SET published_at = now() WHERE id = ANY($1::bigint[])', [
           rows.slice(0, published).map((r) => r.id),
         ]);
       }

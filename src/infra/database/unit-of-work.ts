@@ -20,8 +20,19 @@ export interface Tx {
   readonly [TX_BRAND]: 'Tx';
 }
 
-/** Where a statement runs: on its own (the DataSource) or inside an open unit of work. */
-export type Db = DataSource | Tx;
+declare const LEASE_BRAND: unique symbol;
+
+/**
+ * A pooled connection held outside any transaction, for session-level state
+ * that must outlive one (an advisory lock held for the whole of a long run).
+ * Opaque like `Tx`; given back with `UnitOfWork.release`.
+ */
+export interface Lease {
+  readonly [LEASE_BRAND]: 'Lease';
+}
+
+/** Where a statement runs: on its own (the DataSource), inside an open unit of work, or on a lease. */
+export type Db = DataSource | Tx | Lease;
 
 function poolOf(ds: DataSource): Pool {
   return (ds.driver as PostgresDriver).master as Pool;
@@ -89,5 +100,21 @@ export class UnitOfWork {
     } finally {
       client.release(broken);
     }
+  }
+
+  /**
+   * Holds a pooled connection of its own until `release`. Session state set
+   * on it (an advisory lock) lasts until it is released: release it in a
+   * `finally`, and pass `discard` when that state could not be cleared, so
+   * the connection is closed rather than handed to the next user still
+   * holding it.
+   */
+  async lease(): Promise<Lease> {
+    const client = await poolOf(this.ds).connect();
+    return client as unknown as Lease;
+  }
+
+  release(lease: Lease, opts: { discard?: boolean } = {}): void {
+    (lease as unknown as PoolClient).release(opts.discard === true);
   }
 }

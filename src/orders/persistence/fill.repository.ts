@@ -1,27 +1,26 @@
 import { Injectable } from '@nestjs/common';
-import { EntityManager } from 'typeorm';
+import { sql, Tx } from '../../infra/database/unit-of-work';
+import { FillRecord } from '../domain/order-update.decision';
 
-export interface NewFill {
-  executionId: string;
-  clientOrderId: string;
-  brokerOrderId: string | null;
-  strategyId: string;
-  symbol: string;
+export type NewFill = FillRecord;
+
+/** A recorded fill, as a symbol's position is rebuilt from it. */
+export interface StoredFill {
+  id: string;
   side: 'buy' | 'sell';
   qty: string;
   price: string;
-  cumQty: string;
-  realizedPl: string;
-  source: string;
   executedAt: Date;
+  realizedPl: string;
 }
 
 /** fills: one row per execution; both unique keys make a replayed execution a no-op. */
 @Injectable()
 export class FillRepository {
   /** Records the fill; false when it was already recorded (same execution id or cumulative step). */
-  async insert(manager: EntityManager, f: NewFill): Promise<boolean> {
-    const rows: unknown[] = await manager.query(
+  async insert(tx: Tx, f: NewFill): Promise<boolean> {
+    const rows = await sql(
+      tx,
       `INSERT INTO fills (execution_id, client_order_id, broker_order_id, strategy_id, symbol, side, qty, price,
                           cum_qty, realized_pl, source, executed_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
@@ -42,5 +41,36 @@ export class FillRepository {
       ],
     );
     return rows.length === 1;
+  }
+
+  /** The symbol's fills in execution order (ties in recording order). */
+  async listForSymbol(tx: Tx, symbol: string): Promise<StoredFill[]> {
+    const rows = await sql<{
+      id: string;
+      side: 'buy' | 'sell';
+      qty: string;
+      price: string;
+      executed_at: Date;
+      realized_pl: string;
+    }>(
+      tx,
+      `SELECT id, side, qty, price, executed_at, realized_pl FROM fills WHERE symbol = $1 ORDER BY executed_at, id`,
+      [symbol],
+    );
+    return rows.map((r) => ({
+      id: String(r.id),
+      side: r.side,
+      qty: r.qty,
+      price: r.price,
+      executedAt: r.executed_at,
+      realizedPl: r.realized_pl,
+    }));
+  }
+
+  /** Rewrites the realized P&L of recorded fills (after a rebuild of their symbol's position). */
+  async setRealizedPl(tx: Tx, changes: ReadonlyArray<{ id: string; realizedPl: string }>): Promise<void> {
+    for (const c of changes) {
+      await sql(tx, `UPDATE fills SET realized_pl = $2 WHERE id = $1`, [c.id, c.realizedPl]);
+    }
   }
 }

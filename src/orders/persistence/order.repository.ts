@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { AuditEntry } from '../../audit/audit-entry';
-import { prepared, Tx } from '../../infra/database/unit-of-work';
+import { prepared, sql, Tx } from '../../infra/database/unit-of-work';
 import { NewOrder, Order } from '../../trading/order';
 import { OrderSide, OrderStatus, OrderType, TimeInForce } from '../../trading/order-status';
 
@@ -132,33 +132,29 @@ export class OrderRepository {
   }
 
   /**
-   * Locks the order row for the rest of `manager`'s transaction, found by
-   * client_order_id or, failing that, by the broker's order id.
+   * Locks the order row for the rest of `tx`, found by client_order_id or,
+   * failing that, by the broker's order id.
    */
-  async lockForUpdate(
-    manager: EntityManager,
-    key: { clientOrderId?: string; brokerOrderId?: string },
-  ): Promise<Order | null> {
+  async lockForUpdate(tx: Tx, key: { clientOrderId?: string; brokerOrderId?: string }): Promise<Order | null> {
     if (key.clientOrderId) {
-      const rows: OrderRow[] = await manager.query(
-        `SELECT ${COLUMNS} FROM orders WHERE client_order_id = $1 FOR UPDATE`,
-        [key.clientOrderId],
-      );
+      const rows = await sql<OrderRow>(tx, `SELECT ${COLUMNS} FROM orders WHERE client_order_id = $1 FOR UPDATE`, [
+        key.clientOrderId,
+      ]);
       if (rows.length) return toOrder(rows[0]);
     }
     if (key.brokerOrderId) {
-      const rows: OrderRow[] = await manager.query(
-        `SELECT ${COLUMNS} FROM orders WHERE broker_order_id = $1 FOR UPDATE`,
-        [key.brokerOrderId],
-      );
+      const rows = await sql<OrderRow>(tx, `SELECT ${COLUMNS} FROM orders WHERE broker_order_id = $1 FOR UPDATE`, [
+        key.brokerOrderId,
+      ]);
       if (rows.length) return toOrder(rows[0]);
     }
     return null;
   }
 
   /** Writes the lifecycle fields of a locked order. */
-  async updateLifecycle(manager: EntityManager, clientOrderId: string, c: OrderLifecycleChange): Promise<void> {
-    await manager.query(
+  async updateLifecycle(tx: Tx, clientOrderId: string, c: OrderLifecycleChange): Promise<void> {
+    await sql(
+      tx,
       `UPDATE orders SET status = $2, filled_qty = $3, filled_avg_price = $4, broker_order_id = $5,
               submitted_at = $6, filled_at = $7, error_message = $8, retry_count = $9, updated_at = $10
         WHERE client_order_id = $1`,
@@ -177,22 +173,29 @@ export class OrderRepository {
     );
   }
 
-  /** Marks that a cancel was asked for, so an in-flight or later send cancels at once. */
-  async markCancelRequested(clientOrderId: string, at: Date, audit: AuditEntry): Promise<void> {
-    await this.ds.query(
-      `WITH upd AS (
-         UPDATE orders SET metadata = jsonb_set(metadata, '{cancel_requested_at}', to_jsonb($2::timestamptz))
-          WHERE client_order_id = $1 RETURNING client_order_id, strategy_id, symbol
-       )
-       INSERT INTO audit_log (action, actor, client_order_id, strategy_id, symbol, request_id, details, occurred_at)
-       SELECT $3, $4, client_order_id, strategy_id, symbol, $5, $6, $2 FROM upd`,
-      [clientOrderId, at, audit.action, audit.actor, audit.requestId ?? null, JSON.stringify(audit.details ?? {})],
+  /**
+   * Marks that a cancel was asked for, so an in-flight or later send cancels
+   * at once. Answers the order's strategy and symbol (for its audit row), or
+   * null when there is no such order.
+   */
+  async markCancelRequested(
+    tx: Tx,
+    clientOrderId: string,
+    at: Date,
+  ): Promise<{ strategyId: string; symbol: string } | null> {
+    const rows = await sql<{ strategy_id: string; symbol: string }>(
+      tx,
+      `UPDATE orders SET metadata = jsonb_set(metadata, '{cancel_requested_at}', to_jsonb($2::timestamptz))
+        WHERE client_order_id = $1 RETURNING strategy_id, symbol`,
+      [clientOrderId, at],
     );
+    return rows.length ? { strategyId: rows[0].strategy_id, symbol: rows[0].symbol } : null;
   }
 
   /** When a 429'd submission may be tried again (kept in metadata; cleared by null). */
-  async setNextAttempt(manager: EntityManager, clientOrderId: string, at: Date | null): Promise<void> {
-    await manager.query(
+  async setNextAttempt(tx: Tx, clientOrderId: string, at: Date | null): Promise<void> {
+    await sql(
+      tx,
       `UPDATE orders SET metadata = CASE WHEN $2::timestamptz IS NULL THEN metadata - 'next_attempt_at'
               ELSE jsonb_set(metadata, '{next_attempt_at}', to_jsonb($2::timestamptz)) END
         WHERE client_order_id = $1`,

@@ -13,10 +13,12 @@
  */
 import { Inject, Injectable } from '@nestjs/common';
 import { ActorContext } from '../../audit/audit-entry';
+import { AuditRepository } from '../../audit/audit.repository';
 import { Principal } from '../../auth/permission';
 import { BROKER_CLIENT, BrokerClient, BrokerError } from '../../broker/broker-client.port';
 import { ConflictError } from '../../common/domain-error';
 import { Clock } from '../../infra/clock/clock';
+import { UnitOfWork } from '../../infra/database/unit-of-work';
 import { Order } from '../../trading/order';
 import { isTerminal } from '../../trading/order-state-machine';
 import { OrderRepository } from '../persistence/order.repository';
@@ -40,6 +42,8 @@ export class CancelOrderUseCase {
     private readonly dispatcher: DispatchOrderUseCase,
     private readonly updates: ApplyOrderUpdateUseCase,
     private readonly clock: Clock,
+    private readonly uow: UnitOfWork,
+    private readonly audit: AuditRepository,
   ) {}
 
   async execute(clientOrderId: string, principal: Principal, ctx: ActorContext): Promise<CancelResult> {
@@ -47,11 +51,23 @@ export class CancelOrderUseCase {
     if (isTerminal(order.status)) {
       return { order, pending: false, message: `Order is already ${order.status}; nothing to cancel` };
     }
-    await this.orders.markCancelRequested(clientOrderId, this.clock.now(), {
-      action: 'order.cancel_requested',
-      actor: ctx.actor,
-      requestId: ctx.requestId,
-      details: { status: order.status },
+    const at = this.clock.now();
+    await this.uow.run(async (tx) => {
+      const marked = await this.orders.markCancelRequested(tx, clientOrderId, at);
+      if (!marked) return;
+      await this.audit.append(
+        {
+          action: 'order.cancel_requested',
+          actor: ctx.actor,
+          clientOrderId,
+          strategyId: marked.strategyId,
+          symbol: marked.symbol,
+          requestId: ctx.requestId,
+          details: { status: order.status },
+          occurredAt: at,
+        },
+        tx,
+      );
     });
 
     let brokerOrderId = order.brokerOrderId;

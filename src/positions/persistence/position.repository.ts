@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
+import { sql, Tx } from '../../infra/database/unit-of-work';
 import { PositionState } from '../domain/position-math';
 
 interface PositionRow {
@@ -49,9 +50,10 @@ export class PositionRepository {
   }
 
   /** Locks the symbol's position for the rest of the transaction, creating it flat if new. */
-  async lockOrCreate(manager: EntityManager, symbol: string): Promise<PositionState> {
-    await manager.query(`INSERT INTO positions (symbol) VALUES ($1) ON CONFLICT (symbol) DO NOTHING`, [symbol]);
-    const rows: PositionRow[] = await manager.query(
+  async lockOrCreate(tx: Tx, symbol: string): Promise<PositionState> {
+    await sql(tx, `INSERT INTO positions (symbol) VALUES ($1) ON CONFLICT (symbol) DO NOTHING`, [symbol]);
+    const rows = await sql<PositionRow>(
+      tx,
       `SELECT symbol, qty, avg_entry_price, realized_pl FROM positions WHERE symbol = $1 FOR UPDATE`,
       [symbol],
     );
@@ -59,11 +61,25 @@ export class PositionRepository {
     return { qty: r.qty, avgEntryPrice: r.avg_entry_price, realizedPl: r.realized_pl };
   }
 
-  async save(manager: EntityManager, symbol: string, p: PositionState, tradeAt: Date, now: Date): Promise<void> {
-    await manager.query(
+  async save(tx: Tx, symbol: string, p: PositionState, tradeAt: Date, now: Date): Promise<void> {
+    await sql(
+      tx,
       `UPDATE positions SET qty = $2, avg_entry_price = $3, realized_pl = $4, last_trade_at = $5, updated_at = $6
         WHERE symbol = $1`,
       [symbol, p.qty, p.avgEntryPrice, p.realizedPl, tradeAt, now],
+    );
+  }
+
+  /**
+   * Overwrites the symbol's position with one rebuilt from its fills (the row
+   * is locked by the caller's unit of work).
+   */
+  async overwrite(tx: Tx, symbol: string, p: PositionState, lastTradeAt: Date | null): Promise<void> {
+    await sql(
+      tx,
+      `UPDATE positions SET qty = $2, avg_entry_price = $3, realized_pl = $4, last_trade_at = $5, updated_at = now()
+        WHERE symbol = $1`,
+      [symbol, p.qty, p.avgEntryPrice, p.realizedPl, lastTradeAt],
     );
   }
 }

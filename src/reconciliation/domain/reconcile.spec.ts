@@ -5,7 +5,7 @@ import { fillIncrement } from '../../trading/fill-progress';
 import { fromBrokerStatus, transition } from '../../trading/order-state-machine';
 import { OrderStatus } from '../../trading/order-status';
 import { applyFillToPosition, FLAT, PositionState } from '../../positions/domain/position-math';
-import { rebuildPosition } from './position-rebuild';
+import { rebuildPosition } from '../../positions/domain/position-rebuild';
 import {
   comparePositions,
   Correction,

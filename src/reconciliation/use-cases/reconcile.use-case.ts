@@ -11,9 +11,14 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { BROKER_CLIENT, BrokerClient, BrokerFill, BrokerOrder, BrokerPosition } from '../../broker/broker-client.port';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { Clock } from '../../infra/clock/clock';
+import { Tx } from '../../infra/database/unit-of-work';
+import { FillRepository } from '../../orders/persistence/fill.repository';
 import { ApplyOrderUpdateUseCase } from '../../orders/use-cases/apply-order-update.use-case';
+import { rebuildPosition } from '../../positions/domain/position-rebuild';
+import { PositionRepository } from '../../positions/persistence/position.repository';
 import { comparePositions, Correction, Finding, matchReport, reconcileOrders } from '../domain/reconcile';
-import { ReconciliationRepository } from '../persistence/reconciliation.repository';
+import { FindingsRepository } from '../persistence/findings.repository';
+import { LocalBooksRepository } from '../persistence/local-books.repository';
 import { ReconciliationMetrics } from '../reconciliation.metrics';
 
 /** Alpaca's page limit for GET /v2/orders. */
@@ -59,7 +64,10 @@ export class ReconcileUseCase {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(BROKER_CLIENT) private readonly broker: BrokerClient,
-    private readonly repo: ReconciliationRepository,
+    private readonly books: LocalBooksRepository,
+    private readonly findings: FindingsRepository,
+    private readonly fills: FillRepository,
+    private readonly positionsRepo: PositionRepository,
     private readonly updates: ApplyOrderUpdateUseCase,
     private readonly metrics: ReconciliationMetrics,
     private readonly clock: Clock,
@@ -117,8 +125,8 @@ export class ReconcileUseCase {
     summary.fills_seen = fills.length;
 
     // --- the books ---
-    const open = mode === 'full' ? await this.repo.openOrders() : [];
-    const referenced = await this.repo.ordersByIds(
+    const open = mode === 'full' ? await this.books.openOrders() : [];
+    const referenced = await this.books.ordersByIds(
       [...brokerOrders.values()].map((o) => o.clientOrderId),
       [...new Set([...brokerOrders.keys(), ...fills.map((f) => f.brokerOrderId)])],
     );
@@ -155,7 +163,7 @@ export class ReconcileUseCase {
     // Orders found through their fills may be known by client_order_id only (broker id not adopted yet).
     const late = fetched.filter((o) => !knownClientIds.has(o.clientOrderId));
     if (late.length) {
-      for (const o of await this.repo.ordersByIds(
+      for (const o of await this.books.ordersByIds(
         late.map((x) => x.clientOrderId),
         [],
       )) {
@@ -164,7 +172,7 @@ export class ReconcileUseCase {
       }
     }
     summary.broker_orders_seen = brokerOrders.size;
-    const knownExecutionIds = await this.repo.knownExecutionIds(fills.map((f) => f.executionId));
+    const knownExecutionIds = await this.books.knownExecutionIds(fills.map((f) => f.executionId));
 
     // --- the pure core ---
     const result = reconcileOrders({
@@ -196,7 +204,7 @@ export class ReconcileUseCase {
     }
     if (mode === 'full') {
       // An order the broker did not know that is now found (or closed) no longer differs.
-      await this.repo.resolveOpenExcept(
+      await this.findings.resolveOpenExcept(
         'status_mismatch',
         result.findings.filter((f) => f.kind === 'status_mismatch').map((f) => f.key),
         'converged',
@@ -215,7 +223,7 @@ export class ReconcileUseCase {
     try {
       const res = await this.updates.apply(
         { source: 'reconciliation', order: c.order, at: c.at, execution: c.execution },
-        c.kind === 'apply_fill' ? { onFillRecorded: (m, symbol) => this.repo.rebuildPosition(m, symbol) } : {},
+        c.kind === 'apply_fill' ? { onFillRecorded: (tx, symbol) => this.rebuildPosition(tx, symbol) } : {},
       );
       if (res.outcome !== 'applied') return; // another channel got there first: nothing was missing after all
       if (c.kind === 'apply_fill') {
@@ -243,10 +251,22 @@ export class ReconcileUseCase {
     }
   }
 
+  /**
+   * Inside the unit of work that recorded a late fill (the position row is
+   * already locked by it): the symbol's position and every fill's realized
+   * P&L, recomputed from its fills in execution order.
+   */
+  private async rebuildPosition(tx: Tx, symbol: string): Promise<void> {
+    await this.positionsRepo.lockOrCreate(tx, symbol);
+    const rebuilt = rebuildPosition(await this.fills.listForSymbol(tx, symbol));
+    await this.fills.setRealizedPl(tx, rebuilt.changedFills);
+    await this.positionsRepo.overwrite(tx, symbol, rebuilt.position, rebuilt.lastTradeAt);
+  }
+
   private async positions(summary: RunSummary): Promise<void> {
     const compare = async (): Promise<Finding[]> => {
       const broker: BrokerPosition[] = await this.broker.listPositions();
-      return comparePositions(await this.repo.positions(), broker);
+      return comparePositions(await this.books.positions(), broker);
     };
     let found = await compare();
     if (found.length) {
@@ -267,19 +287,19 @@ export class ReconcileUseCase {
     }
     const keep = new Set(found.map((f) => f.key));
     const mismatched = new Set(found.map((f) => f.symbol));
-    const open = (await this.repo.openFindings('position_mismatch')).filter((x) => !keep.has(x.key));
-    await this.repo.resolveOpenByKeys(
+    const open = (await this.findings.openFindings('position_mismatch')).filter((x) => !keep.has(x.key));
+    await this.findings.resolveOpenByKeys(
       open.filter((x) => !mismatched.has(x.symbol)).map((x) => x.key),
       'converged',
     );
-    await this.repo.resolveOpenByKeys(
+    await this.findings.resolveOpenByKeys(
       open.filter((x) => mismatched.has(x.symbol)).map((x) => x.key),
       'superseded',
     );
   }
 
   private async record(f: Finding, resolution: 'corrected' | null, summary: RunSummary): Promise<void> {
-    const id = await this.repo.record(f, resolution);
+    const id = await this.findings.record(f, resolution);
     if (id !== null) {
       summary.new_findings += 1;
       this.metrics.newFinding(f.kind);

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
+import { sql, Tx, UnitOfWork } from '../../infra/database/unit-of-work';
 import { CircuitBreakerState } from './circuit-breaker-state';
 
 export interface CircuitBreakerEvent {
@@ -46,7 +47,10 @@ const NO_ROW = 'circuit_breaker_state has no row (migration missing?)';
  */
 @Injectable()
 export class CircuitBreakerRepository {
-  constructor(private readonly ds: DataSource) {}
+  constructor(
+    private readonly ds: DataSource,
+    private readonly uow: UnitOfWork,
+  ) {}
 
   async readState(): Promise<CircuitBreakerState> {
     const rows: StateRow[] = await this.ds.query(`SELECT ${STATE_COLUMNS} FROM circuit_breaker_state WHERE id = 1`);
@@ -55,27 +59,30 @@ export class CircuitBreakerRepository {
   }
 
   /** Runs `fn` in a transaction holding the state row's lock, so changes are serialized across replicas. */
-  async withLockedState<T>(fn: (state: CircuitBreakerState, manager: EntityManager) => Promise<T>): Promise<T> {
-    return this.ds.transaction(async (manager) => {
-      const rows: StateRow[] = await manager.query(
+  async withLockedState<T>(fn: (state: CircuitBreakerState, tx: Tx) => Promise<T>): Promise<T> {
+    return this.uow.run(async (tx) => {
+      const rows = await sql<StateRow>(
+        tx,
         `SELECT ${STATE_COLUMNS} FROM circuit_breaker_state WHERE id = 1 FOR UPDATE`,
       );
       if (!rows.length) throw new Error(NO_ROW);
-      return fn(toState(rows[0]), manager);
+      return fn(toState(rows[0]), tx);
     });
   }
 
   async trip(
-    manager: EntityManager,
+    tx: Tx,
     e: { operator: string; reasonCode: string; reason: string; details: Record<string, unknown> | null },
   ): Promise<CircuitBreakerState> {
     const detailsJson = e.details === null ? null : JSON.stringify(e.details);
-    await manager.query(
+    await sql(
+      tx,
       `INSERT INTO circuit_breaker_events (action, operator, reason_code, reason, details)
        VALUES ('trip', $1, $2, $3, $4)`,
       [e.operator, e.reasonCode, e.reason, detailsJson],
     );
-    const rows: unknown = await manager.query(
+    const rows = await sql<StateRow>(
+      tx,
       `UPDATE circuit_breaker_state
           SET tripped = true, tripped_at = now(), tripped_by = $1, reason_code = $2, reason = $3, details = $4,
               reset_at = NULL, reset_by = NULL, version = version + 1, updated_at = now()
@@ -86,12 +93,13 @@ export class CircuitBreakerRepository {
     return toState(updatedRow(rows));
   }
 
-  async reset(manager: EntityManager, e: { operator: string; notes: string | null }): Promise<CircuitBreakerState> {
-    await manager.query(`INSERT INTO circuit_breaker_events (action, operator, notes) VALUES ('reset', $1, $2)`, [
+  async reset(tx: Tx, e: { operator: string; notes: string | null }): Promise<CircuitBreakerState> {
+    await sql(tx, `INSERT INTO circuit_breaker_events (action, operator, notes) VALUES ('reset', $1, $2)`, [
       e.operator,
       e.notes,
     ]);
-    const rows: unknown = await manager.query(
+    const rows = await sql<StateRow>(
+      tx,
       `UPDATE circuit_breaker_state
           SET tripped = false, tripped_at = NULL, tripped_by = NULL, reason_code = NULL, reason = NULL,
               details = NULL, reset_at = now(), reset_by = $1, version = version + 1, updated_at = now()
@@ -131,7 +139,8 @@ export class CircuitBreakerRepository {
    * the row's lock.
    */
   async recordEquity(tradeDate: string, equity: string): Promise<string> {
-    const result: unknown = await this.ds.query(
+    const rows = await sql<{ peak: string }>(
+      this.ds,
       `INSERT INTO circuit_breaker_equity_peaks (trade_date, peak_equity) VALUES ($1::date, $2::numeric)
        ON CONFLICT (trade_date) DO UPDATE
              SET peak_equity = GREATEST(circuit_breaker_equity_peaks.peak_equity, EXCLUDED.peak_equity),
@@ -139,14 +148,11 @@ export class CircuitBreakerRepository {
        RETURNING peak_equity::text AS peak`,
       [tradeDate, equity],
     );
-    const rows = (Array.isArray(result) && Array.isArray(result[0]) ? result[0] : result) as Array<{ peak: string }>;
     return rows[0].peak;
   }
 }
 
-/** TypeORM answers an UPDATE ... RETURNING with [rows, count] on PostgreSQL. */
-function updatedRow(result: unknown): StateRow {
-  const rows = (Array.isArray(result) && Array.isArray(result[0]) ? result[0] : result) as StateRow[];
+function updatedRow(rows: StateRow[]): StateRow {
   if (!rows.length) throw new Error(NO_ROW);
   return rows[0];
 }

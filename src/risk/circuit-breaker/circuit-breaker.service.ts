@@ -145,9 +145,9 @@ export class CircuitBreakerService implements OnApplicationBootstrap, OnApplicat
 
   /** Idempotent: resetting an open breaker changes and records nothing. Allowed when disabled (clears an old trip). */
   async reset(cmd: { operator: string; notes: string | null }, ctx: ActorContext): Promise<CircuitBreakerStatus> {
-    const changed = await this.repo.withLockedState(async (current, manager) => {
+    const changed = await this.repo.withLockedState(async (current, tx) => {
       if (!current.tripped) return null;
-      const state = await this.repo.reset(manager, cmd);
+      const state = await this.repo.reset(tx, cmd);
       await this.audit.append(
         {
           action: 'circuit_breaker.reset',
@@ -160,7 +160,7 @@ export class CircuitBreakerService implements OnApplicationBootstrap, OnApplicat
             tripped: { reason_code: current.reasonCode, reason: current.reason, at: current.trippedAt },
           },
         },
-        manager,
+        tx,
       );
       return state;
     });
@@ -181,9 +181,9 @@ export class CircuitBreakerService implements OnApplicationBootstrap, OnApplicat
     trip: { operator: string; reasonCode: string; reason: string; details: Record<string, unknown> | null },
     by: { actor: string; requestId: string | null } | null,
   ): Promise<boolean> {
-    const changed = await this.repo.withLockedState(async (current, manager) => {
+    const changed = await this.repo.withLockedState(async (current, tx) => {
       if (current.tripped) return null;
-      const state = await this.repo.trip(manager, trip);
+      const state = await this.repo.trip(tx, trip);
       await this.audit.append(
         {
           action: 'circuit_breaker.tripped',
@@ -197,7 +197,7 @@ export class CircuitBreakerService implements OnApplicationBootstrap, OnApplicat
             version: state.version,
           },
         },
-        manager,
+        tx,
       );
       return state;
     });

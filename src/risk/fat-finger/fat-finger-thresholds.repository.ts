@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { Decimal, plain } from '../../common/decimal';
+import { sql, Tx, UnitOfWork } from '../../infra/database/unit-of-work';
 import { OVERRIDABLE_FIELDS, StoredThresholds, SymbolOverride } from './fat-finger-thresholds';
 
 interface Row {
@@ -60,7 +61,10 @@ const SELECT_ALL = `
 /** fat_finger_settings (one row: defaults, version) and fat_finger_symbol_overrides. */
 @Injectable()
 export class FatFingerThresholdsRepository {
-  constructor(private readonly ds: DataSource) {}
+  constructor(
+    private readonly ds: DataSource,
+    private readonly uow: UnitOfWork,
+  ) {}
 
   async read(): Promise<StoredThresholds> {
     const rows: Row[] = await this.ds.query(SELECT_ALL);
@@ -69,12 +73,12 @@ export class FatFingerThresholdsRepository {
   }
 
   /** Runs `fn` in a transaction holding the settings row's lock, so changes are serialized across replicas. */
-  async withLocked<T>(fn: (stored: StoredThresholds, manager: EntityManager) => Promise<T>): Promise<T> {
-    return this.ds.transaction(async (manager) => {
-      await manager.query(`SELECT 1 FROM fat_finger_settings WHERE id = 1 FOR UPDATE`);
-      const rows: Row[] = await manager.query(SELECT_ALL);
+  async withLocked<T>(fn: (stored: StoredThresholds, tx: Tx) => Promise<T>): Promise<T> {
+    return this.uow.run(async (tx) => {
+      await sql(tx, `SELECT 1 FROM fat_finger_settings WHERE id = 1 FOR UPDATE`);
+      const rows = await sql<Row>(tx, SELECT_ALL);
       if (!rows.length) throw new Error('fat_finger_settings has no row (migration missing?)');
-      return fn(toStored(rows[0]), manager);
+      return fn(toStored(rows[0]), tx);
     });
   }
 
@@ -82,14 +86,10 @@ export class FatFingerThresholdsRepository {
    * Writes `next` in full over `previous` (inside `withLocked`), one version
    * more, and answers what is now stored.
    */
-  async write(
-    manager: EntityManager,
-    previous: StoredThresholds,
-    next: StoredThresholds,
-    operator: string,
-  ): Promise<StoredThresholds> {
+  async write(tx: Tx, previous: StoredThresholds, next: StoredThresholds, operator: string): Promise<StoredThresholds> {
     const d = next.defaults;
-    await manager.query(
+    await sql(
+      tx,
       `UPDATE fat_finger_settings
           SET max_notional = $1, max_qty = $2, max_adv_pct = $3, max_price_age_seconds = $4,
               version = version + 1, updated_at = now(), updated_by = $5
@@ -98,12 +98,13 @@ export class FatFingerThresholdsRepository {
     );
     const removed = Object.keys(previous.symbolOverrides).filter((s) => !(s in next.symbolOverrides));
     if (removed.length) {
-      await manager.query(`DELETE FROM fat_finger_symbol_overrides WHERE symbol = ANY($1)`, [removed]);
+      await sql(tx, `DELETE FROM fat_finger_symbol_overrides WHERE symbol = ANY($1)`, [removed]);
     }
     for (const [symbol, o] of Object.entries(next.symbolOverrides)) {
       const before = previous.symbolOverrides[symbol];
       if (before && OVERRIDABLE_FIELDS.every((f) => before[f] === o[f])) continue;
-      await manager.query(
+      await sql(
+        tx,
         `INSERT INTO fat_finger_symbol_overrides (symbol, max_notional, max_qty, max_adv_pct, updated_by)
          VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (symbol) DO UPDATE
@@ -112,7 +113,7 @@ export class FatFingerThresholdsRepository {
         [symbol, o.maxNotional ?? null, o.maxQty ?? null, o.maxAdvPct ?? null, operator],
       );
     }
-    const rows: Row[] = await manager.query(SELECT_ALL);
+    const rows = await sql<Row>(tx, SELECT_ALL);
     return toStored(rows[0]);
   }
 }

@@ -103,8 +103,8 @@ export class FatFingerThresholdsService implements OnApplicationBootstrap, OnApp
    * every replica has it within 1 s.
    */
   async update(cmd: { operator: string; update: ThresholdsUpdate }, ctx: ActorContext): Promise<FatFingerThresholds> {
-    const after = await this.repo.withLocked(async (stored, manager) => {
-      const written = await this.repo.write(manager, stored, applyUpdate(stored, cmd.update), cmd.operator);
+    const after = await this.repo.withLocked(async (stored, tx) => {
+      const written = await this.repo.write(tx, stored, applyUpdate(stored, cmd.update), cmd.operator);
       const before = resolveThresholds(stored, this.configured);
       const now = resolveThresholds(written, this.configured);
       await this.audit.append(
@@ -119,7 +119,7 @@ export class FatFingerThresholdsService implements OnApplicationBootstrap, OnApp
             version: now.version,
           },
         },
-        manager,
+        tx,
       );
       return now;
     });

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
+import { sql, Tx, UnitOfWork } from '../../infra/database/unit-of-work';
 import { KillSwitchState } from './kill-switch-state';
 
 export interface KillSwitchEvent {
@@ -39,7 +40,10 @@ const STATE_COLUMNS = 'engaged, engaged_at, engaged_by, reason, details, disenga
 /** kill_switch_state (one row, the current state) and kill_switch_events (append-only history). */
 @Injectable()
 export class KillSwitchRepository {
-  constructor(private readonly ds: DataSource) {}
+  constructor(
+    private readonly ds: DataSource,
+    private readonly uow: UnitOfWork,
+  ) {}
 
   async readState(): Promise<KillSwitchState> {
     const rows: StateRow[] = await this.ds.query(`SELECT ${STATE_COLUMNS} FROM kill_switch_state WHERE id = 1`);
@@ -48,26 +52,26 @@ export class KillSwitchRepository {
   }
 
   /** Runs `fn` in a transaction holding the state row's lock, so changes are serialized across replicas. */
-  async withLockedState<T>(fn: (state: KillSwitchState, manager: EntityManager) => Promise<T>): Promise<T> {
-    return this.ds.transaction(async (manager) => {
-      const rows: StateRow[] = await manager.query(
-        `SELECT ${STATE_COLUMNS} FROM kill_switch_state WHERE id = 1 FOR UPDATE`,
-      );
+  async withLockedState<T>(fn: (state: KillSwitchState, tx: Tx) => Promise<T>): Promise<T> {
+    return this.uow.run(async (tx) => {
+      const rows = await sql<StateRow>(tx, `SELECT ${STATE_COLUMNS} FROM kill_switch_state WHERE id = 1 FOR UPDATE`);
       if (!rows.length) throw new Error('kill_switch_state has no row (migration missing?)');
-      return fn(toState(rows[0]), manager);
+      return fn(toState(rows[0]), tx);
     });
   }
 
   async engage(
-    manager: EntityManager,
+    tx: Tx,
     e: { operator: string; reason: string; details: Record<string, unknown> | null },
   ): Promise<KillSwitchState> {
     const detailsJson = e.details === null ? null : JSON.stringify(e.details);
-    await manager.query(
-      `INSERT INTO kill_switch_events (action, operator, reason, details) VALUES ('engage', $1, $2, $3)`,
-      [e.operator, e.reason, detailsJson],
-    );
-    const rows: StateRow[] = await manager.query(
+    await sql(tx, `INSERT INTO kill_switch_events (action, operator, reason, details) VALUES ('engage', $1, $2, $3)`, [
+      e.operator,
+      e.reason,
+      detailsJson,
+    ]);
+    const rows = await sql<StateRow>(
+      tx,
       `UPDATE kill_switch_state
           SET engaged = true, engaged_at = now(), engaged_by = $1, reason = $2, details = $3,
               disengaged_at = NULL, disengaged_by = NULL, version = version + 1, updated_at = now()
@@ -78,12 +82,13 @@ export class KillSwitchRepository {
     return toState(updatedRow(rows));
   }
 
-  async disengage(manager: EntityManager, e: { operator: string; notes: string | null }): Promise<KillSwitchState> {
-    await manager.query(`INSERT INTO kill_switch_events (action, operator, notes) VALUES ('disengage', $1, $2)`, [
+  async disengage(tx: Tx, e: { operator: string; notes: string | null }): Promise<KillSwitchState> {
+    await sql(tx, `INSERT INTO kill_switch_events (action, operator, notes) VALUES ('disengage', $1, $2)`, [
       e.operator,
       e.notes,
     ]);
-    const rows: StateRow[] = await manager.query(
+    const rows = await sql<StateRow>(
+      tx,
       `UPDATE kill_switch_state
           SET engaged = false, engaged_at = NULL, engaged_by = NULL, reason = NULL, details = NULL,
               disengaged_at = now(), disengaged_by = $1, version = version + 1, updated_at = now()
@@ -104,9 +109,7 @@ export class KillSwitchRepository {
   }
 }
 
-/** TypeORM answers an UPDATE ... RETURNING with [rows, count] on PostgreSQL. */
-function updatedRow(result: unknown): StateRow {
-  const rows = (Array.isArray(result) && Array.isArray(result[0]) ? result[0] : result) as StateRow[];
+function updatedRow(rows: StateRow[]): StateRow {
   if (!rows.length) throw new Error('kill_switch_state has no row (migration missing?)');
   return rows[0];
 }

@@ -3,13 +3,13 @@
  * happened. A fill recovered late (backfill) must not be priced against a
  * position that already contains later fills, so after one is recorded the
  * symbol's position and every fill's realized P&L are recomputed from the
- * start (SPEC §8: "recompute realized P&L for the affected symbols").
+ * start.
  *
  * Invariant: the result depends only on the set of fills and their order of
  * execution, never on the order in which they were recorded.
  */
 import { exact } from '../../common/decimal';
-import { applyFillToPosition, FLAT, PositionState } from '../../positions/domain/position-math';
+import { applyFillToPosition, FLAT, PositionState } from './position-math';
 
 export interface RecordedFill {
   id: string;
