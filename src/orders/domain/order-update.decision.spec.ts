@@ -16,7 +16,7 @@ import {
   UpdateSource,
 } from './order-update.decision';
 
-import { makeOrder, NOW, report, T0 } from './order-update.fixtures';
+import { makeOrder, NOW, report, T0 } from '../../../test/support/order-update.fixtures';
 
 // --- a model of the database: what the use case writes, with the fills table's unique keys --------
 

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { GATEWAY_OUTCOMES, transition, TRANSITIONS } from '../../trading/order-state-machine';
 import { ORDER_STATUSES, OrderStatus } from '../../trading/order-status';
 import { AUDITED_STATUSES, decideSubmitOutcome } from './order-update.decision';
-import { makeOrder, NOW } from './order-update.fixtures';
+import { makeOrder, NOW } from '../../../test/support/order-update.fixtures';
 
 // --- the gateway's own word -------------------------------------------------------------------------
 

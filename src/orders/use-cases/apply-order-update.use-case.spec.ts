@@ -6,7 +6,7 @@ import { Tx, UnitOfWork } from '../../infra/database/unit-of-work';
 import { GatewayMetrics } from '../../infra/metrics/gateway-metrics';
 import { PositionRepository } from '../../positions/persistence/position.repository';
 import { Order } from '../../trading/order';
-import { makeOrder as order, report } from '../domain/order-update.fixtures';
+import { makeOrder as order, report } from '../../../test/support/order-update.fixtures';
 import { FillRepository } from '../persistence/fill.repository';
 import { OrderRepository } from '../persistence/order.repository';
 import { ApplyOrderUpdateUseCase } from './apply-order-update.use-case';

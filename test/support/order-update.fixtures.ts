@@ -1,7 +1,7 @@
 /** Orders and broker reports for the order-update specs. */
-import { BrokerOrder } from '../../broker/broker-client.port';
-import { Order } from '../../trading/order';
-import { OrderUpdateReport } from './order-update.decision';
+import { BrokerOrder } from '../../src/broker/broker-client.port';
+import { Order } from '../../src/trading/order';
+import { OrderUpdateReport } from '../../src/orders/domain/order-update.decision';
 
 export const T0 = new Date('2026-03-02T14:30:00Z');
 export const NOW = new Date('2026-03-02T15:00:00Z');
