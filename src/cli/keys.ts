@@ -24,6 +24,7 @@ import { ManageApiKeysUseCase, Operator } from '../auth/manage-api-keys.use-case
 import { PERMISSIONS } from '../auth/permission';
 import { DomainError, InputValidationError } from '../common/domain-error';
 import { AppConfig, ConfigError, loadConfig } from '../config/app-config';
+import { SystemClock } from '../infra/clock/clock';
 import { createDataSource, runMigrations } from '../infra/database/data-source';
 import { EmbeddedPostgresHandle, startEmbeddedPostgres } from '../infra/database/embedded-postgres';
 import { MemoryStateStore } from '../infra/state/memory-state-store';
@@ -164,7 +165,7 @@ export async function runKeysCli(
     const manage = new ManageApiKeysUseCase(
       resources.keys,
       new AuditRepository(resources.ds),
-      new ApiKeyService(config, resources.keys, new AuditRepository(resources.ds), resources.store),
+      new ApiKeyService(config, resources.keys, new AuditRepository(resources.ds), resources.store, new SystemClock()),
     );
     const operator: Operator = { actor: 'cli', keyId: null, requestId: null, context: { os_user: osUser() } };
     switch (command.kind) {

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { SystemScheduler } from '../infra/clock/scheduler';
 import { StateStore } from '../infra/state/state-store';
 import { DEFAULT_ORDER_EVENTS_OPTIONS, OrderEventsOptions } from './events.options';
 import { ORDER_EVENTS_CHANNEL, StoredOrderEvent } from './order-event';
@@ -55,11 +56,16 @@ class FakeStore {
 function publisher(over: Partial<OrderEventsOptions> = {}) {
   const outbox = new FakeOutbox();
   const store = new FakeStore();
-  const p = new OrderEventPublisher(outbox as unknown as OrderEventRepository, store as unknown as StateStore, {
-    ...DEFAULT_ORDER_EVENTS_OPTIONS,
-    publishBatchSize: 10,
-    ...over,
-  });
+  const p = new OrderEventPublisher(
+    outbox as unknown as OrderEventRepository,
+    store as unknown as StateStore,
+    {
+      ...DEFAULT_ORDER_EVENTS_OPTIONS,
+      publishBatchSize: 10,
+      ...over,
+    },
+    new SystemScheduler(),
+  );
   return { outbox, store, p };
 }
 

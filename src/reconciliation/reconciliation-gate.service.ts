@@ -1,5 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { Clock } from '../infra/clock/clock';
+import { Scheduler } from '../infra/clock/scheduler';
 import { ReplicatedState } from '../infra/state/replicated-state';
 import { StateStore } from '../infra/state/state-store';
 import {
@@ -54,6 +56,8 @@ export class ReconciliationGateService implements OnApplicationBootstrap, OnAppl
     private readonly repo: ReconciliationRepository,
     store: StateStore,
     private readonly metrics: ReconciliationMetrics,
+    private readonly clock: Clock,
+    scheduler: Scheduler,
   ) {
     this.replica = new ReplicatedState({
       name: 'reconciliation',
@@ -65,13 +69,14 @@ export class ReconciliationGateService implements OnApplicationBootstrap, OnAppl
       refreshMs: GATE_REFRESH_MS,
       maxAgeMs: GATE_MAX_AGE_MS,
       onAccepted: ({ state, blocking }) => this.accepted(state, blocking),
+      scheduler,
     });
   }
 
   async onApplicationBootstrap(): Promise<void> {
     this.metrics.bind({
       lastSuccessAt: () => this.full?.lastSuccessAt ?? null,
-      dbClockOffsetMs: () => this.clockOffsetMs,
+      dbNowMs: () => this.dbNowMs(),
       gateOpen: () => this.opened !== null,
     });
     try {
@@ -124,7 +129,7 @@ export class ReconciliationGateService implements OnApplicationBootstrap, OnAppl
 
   /** Now, on the database's clock (as of the last read's offset). */
   dbNowMs(): number {
-    return Date.now() + this.clockOffsetMs;
+    return this.clock.now().getTime() + this.clockOffsetMs;
   }
 
   processStartedAt(): Date | null {
@@ -155,7 +160,7 @@ export class ReconciliationGateService implements OnApplicationBootstrap, OnAppl
   private async read(): Promise<GateRead> {
     const [state, blocking] = await Promise.all([this.repo.readState(), this.repo.openBlockingFindings()]);
     this.startedAt ??= state.dbNow;
-    this.clockOffsetMs = state.dbNow.getTime() - Date.now();
+    this.clockOffsetMs = state.dbNow.getTime() - this.clock.now().getTime();
     return { version: state.version, state, blocking };
   }
 

@@ -126,6 +126,7 @@ export class ManualScheduler extends Scheduler {
   async advance(ms: number): Promise<void> {
     if (!(ms >= 0)) throw new RangeError(`advance: ms must be >= 0, got ${ms}`);
     const target = this.nowMs() + ms;
+    await yieldToEventLoop(); // work started outside any timer (a boot call) gets to run first
     await this.quiesce();
     for (;;) {
       const next = this.entries[0];

@@ -85,3 +85,24 @@ export class SystemScheduler extends Scheduler {
     return runTask(task, (err) => this.logger.error({ err, task: name ?? 'anonymous', msg: 'scheduled task failed' }));
   }
 }
+
+export interface Deadline {
+  /** True once the time is up. */
+  readonly passed: boolean;
+  /** Frees the timer when the wait ends early. */
+  cancel(): void;
+}
+
+/** A deadline `ms` from now on the scheduler's time (so a test's ManualScheduler moves it too). */
+export function deadlineAfter(scheduler: Scheduler, ms: number): Deadline {
+  let passed = false;
+  const timer = scheduler.after(ms, () => {
+    passed = true;
+  });
+  return {
+    get passed() {
+      return passed;
+    },
+    cancel: () => timer.cancel(),
+  };
+}
