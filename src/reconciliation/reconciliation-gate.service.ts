@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Clock } from '../infra/clock/clock';
-import { Scheduler } from '../infra/clock/scheduler';
 import { ReplicatedState } from '../infra/state/replicated-state';
 import { StateStore } from '../infra/state/state-store';
 import {
@@ -57,7 +56,6 @@ export class ReconciliationGateService implements OnApplicationBootstrap, OnAppl
     store: StateStore,
     private readonly metrics: ReconciliationMetrics,
     private readonly clock: Clock,
-    scheduler: Scheduler,
   ) {
     this.replica = new ReplicatedState({
       name: 'reconciliation',
@@ -69,7 +67,6 @@ export class ReconciliationGateService implements OnApplicationBootstrap, OnAppl
       refreshMs: GATE_REFRESH_MS,
       maxAgeMs: GATE_MAX_AGE_MS,
       onAccepted: ({ state, blocking }) => this.accepted(state, blocking),
-      scheduler,
     });
   }
 

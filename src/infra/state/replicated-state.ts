@@ -117,7 +117,11 @@ export interface ReplicatedStateOptions<T extends Versioned> {
   maxAgeMs: number;
   /** Called whenever a state read (or announced) becomes the one held, with the one held before. */
   onAccepted?(state: T, previous: T | undefined): void;
-  /** Runs the periodic refresh. Default: the system's timers. */
+  /**
+   * Runs the periodic refresh. Default: the system's timers, which is what the
+   * services use: freshness is judged on performance.now(), so the refresh that
+   * keeps a state fresh runs on real time too.
+   */
   scheduler?: Scheduler;
 }
 
