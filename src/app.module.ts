@@ -8,6 +8,7 @@ import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { Clock } from './infra/clock/clock';
 import { ClockModule } from './infra/clock/clock.module';
+import { Scheduler } from './infra/clock/scheduler';
 import { DatabaseModule } from './infra/database/database.module';
 import { RequestObserverMiddleware } from './infra/http/request-observer.middleware';
 import { LeaderElectionOptions } from './infra/leader/leader-election.options';
@@ -25,6 +26,8 @@ import { SystemController } from './system/system.controller';
 
 export interface AppOverrides {
   clock?: Clock;
+  /** Timers (tests drive them with a ManualScheduler). */
+  scheduler?: Scheduler;
   /** Replaces the configured broker adapter. */
   broker?: BrokerClient;
   /** Replaces the configured market data adapter (the cache still wraps it). */
@@ -40,7 +43,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
-        ClockModule.forRoot(overrides.clock),
+        ClockModule.forRoot(overrides.clock, overrides.scheduler),
         LoggingModule,
         MetricsModule,
         DatabaseModule,

@@ -1,5 +1,6 @@
 import type { AuditRepository } from '../audit/audit.repository';
 import { AppConfig, loadConfig } from '../config/app-config';
+import { ManualClock } from '../infra/clock/clock';
 import { MemoryStateStore } from '../infra/state/memory-state-store';
 import { ApiKeyRecord, ApiKeyRepository } from './api-key.repository';
 import { API_KEY_REVOKED_CHANNEL, ApiKeyService, hashApiKey } from './api-key.service';
@@ -48,14 +49,28 @@ const tick = () => new Promise((r) => setImmediate(r));
 describe('ApiKeyService lookup cache and revocation', () => {
   let config: AppConfig;
   let store: MemoryStateStore;
+  let clock: ManualClock;
   beforeEach(() => {
     config = loadConfig({ ADMIN_API_KEY: 'admin-key-0123456789abcdef' });
     store = new MemoryStateStore();
+    clock = new ManualClock();
+  });
+
+  it('trusts a cached lookup for 10 s of the clock, then asks the repository again', async () => {
+    const { repo, state } = fakeRepo();
+    const svc = new ApiKeyService(config, repo, {} as AuditRepository, store, clock);
+    await svc.authenticate(KEY);
+    clock.advance(9_999);
+    await svc.authenticate(KEY);
+    expect(state.lookups).toBe(1);
+    clock.advance(1);
+    await svc.authenticate(KEY);
+    expect(state.lookups).toBe(2);
   });
 
   it('caches a lookup: a second call does not ask the repository', async () => {
     const { repo, state } = fakeRepo();
-    const svc = new ApiKeyService(config, repo, {} as AuditRepository, store);
+    const svc = new ApiKeyService(config, repo, {} as AuditRepository, store, clock);
     expect((await svc.authenticate(KEY))?.keyId).toBe('k1');
     expect((await svc.authenticate(KEY))?.keyId).toBe('k1');
     expect(state.lookups).toBe(1);
@@ -64,7 +79,7 @@ describe('ApiKeyService lookup cache and revocation', () => {
 
   it('a revocation announced by another replica drops the key from the cache at once', async () => {
     const { repo, state } = fakeRepo();
-    const svc = new ApiKeyService(config, repo, {} as AuditRepository, store);
+    const svc = new ApiKeyService(config, repo, {} as AuditRepository, store, clock);
     await svc.onModuleInit();
     expect(await svc.authenticate(KEY)).not.toBeNull();
     state.active = false;
@@ -77,7 +92,7 @@ describe('ApiKeyService lookup cache and revocation', () => {
 
   it('announceRevocation forgets locally before answering and publishes the key id', async () => {
     const { repo, state } = fakeRepo();
-    const svc = new ApiKeyService(config, repo, {} as AuditRepository, store);
+    const svc = new ApiKeyService(config, repo, {} as AuditRepository, store, clock);
     const heard: string[] = [];
     await store.subscribe(API_KEY_REVOKED_CHANNEL, (m) => heard.push(m));
     await svc.authenticate(KEY);
@@ -90,7 +105,7 @@ describe('ApiKeyService lookup cache and revocation', () => {
 
   it('a lookup that raced a revocation is answered but not cached', async () => {
     const { repo, state, pendingMode, release } = fakeRepo();
-    const svc = new ApiKeyService(config, repo, {} as AuditRepository, store);
+    const svc = new ApiKeyService(config, repo, {} as AuditRepository, store, clock);
     pendingMode.on = true;
     const inFlight = svc.authenticate(KEY);
     await tick();
@@ -105,7 +120,7 @@ describe('ApiKeyService lookup cache and revocation', () => {
 
   it('ignores malformed revocation messages', async () => {
     const { repo, state } = fakeRepo();
-    const svc = new ApiKeyService(config, repo, {} as AuditRepository, store);
+    const svc = new ApiKeyService(config, repo, {} as AuditRepository, store, clock);
     await svc.onModuleInit();
     await svc.authenticate(KEY);
     for (const m of ['not json', '{}', '{"key_id":5}']) await store.publish(API_KEY_REVOKED_CHANNEL, m);
@@ -116,7 +131,7 @@ describe('ApiKeyService lookup cache and revocation', () => {
 
   it('the ADMIN_API_KEY authenticates without a lookup', async () => {
     const { repo, state } = fakeRepo();
-    const svc = new ApiKeyService(config, repo, {} as AuditRepository, store);
+    const svc = new ApiKeyService(config, repo, {} as AuditRepository, store, clock);
     expect((await svc.authenticate('admin-key-0123456789abcdef'))?.keyId).toBe('admin');
     expect(state.lookups).toBe(0);
   });

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, On
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { AuditRepository } from '../audit/audit.repository';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { Clock } from '../infra/clock/clock';
 import { StateStore } from '../infra/state/state-store';
 import { ApiKeyRepository } from './api-key.repository';
 import { PERMISSIONS, Principal } from './permission';
@@ -43,6 +44,7 @@ export class ApiKeyService implements OnModuleInit, OnModuleDestroy, OnApplicati
     private readonly keys: ApiKeyRepository,
     private readonly audit: AuditRepository,
     private readonly store: StateStore,
+    private readonly clock: Clock,
   ) {
     if (config.adminApiKey) this.adminHash = Buffer.from(hashApiKey(config.adminApiKey), 'hex');
   }
@@ -88,7 +90,7 @@ export class ApiKeyService implements OnModuleInit, OnModuleDestroy, OnApplicati
     if (this.adminHash && timingSafeEqual(Buffer.from(hash, 'hex'), this.adminHash)) {
       return ADMIN_PRINCIPAL;
     }
-    const now = Date.now();
+    const now = this.clock.now().getTime();
     const cached = this.cache.get(hash);
     if (cached && cached.expiresAt > now) return cached.principal;
     const generation = this.generation;

@@ -24,6 +24,7 @@ import { ManageApiKeysUseCase, Operator } from '../auth/manage-api-keys.use-case
 import { PERMISSIONS } from '../auth/permission';
 import { DomainError, InputValidationError } from '../common/domain-error';
 import { AppConfig, ConfigError, loadConfig } from '../config/app-config';
+import { SystemClock } from '../infra/clock/clock';
 import { createDataSource, runMigrations } from '../infra/database/data-source';
 import { EmbeddedPostgresHandle, startEmbeddedPostgres } from '../infra/database/embedded-postgres';
 import { UnitOfWork } from '../infra/database/unit-of-work';
@@ -166,7 +167,7 @@ export async function runKeysCli(
       resources.uow,
       resources.keys,
       new AuditRepository(resources.ds),
-      new ApiKeyService(config, resources.keys, new AuditRepository(resources.ds), resources.store),
+      new ApiKeyService(config, resources.keys, new AuditRepository(resources.ds), resources.store, new SystemClock()),
     );
     const operator: Operator = { actor: 'cli', keyId: null, requestId: null, context: { os_user: osUser() } };
     switch (command.kind) {

@@ -8,6 +8,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ActorContext } from '../audit/audit-entry';
 import { AuditRepository } from '../audit/audit.repository';
+import { Scheduler } from '../infra/clock/scheduler';
 import { KillSwitchService, KillSwitchStatus } from '../risk/kill-switch/kill-switch.service';
 import { CancelAllOrdersUseCase, CancelAllSummary } from './cancel-all-orders.use-case';
 
@@ -31,6 +32,7 @@ export class EngageKillSwitchUseCase {
     private readonly killSwitch: KillSwitchService,
     private readonly cancelAll: CancelAllOrdersUseCase,
     private readonly audit: AuditRepository,
+    private readonly scheduler: Scheduler,
   ) {}
 
   /**
@@ -44,8 +46,9 @@ export class EngageKillSwitchUseCase {
     );
     if (!cmd.cancelOpenOrders) return status;
     const cancelAll = await this.sweep(cmd.operator, ctx);
-    const again = setTimeout(() => void this.sweep(cmd.operator, ctx), CANCEL_ALL_SECOND_SWEEP_MS);
-    again.unref();
+    this.scheduler.after(CANCEL_ALL_SECOND_SWEEP_MS, () => this.sweep(cmd.operator, ctx), {
+      name: 'kill-switch second cancel-all sweep',
+    });
     return { ...(await this.killSwitch.status()), cancelAll };
   }
 

@@ -1,3 +1,4 @@
+import { ManualScheduler } from '../infra/clock/manual-scheduler';
 import { EventSink, EventStreamSession, SessionEndReason } from './event-stream.session';
 import { OrderEventFilter, OrderEventMessage } from './order-event';
 
@@ -39,15 +40,14 @@ function event(id: number, over: Partial<OrderEventMessage> = {}): OrderEventMes
 
 function session(filter: OrderEventFilter = {}, afterId?: number) {
   const sink = new FakeSink();
-  const s = new EventStreamSession(sink, filter, limits, afterId);
+  const scheduler = new ManualScheduler();
+  const s = new EventStreamSession(sink, filter, limits, afterId, scheduler);
   const ends: SessionEndReason[] = [];
   s.onEnd((r) => ends.push(r));
-  return { sink, s, ends };
+  return { sink, s, ends, scheduler };
 }
 
 describe('EventStreamSession', () => {
-  afterEach(() => jest.useRealTimers());
-
   it('opens with retry advice, sends the replay, then live events', () => {
     const { sink, s } = session();
     s.start([event(1), event(2)], false);
@@ -102,17 +102,20 @@ describe('EventStreamSession', () => {
     expect(ends).toEqual(['replay_truncated']);
   });
 
-  it('sends a heartbeat comment at the interval until it ends', () => {
-    jest.useFakeTimers();
-    const { sink, s } = session();
+  it('sends a heartbeat comment at the interval until it ends', async () => {
+    const { sink, s, scheduler } = session();
+    const heartbeats = () => sink.chunks.filter((c) => c === ': heartbeat\n\n').length;
     s.start([], false);
-    jest.advanceTimersByTime(15_000);
-    expect(sink.chunks.filter((c) => c === ': heartbeat\n\n')).toHaveLength(1);
-    jest.advanceTimersByTime(15_000);
-    expect(sink.chunks.filter((c) => c === ': heartbeat\n\n')).toHaveLength(2);
+    await scheduler.advance(14_999);
+    expect(heartbeats()).toBe(0);
+    await scheduler.advance(1);
+    expect(heartbeats()).toBe(1);
+    await scheduler.advance(15_000);
+    expect(heartbeats()).toBe(2);
     s.end('client_closed');
-    jest.advanceTimersByTime(60_000);
-    expect(sink.chunks.filter((c) => c === ': heartbeat\n\n')).toHaveLength(2);
+    expect(scheduler.pending()).toEqual([]);
+    await scheduler.advance(60_000);
+    expect(heartbeats()).toBe(2);
   });
 
   it('drops a client whose socket stopped taking data', () => {

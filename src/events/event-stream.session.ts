@@ -1,3 +1,4 @@
+import { Scheduler, SystemScheduler, TaskHandle } from '../infra/clock/scheduler';
 import { matchesFilter, OrderEventFilter, OrderEventMessage, sseFrame } from './order-event';
 
 /** Where a stream's bytes go: the HTTP response, behind what the session needs of it. */
@@ -32,7 +33,7 @@ export class EventStreamSession {
   private held: OrderEventMessage[] = [];
   /** Replayed events may still be published afterwards; they are not sent twice. */
   private readonly replayed = new Set<number>();
-  private heartbeat?: NodeJS.Timeout;
+  private heartbeat?: TaskHandle;
   private readonly endListeners: Array<(reason: SessionEndReason) => void> = [];
 
   /**
@@ -44,6 +45,7 @@ export class EventStreamSession {
     private readonly filter: OrderEventFilter,
     private readonly limits: SessionLimits,
     private readonly afterId?: number,
+    private readonly scheduler: Scheduler = new SystemScheduler(),
   ) {}
 
   get ended(): boolean {
@@ -88,7 +90,9 @@ export class EventStreamSession {
       this.send(e);
       if (this.ended) return;
     }
-    this.heartbeat = setInterval(() => this.sink.write(': heartbeat\n\n'), this.limits.heartbeatIntervalMs).unref();
+    this.heartbeat = this.scheduler.every(this.limits.heartbeatIntervalMs, () => this.sink.write(': heartbeat\n\n'), {
+      name: 'event-stream heartbeat',
+    });
   }
 
   /** Ends the stream (idempotent). Before `start` nothing is sent, so the caller can still answer with an error. */
@@ -96,7 +100,7 @@ export class EventStreamSession {
     if (this.state === 'ended') return;
     this.state = 'ended';
     this.held = [];
-    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat?.cancel();
     if (this.opened) this.sink.end();
     for (const listener of this.endListeners) listener(reason);
   }

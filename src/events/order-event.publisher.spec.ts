@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { ManualScheduler } from '../infra/clock/manual-scheduler';
 import { StateStore } from '../infra/state/state-store';
 import { DEFAULT_ORDER_EVENTS_OPTIONS, OrderEventsOptions } from './events.options';
 import { ORDER_EVENTS_CHANNEL, StoredOrderEvent } from './order-event';
@@ -55,21 +56,19 @@ class FakeStore {
 function publisher(over: Partial<OrderEventsOptions> = {}) {
   const outbox = new FakeOutbox();
   const store = new FakeStore();
-  const p = new OrderEventPublisher(outbox as unknown as OrderEventRepository, store as unknown as StateStore, {
-    ...DEFAULT_ORDER_EVENTS_OPTIONS,
-    publishBatchSize: 10,
-    ...over,
-  });
-  return { outbox, store, p };
+  const scheduler = new ManualScheduler();
+  const p = new OrderEventPublisher(
+    outbox as unknown as OrderEventRepository,
+    store as unknown as StateStore,
+    {
+      ...DEFAULT_ORDER_EVENTS_OPTIONS,
+      publishBatchSize: 10,
+      ...over,
+    },
+    scheduler,
+  );
+  return { outbox, store, p, scheduler };
 }
-
-const until = async (cond: () => boolean, ms = 2_000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
 
 describe('OrderEventPublisher', () => {
   beforeAll(() => Logger.overrideLogger(false));
@@ -108,45 +107,71 @@ describe('OrderEventPublisher', () => {
   });
 
   it('the loop drains a backlog without waiting between full batches, then idles', async () => {
-    const { outbox, store, p } = publisher({ publishIntervalMs: 60_000 });
+    const { outbox, store, p, scheduler } = publisher({ publishIntervalMs: 60_000 });
     outbox.add(35);
     p.start();
     try {
-      await until(() => store.sent.length === 35);
+      await scheduler.runDue();
+      expect(store.sent).toHaveLength(35);
       expect(outbox.batches).toBe(4);
+      expect(scheduler.pending()).toEqual([{ kind: 'sleep', name: undefined, dueInMs: 60_000 }]);
     } finally {
       await p.stop();
     }
   });
 
   it('kick() publishes at once instead of at the next tick', async () => {
-    const { outbox, store, p } = publisher({ publishIntervalMs: 60_000 });
+    const { outbox, store, p, scheduler } = publisher({ publishIntervalMs: 60_000 });
     p.start();
     try {
-      await until(() => outbox.batches === 1);
+      await scheduler.runDue();
+      expect(outbox.batches).toBe(1);
       outbox.add(1);
       p.kick();
-      await until(() => store.sent.length === 1, 500);
+      await scheduler.runDue();
+      expect(store.sent).toHaveLength(1);
+      expect(outbox.batches).toBe(2);
     } finally {
       await p.stop();
     }
   });
 
-  it('keeps going after a failed attempt', async () => {
-    const { outbox, store, p } = publisher({ publishIntervalMs: 5 });
+  it('polls every publishIntervalMs while idle', async () => {
+    const { outbox, store, p, scheduler } = publisher({ publishIntervalMs: 200 });
+    p.start();
+    try {
+      await scheduler.runDue();
+      outbox.add(1);
+      await scheduler.advance(199);
+      expect(store.sent).toHaveLength(0);
+      await scheduler.advance(1);
+      expect(store.sent).toHaveLength(1);
+    } finally {
+      await p.stop();
+    }
+  });
+
+  it('keeps going after a failed attempt, backing off (doubling) until it works', async () => {
+    const { outbox, store, p, scheduler } = publisher({ publishIntervalMs: 5 });
     outbox.failNext = new Error('database down');
     outbox.add(2);
     p.start();
     try {
-      await until(() => store.sent.length === 2);
-      expect(outbox.batches).toBeGreaterThanOrEqual(2);
+      await scheduler.runDue();
+      expect(outbox.batches).toBe(1);
+      expect(store.sent).toHaveLength(0);
+      await scheduler.advance(9);
+      expect(outbox.batches).toBe(1);
+      await scheduler.advance(1); // 2 × 5 ms
+      expect(store.sent).toHaveLength(2);
+      expect(outbox.batches).toBe(2);
     } finally {
       await p.stop();
     }
   });
 
   it('stop() waits for the batch in flight and ends the loop', async () => {
-    const { outbox, p } = publisher({ publishIntervalMs: 5 });
+    const { outbox, p, scheduler } = publisher({ publishIntervalMs: 5 });
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     const original = outbox.publishBatch.bind(outbox);
@@ -156,17 +181,20 @@ describe('OrderEventPublisher', () => {
     };
     outbox.add(1);
     p.start();
-    await until(() => outbox.batches === 0 && p.isRunning);
+    await scheduler.runDue();
+    expect(outbox.batches).toBe(0);
+    expect(p.isRunning).toBe(true);
     let stopped = false;
     const stopping = p.stop().then(() => (stopped = true));
-    await new Promise((r) => setTimeout(r, 20));
+    await scheduler.advance(20);
     expect(stopped).toBe(false);
     release();
     await stopping;
     expect(outbox.rows[0].published).toBe(true);
     const before = outbox.batches;
-    await new Promise((r) => setTimeout(r, 30));
+    await scheduler.advance(1_000);
     expect(outbox.batches).toBe(before);
+    expect(scheduler.pending()).toEqual([]);
   });
 
   it('starts with the application unless told not to', () => {

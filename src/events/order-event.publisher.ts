@@ -11,6 +11,7 @@
  * - events go out in id order, so the events of one order keep their order.
  */
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Scheduler } from '../infra/clock/scheduler';
 import { StateStore } from '../infra/state/state-store';
 import { ORDER_EVENTS_OPTIONS, OrderEventsOptions } from './events.options';
 import { ORDER_EVENTS_CHANNEL, StoredOrderEvent, toOrderEventMessage } from './order-event';
@@ -29,6 +30,7 @@ export class OrderEventPublisher implements OnApplicationBootstrap, OnModuleDest
     private readonly events: OrderEventRepository,
     private readonly store: StateStore,
     @Inject(ORDER_EVENTS_OPTIONS) private readonly options: OrderEventsOptions,
+    private readonly scheduler: Scheduler,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -106,16 +108,12 @@ export class OrderEventPublisher implements OnApplicationBootstrap, OnModuleDest
     return Math.min(current * 2, this.options.publishMaxBackoffMs);
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.wake = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.wake = done;
-    });
+  /** Until `ms` pass or `kick`/`stop` wakes the loop. */
+  private async sleep(ms: number): Promise<void> {
+    const wakeUp = new AbortController();
+    this.wake = () => wakeUp.abort();
+    await this.scheduler.sleep(ms, wakeUp.signal);
+    this.wake = undefined;
   }
 
   /** Logged once per outage, not on every tick. */

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Principal } from '../auth/permission';
 import { DomainError } from '../common/domain-error';
+import { ManualScheduler } from '../infra/clock/manual-scheduler';
 import { EventSink } from './event-stream.session';
 import { DEFAULT_ORDER_EVENTS_OPTIONS } from './events.options';
 import { OrderEventMessage, StoredOrderEvent, toOrderEventMessage } from './order-event';
@@ -66,6 +67,7 @@ function setup(replayLimit = 1_000) {
     hub as unknown as OrderEventHub,
     events as unknown as OrderEventRepository,
     { ...DEFAULT_ORDER_EVENTS_OPTIONS, replayLimit },
+    new ManualScheduler(),
   );
   return { hub, events, useCase };
 }

@@ -14,6 +14,7 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { Principal } from '../auth/permission';
 import { DomainError, ForbiddenError } from '../common/domain-error';
+import { Scheduler } from '../infra/clock/scheduler';
 import { EventSink, EventStreamSession } from './event-stream.session';
 import { ORDER_EVENTS_OPTIONS, OrderEventsOptions } from './events.options';
 import { OrderEventFilter, OrderEventMessage, toOrderEventMessage } from './order-event';
@@ -43,6 +44,7 @@ export class StreamOrderEventsUseCase implements OnModuleDestroy {
     private readonly hub: OrderEventHub,
     private readonly events: OrderEventRepository,
     @Inject(ORDER_EVENTS_OPTIONS) private readonly options: OrderEventsOptions,
+    private readonly scheduler: Scheduler,
   ) {}
 
   get openStreams(): number {
@@ -67,7 +69,7 @@ export class StreamOrderEventsUseCase implements OnModuleDestroy {
       symbol: req.symbol,
       strategyScope: principal.strategyScope,
     };
-    const session = new EventStreamSession(sink, filter, this.options, req.afterId);
+    const session = new EventStreamSession(sink, filter, this.options, req.afterId, this.scheduler);
     let stopListening: () => void;
     try {
       // Listening first: whatever is published while the replay is read is held, not missed.

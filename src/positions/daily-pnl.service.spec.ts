@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { AppConfig } from '../config/app-config';
 import { ManualClock } from '../infra/clock/clock';
+import { ManualScheduler } from '../infra/clock/manual-scheduler';
 import { MarketDataProvider, MarketDataUnavailableError } from '../market-data/market-data.port';
 import { DailyPnlService } from './daily-pnl.service';
 import { PositionRecord, PositionRepository } from './persistence/position.repository';
@@ -18,6 +19,7 @@ describe('DailyPnlService', () => {
     lastTradeAt: null,
   });
   const make = (md: MarketDataProvider | null, positions: PositionRecord[], realized = '-10') => {
+    const scheduler = new ManualScheduler(clock);
     const repo = {
       realizedSince: jest.fn(async () => realized),
       listAll: jest.fn(async () => positions),
@@ -33,8 +35,9 @@ describe('DailyPnlService', () => {
       repo as unknown as PositionRepository,
       clock,
       moduleRef as unknown as ModuleRef,
+      scheduler,
     );
-    return { service, repo };
+    return { service, repo, scheduler };
   };
 
   beforeAll(() => Logger.overrideLogger(false));
@@ -77,5 +80,38 @@ describe('DailyPnlService', () => {
     const { service } = make(null, [position('AAA', '1', '10', '9')], '0');
     expect(await service.compute()).toMatchObject({ unrealized: '-1', total: '-1', unpriced: [] });
     expect(service.marketDataProvider()).toBeNull();
+  });
+
+  describe('refresh', () => {
+    it('computes at boot and then every CIRCUIT_BREAKER_CHECK_INTERVAL_SECONDS on the clock', async () => {
+      const { service, repo, scheduler } = make(null, [position('AAA', '1', '10', '9')], '0');
+      service.onApplicationBootstrap();
+      await scheduler.runDue();
+      expect(repo.realizedSince).toHaveBeenCalledTimes(1);
+      const first = service.latest()!.computedAt.getTime();
+      await scheduler.advance(4_999);
+      expect(repo.realizedSince).toHaveBeenCalledTimes(1);
+      await scheduler.advance(1);
+      expect(repo.realizedSince).toHaveBeenCalledTimes(2);
+      expect(service.latest()!.computedAt.getTime() - first).toBe(5_000);
+      await service.onApplicationShutdown();
+      await scheduler.advance(60_000);
+      expect(repo.realizedSince).toHaveBeenCalledTimes(2);
+    });
+
+    it('keeps the last figure when a refresh fails, and refreshes again next interval', async () => {
+      const { service, repo, scheduler } = make(null, [position('AAA', '1', '10', '9')], '0');
+      service.onApplicationBootstrap();
+      await scheduler.runDue();
+      const kept = service.latest();
+      repo.realizedSince.mockRejectedValueOnce(new Error('database away'));
+      await scheduler.advance(5_000);
+      expect(service.latest()).toBe(kept);
+      await scheduler.advance(5_000);
+      expect(repo.realizedSince).toHaveBeenCalledTimes(3);
+      expect(service.latest()!.computedAt.getTime() - kept!.computedAt.getTime()).toBe(10_000);
+      expect(scheduler.errors).toEqual([]);
+      await service.onApplicationShutdown();
+    });
   });
 });

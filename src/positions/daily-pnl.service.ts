@@ -3,6 +3,7 @@ import { ModuleRef } from '@nestjs/core';
 import { Decimal } from '../common/decimal';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Clock } from '../infra/clock/clock';
+import { Scheduler, TaskHandle } from '../infra/clock/scheduler';
 import { MARKET_DATA, MarketDataProvider } from '../market-data/market-data.port';
 import { computeDailyPnl, DailyPnl, PricedPosition, utcMidnight } from './domain/daily-pnl';
 import { PositionRecord, PositionRepository } from './persistence/position.repository';
@@ -20,7 +21,7 @@ export type { DailyPnl } from './domain/daily-pnl';
 export class DailyPnlService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('DailyPnl');
   private last: DailyPnl | null = null;
-  private timer?: NodeJS.Timeout;
+  private timer?: TaskHandle;
   private running?: Promise<unknown>;
   private marketData?: MarketDataProvider | null;
 
@@ -29,16 +30,18 @@ export class DailyPnlService implements OnApplicationBootstrap, OnApplicationShu
     private readonly positions: PositionRepository,
     private readonly clock: Clock,
     private readonly moduleRef: ModuleRef,
+    private readonly scheduler: Scheduler,
   ) {}
 
   onApplicationBootstrap(): void {
     void this.refresh();
-    this.timer = setInterval(() => void this.refresh(), this.config.circuitBreaker.checkIntervalSeconds * 1000);
-    this.timer.unref();
+    this.timer = this.scheduler.every(this.config.circuitBreaker.checkIntervalSeconds * 1000, () => this.refresh(), {
+      name: 'daily-pnl',
+    });
   }
 
   async onApplicationShutdown(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.cancel();
     await this.running?.catch(() => undefined);
   }
 

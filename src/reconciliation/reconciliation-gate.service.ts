@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { Clock } from '../infra/clock/clock';
 import { ReplicatedState } from '../infra/state/replicated-state';
 import { StateStore } from '../infra/state/state-store';
 import {
@@ -56,6 +57,7 @@ export class ReconciliationGateService implements OnApplicationBootstrap, OnAppl
     private readonly findings: FindingsRepository,
     store: StateStore,
     private readonly metrics: ReconciliationMetrics,
+    private readonly clock: Clock,
   ) {
     this.replica = new ReplicatedState({
       name: 'reconciliation',
@@ -73,7 +75,7 @@ export class ReconciliationGateService implements OnApplicationBootstrap, OnAppl
   async onApplicationBootstrap(): Promise<void> {
     this.metrics.bind({
       lastSuccessAt: () => this.full?.lastSuccessAt ?? null,
-      dbClockOffsetMs: () => this.clockOffsetMs,
+      dbNowMs: () => this.dbNowMs(),
       gateOpen: () => this.opened !== null,
     });
     try {
@@ -126,7 +128,7 @@ export class ReconciliationGateService implements OnApplicationBootstrap, OnAppl
 
   /** Now, on the database's clock (as of the last read's offset). */
   dbNowMs(): number {
-    return Date.now() + this.clockOffsetMs;
+    return this.clock.now().getTime() + this.clockOffsetMs;
   }
 
   processStartedAt(): Date | null {
@@ -157,7 +159,7 @@ export class ReconciliationGateService implements OnApplicationBootstrap, OnAppl
   private async read(): Promise<GateRead> {
     const [state, blocking] = await Promise.all([this.repo.readState(), this.findings.openBlockingFindings()]);
     this.startedAt ??= state.dbNow;
-    this.clockOffsetMs = state.dbNow.getTime() - Date.now();
+    this.clockOffsetMs = state.dbNow.getTime() - this.clock.now().getTime();
     return { version: state.version, state, blocking };
   }
 

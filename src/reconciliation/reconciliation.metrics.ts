@@ -19,7 +19,8 @@ export const RECONCILIATION_METRIC = {
 /** Set by the gate service on every read, so the gauges below answer from memory at scrape time. */
 export interface ReconciliationGaugeSource {
   lastSuccessAt(): Date | null;
-  dbClockOffsetMs(): number;
+  /** Now, on the database's clock. */
+  dbNowMs(): number;
   gateOpen(): boolean;
 }
 
@@ -52,7 +53,7 @@ export const RECONCILIATION_METRIC_PROVIDERS = [
     help: 'Seconds since the last successful reconciliation run (any replica); -1 before the first',
     collect(this: Gauge) {
       const at = source?.lastSuccessAt() ?? null;
-      this.set(at === null ? -1 : Math.max(0, (Date.now() + (source?.dbClockOffsetMs() ?? 0) - at.getTime()) / 1000));
+      this.set(at === null || !source ? -1 : Math.max(0, (source.dbNowMs() - at.getTime()) / 1000));
     },
   }),
   makeGaugeProvider({

@@ -16,6 +16,7 @@ import { ActorContext } from '../audit/audit-entry';
 import { AuditRepository } from '../audit/audit.repository';
 import { ConflictError, DomainError, NotFoundError } from '../common/domain-error';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { Deadline, deadlineAfter, Scheduler, TaskHandle } from '../infra/clock/scheduler';
 import { UnitOfWork } from '../infra/database/unit-of-work';
 import { LeaderElection } from '../infra/leader/leader-election.service';
 import { GateView } from './domain/gate';
@@ -49,8 +50,8 @@ export type RunOutcome = { done: true; status: ReconciliationStatus } | { done: 
 @Injectable()
 export class ReconciliationService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Reconciliation');
-  private timer?: NodeJS.Timeout;
-  private bootTimer?: NodeJS.Timeout;
+  private timer?: TaskHandle;
+  private bootTimer?: TaskHandle;
   private ticking = false;
   private stopped = false;
   private current?: Promise<unknown>;
@@ -66,20 +67,23 @@ export class ReconciliationService implements OnApplicationBootstrap, BeforeAppl
     private readonly reconcile: ReconcileUseCase,
     private readonly audit: AuditRepository,
     private readonly metrics: ReconciliationMetrics,
+    private readonly scheduler: Scheduler,
   ) {}
 
   onApplicationBootstrap(): void {
-    this.bootTimer = setTimeout(() => void this.requestAtBoot(), this.config.reconciliation.startupDelaySeconds * 1000);
-    this.bootTimer.unref();
-    this.timer = setInterval(() => void this.tick(), TICK_MS);
-    this.timer.unref();
+    this.bootTimer = this.scheduler.after(
+      this.config.reconciliation.startupDelaySeconds * 1000,
+      () => this.requestAtBoot(),
+      { name: 'reconciliation-boot-request' },
+    );
+    this.timer = this.scheduler.every(TICK_MS, () => this.tick(), { name: 'reconciliation-tick' });
     this.unsubscribe.push(this.gate.onChange(() => void this.tick()));
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.bootTimer);
-    clearInterval(this.timer);
+    this.bootTimer?.cancel();
+    this.timer?.cancel();
     for (const u of this.unsubscribe) u();
     await this.current?.catch(() => undefined);
   }
@@ -93,7 +97,7 @@ export class ReconciliationService implements OnApplicationBootstrap, BeforeAppl
         return;
       } catch (err) {
         if (attempt === 0) this.logger.warn(`cannot request the startup reconciliation: ${(err as Error).message}`);
-        await sleep(Math.min(1000 * 2 ** attempt, 10_000));
+        await this.scheduler.sleep(Math.min(1000 * 2 ** attempt, 10_000));
       }
     }
   }
@@ -194,18 +198,30 @@ export class ReconciliationService implements OnApplicationBootstrap, BeforeAppl
     const request = await this.repo.requestRun();
     await this.gate.announce();
     void this.tick();
-    const deadline = Date.now() + WAIT_FOR_RUN_MS;
-    while (Date.now() < deadline && !this.stopped) {
-      const s = await this.repo.readState();
-      if (s.served >= request) return { done: true, status: await this.status() };
-      await sleep(POLL_MS);
+    const deadline = deadlineAfter(this.scheduler, WAIT_FOR_RUN_MS);
+    try {
+      while (!deadline.passed && !this.stopped) {
+        const s = await this.repo.readState();
+        if (s.served >= request) return { done: true, status: await this.status() };
+        await this.scheduler.sleep(POLL_MS);
+      }
+    } finally {
+      deadline.cancel();
     }
     return { done: false, request };
   }
 
   /** POST /fills-backfill: the fills pass alone, on this replica, under the run lock. */
   async backfill(since: Date | undefined, ctx: ActorContext): Promise<RunSummary> {
-    const deadline = Date.now() + WAIT_FOR_RUN_MS;
+    const deadline = deadlineAfter(this.scheduler, WAIT_FOR_RUN_MS);
+    try {
+      return await this.backfillUntil(deadline, since, ctx);
+    } finally {
+      deadline.cancel();
+    }
+  }
+
+  private async backfillUntil(deadline: Deadline, since: Date | undefined, ctx: ActorContext): Promise<RunSummary> {
     for (;;) {
       const result = await this.runLocked('fills', { since });
       if (result) {
@@ -220,10 +236,10 @@ export class ReconciliationService implements OnApplicationBootstrap, BeforeAppl
         }
         return result.summary!;
       }
-      if (Date.now() > deadline) {
+      if (deadline.passed) {
         throw new ConflictError('RECONCILIATION_RUNNING', 'A reconciliation run is in progress; try again shortly');
       }
-      await sleep(200);
+      await this.scheduler.sleep(200);
     }
   }
 
@@ -319,5 +335,3 @@ function describe(err: unknown): string {
     return `${err.name === 'BrokerError' ? 'broker unreachable or failing: ' : ''}${err.message}`;
   return String(err);
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -20,6 +20,7 @@
 import { performance } from 'node:perf_hooks';
 import { streaming } from '@alpacahq/alpaca-trade-api';
 import WebSocket from 'ws';
+import { Scheduler, SystemScheduler, TaskHandle } from '../../infra/clock/scheduler';
 import { BrokerError, type BrokerStreamHandlers, type StreamState } from '../broker-client.port';
 import type { AlpacaLogger } from './alpaca-logger';
 import { toOrderUpdate } from './alpaca-parse';
@@ -53,6 +54,8 @@ export interface AlpacaTradeStreamOptions {
   url: string;
   logger: AlpacaLogger;
   tuning: AlpacaStreamTuning;
+  /** Runs the liveness watchdog. Default: the system's timers. */
+  scheduler?: Scheduler;
 }
 
 type Settle = { resolve: () => void; reject: (err: Error) => void };
@@ -68,7 +71,7 @@ export class AlpacaTradeStream {
   private everConnected = false;
   private authRefused = false;
   private stopped = false;
-  private watchdog?: NodeJS.Timeout;
+  private watchdog?: TaskHandle;
   private delivery: Promise<void> = Promise.resolve();
   private firstOutcome?: Settle;
 
@@ -115,8 +118,9 @@ export class AlpacaTradeStream {
 
     const first = new Promise<void>((resolve, reject) => (this.firstOutcome = { resolve, reject }));
     const tick = Math.max(25, Math.min(1000, Math.floor(Math.min(t.watchdogMs, t.handshakeTimeoutMs) / 4)));
-    this.watchdog = setInterval(() => this.checkLiveness(), tick);
-    this.watchdog.unref();
+    this.watchdog = (this.opts.scheduler ?? new SystemScheduler()).every(tick, () => this.checkLiveness(), {
+      name: 'alpaca stream watchdog',
+    });
     this.setState('connecting', 'starting');
     sdk.connect();
     return first;
@@ -125,7 +129,7 @@ export class AlpacaTradeStream {
   /** Closes the socket, stops reconnecting, and waits for updates already being delivered. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.watchdog) clearInterval(this.watchdog);
+    this.watchdog?.cancel();
     this.watchdog = undefined;
     const sdk = this.sdk;
     if (sdk) {
@@ -215,7 +219,7 @@ export class AlpacaTradeStream {
         this.socket = undefined;
         this.listening = false;
         if (this.authRefused) {
-          if (this.watchdog) clearInterval(this.watchdog);
+          this.watchdog?.cancel();
           this.watchdog = undefined;
           this.setState('disconnected', 'auth refused');
           this.settleFirst(new BrokerError('auth', 'Alpaca stream refused the credentials'));

@@ -11,6 +11,7 @@
  *   socket, and the consumer re-syncs over REST when told it reconnected;
  * - a handler that throws does not stop delivery (the error is kept for inspection).
  */
+import type { Scheduler } from '../../infra/clock/scheduler';
 import type { BrokerStreamHandlers, OrderUpdate, StreamState } from '../broker-client.port';
 
 type Delivery = { kind: 'update'; update: OrderUpdate } | { kind: 'connected'; reconnect: boolean };
@@ -26,6 +27,10 @@ export class SimEventStream {
   private connectedBefore = false;
   private lostCount = 0;
   private readonly errors: unknown[] = [];
+  private idleWaiters: Array<() => void> = [];
+
+  /** `scheduler`: delivery runs on a timer of its own (asynchronous, never inside the publishing call). */
+  constructor(private readonly scheduler: Scheduler) {}
 
   state(): StreamState {
     return this.current;
@@ -43,6 +48,12 @@ export class SimEventStream {
   /** Nothing queued, scheduled or being delivered. */
   isIdle(): boolean {
     return !this.scheduled && !this.delivering && this.queue.length === 0;
+  }
+
+  /** Resolves once nothing is queued, scheduled or being delivered. */
+  whenIdle(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   connect(handlers: BrokerStreamHandlers): void {
@@ -104,10 +115,10 @@ export class SimEventStream {
   private schedule(): void {
     if (this.scheduled || this.delivering) return;
     this.scheduled = true;
-    setTimeout(() => {
+    this.scheduler.after(0, () => {
       this.scheduled = false;
-      void this.drain();
-    }, 0);
+      return this.drain();
+    });
   }
 
   private async drain(): Promise<void> {
@@ -129,6 +140,13 @@ export class SimEventStream {
     } finally {
       this.delivering = false;
       if (this.queue.length > 0) this.schedule();
+      else this.notifyIdle();
     }
+  }
+
+  private notifyIdle(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
   }
 }

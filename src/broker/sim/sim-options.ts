@@ -2,10 +2,13 @@
 import { randomUUID } from 'node:crypto';
 import { Decimal, normalizeDecimal } from '../../common/decimal';
 import type { Clock } from '../../infra/clock/clock';
+import type { Scheduler } from '../../infra/clock/scheduler';
 
 export interface SimBrokerOptions {
   /** Every timestamp (orders, executions, events) comes from here. */
   clock: Clock;
+  /** Latency, fill and stream delivery timers. Default: the system's timers (a test may pass a ManualScheduler). */
+  scheduler?: Scheduler;
   /** Reference (last trade) price per symbol; `setPrice` moves them later. */
   referencePrices?: Record<string, string>;
   /** Reference price of a symbol not in `referencePrices`. Default `'100'`. */

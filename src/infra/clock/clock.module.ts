@@ -1,11 +1,20 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { Clock, SystemClock } from './clock';
+import { Scheduler, SystemScheduler } from './scheduler';
 
 @Global()
 @Module({})
 export class ClockModule {
-  /** The system clock, or the one a test hands in. */
-  static forRoot(clock: Clock = new SystemClock()): DynamicModule {
-    return { module: ClockModule, global: true, providers: [{ provide: Clock, useValue: clock }], exports: [Clock] };
+  /** The system clock and timers, or the ones a test hands in. */
+  static forRoot(clock: Clock = new SystemClock(), scheduler: Scheduler = new SystemScheduler()): DynamicModule {
+    return {
+      module: ClockModule,
+      global: true,
+      providers: [
+        { provide: Clock, useValue: clock },
+        { provide: Scheduler, useValue: scheduler },
+      ],
+      exports: [Clock, Scheduler],
+    };
   }
 }

@@ -45,6 +45,7 @@ import {
 import { Client, ClientConfig, QueryResultRow } from 'pg';
 import { DataSource } from 'typeorm';
 import { Clock } from '../clock/clock';
+import { Scheduler, SystemScheduler, TaskHandle } from '../clock/scheduler';
 import {
   LEADER_ELECTION_OPTIONS,
   LeaderElectionOptions,
@@ -76,7 +77,7 @@ export class LeaderElection implements OnApplicationBootstrap, BeforeApplication
   private since: Date | null = null;
   /** Aborted when the current term of leadership ends. */
   private term?: AbortController;
-  private timer?: NodeJS.Timeout;
+  private timer?: TaskHandle;
   private tickInFlight?: Promise<void>;
   private started = false;
   private stopped = false;
@@ -89,6 +90,7 @@ export class LeaderElection implements OnApplicationBootstrap, BeforeApplication
     private readonly ds: DataSource,
     private readonly clock: Clock,
     @Optional() @Inject(LEADER_ELECTION_OPTIONS) options: LeaderElectionOptions = {},
+    @Optional() private readonly scheduler: Scheduler = new SystemScheduler(),
   ) {
     this.opts = resolveLeaderElectionOptions(options);
     this.instanceId = options.instanceId ?? randomBytes(4).toString('hex');
@@ -168,12 +170,13 @@ export class LeaderElection implements OnApplicationBootstrap, BeforeApplication
 
   private async shutdown(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.timer);
+    this.timer?.cancel();
     // A tick is bounded by its own timeouts; a tick finishing after this point cannot promote (stopped).
-    if (this.tickInFlight) await within(this.tickInFlight, this.opts.drainTimeoutMs).catch(() => undefined);
+    if (this.tickInFlight)
+      await within(this.scheduler, this.tickInFlight, this.opts.drainTimeoutMs).catch(() => undefined);
     const wasLeader = this.leader;
     const demoted = this.demote('shutting down');
-    await within(Promise.allSettled([demoted, ...this.running]), this.opts.drainTimeoutMs).catch(() =>
+    await within(this.scheduler, Promise.allSettled([demoted, ...this.running]), this.opts.drainTimeoutMs).catch(() =>
       this.logger.warn(
         { instance_id: this.instanceId },
         'leader-only work still running at shutdown; releasing anyway',
@@ -201,8 +204,7 @@ export class LeaderElection implements OnApplicationBootstrap, BeforeApplication
 
   private schedule(): void {
     if (this.stopped) return;
-    this.timer = setTimeout(() => void this.runTick(), this.opts.intervalMs);
-    this.timer.unref();
+    this.timer = this.scheduler.after(this.opts.intervalMs, () => this.runTick(), { name: 'leader-election' });
   }
 
   private async tick(): Promise<void> {
@@ -249,7 +251,7 @@ export class LeaderElection implements OnApplicationBootstrap, BeforeApplication
     this.client = client;
     let pid: number | undefined;
     try {
-      await within(client.connect(), this.opts.timeoutMs);
+      await within(this.scheduler, client.connect(), this.opts.timeoutMs);
       [{ pid }] = await this.query<{ pid: number }>(
         client,
         `SELECT pg_backend_pid() AS pid,
@@ -323,7 +325,7 @@ export class LeaderElection implements OnApplicationBootstrap, BeforeApplication
   }
 
   private async query<R extends QueryResultRow>(client: Client, text: string, values?: unknown[]): Promise<R[]> {
-    const result = await within(client.query<R>(text, values), this.opts.timeoutMs);
+    const result = await within(this.scheduler, client.query<R>(text, values), this.opts.timeoutMs);
     return result.rows;
   }
 
@@ -331,7 +333,7 @@ export class LeaderElection implements OnApplicationBootstrap, BeforeApplication
     if (this.closing.has(client)) return;
     this.closing.add(client);
     try {
-      await within(client.end(), this.opts.timeoutMs);
+      await within(this.scheduler, client.end(), this.opts.timeoutMs);
     } catch {
       // An unreachable server never acknowledges the goodbye: drop the socket.
       client.connection.stream.destroy();
@@ -357,14 +359,14 @@ function connectionConfig(ds: DataSource): ClientConfig {
   return Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined)) as ClientConfig;
 }
 
-async function within<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
+async function within<T>(scheduler: Scheduler, promise: Promise<T>, ms: number): Promise<T> {
+  let timer: TaskHandle | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    timer = scheduler.after(ms, () => reject(new Error(`timed out after ${ms} ms`)));
   });
   try {
     return await Promise.race([promise, timeout]);
   } finally {
-    clearTimeout(timer);
+    timer?.cancel();
   }
 }

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { setIfAbsentContract } from '../../../test/support/set-if-absent.contract';
+import { ManualClock } from '../clock/clock';
 import { MemoryStateStore } from './memory-state-store';
 
 describe('MemoryStateStore', () => {
@@ -97,6 +98,18 @@ describe('MemoryStateStore', () => {
     await store.close();
     expect(await store.get('a')).toBeNull();
     expect(await store.get('b')).toBeNull();
+  });
+
+  it('expires on the clock it is given', async () => {
+    const clock = new ManualClock();
+    const manual = new MemoryStateStore(clock);
+    await manual.set('k', 'v', 1_000);
+    expect(await manual.setIfAbsent('k', 'w', 1_000)).toBe(false);
+    clock.advance(999);
+    expect(await manual.get('k')).toBe('v');
+    clock.advance(1);
+    expect(await manual.get('k')).toBeNull();
+    expect(await manual.setIfAbsent('k', 'w', 1_000)).toBe(true);
   });
 
   it('expires with real time too', async () => {

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { Clock, SystemClock } from '../clock/clock';
 import { SlidingWindowResult, StateStore } from './state-store';
 
 export class MemoryStateStore extends StateStore {
@@ -8,10 +9,19 @@ export class MemoryStateStore extends StateStore {
   /** Sliding-window logs: hit times, oldest first. */
   private readonly windows = new Map<string, number[]>();
 
+  /** `clock`: when keys expire (tests pass a ManualClock). */
+  constructor(private readonly clock: Clock = new SystemClock()) {
+    super();
+  }
+
+  private nowMs(): number {
+    return this.clock.now().getTime();
+  }
+
   async get(key: string): Promise<string | null> {
     const e = this.data.get(key);
     if (!e) return null;
-    if (e.expiresAt !== undefined && e.expiresAt <= Date.now()) {
+    if (e.expiresAt !== undefined && e.expiresAt <= this.nowMs()) {
       this.data.delete(key);
       return null;
     }
@@ -19,15 +29,15 @@ export class MemoryStateStore extends StateStore {
   }
 
   async set(key: string, value: string, ttlMs?: number): Promise<void> {
-    this.data.set(key, { value, expiresAt: ttlMs === undefined ? undefined : Date.now() + ttlMs });
+    this.data.set(key, { value, expiresAt: ttlMs === undefined ? undefined : this.nowMs() + ttlMs });
   }
 
   async setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
     assertTtl(ttlMs);
     // Checked and set without yielding in between, so concurrent callers cannot both win.
     const e = this.data.get(key);
-    if (e && (e.expiresAt === undefined || e.expiresAt > Date.now())) return false;
-    this.data.set(key, { value, expiresAt: Date.now() + ttlMs });
+    if (e && (e.expiresAt === undefined || e.expiresAt > this.nowMs())) return false;
+    this.data.set(key, { value, expiresAt: this.nowMs() + ttlMs });
     return true;
   }
 

@@ -1,4 +1,5 @@
 import type { Logger } from '@nestjs/common';
+import { ManualScheduler } from '../clock/manual-scheduler';
 import { MemoryStateStore } from './memory-state-store';
 import {
   applyVersionedRead,
@@ -98,6 +99,34 @@ describe('ReplicatedState', () => {
     });
   });
   afterEach(() => replica.stop());
+
+  it('re-reads every refreshMs on the scheduler it is given, until stopped', async () => {
+    const scheduler = new ManualScheduler();
+    let reads = 0;
+    const timed = new ReplicatedState<S>({
+      name: 'timed',
+      what: 'state',
+      logger,
+      store,
+      read: async () => ({ version: ++reads, tag: 'db' }),
+      channel: 'timed.changes',
+      refreshMs: 250,
+      maxAgeMs: 1_000,
+      scheduler,
+    });
+    await timed.start();
+    expect(reads).toBe(1);
+    await scheduler.advance(249);
+    expect(reads).toBe(1);
+    await scheduler.advance(1);
+    await new Promise((r) => setImmediate(r));
+    expect(reads).toBe(2);
+    expect(timed.snapshot?.state.version).toBe(2);
+    await timed.stop();
+    await scheduler.advance(10_000);
+    expect(reads).toBe(2);
+    expect(scheduler.pending()).toEqual([]);
+  });
 
   it('reads PostgreSQL at start and caches it; falls back to the cache only for a version not older than held', async () => {
     await replica.start();

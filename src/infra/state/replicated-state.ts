@@ -15,6 +15,7 @@
  */
 import type { Logger } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
+import { Scheduler, SystemScheduler, TaskHandle } from '../clock/scheduler';
 import type { StateStore } from './state-store';
 
 export interface Versioned {
@@ -116,6 +117,12 @@ export interface ReplicatedStateOptions<T extends Versioned> {
   maxAgeMs: number;
   /** Called whenever a state read (or announced) becomes the one held, with the one held before. */
   onAccepted?(state: T, previous: T | undefined): void;
+  /**
+   * Runs the periodic refresh. Default: the system's timers, which is what the
+   * services use: freshness is judged on performance.now(), so the refresh that
+   * keeps a state fresh runs on real time too.
+   */
+  scheduler?: Scheduler;
 }
 
 /**
@@ -128,7 +135,7 @@ export interface ReplicatedStateOptions<T extends Versioned> {
 export class ReplicatedState<T extends Versioned> {
   private held: ReplicatedSnapshot<T> | null = null;
   private readonly refresher = new CoalescedRefresher(() => this.readOnce());
-  private timer?: NodeJS.Timeout;
+  private timer?: TaskHandle;
   private unsubscribe?: () => Promise<void>;
   private cachedVersion = -1;
   private isStopped = false;
@@ -143,13 +150,19 @@ export class ReplicatedState<T extends Versioned> {
       this.o.logger.warn(`cannot subscribe to ${this.o.channel}: ${(err as Error).message}`);
     }
     await this.refresh();
-    this.timer = setInterval(() => void this.refresh(), this.o.refreshMs);
-    this.timer.unref();
+    // Not awaited: a tick during a read asks for one more read (CoalescedRefresher), as a notification does.
+    this.timer = (this.o.scheduler ?? new SystemScheduler()).every(
+      this.o.refreshMs,
+      () => {
+        void this.refresh();
+      },
+      { name: `${this.o.name} refresh` },
+    );
   }
 
   async stop(): Promise<void> {
     this.isStopped = true;
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.cancel();
     await this.unsubscribe?.().catch(() => undefined);
     await this.refresher.stop();
   }

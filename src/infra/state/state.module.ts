@@ -1,5 +1,6 @@
 import { Global, Inject, Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import { Clock } from '../clock/clock';
 import { redactUrl } from '../redact-url';
 import { MemoryStateStore } from './memory-state-store';
 import { RedisStateStore } from './redis-state-store';
@@ -18,14 +19,14 @@ class StateStoreLifecycle implements OnApplicationShutdown {
   providers: [
     {
       provide: StateStore,
-      inject: [APP_CONFIG],
-      useFactory: async (config: AppConfig): Promise<StateStore> => {
+      inject: [APP_CONFIG, Clock],
+      useFactory: async (config: AppConfig, clock: Clock): Promise<StateStore> => {
         const logger = new Logger('StateStore');
         if (!config.redis.url) {
           logger.warn(
             'state store: in-process (no REDIS_URL): correct for a single replica only; set REDIS_URL to scale out',
           );
-          return new MemoryStateStore();
+          return new MemoryStateStore(clock);
         }
         try {
           const store = await RedisStateStore.connect(config.redis.url, config.redis.keyPrefix);

@@ -16,6 +16,7 @@ import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBoo
 import { BROKER_CLIENT, BrokerClient, OrderUpdate } from '../../broker/broker-client.port';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { Clock } from '../../infra/clock/clock';
+import { Scheduler, TaskHandle } from '../../infra/clock/scheduler';
 import { LeaderElection } from '../../infra/leader/leader-election.service';
 import { AT_BROKER_OPEN_STATUSES } from '../../trading/order-state-machine';
 import { OrderStatus } from '../../trading/order-status';
@@ -35,7 +36,7 @@ const RESEND_UNCONFIRMED_AFTER_MS = 10_000;
 @Injectable()
 export class OrderSyncService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('OrderSync');
-  private timer?: NodeJS.Timeout;
+  private timer?: TaskHandle;
   private running = false;
   private stopped = false;
   private readonly unsubscribe: Array<() => void> = [];
@@ -51,6 +52,7 @@ export class OrderSyncService implements OnApplicationBootstrap, BeforeApplicati
     private readonly dispatcher: DispatchOrderUseCase,
     private readonly updates: ApplyOrderUpdateUseCase,
     private readonly clock: Clock,
+    private readonly scheduler: Scheduler,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -59,13 +61,15 @@ export class OrderSyncService implements OnApplicationBootstrap, BeforeApplicati
       this.leader.onElected(() => this.startStream()),
       this.leader.onDemoted(() => void this.broker.disconnect()),
     );
-    this.timer = setInterval(() => void this.tick(), this.config.orderPollIntervalSeconds * 1000);
+    this.timer = this.scheduler.every(this.config.orderPollIntervalSeconds * 1000, () => this.tick(), {
+      name: 'order-sync',
+    });
   }
 
   /** Before the database closes: no new passes, and queued stream updates are applied. */
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.cancel();
     for (const u of this.unsubscribe) u();
     await this.streamQueue.drain();
   }

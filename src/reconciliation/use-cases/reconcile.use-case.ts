@@ -11,6 +11,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { BROKER_CLIENT, BrokerClient, BrokerFill, BrokerOrder, BrokerPosition } from '../../broker/broker-client.port';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { Clock } from '../../infra/clock/clock';
+import { Scheduler } from '../../infra/clock/scheduler';
 import { Tx } from '../../infra/database/unit-of-work';
 import { FillRepository } from '../../orders/persistence/fill.repository';
 import { ApplyOrderUpdateUseCase } from '../../orders/use-cases/apply-order-update.use-case';
@@ -71,6 +72,7 @@ export class ReconcileUseCase {
     private readonly updates: ApplyOrderUpdateUseCase,
     private readonly metrics: ReconciliationMetrics,
     private readonly clock: Clock,
+    private readonly scheduler: Scheduler,
   ) {}
 
   /**
@@ -271,7 +273,7 @@ export class ReconcileUseCase {
     let found = await compare();
     if (found.length) {
       // Fills may have been on their way: only a difference that is still there a moment later counts.
-      await new Promise((r) => setTimeout(r, POSITION_RECHECK_MS));
+      await this.scheduler.sleep(POSITION_RECHECK_MS);
       const again = new Set((await compare()).map((f) => f.key));
       found = found.filter((f) => again.has(f.key));
     }

@@ -3,6 +3,7 @@ import { BrokerClient } from '../../broker/broker-client.port';
 import { Decimal } from '../../common/decimal';
 import { AppConfig } from '../../config/app-config';
 import { ManualClock } from '../../infra/clock/clock';
+import { ManualScheduler } from '../../infra/clock/manual-scheduler';
 import { LeaderElection } from '../../infra/leader/leader-election.service';
 import { GatewayMetrics } from '../../infra/metrics/gateway-metrics';
 import { MarketDataProvider, MarketDataUnavailableError } from '../../market-data/market-data.port';
@@ -24,6 +25,9 @@ describe('CircuitBreakerMonitor', () => {
   let metrics: { circuitBreakerCheckFailed: jest.Mock };
   let getAccount: jest.Mock;
   let monitor: CircuitBreakerMonitor;
+  let scheduler: ManualScheduler;
+  let compute: jest.Mock;
+  let enabled: boolean;
 
   beforeAll(() => Logger.overrideLogger(false));
   beforeEach(() => {
@@ -35,8 +39,12 @@ describe('CircuitBreakerMonitor', () => {
     trips = [];
     metrics = { circuitBreakerCheckFailed: jest.fn() };
     getAccount = jest.fn(async () => ({ equity }));
+    scheduler = new ManualScheduler(clock);
+    enabled = true;
     const config = {
-      circuitBreakerEnabled: true,
+      get circuitBreakerEnabled() {
+        return enabled;
+      },
       riskLimits: { dailyLossLimit: '5000', maxDrawdownPct: '0.1' },
       circuitBreaker: { staleMarketDataSeconds: 300, checkIntervalSeconds: 5 },
     } as unknown as AppConfig;
@@ -48,13 +56,13 @@ describe('CircuitBreakerMonitor', () => {
       }),
     };
     const dailyPnl = {
-      compute: jest.fn(async () => ({
+      compute: (compute = jest.fn(async () => ({
         total,
         realized: total,
         unrealized: '0',
         unpriced: [],
         tradeDate: '2026-01-02',
-      })),
+      }))),
       marketDataProvider: () => md,
     };
     const repo = {
@@ -76,6 +84,7 @@ describe('CircuitBreakerMonitor', () => {
       repo as unknown as CircuitBreakerRepository,
       metrics as unknown as GatewayMetrics,
       clock,
+      scheduler,
     );
   });
 
@@ -131,5 +140,53 @@ describe('CircuitBreakerMonitor', () => {
       'DRAWDOWN',
       'STALE_MARKET_DATA',
     ]);
+  });
+
+  describe('schedule', () => {
+    it('checks every CIRCUIT_BREAKER_CHECK_INTERVAL_SECONDS once booted, and trips when a condition holds', async () => {
+      monitor.onApplicationBootstrap();
+      await scheduler.advance(4_999);
+      expect(compute).not.toHaveBeenCalled();
+      await scheduler.advance(1);
+      expect(compute).toHaveBeenCalledTimes(1);
+      expect(trips).toEqual([]);
+      total = '-6000';
+      await scheduler.advance(5_000);
+      expect(compute).toHaveBeenCalledTimes(2);
+      expect(trips.map((t) => t.reasonCode)).toEqual(['DAILY_LOSS']);
+      await scheduler.advance(10_000);
+      expect(compute).toHaveBeenCalledTimes(4);
+    });
+
+    it('schedules nothing when the circuit breaker is disabled', async () => {
+      enabled = false;
+      monitor.onApplicationBootstrap();
+      expect(scheduler.pending()).toEqual([]);
+      await scheduler.advance(60_000);
+      expect(compute).not.toHaveBeenCalled();
+    });
+
+    it('skips a check that falls due while the previous one is still running', async () => {
+      getAccount.mockImplementation(async () => {
+        await scheduler.sleep(12_000); // a broker slower than two intervals
+        return { equity };
+      });
+      monitor.onApplicationBootstrap();
+      await scheduler.advance(5_000); // pass 1 starts and waits for the broker until 17 s
+      await scheduler.advance(10_000); // 10 s and 15 s: skipped
+      expect(compute).toHaveBeenCalledTimes(1);
+      expect(getAccount).toHaveBeenCalledTimes(1);
+      await scheduler.advance(5_000); // 17 s: pass 1 ends; 20 s: pass 2
+      expect(compute).toHaveBeenCalledTimes(2);
+    });
+
+    it('stops checking at shutdown', async () => {
+      monitor.onApplicationBootstrap();
+      await scheduler.advance(5_000);
+      await monitor.beforeApplicationShutdown();
+      expect(scheduler.pending()).toEqual([]);
+      await scheduler.advance(60_000);
+      expect(compute).toHaveBeenCalledTimes(1);
+    });
   });
 });

@@ -14,6 +14,7 @@ import { BROKER_CLIENT, BrokerClient } from '../../broker/broker-client.port';
 import { Decimal } from '../../common/decimal';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { Clock } from '../../infra/clock/clock';
+import { Scheduler, TaskHandle } from '../../infra/clock/scheduler';
 import { LeaderElection } from '../../infra/leader/leader-election.service';
 import { GatewayMetrics } from '../../infra/metrics/gateway-metrics';
 import { DailyPnlService } from '../../positions/daily-pnl.service';
@@ -34,7 +35,7 @@ type Condition = 'DAILY_LOSS' | 'DRAWDOWN' | 'STALE_MARKET_DATA';
 @Injectable()
 export class CircuitBreakerMonitor implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('CircuitBreakerMonitor');
-  private timer?: NodeJS.Timeout;
+  private timer?: TaskHandle;
   private running?: Promise<unknown>;
   private stopped = false;
   /** Last failure message per condition: logged as a warning when it changes, not on every pass. */
@@ -50,17 +51,19 @@ export class CircuitBreakerMonitor implements OnApplicationBootstrap, BeforeAppl
     private readonly repo: CircuitBreakerRepository,
     private readonly metrics: GatewayMetrics,
     private readonly clock: Clock,
+    private readonly scheduler: Scheduler,
   ) {}
 
   onApplicationBootstrap(): void {
     if (!this.config.circuitBreakerEnabled) return;
-    this.timer = setInterval(() => void this.tick(), this.config.circuitBreaker.checkIntervalSeconds * 1000);
-    this.timer.unref();
+    this.timer = this.scheduler.every(this.config.circuitBreaker.checkIntervalSeconds * 1000, () => this.tick(), {
+      name: 'circuit-breaker-monitor',
+    });
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.cancel();
     await this.running?.catch(() => undefined);
   }
 

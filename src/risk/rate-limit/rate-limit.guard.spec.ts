@@ -4,6 +4,7 @@ import { Reflector } from '@nestjs/core';
 import { Permission, Principal } from '../../auth/permission';
 import { AppConfig } from '../../config/app-config';
 import { DomainError } from '../../common/domain-error';
+import { SystemClock } from '../../infra/clock/clock';
 import { GatewayMetrics } from '../../infra/metrics/gateway-metrics';
 import { MemoryStateStore } from '../../infra/state/memory-state-store';
 import { RATE_LIMIT_CLASS_KEY, RateLimitGuard } from './rate-limit.guard';
@@ -44,7 +45,7 @@ describe('RateLimitGuard', () => {
     metrics = { orderRejected: jest.fn() };
     guard = new RateLimitGuard(
       new Reflector(),
-      new RateLimiter(config, store),
+      new RateLimiter(config, store, new SystemClock()),
       metrics as unknown as GatewayMetrics,
       new PreTradeSwitch(),
     );

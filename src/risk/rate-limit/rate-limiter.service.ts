@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import { Clock } from '../../infra/clock/clock';
 import { StateStore } from '../../infra/state/state-store';
 
 /** The endpoint classes with their own budget per API key (SPEC §7). */
@@ -33,6 +34,7 @@ export class RateLimiter {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(StateStore) private readonly store: StateStore,
+    private readonly clock: Clock,
   ) {}
 
   limitOf(cls: RateLimitClass): number {
@@ -40,7 +42,11 @@ export class RateLimiter {
     return cls === 'submit' ? l.submitPerMinute : cls === 'slice' ? l.slicePerMinute : l.cancelPerMinute;
   }
 
-  async hit(cls: RateLimitClass, keyId: string, nowMs: number = Date.now()): Promise<RateLimitDecision> {
+  async hit(
+    cls: RateLimitClass,
+    keyId: string,
+    nowMs: number = this.clock.now().getTime(),
+  ): Promise<RateLimitDecision> {
     const limit = this.limitOf(cls);
     try {
       const r = await this.store.slidingWindowHit(rateLimitKey(cls, keyId), limit, RATE_LIMIT_WINDOW_MS, nowMs);

@@ -1,0 +1,248 @@
+/**
+ * The sim's book: orders, matching, executions and the ledger, and the
+ * update stream they are published on. The client (sim-broker.client.ts)
+ * adds what sits around a venue: command latency, injected faults and the
+ * report endpoints; per-order matching rules are in sim-order.ts.
+ *
+ * Invariants (see also sim-broker.client.ts):
+ * - an order's cumulative filled qty never decreases and never exceeds its qty;
+ *   each execution has its own id and is booked once in the ledger;
+ * - ioc and fok orders never rest: whatever did not fill on arrival is canceled;
+ * - every state change is published on the stream, in the order it happened.
+ */
+import { Decimal } from '../../common/decimal';
+import type { Clock } from '../../infra/clock/clock';
+import type { BrokerOrder, OrderUpdate, OrderUpdateEvent } from '../broker-client.port';
+import { forbidden, unprocessable } from './sim-errors';
+import type { SimEventStream } from './sim-event-stream';
+import { SimLedger } from './sim-ledger';
+import {
+  isOpen,
+  isStop,
+  leavesQty,
+  marketableAt,
+  openingQuantity,
+  splitQuantity,
+  stopCrossed,
+  toBrokerOrder,
+  type OrderTerms,
+  type SimOrder,
+  type SimOrderStatus,
+} from './sim-order';
+import type { ResolvedSimOptions } from './sim-options';
+
+export interface SimExecution {
+  seq: number;
+  executionId: string;
+  orderId: string;
+  symbol: string;
+  side: OrderTerms['side'];
+  qty: Decimal;
+  price: Decimal;
+  cumQty: Decimal;
+  leavesQty: Decimal;
+  positionQty: Decimal;
+  transactionTime: Date;
+}
+
+export class SimExchange {
+  readonly orders = new Map<string, SimOrder>();
+  readonly byClientOrderId = new Map<string, SimOrder>();
+  readonly executions: SimExecution[] = [];
+  readonly ledger: SimLedger;
+  readonly prices: Map<string, Decimal>;
+  readonly liquidity: Map<string, Decimal | null>;
+  private readonly clock: Clock;
+  private seq = 0;
+
+  /** `deferFill`: runs a match after the fill latency (at once when there is none). */
+  constructor(
+    private readonly opts: ResolvedSimOptions,
+    readonly stream: SimEventStream,
+    private readonly deferFill: (fn: () => void) => void,
+  ) {
+    this.clock = opts.clock;
+    this.prices = new Map(opts.referencePrices);
+    this.liquidity = new Map(opts.liquidity);
+    this.ledger = new SimLedger(opts.startingCash);
+  }
+
+  /** Puts a validated order on the book: `new` event, then matching (or a venue-side reject). */
+  accept(clientOrderId: string, terms: OrderTerms, rejectAfterAck?: string): BrokerOrder {
+    const { order, ack } = this.open(clientOrderId, terms, null);
+    this.publish('new', order);
+    if (rejectAfterAck !== undefined) this.finish(order, 'rejected', 'rejected');
+    else this.deferFill(() => this.matchArrival(order));
+    return ack;
+  }
+
+  open(clientOrderId: string, terms: OrderTerms, replaces: string | null): { order: SimOrder; ack: BrokerOrder } {
+    const now = this.clock.now();
+    this.seq += 1;
+    const order: SimOrder = {
+      ...terms,
+      seq: this.seq,
+      id: this.opts.idFactory(),
+      clientOrderId,
+      replaces,
+      status: 'new',
+      triggered: !isStop(terms.type),
+      filledQty: new Decimal(0),
+      filledNotional: new Decimal(0),
+      createdAt: now,
+      updatedAt: now,
+      submittedAt: now,
+      filledAt: null,
+      canceledAt: null,
+      replacedBy: null,
+    };
+    this.orders.set(order.id, order);
+    this.byClientOrderId.set(clientOrderId, order);
+    return { order, ack: toBrokerOrder(order) };
+  }
+
+  /** Broker-side checks, after validation: tradable, size, buying power for what adds exposure. */
+  checkRisk(terms: OrderTerms, replacing?: SimOrder): void {
+    if (this.opts.rejectSymbols.has(terms.symbol)) throw unprocessable(`asset ${terms.symbol} is not tradable`);
+    if (this.opts.maxQty !== null && terms.qty.gt(this.opts.maxQty)) {
+      throw unprocessable(`qty ${terms.qty.toFixed()} exceeds the maximum order size ${this.opts.maxQty.toFixed()}`);
+    }
+    const needed = this.openingNotional(terms, terms.qty);
+    if (needed.gt(0) && needed.gt(this.buyingPower(replacing))) throw forbidden('insufficient buying power');
+  }
+
+  /** Notional of the part of `qty` that opens or adds exposure, at the price the order would likely pay. */
+  private openingNotional(terms: OrderTerms, qty: Decimal): Decimal {
+    const opening = openingQuantity(terms.side, qty, this.ledger.positionQty(terms.symbol));
+    if (opening.isZero()) return opening;
+    const reference = this.referencePriceOf(terms.symbol);
+    const price = terms.limitPrice ?? (terms.stopPrice !== null ? Decimal.max(terms.stopPrice, reference) : reference);
+    return opening.mul(price);
+  }
+
+  equity(): Decimal {
+    return this.ledger
+      .openPositions()
+      .reduce((sum, [symbol, p]) => sum.plus(p.qty.mul(this.referencePriceOf(symbol))), this.ledger.cash);
+  }
+
+  /**
+   * equity × multiplier − gross position value − the opening notional of open
+   * orders (each judged against the current position), never below zero.
+   */
+  buyingPower(excluding?: SimOrder): Decimal {
+    const gross = this.ledger
+      .openPositions()
+      .reduce((sum, [symbol, p]) => sum.plus(p.qty.abs().mul(this.referencePriceOf(symbol))), new Decimal(0));
+    const reserved = this.openOrders()
+      .filter((o) => o !== excluding)
+      .reduce((sum, o) => sum.plus(this.openingNotional(o, leavesQty(o))), new Decimal(0));
+    return Decimal.max(0, this.equity().mul(this.opts.buyingPowerMultiplier).minus(gross).minus(reserved));
+  }
+
+  referencePriceOf(symbol: string): Decimal {
+    return this.prices.get(symbol) ?? this.opts.defaultPrice;
+  }
+
+  liquidityOf(symbol: string): Decimal | null {
+    const configured = this.liquidity.get(symbol);
+    return configured === undefined ? this.opts.defaultLiquidity : configured;
+  }
+
+  /** Time priority. */
+  openOrders(): SimOrder[] {
+    return [...this.orders.values()].filter(isOpen).sort((a, b) => a.seq - b.seq);
+  }
+
+  /** An order's first look at the market; ioc/fok orders are decided here, once. */
+  matchArrival(order: SimOrder): void {
+    if (!isOpen(order)) return;
+    const reference = this.referencePriceOf(order.symbol);
+    const available = this.liquidityOf(order.symbol);
+    if (order.timeInForce === 'fok') {
+      const leaves = leavesQty(order);
+      const complete = this.executable(order, reference) && (available === null || available.gte(leaves));
+      if (complete) this.execute(order, leaves, reference);
+      else this.finish(order, 'canceled', 'canceled');
+      return;
+    }
+    this.fillAvailable(order, reference, available);
+    if (order.timeInForce === 'ioc' && isOpen(order)) this.finish(order, 'canceled', 'canceled');
+  }
+
+  /** A price move: resting day/gtc orders, in time priority, share the liquidity of the move. */
+  matchResting(symbol: string): void {
+    const reference = this.referencePriceOf(symbol);
+    let available = this.liquidityOf(symbol);
+    const resting = this.openOrders().filter(
+      (o) => o.symbol === symbol && o.timeInForce !== 'ioc' && o.timeInForce !== 'fok',
+    );
+    for (const order of resting) {
+      if (available !== null && available.lte(0)) break;
+      const filled = this.fillAvailable(order, reference, available);
+      if (available !== null) available = available.minus(filled);
+    }
+  }
+
+  /** Triggers a crossed stop (for good), then tells whether the order can trade at the reference. */
+  private executable(order: SimOrder, reference: Decimal): boolean {
+    if (!order.triggered && stopCrossed(order, reference)) order.triggered = true;
+    return order.triggered && marketableAt(order, reference);
+  }
+
+  private fillAvailable(order: SimOrder, reference: Decimal, available: Decimal | null): Decimal {
+    if (!this.executable(order, reference)) return new Decimal(0);
+    const qty = available === null ? leavesQty(order) : Decimal.min(leavesQty(order), available);
+    if (qty.lte(0)) return new Decimal(0);
+    this.execute(order, qty, reference);
+    return qty;
+  }
+
+  /** Books `qty` at `price` as `partialFills` executions, each with its own id and event. */
+  private execute(order: SimOrder, qty: Decimal, price: Decimal): void {
+    for (const part of splitQuantity(qty, this.opts.partialFills)) {
+      const now = this.clock.now();
+      order.filledQty = order.filledQty.plus(part);
+      order.filledNotional = order.filledNotional.plus(part.mul(price));
+      const complete = order.filledQty.eq(order.qty);
+      order.status = complete ? 'filled' : 'partially_filled';
+      order.updatedAt = now;
+      if (complete) order.filledAt = now;
+      const positionQty = this.ledger.applyFill(order.symbol, order.side, part, price);
+      const execution: SimExecution = {
+        seq: this.executions.length,
+        executionId: this.opts.idFactory(),
+        orderId: order.id,
+        symbol: order.symbol,
+        side: order.side,
+        qty: part,
+        price,
+        cumQty: order.filledQty,
+        leavesQty: leavesQty(order),
+        positionQty,
+        transactionTime: now,
+      };
+      this.executions.push(execution);
+      this.publish(complete ? 'fill' : 'partial_fill', order, {
+        executionId: execution.executionId,
+        qty: part.toFixed(),
+        price: price.toFixed(),
+        positionQty: positionQty.toFixed(),
+      });
+    }
+  }
+
+  finish(order: SimOrder, status: SimOrderStatus, event: OrderUpdateEvent): void {
+    const now = this.clock.now();
+    order.status = status;
+    order.updatedAt = now;
+    if (status === 'canceled') order.canceledAt = now;
+    this.publish(event, order);
+  }
+
+  publish(event: OrderUpdateEvent, order: SimOrder, execution?: OrderUpdate['execution']): void {
+    const update: OrderUpdate = { event, order: toBrokerOrder(order), at: this.clock.now() };
+    if (execution !== undefined) update.execution = execution;
+    this.stream.publish(update);
+  }
+}

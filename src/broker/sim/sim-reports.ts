@@ -1,0 +1,75 @@
+/** The sim's report endpoints (orders, positions, fills), read from its book. */
+import type { BrokerFill, BrokerOrder, BrokerPosition, ListFillsQuery, ListOrdersQuery } from '../broker-client.port';
+import { invalidRequest } from './sim-errors';
+import type { SimExchange } from './sim-exchange';
+import { isOpen, toBrokerOrder } from './sim-order';
+
+const MAX_LIST_ORDERS = 500;
+const DEFAULT_LIST_ORDERS = 50;
+const MAX_FILLS_PAGE = 100;
+
+/** Newest first (Alpaca's default direction); `after`/`until` are exclusive bounds on created_at. */
+export function listOrders(ex: SimExchange, q: ListOrdersQuery): BrokerOrder[] {
+  const limit = q.limit ?? DEFAULT_LIST_ORDERS;
+  if (!Number.isSafeInteger(limit) || limit < 1) throw invalidRequest(`invalid limit: ${limit}`);
+  const symbols = q.symbols && q.symbols.length > 0 ? new Set(q.symbols) : null;
+  return [...ex.orders.values()]
+    .filter((o) => q.status === 'all' || (q.status === 'open') === isOpen(o))
+    .filter((o) => symbols === null || symbols.has(o.symbol))
+    .filter((o) => q.after === undefined || o.createdAt.getTime() > q.after.getTime())
+    .filter((o) => q.until === undefined || o.createdAt.getTime() < q.until.getTime())
+    .sort((a, b) => b.seq - a.seq)
+    .slice(0, Math.min(limit, MAX_LIST_ORDERS))
+    .map(toBrokerOrder);
+}
+
+export function listPositions(ex: SimExchange): BrokerPosition[] {
+  return ex.ledger.openPositions().map(([symbol, p]) => {
+    const current = ex.referencePriceOf(symbol);
+    return {
+      symbol,
+      qty: p.qty.toFixed(),
+      avgEntryPrice: p.avgEntryPrice.toFixed(),
+      marketValue: p.qty.mul(current).toFixed(),
+      currentPrice: current.toFixed(),
+      unrealizedPl: current.minus(p.avgEntryPrice).mul(p.qty).toFixed(),
+    };
+  });
+}
+
+/**
+ * Executions oldest first. The page token is the last execution id received;
+ * `after`/`until` are exclusive bounds on the transaction time.
+ */
+export function listFills(ex: SimExchange, q: ListFillsQuery): { fills: BrokerFill[]; nextPageToken: string | null } {
+  const pageSize = q.pageSize ?? MAX_FILLS_PAGE;
+  if (!Number.isSafeInteger(pageSize) || pageSize < 1) throw invalidRequest(`invalid page_size: ${pageSize}`);
+  let fromSeq = -1;
+  if (q.pageToken !== undefined) {
+    const anchor = ex.executions.find((e) => e.executionId === q.pageToken);
+    if (anchor === undefined) throw invalidRequest(`invalid page_token: ${q.pageToken}`);
+    fromSeq = anchor.seq;
+  }
+  const matching = ex.executions.filter(
+    (e) =>
+      e.seq > fromSeq &&
+      (q.after === undefined || e.transactionTime.getTime() > q.after.getTime()) &&
+      (q.until === undefined || e.transactionTime.getTime() < q.until.getTime()),
+  );
+  const page = matching.slice(0, Math.min(pageSize, MAX_FILLS_PAGE));
+  const last = page[page.length - 1];
+  return {
+    fills: page.map((e) => ({
+      executionId: e.executionId,
+      brokerOrderId: e.orderId,
+      symbol: e.symbol,
+      side: e.side,
+      qty: e.qty.toFixed(),
+      price: e.price.toFixed(),
+      cumQty: e.cumQty.toFixed(),
+      leavesQty: e.leavesQty.toFixed(),
+      transactionTime: new Date(e.transactionTime.getTime()),
+    })),
+    nextPageToken: last !== undefined && matching.length > page.length ? last.executionId : null,
+  };
+}
