@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AuditEntry } from '../../audit/audit-entry';
+import { auditRowOf } from '../../audit/audit.repository';
 import { prepared, sql, Tx } from '../../infra/database/unit-of-work';
 import { NewOrder, Order } from '../../trading/order';
 import { OrderSide, OrderStatus, OrderType, TimeInForce } from '../../trading/order-status';
@@ -46,8 +47,7 @@ const INSERT_WITH_AUDIT = `WITH ins AS (
     ON CONFLICT (client_order_id) DO NOTHING
     RETURNING ${COLUMNS}
   ), audit AS (
-    INSERT INTO audit_log (action, actor, client_order_id, strategy_id, symbol, request_id, details, occurred_at)
-    SELECT $13, $14, client_order_id, strategy_id, symbol, $15, $16, $12 FROM ins
+    ${auditRowOf('ins', { action: '$13', actor: '$14', requestId: '$15', details: '$16', occurredAt: '$12' })}
   )
   SELECT ${COLUMNS} FROM ins`;
 
