@@ -12,7 +12,7 @@ import { MissingEndpointError, openEventStream, SseEvent } from './event-stream'
 import { wallMs, withDb, withLiveGateway } from './live';
 import { round } from './load';
 
-/** SPEC: broker fill → Server-Sent Event received, p99. */
+/** Target (docs/order-lifecycle.md#order-events): broker fill → Server-Sent Event received, p99. */
 export const MAX_FILL_TO_EVENT_P99_MS = 100;
 /** The latency phase's wait for one order's fill event, and its bound on sending orders. */
 export const LATENCY_EVENT_TIMEOUT_MS = 5_000;

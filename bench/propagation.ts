@@ -227,7 +227,7 @@ export function formatPropagationReport(r: PropagationResult): string[] {
   ];
 }
 
-/** The propagation phase: both instances' database, and SPEC's bound on a kill-switch change reaching every replica. */
+/** The propagation phase: both instances' database, and the bound (docs/risk-and-safety.md#kill-switch) on a kill-switch change reaching every replica. */
 const PROPAGATION_DATABASE_NAME = 'eg_bench_propagation';
 const MAX_PROPAGATION_MS = 1_000;
 const PROPAGATION_POLL_MS = 2;

@@ -3,9 +3,9 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 /**
  * orders, the append-only audit_log and api_keys.
  *
- * The order status vocabulary is SPEC §4: the broker's statuses plus the
+ * The order status vocabulary is docs/order-lifecycle.md#statuses: the broker's statuses plus the
  * gateway's own. audit_log refuses UPDATE, DELETE and TRUNCATE through
- * triggers, so the rule holds for every role that connects (SPEC §2.6).
+ * triggers, so the rule holds for every role that connects (docs/architecture.md#everything-audited).
  */
 export class InitialSchema1763700000000 implements MigrationInterface {
   name = 'InitialSchema1763700000000';

@@ -1,7 +1,7 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * The kill switch (SPEC §7), durable in PostgreSQL.
+ * The kill switch (docs/risk-and-safety.md#kill-switch), durable in PostgreSQL.
  *
  * - kill_switch_events: append-only history of every engage and disengage
  *   (UPDATE, DELETE and TRUNCATE raise, as on audit_log).

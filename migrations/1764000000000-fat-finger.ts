@@ -1,7 +1,7 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * Fat-finger thresholds (SPEC §7, §11), live-editable and durable.
+ * Fat-finger thresholds (docs/risk-and-safety.md#fat-finger), live-editable and durable.
  *
  * - fat_finger_settings: exactly one row (id = 1), the global defaults. A
  *   default left NULL is the configured one (FAT_FINGER_*), so the

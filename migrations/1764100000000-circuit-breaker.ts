@@ -1,7 +1,7 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * The circuit breaker (SPEC §7), durable in PostgreSQL.
+ * The circuit breaker (docs/risk-and-safety.md#circuit-breaker), durable in PostgreSQL.
  *
  * - circuit_breaker_events: append-only history of every trip and reset
  *   (UPDATE, DELETE and TRUNCATE raise, as on audit_log).

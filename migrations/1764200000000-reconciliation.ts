@@ -1,7 +1,7 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * Reconciliation (SPEC §8, §11).
+ * Reconciliation (docs/reconciliation.md).
  *
  * - reconciliation_state: exactly one row (id = 1), the shared state every
  *   replica reads (gate, status): the last run's times, outcome and error,

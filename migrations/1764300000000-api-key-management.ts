@@ -1,7 +1,7 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * API-key management (SPEC §4, §7): keys are revoked, never deleted, so the
+ * API-key management (docs/api.md#api-keys, docs/api.md#authentication): keys are revoked, never deleted, so the
  * audit trail can always name the key an actor stood for.
  *
  * - revoked_by: who revoked the key (an API key's name, `cli`); with

@@ -1,4 +1,4 @@
-/** One row of the append-only audit trail (SPEC §2.6). */
+/** One row of the append-only audit trail (docs/architecture.md#everything-audited). */
 export interface AuditEntry {
   /** What happened, e.g. `order.accepted`, `order.rejected`, `api_key.created`. */
   action: string;

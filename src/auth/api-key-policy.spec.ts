@@ -16,7 +16,7 @@ function badFields(input: unknown): string[] {
 
 const valid = { name: 'signal-service', permissions: ['SUBMIT_ORDER'], strategies: ['alpha'] };
 
-describe('validateNewApiKey (SPEC §4 admin/api-keys)', () => {
+describe('validateNewApiKey (docs/api.md#api-keys)', () => {
   it('accepts a well-formed key and normalizes it', () => {
     expect(
       validateNewApiKey({

@@ -1,9 +1,9 @@
 /**
- * What a new API key may be (SPEC §4, §7), checked the same way for the admin
+ * What a new API key may be (docs/api.md#api-keys, docs/api.md#authentication), checked the same way for the admin
  * endpoint and the `keys` command. Pure: no Nest, no database.
  *
  * Invariants:
- * - a key carries at least one permission, each from the SPEC's vocabulary,
+ * - a key carries at least one permission, each from the permission vocabulary (docs/api.md#authentication),
  *   listed once, in the vocabulary's order;
  * - a key is scoped to at least one strategy; `*` (all strategies) stands alone;
  * - names are printable, short, and never one of the actor names the gateway

@@ -24,7 +24,7 @@ function signed(over: Partial<SignedRequest> = {}, ts = String(NOW_S)): SignedRe
   };
 }
 
-describe('internalSignature (SPEC §11 service signing)', () => {
+describe('internalSignature (docs/api.md#service-signing)', () => {
   it('is the hex HMAC-SHA256 of timestamp, METHOD, path with query and raw body, joined by newlines', () => {
     const expected = createHmac('sha256', SECRET).update('1790000000\nPOST\n/api/v1/orders?x=1\n{"a":1}').digest('hex');
     expect(internalSignature(SECRET, '1790000000', 'post', '/api/v1/orders?x=1', Buffer.from('{"a":1}'))).toBe(

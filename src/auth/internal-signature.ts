@@ -1,5 +1,5 @@
 /**
- * Service-to-service request signing (SPEC §10, §11). Pure: no Nest, no store.
+ * Service-to-service request signing (docs/api.md#service-signing). Pure: no Nest, no store.
  *
  * A signed request carries `X-Internal-Timestamp` (unix seconds) and
  * `X-Internal-Signature`, the hex HMAC-SHA256 under INTERNAL_TOKEN_SECRET of

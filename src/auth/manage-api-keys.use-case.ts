@@ -26,7 +26,7 @@ export interface CreatedApiKey {
 export const KEY_PREFIX_LENGTH = 10;
 
 /**
- * Creating, listing and revoking API keys (SPEC §4 admin/api-keys, the `keys`
+ * Creating, listing and revoking API keys (docs/api.md#api-keys, the `keys`
  * command). Every change is written with its audit row in one transaction,
  * naming the operator. Revocation is soft (revoked_at) and idempotent; a key
  * may not revoke itself (ask another key holding MANAGE_API_KEYS, the

@@ -3,7 +3,7 @@ import { Permission, PERMISSIONS, Principal } from './permission';
 const principal = (permissions: Permission[], strategies: string[]) =>
   new Principal('key-1', 'test key', new Set(permissions), strategies);
 
-describe('Principal (SPEC §7 auth)', () => {
+describe('Principal (docs/api.md#authentication)', () => {
   describe('permissions', () => {
     it('has exactly the permissions it was given', () => {
       const p = principal(['SUBMIT_ORDER', 'VIEW_ORDERS'], ['*']);
@@ -19,7 +19,7 @@ describe('Principal (SPEC §7 auth)', () => {
       for (const perm of PERMISSIONS) expect(p.has(perm)).toBe(false);
     });
 
-    it('the permission vocabulary is the one in the SPEC', () => {
+    it('the permission vocabulary is the documented one', () => {
       expect([...PERMISSIONS].sort()).toEqual(
         [
           'SUBMIT_ORDER',

@@ -1,4 +1,4 @@
-/** What an API key may do (SPEC §7). */
+/** What an API key may do (docs/api.md#authentication). */
 export const PERMISSIONS = [
   'SUBMIT_ORDER',
   'CANCEL_ORDER',

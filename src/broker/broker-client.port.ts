@@ -9,7 +9,7 @@
  * - quantities and prices are normalized decimal strings, never numbers;
  * - every failure is thrown as a BrokerError classified once, in the adapter:
  *   a timeout, 5xx or lost connection is `unknown_outcome`, never `rejected`
- *   (SPEC §2.7); only the broker's definitive word is `rejected`;
+ *   (docs/architecture.md#timeouts-are-not-rejections); only the broker's definitive word is `rejected`;
  * - a submit is never retried by the adapter: the caller resolves an unknown
  *   outcome by looking the order up by client_order_id.
  */

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { Decimal, decimalPlaces, normalizeDecimal, normalizeWholeQuantity } from './decimal';
 
-describe('normalizeDecimal (SPEC §11 hash input rendering)', () => {
+describe('normalizeDecimal (docs/api.md#client_order_id-and-idempotency)', () => {
   it.each<[unknown, string]>([
     [150.5, '150.5'],
     ['150.50', '150.5'],
@@ -49,7 +49,7 @@ describe('normalizeDecimal (SPEC §11 hash input rendering)', () => {
   });
 });
 
-describe('normalizeWholeQuantity (SPEC §11: qty is whole shares)', () => {
+describe('normalizeWholeQuantity (docs/api.md#numbers-and-decimals: qty is whole shares)', () => {
   it.each<[unknown, string]>([
     [10, '10'],
     ['10', '10'],

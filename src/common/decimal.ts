@@ -1,5 +1,5 @@
 /**
- * Exact decimal handling for prices and quantities (SPEC §2.8, §11). Values
+ * Exact decimal handling for prices and quantities (docs/architecture.md#money-is-exact, docs/api.md#numbers-and-decimals). Values
  * travel as strings; Decimal does the arithmetic; a binary float never holds
  * money.
  */

@@ -47,7 +47,7 @@ function run(exception: unknown, req: Record<string, unknown> = { id: 'req-123' 
   return res;
 }
 
-describe('HttpExceptionFilter (SPEC §4 errors, §11)', () => {
+describe('HttpExceptionFilter (docs/api.md#errors)', () => {
   let logError: jest.SpyInstance;
   beforeEach(() => {
     logError = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);

@@ -18,7 +18,7 @@ function configError(env: Env): ConfigError {
 
 const variables = (e: ConfigError): string[] => [...new Set(e.problems.map((p) => p.variable))].sort();
 
-describe('loadConfig (SPEC §2.4, §10)', () => {
+describe('loadConfig (docs/architecture.md#paper-by-default, docs/configuration.md)', () => {
   describe('defaults', () => {
     let config: AppConfig;
     beforeAll(() => {
@@ -180,7 +180,7 @@ describe('loadConfig (SPEC §2.4, §10)', () => {
     });
   });
 
-  describe('the paper guard (SPEC §2.4, §11 "What live means")', () => {
+  describe('the paper guard (docs/architecture.md#paper-by-default, docs/configuration.md#paper-trading-guard)', () => {
     it('Alpaca keys with the default (paper) URL start on the paper endpoint', () => {
       const config = loadConfig({ ...KEYS });
       expect(config.broker.kind).toBe('alpaca');

@@ -1,7 +1,7 @@
 /**
  * Typed configuration, parsed and validated once at boot from the environment.
  *
- * Invariants enforced here (SPEC §2.4, §10):
+ * Invariants enforced here (docs/architecture.md#paper-by-default, docs/configuration.md):
  * - a bad value stops the process with one message naming every bad variable;
  * - the gateway never starts against a live broker endpoint unless
  *   ALPACA_PAPER=false and ALLOW_LIVE_TRADING=true are both set;
@@ -72,7 +72,7 @@ export interface AppConfig {
     maxPriceAgeSeconds: number;
   };
   maxSlicePctOfAdv: string;
-  /** Pre-trade risk limits (SPEC §7); decimals as strings. */
+  /** Pre-trade risk limits (docs/risk-and-safety.md); decimals as strings. */
   riskLimits: {
     maxPositionSize: string;
     maxPositionPct: string;
@@ -196,7 +196,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const paper = bool('ALPACA_PAPER', true);
   const allowLiveTrading = bool('ALLOW_LIVE_TRADING', false);
   const isLiveEndpoint = safeHost(baseUrl) === ALPACA_LIVE_HOST;
-  // The paper guard holds whichever broker is selected (SPEC §2.4, §11).
+  // The paper guard holds whichever broker is selected (docs/architecture.md#paper-by-default, docs/configuration.md#paper-trading-guard).
   if (isLiveEndpoint && paper) {
     problems.push({
       variable: 'ALPACA_PAPER',

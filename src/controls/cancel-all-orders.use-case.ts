@@ -1,5 +1,5 @@
 /**
- * Cancelling every open order (the kill switch's optional cancel-all, SPEC §7):
+ * Cancelling every open order (the kill switch's optional cancel-all, docs/risk-and-safety.md):
  * each open order through the one CancelOrderUseCase, so each is cancelled at
  * the broker, or locally when it never got there, exactly as a single cancel
  * would. Orders the gateway never sent (reconciliation's orphans) are not

@@ -7,7 +7,7 @@ import { OrderEventRepository } from './persistence/order-event.repository';
 import { StreamOrderEventsUseCase } from './stream-order-events.use-case';
 
 /**
- * Order events (SPEC §6): the outbox written with each order change, its
+ * Order events (docs/order-lifecycle.md#order-events): the outbox written with each order change, its
  * publisher to `orders.events`, and the Server-Sent Events stream.
  */
 @Module({

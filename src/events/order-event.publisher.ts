@@ -1,6 +1,6 @@
 /**
  * Publishes the order-event outbox to the state store's `orders.events`
- * channel (SPEC §6). Runs on every replica.
+ * channel (docs/order-lifecycle.md#order-events). Runs on every replica.
  *
  * Invariants:
  * - an event is marked published only after the store accepted it, in the

@@ -1,6 +1,6 @@
 /**
  * An order event as upstream services receive it, on Redis `orders.events` and
- * on the Server-Sent Events stream alike (SPEC §6).
+ * on the Server-Sent Events stream alike (docs/order-lifecycle.md#order-events).
  *
  * Delivery is at least once: the outbox row is marked published only after
  * Redis took the message, so a crash between the two publishes it again.

@@ -1,5 +1,5 @@
 /**
- * GET /api/v1/events: order events as Server-Sent Events (SPEC §6).
+ * GET /api/v1/events: order events as Server-Sent Events (docs/order-lifecycle.md#order-events).
  *
  * Invariants:
  * - a key sees only the events of its strategies; asking for another

@@ -12,7 +12,7 @@ import { ReconciliationGateService } from '../reconciliation/reconciliation-gate
 const CHECK_TIMEOUT_MS = 2_000;
 
 /**
- * Probes (SPEC §11): live = the process answers; ready = it can serve
+ * Probes (docs/operations.md#health-and-readiness): live = the process answers; ready = it can serve
  * (database and state store reachable); /health adds details for operators.
  */
 @ApiTags('health')
@@ -77,7 +77,7 @@ export class HealthController {
   }
 
   /**
-   * The startup reconciliation gate of this replica (SPEC §11): closed means
+   * The startup reconciliation gate of this replica (docs/operations.md#health-and-readiness): closed means
    * only reduce-only orders pass. Reported, never down: health and readiness
    * must not depend on the broker, since cancels and reduce-only orders still
    * flow; the state and the reason are in the details.

@@ -4,8 +4,7 @@ import { DomainError } from '../common/domain-error';
  * Market data as the pre-trade checks and the circuit breaker need it: the
  * latest price of a symbol with the time it was observed, and the average
  * daily volume. Prices are decimal strings; a price always carries its
- * timestamp so a caller can tell fresh from stale (SPEC §7 fat-finger
- * "max price age").
+ * timestamp so a caller can tell fresh from stale (docs/risk-and-safety.md#fat-finger).
  */
 export interface PriceObservation {
   symbol: string;

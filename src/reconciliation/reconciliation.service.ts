@@ -28,7 +28,7 @@ import { ReconciliationGateService } from './reconciliation-gate.service';
 import { ReconciliationMetrics } from './reconciliation.metrics';
 import { ReconcileUseCase, RunSummary } from './use-cases/reconcile.use-case';
 
-/** Resolved findings stay listed this long (SPEC §11). */
+/** Resolved findings stay listed this long (docs/reconciliation.md). */
 const RESOLVED_LISTED_MS = 24 * 3600_000;
 const FINDINGS_LIMIT = 500;
 const TICK_MS = 250;

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { ClientOrderIdInput, clientOrderIdHashInput, generateClientOrderId, utcTradeDate } from './client-order-id';
 
-/** The formula of SPEC §5, computed independently of the code under test. */
+/** The formula of docs/api.md#client_order_id-and-idempotency, computed independently of the code under test. */
 const sha24 = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex').slice(0, 24);
 
 const AT = new Date('2026-01-02T15:00:00.000Z');
@@ -17,7 +17,7 @@ const base: ClientOrderIdInput = {
   at: AT,
 };
 
-describe('client_order_id (SPEC §5, §11)', () => {
+describe('client_order_id (docs/api.md#client_order_id-and-idempotency)', () => {
   describe('fixed vectors', () => {
     const vectors: Array<[string, ClientOrderIdInput, string]> = [
       ['market order', base, 'AAPL|buy|10|None|None|alpha_baseline|2026-01-02'],

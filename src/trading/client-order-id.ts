@@ -1,5 +1,5 @@
 /**
- * Deterministic client_order_id (SPEC §5, §11): the first 24 hex characters of
+ * Deterministic client_order_id (docs/api.md#client_order_id-and-idempotency): the first 24 hex characters of
  * SHA-256 over `symbol|side|qty|limit_price|stop_price|strategy_id|YYYY-MM-DD`,
  * with `|<idempotency_key>` appended when one is given. The same order on the
  * same UTC trade date is the same order.

@@ -1,5 +1,5 @@
 /**
- * Fill progress (SPEC §2.2, §11 "Webhooks"): the broker's cumulative filled
+ * Fill progress (docs/order-lifecycle.md#fills-exactly-once, docs/api.md#webhooks): the broker's cumulative filled
  * quantity is the truth, and the fills the gateway records are derived from
  * it. Pure functions over decimal strings.
  *

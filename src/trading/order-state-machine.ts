@@ -1,5 +1,5 @@
 /**
- * The order state machine (SPEC §4, §6): one explicit table of the moves an
+ * The order state machine (docs/order-lifecycle.md#statuses, docs/order-lifecycle.md#transition-rules): one explicit table of the moves an
  * order's status may make, and the mapping of broker statuses onto the
  * gateway's vocabulary. Pure functions; every status update (stream, webhook,
  * polling, reconciliation, the gateway's own submit path) goes through
@@ -32,7 +32,7 @@
  *    status, so no fill is lost because a status report was refused.
  *    `replaced` is terminal for its id (follow replaced_by); `filled`,
  *    `rejected` and the gateway's own outcomes never change.
- * 5. An unknown outcome is resolved only by the broker's word (SPEC §2.7):
+ * 5. An unknown outcome is resolved only by the broker's word (docs/architecture.md#timeouts-are-not-rejections):
  *    the gateway's own outcomes (dry_run, failed, blocked_kill_switch,
  *    blocked_circuit_breaker) are reachable only from `pending_new` (the
  *    write-ahead row that was never sent), never from an order that may be at

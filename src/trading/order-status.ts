@@ -1,4 +1,4 @@
-/** The order status vocabulary of SPEC §4: the broker's statuses plus the gateway's own. */
+/** The order status vocabulary of docs/order-lifecycle.md#statuses: the broker's statuses plus the gateway's own. */
 export const ORDER_STATUSES = [
   'pending_new',
   'accepted',

@@ -13,7 +13,7 @@ import { ApplyOrderUpdateUseCase } from '../orders/use-cases/apply-order-update.
 import { verifyWebhookSignature } from './webhook-signature';
 
 /**
- * Broker order events (SPEC §4, §11). With WEBHOOK_SECRET set the HMAC
+ * Broker order events (docs/api.md#webhooks). With WEBHOOK_SECRET set the HMAC
  * signature is the credential and is required; without it the caller needs an
  * API key with MANAGE_RECONCILIATION. Replays are harmless: updates are applied
  * idempotently.

@@ -1,5 +1,5 @@
 /**
- * An independent rendering of the SPEC §5/§11 client_order_id formula, so
+ * An independent rendering of the client_order_id formula of docs/api.md#client_order_id-and-idempotency, so
  * tests do not check the gateway against its own implementation.
  */
 import { createHash } from 'node:crypto';

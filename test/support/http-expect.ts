@@ -1,6 +1,6 @@
 /**
  * Assertions on the API's one error shape: `{error, message, details?, request_id}`
- * (SPEC §4), never a stack trace.
+ * (docs/api.md), never a stack trace.
  */
 import type { Response } from 'supertest';
 import type { DataSource } from 'typeorm';

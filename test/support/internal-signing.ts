@@ -1,6 +1,6 @@
 import { internalSignature } from '../../src/auth/internal-signature';
 
-/** The X-Internal-* headers a service sends for one call (SPEC §11 service signing). */
+/** The X-Internal-* headers a service sends for one call (docs/api.md#service-signing). */
 export function internalHeaders(
   secret: string,
   method: string,

@@ -6,9 +6,9 @@
  *   `Alpaca` facade with a URL-rewriting middleware: the facade has no basePath
  *   and silently falls back to paper-api when a rewrite pattern misses, whereas
  *   basePath sends every request exactly where ALPACA_BASE_URL says, which is
- *   also the URL the live-trading guard (SPEC §2.4) inspected.
+ *   also the URL the live-trading guard (docs/configuration.md#paper-trading-guard) inspected.
  * - No SDK retries, for any verb (retry unset: maxRetries 0). Commands must never
- *   be replayed (SPEC §2.1/§2.7); for reads, the callers (status polling,
+ *   be replayed (docs/architecture.md#no-duplicate-broker-order, docs/architecture.md#timeouts-are-not-rejections); for reads, the callers (status polling,
  *   reconciliation) already run on schedules, and a hidden retry would only
  *   stretch their deadlines. A 429 comes back as `retryable` with retryAfterMs.
  * - No client-side rate limiter (rateLimit unset): a request parked in the

@@ -1,5 +1,5 @@
 /**
- * The one place where Alpaca failures become BrokerErrors (SPEC §2.7).
+ * The one place where Alpaca failures become BrokerErrors (docs/architecture.md#timeouts-are-not-rejections).
  *
  * Invariants:
  * - only the broker's definitive word is `rejected` (400/403/422 and other

@@ -1,6 +1,6 @@
 /**
  * `sim`: an in-process paper exchange behind the BrokerClient port, so the
- * whole gateway runs and demonstrates itself offline (SPEC §3).
+ * whole gateway runs and demonstrates itself offline (docs/configuration.md#embedded-defaults).
  *
  * It behaves like a broker, not like a mock: commands are acknowledged (after
  * `latencyMs`) and their consequences — fills, cancels, expiries — arrive as

@@ -43,7 +43,7 @@ interface ChannelState {
 
 /**
  * Commands fail fast instead of queueing while Redis is away, so callers can
- * fail closed (SPEC §2.5) rather than hang.
+ * fail closed (docs/risk-and-safety.md#fail-closed) rather than hang.
  *
  * Pub/sub: a connection in subscriber mode can run no other command, so
  * subscriptions live on a second connection (`duplicate()` of the first),

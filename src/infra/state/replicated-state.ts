@@ -10,7 +10,7 @@
  * - the held state never goes back to an older version, whatever order slow
  *   reads finish in;
  * - a state not confirmed within `maxAgeMs` (or never read) is not to be
- *   trusted: the caller fails closed (SPEC §2.5);
+ *   trusted: the caller fails closed (docs/risk-and-safety.md#fail-closed);
  * - reading never throws: a failed read just leaves the snapshot to age.
  */
 import type { Logger } from '@nestjs/common';

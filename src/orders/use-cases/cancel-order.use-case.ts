@@ -1,5 +1,5 @@
 /**
- * Cancelling an order (SPEC §4): at the broker when it has the order, locally
+ * Cancelling an order (docs/order-lifecycle.md#cancels): at the broker when it has the order, locally
  * when it never got it; idempotent; never refused for safety reasons.
  *
  * Invariants:

@@ -3,7 +3,7 @@
  * Used by order submission and by the resolver that finishes orders a crash
  * or a lost answer left behind.
  *
- * Invariants (SPEC §2.1, §2.7):
+ * Invariants (docs/architecture.md#no-duplicate-broker-order, docs/architecture.md#timeouts-are-not-rejections):
  * - the order row exists before the broker is called, and no transaction is
  *   open during the call;
  * - the same client_order_id is always sent, so the broker itself refuses a

@@ -66,7 +66,7 @@ describe('order list cursors', () => {
   });
 
   it('a 19-digit value beyond the BIGINT range is refused as input, not left to fail in the database', () => {
-    // "never a 500 for bad input" (SPEC §4): the seq column is BIGINT, so no issued cursor can exceed its maximum.
+    // "never a 500 for bad input" (docs/api.md#reading-orders): the seq column is BIGINT, so no issued cursor can exceed its maximum.
     refusal(encodeCursor('9223372036854775808'));
     refusal(encodeCursor('9999999999999999999'));
   });

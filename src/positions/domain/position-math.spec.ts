@@ -120,7 +120,7 @@ describe('unrealizedPl', () => {
 });
 
 describe('position math: properties', () => {
-  /** Whole shares (SPEC §11) and prices with up to 4 decimals, from 0.0001 to 10,000. */
+  /** Whole shares (docs/api.md#numbers-and-decimals) and prices with up to 4 decimals, from 0.0001 to 10,000. */
   const fillArb: fc.Arbitrary<FillForPosition> = fc.record({
     side: fc.constantFrom('buy' as const, 'sell' as const),
     qty: fc.integer({ min: 1, max: 1000 }).map(String),

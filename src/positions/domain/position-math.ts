@@ -1,5 +1,5 @@
 /**
- * Position arithmetic (SPEC §6): what a fill does to a symbol's position.
+ * Position arithmetic (docs/order-lifecycle.md#positions): what a fill does to a symbol's position.
  * Pure functions over decimal strings.
  *
  * Invariants:

@@ -1,5 +1,5 @@
 /**
- * The startup reconciliation gate (SPEC §6, §7, §11) as each process sees it,
+ * The startup reconciliation gate (docs/reconciliation.md#the-startup-gate) as each process sees it,
  * and the symbols reconciliation blocks. Pure: the service feeds it the state
  * it last read and the time.
  *

@@ -1,5 +1,5 @@
 /**
- * Reconciliation as pure functions (SPEC §8): from the gateway's books (local
+ * Reconciliation as pure functions (docs/reconciliation.md): from the gateway's books (local
  * orders, recorded executions, positions) and the broker's reports (orders,
  * FILL activities, positions) to a list of corrections to apply and findings
  * to report. No I/O here; the service gathers the inputs, applies the

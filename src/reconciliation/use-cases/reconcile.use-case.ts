@@ -1,5 +1,5 @@
 /**
- * One reconciliation pass (SPEC §8): read the broker's reports, compare them
+ * One reconciliation pass (docs/reconciliation.md): read the broker's reports, compare them
  * with the books through the pure core, apply the corrections through
  * applyOrderUpdate (the one idempotent door) and record the findings.
  *

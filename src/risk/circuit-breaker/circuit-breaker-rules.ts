@@ -1,5 +1,5 @@
 /**
- * The automatic trip conditions (SPEC §7), as pure functions of the figures
+ * The automatic trip conditions (docs/risk-and-safety.md#circuit-breaker), as pure functions of the figures
  * the monitor gathers. Each answers null (no trip) or the trip with its reason
  * code, a message for operators and the figures behind it (decimals as
  * strings), which go into the audit row.

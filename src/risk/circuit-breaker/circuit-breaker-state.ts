@@ -1,6 +1,6 @@
 /**
  * The circuit breaker's state as each replica holds it, and the pure rules the
- * order path applies to it (SPEC §2.5, §7).
+ * order path applies to it (docs/risk-and-safety.md#fail-closed, docs/risk-and-safety.md#circuit-breaker).
  *
  * Invariants
  * - Tripped stays tripped until a manual reset: nothing here (or anywhere)

@@ -37,12 +37,12 @@ export interface CircuitBreakerStatus {
 }
 
 /**
- * The circuit breaker (SPEC §7): tripped automatically (by the monitor on the
+ * The circuit breaker (docs/risk-and-safety.md#circuit-breaker): tripped automatically (by the monitor on the
  * leader, or here on a burst of broker errors seen by any replica) or by an
  * operator; only an operator resets it. Like the kill switch, every replica
  * holds the state in memory, re-read every 250 ms and at once on
  * `circuit_breaker.changes`; the order path reads `current()` only, and a
- * state not confirmed within 1 s is unreadable (fail closed, SPEC §2.5).
+ * state not confirmed within 1 s is unreadable (fail closed, docs/risk-and-safety.md#fail-closed).
  * With CIRCUIT_BREAKER_ENABLED=false it never blocks and never trips.
  */
 @Injectable()

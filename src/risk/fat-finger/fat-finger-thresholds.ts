@@ -1,5 +1,5 @@
 /**
- * Fat-finger thresholds (SPEC §7, §11 "Fat-finger thresholds body"): global
+ * Fat-finger thresholds (docs/risk-and-safety.md#fat-finger): global
  * defaults plus per-symbol overrides, and the pure rules for reading,
  * validating, changing and merging them.
  *

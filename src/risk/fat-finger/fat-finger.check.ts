@@ -1,5 +1,5 @@
 /**
- * The fat-finger check (SPEC §6 step 4, §7, §11 "Reason codes"): a pure
+ * The fat-finger check (docs/risk-and-safety.md#the-pre-trade-pipeline, docs/risk-and-safety.md#fat-finger, docs/risk-and-safety.md#reason-codes-and-status-codes): a pure
  * function from an order, the thresholds for its symbol and what is known of
  * the market to allow (null) or the first refusal.
  *

@@ -36,7 +36,7 @@ export interface KillSwitchStatus {
  * 250 ms (the Redis key when PostgreSQL fails), and at once when a change is
  * announced on `kill_switch.changes`. The order path only looks at memory; a
  * state not confirmed within the last second counts as unreadable (fail
- * closed, SPEC §2.5).
+ * closed, docs/risk-and-safety.md#fail-closed).
  */
 @Injectable()
 export class KillSwitchService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -81,7 +81,7 @@ export class KillSwitchService implements OnApplicationBootstrap, OnApplicationS
   }
 
   /**
-   * The pre-trade pipeline's view (SPEC §6 step 4, first): memory only; a
+   * The pre-trade pipeline's view (docs/risk-and-safety.md#the-pre-trade-pipeline, first): memory only; a
    * state not confirmed within the last second is unreadable (fail closed).
    */
   current(): KillSwitchView {

@@ -1,6 +1,5 @@
 /**
- * The vocabulary of the pre-trade pipeline (SPEC §6 step 4, §11 "Reason
- * codes"): every check is a pure function that answers allow (null) or a
+ * The vocabulary of the pre-trade pipeline (docs/risk-and-safety.md#the-pre-trade-pipeline, docs/risk-and-safety.md#reason-codes-and-status-codes): every check is a pure function that answers allow (null) or a
  * denial with a stable reason code, the HTTP status class it maps to and a
  * message a human can act on.
  */
@@ -28,7 +27,7 @@ export type ReasonCode = SafetyGateCode | LimitCode;
 
 export interface Denial {
   code: ReasonCode;
-  /** 503 for safety gates and unreadable state, 422 for fat-finger and limits (SPEC §11). */
+  /** 503 for safety gates and unreadable state, 422 for fat-finger and limits (docs/risk-and-safety.md#reason-codes-and-status-codes). */
   status: 503 | 422;
   message: string;
   /** Figures behind the decision (limit, value, price age...), as strings for decimals. */

@@ -1,5 +1,5 @@
 /**
- * The pure checks of the pre-trade pipeline (SPEC §6 step 4, §7, §11), in the
+ * The pure checks of the pre-trade pipeline (docs/risk-and-safety.md#the-pre-trade-pipeline, docs/risk-and-safety.md#reason-codes-and-status-codes), in the
  * order they run: kill switch, circuit breaker, reconciliation gate (and
  * quarantined symbols), fat-finger (src/risk/fat-finger), risk limits. Each
  * answers allow (null) or a Denial; the first denial is the answer.
@@ -11,11 +11,10 @@
  *   its state is unreadable (a halt must not leak);
  * - the circuit breaker, the reconciliation gate and quarantined symbols
  *   refuse orders that add exposure; reduce-only orders pass them; an
- *   unreadable state refuses exposure (fail closed, SPEC §2.5);
+ *   unreadable state refuses exposure (fail closed, docs/risk-and-safety.md#fail-closed);
  * - position limits compare the position plus the open orders on the same
  *   side plus this order with the limit: strictly above is refused, equal
- *   passes; reduce-only orders are exempt (SPEC §11 "Limits count what could
- *   add exposure");
+ *   passes; reduce-only orders are exempt (docs/risk-and-safety.md#risk-limits);
  * - a limit whose inputs cannot be read (equity, daily P&L) refuses exposure
  *   with SAFETY_STATE_UNAVAILABLE rather than passing blind.
  */
@@ -162,7 +161,7 @@ export interface RiskInputs {
   limits: RiskLimits;
 }
 
-/** Risk limits in SPEC order: position size, position % of equity, daily loss, open orders. */
+/** Risk limits in the documented order (docs/risk-and-safety.md#risk-limits): position size, position % of equity, daily loss, open orders. */
 export function checkRiskLimits(r: RiskInputs): CheckResult {
   const { order, exposure, limits } = r;
   if (!r.reduceOnly) {

@@ -26,7 +26,7 @@ export const RateLimit = (cls: RateLimitClass) =>
 /**
  * 429 RATE_LIMITED with Retry-After when the key's budget for the class is
  * spent. When the store cannot be asked: a submit (new exposure) fails closed
- * with 503 SAFETY_STATE_UNAVAILABLE; a cancel is never refused for it (SPEC §11).
+ * with 503 SAFETY_STATE_UNAVAILABLE; a cancel is never refused for it (docs/risk-and-safety.md#rate-limits).
  */
 @Injectable()
 export class RateLimitGuard implements CanActivate {

@@ -3,10 +3,10 @@ import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { Clock } from '../../infra/clock/clock';
 import { StateStore } from '../../infra/state/state-store';
 
-/** The endpoint classes with their own budget per API key (SPEC §7). */
+/** The endpoint classes with their own budget per API key (docs/risk-and-safety.md#rate-limits). */
 export type RateLimitClass = 'submit' | 'slice' | 'cancel';
 
-/** Fixed by the SPEC: the limits are per minute. */
+/** By design: the limits are per minute (docs/risk-and-safety.md#rate-limits). */
 export const RATE_LIMIT_WINDOW_MS = 60_000;
 
 export type RateLimitDecision =

@@ -1,7 +1,7 @@
 import { MemoryStateStore } from '../../infra/state/memory-state-store';
 import { slidingWindowContract } from '../../../test/support/sliding-window.contract';
 
-describe('MemoryStateStore.slidingWindowHit (SPEC §11 rate limits)', () => {
+describe('MemoryStateStore.slidingWindowHit (docs/risk-and-safety.md#rate-limits)', () => {
   let store: MemoryStateStore;
   let n = 0;
   beforeEach(() => {

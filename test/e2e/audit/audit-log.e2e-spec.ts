@@ -1,5 +1,5 @@
 /**
- * The audit trail is append-only in the database itself (SPEC §2.6, §11):
+ * The audit trail is append-only in the database itself (docs/architecture.md#everything-audited, docs/api.md):
  * UPDATE, DELETE and TRUNCATE on audit_log raise an error whatever role
  * connects, and the rows are unchanged afterwards.
  */

@@ -1,5 +1,5 @@
 /**
- * API-key management (SPEC §4 admin/api-keys, §7 auth): keys are created with
+ * API-key management (docs/api.md#api-keys, docs/api.md#authentication): keys are created with
  * the key shown once and stored hashed, listed without secrets, revoked softly
  * and idempotently with the revocation effective on every replica within about
  * a second, every change audited with its operator; the `keys` command does

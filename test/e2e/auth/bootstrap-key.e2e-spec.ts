@@ -1,5 +1,5 @@
 /**
- * The bootstrap admin key (SPEC §10): without ADMIN_API_KEY and without stored
+ * The bootstrap admin key (docs/configuration.md): without ADMIN_API_KEY and without stored
  * keys, a development start generates a key, stores only its hash, audits it
  * and prints it once; a production start refuses to boot.
  */

@@ -1,5 +1,5 @@
 /**
- * Service signing (SPEC §10, §11): with INTERNAL_TOKEN_SECRET set every call
+ * Service signing (docs/configuration.md, docs/api.md): with INTERNAL_TOKEN_SECRET set every call
  * but health, metrics, docs and `/` carries X-Internal-Timestamp and an HMAC
  * over timestamp, method, path with query and raw body; it is refused outside
  * the tolerance (on the gateway's clock) and never accepted twice, on any

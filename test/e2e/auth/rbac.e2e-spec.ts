@@ -1,5 +1,5 @@
 /**
- * The RBAC matrix (SPEC §7): for every /api/v1 endpoint, a key holding exactly
+ * The RBAC matrix (docs/risk-and-safety.md): for every /api/v1 endpoint, a key holding exactly
  * the required permission gets through, a key holding every other permission
  * is refused with 403 PERMISSION_DENIED, and a request without a key gets
  * 401. Then strategy scope: a key scoped to one strategy gets 403 submitting

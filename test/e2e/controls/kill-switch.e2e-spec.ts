@@ -6,7 +6,7 @@ import { auth, startTestApp, TestApp } from '../../support/app';
 import { eventually } from '../../support/wait';
 
 /**
- * The kill switch (SPEC §7, §2.5, §11): durable in PostgreSQL, propagated to
+ * The kill switch (docs/risk-and-safety.md#fail-closed, docs/api.md): durable in PostgreSQL, propagated to
  * every replica within 1 s, refusing new orders with 503 while cancels pass.
  */
 describe('kill switch (e2e)', () => {

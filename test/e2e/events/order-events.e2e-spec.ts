@@ -10,7 +10,7 @@ import { createTestDatabase } from '../../support/database';
 import { expectError, expectInvalidFields } from '../../support/http-expect';
 
 /**
- * SPEC §6: order events go to an outbox in the order's transaction and from
+ * docs/order-lifecycle.md: order events go to an outbox in the order's transaction and from
  * there to Redis `orders.events` and to GET /api/v1/events; a publisher
  * restart loses none, and replicas publish each event once.
  *

@@ -1,5 +1,5 @@
 /**
- * Operations (SPEC §4, §10, §11): health probes, Prometheus metrics, request
+ * Operations (docs/api.md, docs/configuration.md): health probes, Prometheus metrics, request
  * ids, metadata, the safety-flags endpoint, the OpenAPI document, and two
  * replicas sharing one database.
  */

@@ -1,5 +1,5 @@
 /**
- * Idempotency (SPEC §2.1, §5, §11): one client_order_id is one order, under
+ * Idempotency (docs/architecture.md#no-duplicate-broker-order, docs/api.md#client_order_id-and-idempotency): one client_order_id is one order, under
  * concurrency and whatever the spelling of the numbers; the deterministic id
  * follows the documented formula and the UTC trade date.
  */
@@ -98,7 +98,7 @@ describe('idempotency (e2e)', () => {
     expect(Number(accepted[0].n)).toBe(1);
   });
 
-  it('qty 10, "10", 10.0, "10.0" and limit_price 150.50, "150.5", "150.50" are one order with the SPEC id', async () => {
+  it('qty 10, "10", 10.0, "10.0" and limit_price 150.50, "150.5", "150.50" are one order with the documented id', async () => {
     const expectedId = expectedClientOrderId({
       symbol: 'AAPL',
       side: 'buy',

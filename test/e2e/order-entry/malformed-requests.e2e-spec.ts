@@ -1,5 +1,5 @@
 /**
- * Malformed input (SPEC §4 errors, §11 numbers/symbols/unknown fields): every
+ * Malformed input (docs/api.md#errors, docs/api.md#numbers-and-decimals): every
  * bad request gets the one error shape with a stable code, every bad field is
  * named, no stack trace leaks, and nothing is written.
  */

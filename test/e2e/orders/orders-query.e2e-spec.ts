@@ -1,5 +1,5 @@
 /**
- * Reading orders (SPEC §4): the list is newest first, filters by status,
+ * Reading orders (docs/api.md): the list is newest first, filters by status,
  * symbol, strategy and time range, and pages with an opaque cursor that visits
  * every row exactly once; one order comes back as a full OrderDetail.
  */

@@ -10,7 +10,7 @@ import { auth, startTestApp, TestApp } from '../../support/app';
 import { eventually } from '../../support/wait';
 
 /**
- * The circuit breaker (SPEC §7, §2.5, §11): manual trip and reset with an
+ * The circuit breaker (docs/risk-and-safety.md#fail-closed, docs/api.md): manual trip and reset with an
  * operator, audited; automatic trips (broker errors, daily loss) with
  * operator `system`; automatic trips on stale market data and on drawdown,
  * where reduce-only orders still pass and only an operator's reset clears it;

@@ -1,5 +1,5 @@
 /**
- * Fail closed (SPEC §2.5): when a safety state cannot be read — its table in
+ * Fail closed (docs/risk-and-safety.md#fail-closed): when a safety state cannot be read — its table in
  * PostgreSQL is unreachable (held by an exclusive lock, so every read hangs)
  * and its Redis copy is gone — orders that add exposure are refused with 503
  * SAFETY_STATE_UNAVAILABLE naming the state, cancels still pass, and orders

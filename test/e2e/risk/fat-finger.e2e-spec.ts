@@ -6,7 +6,7 @@ import { auth, startTestApp, TestApp } from '../../support/app';
 import { eventually } from '../../support/wait';
 
 /**
- * Fat-finger thresholds (SPEC §7, §11): the configured defaults until an
+ * Fat-finger thresholds (docs/risk-and-safety.md, docs/api.md): the configured defaults until an
  * operator changes them, per-symbol overrides, every change audited, durable
  * in PostgreSQL and in force on every replica within 1 s; unreadable
  * thresholds are reported as such (the order path fails closed).

@@ -1,5 +1,5 @@
 /**
- * The pre-trade pipeline through the HTTP API (SPEC §6 step 4, §7, §11):
+ * The pre-trade pipeline through the HTTP API (docs/risk-and-safety.md#the-pre-trade-pipeline, docs/api.md):
  * fat-finger and risk limits against real PostgreSQL/Redis, concurrent
  * requests racing one limit, reduce-only exemptions, the kill switch's
  * cancel-all, and fail-closed reads.

@@ -4,7 +4,7 @@ import { StateStore } from '../../../src/infra/state/state-store';
 import { startTestApp, TestApp } from '../../support/app';
 
 /**
- * Per-key rate limits (SPEC §7, §11): sliding window per API key and endpoint
+ * Per-key rate limits (docs/risk-and-safety.md, docs/api.md): sliding window per API key and endpoint
  * class, 429 RATE_LIMITED with Retry-After, shared by replicas through Redis;
  * submits fail closed when the store is unavailable, cancels never do.
  */

@@ -1,5 +1,5 @@
 /**
- * SPEC §2.1 under a real process crash: the gateway (node dist/src/main.js) is
+ * docs/architecture.md#no-duplicate-broker-order under a real process crash: the gateway (node dist/src/main.js) is
  * killed with SIGKILL while broker calls are in flight, then started again on
  * the same database; the restarted leader must finish every order it finds,
  * with exactly one order at the (fake) broker per client_order_id and nothing
