@@ -48,7 +48,10 @@ const withDatabase = {
  * - `integration`: test/integration/, infrastructure pieces (leader election,
  *   state stores, process crash and shutdown) against PostgreSQL and Redis;
  * - `contract`: test/contract/, the Alpaca adapter and SDK against the fake
- *   Alpaca server, and the fake's own wire format.
+ *   Alpaca server, and the fake's own wire format;
+ * - `security`: test/security/, one regression test per security finding and
+ *   the probes that held (authentication, authorisation, malformed input,
+ *   forgeries), against the whole app.
  */
 /** @type {import('jest').Config} */
 module.exports = {
@@ -77,6 +80,13 @@ module.exports = {
       displayName: 'contract',
       roots: ['<rootDir>/test/contract'],
       testRegex: '\\.contract-spec\\.ts$',
+    },
+    {
+      ...shared,
+      ...withDatabase,
+      displayName: 'security',
+      roots: ['<rootDir>/test/security'],
+      testRegex: '\\.security-spec\\.ts$',
     },
   ],
 };
