@@ -12,6 +12,7 @@ const operator = (actor: ActorContext, principal: Principal): Operator => ({
   actor: actor.actor,
   keyId: principal.keyId,
   requestId: actor.requestId,
+  scope: { permissions: [...principal.permissions], strategies: principal.strategies },
 });
 
 @ApiTags('admin')
@@ -28,6 +29,11 @@ export class ApiKeysController {
     description: 'The key is in this answer only: it is stored as a SHA-256 hash and never shown again. Audited.',
   })
   @ApiResponse({ status: 201, type: CreatedApiKeyDto })
+  @ApiResponse({
+    status: 403,
+    description: 'API_KEY_ESCALATION: the new key would hold a permission or strategy the acting key lacks',
+    type: ErrorResponseDto,
+  })
   @ApiResponse({ status: 422, description: 'Invalid input; every bad field is named', type: ErrorResponseDto })
   async create(
     @Body() body: CreateApiKeyDto,
@@ -42,11 +48,12 @@ export class ApiKeysController {
   @RequirePermissions('MANAGE_API_KEYS')
   @ApiOperation({
     summary: 'List API keys (revoked ones included), without secrets',
-    description: 'The ADMIN_API_KEY bootstrap key is configuration, not a stored key, and is not listed.',
+    description:
+      "Only keys within the acting key's permissions and strategies are listed. The ADMIN_API_KEY bootstrap key is configuration, not a stored key, and is not listed.",
   })
   @ApiResponse({ status: 200, type: ApiKeyDto, isArray: true })
-  async list(): Promise<ApiKeyDto[]> {
-    return (await this.manage.list()).map(toApiKeyDto);
+  async list(@Actor() actor: ActorContext, @CurrentPrincipal() principal: Principal): Promise<ApiKeyDto[]> {
+    return (await this.manage.list(operator(actor, principal))).map(toApiKeyDto);
   }
 
   @Delete(':id')
@@ -55,9 +62,14 @@ export class ApiKeysController {
   @ApiOperation({
     summary: 'Revoke an API key',
     description:
-      'Soft and idempotent: the key stops working on every replica within about a second. A key cannot revoke itself (409); the ADMIN_API_KEY cannot be revoked here (404). Audited.',
+      'Soft and idempotent: the key stops working on every replica within about a second. A key cannot revoke itself (409) nor a key outside its own permissions and strategies (403); the ADMIN_API_KEY cannot be revoked here (404). Audited.',
   })
   @ApiResponse({ status: 200, type: ApiKeyDto })
+  @ApiResponse({
+    status: 403,
+    description: 'API_KEY_ESCALATION: the key to revoke holds a permission or strategy the acting key lacks',
+    type: ErrorResponseDto,
+  })
   @ApiResponse({ status: 404, description: 'No stored key has this id', type: ErrorResponseDto })
   @ApiResponse({ status: 409, description: 'API_KEY_SELF_REVOCATION', type: ErrorResponseDto })
   async revoke(

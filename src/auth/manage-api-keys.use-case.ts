@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { AuditRepository } from '../audit/audit.repository';
-import { ConflictError, NotFoundError } from '../common/domain-error';
+import { ConflictError, ForbiddenError, NotFoundError } from '../common/domain-error';
 import { UnitOfWork } from '../infra/database/unit-of-work';
 import { isApiKeyId, NewApiKey } from './api-key-policy';
+import { covers, describeExcess, KeyScope, scopeExcess, ScopeExcess } from './api-key-scope';
 import { ApiKeyRecord, ApiKeyRepository } from './api-key.repository';
 import { ApiKeyService, generateApiKey, hashApiKey } from './api-key.service';
 
@@ -11,6 +12,12 @@ export interface Operator {
   actor: string;
   /** The acting key's id; null for the command line. */
   keyId: string | null;
+  /**
+   * What the acting key holds: it creates, revokes and lists only keys within
+   * it (docs/api.md#api-keys). Null only for the command line, which keeps the
+   * operator's powers.
+   */
+  scope: KeyScope | null;
   requestId?: string | null;
   /** More about the operator for the audit row (the command line's OS user, say). */
   context?: Record<string, unknown>;
@@ -31,7 +38,9 @@ export const KEY_PREFIX_LENGTH = 10;
  * naming the operator. Revocation is soft (revoked_at) and idempotent; a key
  * may not revoke itself (ask another key holding MANAGE_API_KEYS, the
  * ADMIN_API_KEY, or the `keys` command), so an operator cannot lock a session
- * out halfway through a change.
+ * out halfway through a change. A key acts only within its own scope: it
+ * cannot create a key wider than itself, nor revoke or see one (403
+ * API_KEY_ESCALATION, audited as api_key.escalation_refused).
  */
 @Injectable()
 export class ManageApiKeysUseCase {
@@ -43,6 +52,16 @@ export class ManageApiKeysUseCase {
   ) {}
 
   async create(cmd: NewApiKey, op: Operator): Promise<CreatedApiKey> {
+    if (op.scope) {
+      const excess = scopeExcess(op.scope, cmd);
+      if (!isEmpty(excess)) {
+        throw await this.refuse(op, 'create', excess, {
+          name: cmd.name,
+          permissions: cmd.permissions,
+          strategies: cmd.strategies,
+        });
+      }
+    }
     const key = generateApiKey();
     const record = await this.uow.run(async (tx) => {
       const inserted = await this.keys.insert(
@@ -78,8 +97,11 @@ export class ManageApiKeysUseCase {
     return { record, key };
   }
 
-  async list(): Promise<ApiKeyRecord[]> {
-    return this.keys.list();
+  /** Every key within the operator's scope (every key for the command line). */
+  async list(op: Pick<Operator, 'scope'>): Promise<ApiKeyRecord[]> {
+    const all = await this.keys.list();
+    const scope = op.scope;
+    return scope ? all.filter((k) => covers(scope, k)) : all;
   }
 
   /** Revokes the key; revoking a revoked key answers it unchanged (and audits nothing new). */
@@ -90,6 +112,14 @@ export class ManageApiKeysUseCase {
         'API_KEY_SELF_REVOCATION',
         'A key cannot revoke itself: use another key with MANAGE_API_KEYS, the ADMIN_API_KEY or `npm run keys -- revoke`',
       );
+    }
+    if (op.scope) {
+      const target = await this.keys.findById(id);
+      if (!target) throw notFound(id);
+      const excess = scopeExcess(op.scope, target);
+      if (!isEmpty(excess)) {
+        throw await this.refuse(op, 'revoke', excess, { key_id: target.id, name: target.name });
+      }
     }
     const record = await this.uow.run(async (tx) => {
       const revoked = await this.keys.revokeIfActive(id, op.actor, tx);
@@ -116,6 +146,38 @@ export class ManageApiKeysUseCase {
     await this.apiKeys.announceRevocation(record.id);
     return record;
   }
+
+  /** Audits a refused escalation and returns the error to throw. */
+  private async refuse(
+    op: Operator,
+    operation: 'create' | 'revoke',
+    excess: ScopeExcess,
+    target: Record<string, unknown>,
+  ): Promise<ForbiddenError> {
+    await this.audit.append({
+      action: 'api_key.escalation_refused',
+      actor: op.actor,
+      requestId: op.requestId ?? null,
+      reasonCode: 'API_KEY_ESCALATION',
+      details: {
+        operation,
+        ...target,
+        exceeding_permissions: excess.permissions,
+        exceeding_strategies: excess.strategies,
+        operator_key_id: op.keyId,
+      },
+    });
+    const what = operation === 'create' ? 'create a key with' : 'revoke a key holding';
+    return new ForbiddenError(
+      'API_KEY_ESCALATION',
+      `This API key cannot ${what} ${describeExcess(excess)}: a key manages only keys within its own permissions and strategies`,
+      { operation, exceeding_permissions: excess.permissions, exceeding_strategies: excess.strategies },
+    );
+  }
+}
+
+function isEmpty(e: ScopeExcess): boolean {
+  return e.permissions.length === 0 && e.strategies.length === 0;
 }
 
 function notFound(id: string): NotFoundError {

@@ -169,7 +169,14 @@ export async function runKeysCli(
       new AuditRepository(resources.ds),
       new ApiKeyService(config, resources.keys, new AuditRepository(resources.ds), resources.store, new SystemClock()),
     );
-    const operator: Operator = { actor: 'cli', keyId: null, requestId: null, context: { os_user: osUser() } };
+    // No scope: whoever can run this against the database has the operator's powers (docs/security.md).
+    const operator: Operator = {
+      actor: 'cli',
+      keyId: null,
+      requestId: null,
+      scope: null,
+      context: { os_user: osUser() },
+    };
     switch (command.kind) {
       case 'create': {
         const { record, key } = await manage.create(command.key, operator);
@@ -188,7 +195,7 @@ export async function runKeysCli(
         return 0;
       }
       case 'list': {
-        const records = await manage.list();
+        const records = await manage.list(operator);
         io.out(command.json ? `${JSON.stringify(records.map(listed))}\n` : formatTable(records));
         return 0;
       }

@@ -125,7 +125,8 @@ export const RBAC_ROUTES: RbacRoute[] = [
   {
     route: 'POST /api/v1/admin/api-keys',
     path: '/api/v1/admin/api-keys',
-    body: { name: 'rbac-made', permissions: ['VIEW_PNL'], strategies: ['*'] },
+    // Within the creating key's own scope (docs/api.md#api-keys): the only-MANAGE_API_KEYS key grants no more.
+    body: { name: 'rbac-made', permissions: ['MANAGE_API_KEYS'], strategies: ['*'] },
     permission: 'MANAGE_API_KEYS',
   },
   { route: 'GET /api/v1/admin/api-keys', path: '/api/v1/admin/api-keys', permission: 'MANAGE_API_KEYS' },

@@ -88,7 +88,7 @@ describe('API-key management (e2e)', () => {
     });
 
     it('a key created by another key records that key as the operator', async () => {
-      const operator = await createKey(a, ['MANAGE_API_KEYS'], ['*'], { name: 'key-admin-jane' });
+      const operator = await createKey(a, ['MANAGE_API_KEYS', 'VIEW_PNL'], ['*'], { name: 'key-admin-jane' });
       const res = await create({ name: 'made-by-jane', permissions: ['VIEW_PNL'], strategies: ['*'] }, operator.auth);
       expect(res.status).toBe(201);
       const [row] = await a.db.query('SELECT created_by FROM api_keys WHERE id = $1', [res.body.id]);
