@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { InputValidationError } from '../common/domain-error';
-import { isApiKeyId, RESERVED_KEY_NAMES, splitList, validateNewApiKey } from './api-key-policy';
+import { isApiKeyId, isReservedKeyName, RESERVED_KEY_NAMES, splitList, validateNewApiKey } from './api-key-policy';
 import { PERMISSIONS } from './permission';
 
 /** The fields an InputValidationError names, sorted. */
@@ -97,5 +97,49 @@ describe('isApiKeyId', () => {
     expect(isApiKeyId('6f1c2a7e-3b4d-4c5e-8f90-a1b2c3d4e5f6')).toBe(true);
     expect(isApiKeyId('admin')).toBe(false);
     expect(isApiKeyId("'; DROP TABLE api_keys; --")).toBe(false);
+  });
+});
+
+describe('reserved key names: the actors the gateway writes itself (docs/security.md#audit-actors)', () => {
+  it.each([
+    'gateway',
+    'GATEWAY',
+    'system',
+    'reconciliation',
+    'broker:stream',
+    'broker:poll',
+    'Broker:Webhook',
+    'broker:anything-new',
+    'system:jobs',
+    'gateway : x',
+    'webhook',
+    'cli',
+    'bootstrap-admin',
+  ])('refuses %s', (name) => {
+    expect(isReservedKeyName(name)).toBe(true);
+    expect(badFields({ ...valid, name })).toEqual(['name']);
+  });
+
+  it.each(['signal-service', 'broker-bridge', 'systematic', 'gateway2', 'desk:broker', 'my-admin'])(
+    'accepts %s',
+    (name) => {
+      expect(isReservedKeyName(name)).toBe(false);
+      expect(badFields({ ...valid, name })).toEqual([]);
+    },
+  );
+
+  it('any casing of any reserved name, alone or before a colon, is refused (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...RESERVED_KEY_NAMES),
+        fc.array(fc.boolean(), { minLength: 20, maxLength: 20 }),
+        fc.option(fc.stringMatching(/^[a-z0-9_.-]{0,20}$/), { nil: undefined }),
+        (reserved, upper, suffix) => {
+          const cased = [...reserved].map((c, i) => (upper[i % upper.length] ? c.toUpperCase() : c)).join('');
+          const name = suffix === undefined ? cased : `${cased}:${suffix}`;
+          expect(isReservedKeyName(name)).toBe(true);
+        },
+      ),
+    );
   });
 });

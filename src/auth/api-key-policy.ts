@@ -7,8 +7,11 @@
  *   listed once, in the vocabulary's order;
  * - a key is scoped to at least one strategy; `*` (all strategies) stands alone;
  * - names are printable, short, and never one of the actor names the gateway
- *   itself writes into the audit log (`admin`, `system`, `cli`, ...), so an
- *   audit row's actor cannot be forged by naming a key after one of them.
+ *   itself writes into the audit log (`admin`, `system`, `cli`, `gateway`,
+ *   `broker:stream`, ...), compared case-insensitively, nor any name whose part
+ *   before a `:` is one of them (`broker:anything`, `system: x`), so an audit
+ *   row's actor cannot be forged by naming a key after one of them
+ *   (docs/security.md#audit-actors).
  */
 import { FieldProblem, InputValidationError } from '../common/domain-error';
 import { Permission, PERMISSIONS } from './permission';
@@ -24,8 +27,32 @@ export const API_KEY_STRATEGIES_MAX = 100;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9 _.:@-]*$/;
 /** The strategy id vocabulary (as STRATEGY_ID), or `*` for every strategy. */
 const STRATEGY = /^[A-Za-z0-9_.:-]{1,64}$/;
-/** Actor names the gateway writes itself (the ADMIN_API_KEY principal, jobs, the CLI, the generated key). */
-export const RESERVED_KEY_NAMES = ['admin', 'system', 'cli', 'bootstrap-admin'] as const;
+/**
+ * Actor names the gateway writes itself: the ADMIN_API_KEY principal (`admin`),
+ * the generated key (`bootstrap-admin`), the command line (`cli`), jobs and the
+ * circuit breaker (`system`), the order-update path (`gateway`, and
+ * `broker:<source>` for broker reports), reconciliation (`reconciliation`), and
+ * the broker webhook (`webhook`). Each is also reserved as a prefix before `:`.
+ * A new actor the code writes belongs here.
+ */
+export const RESERVED_KEY_NAMES = [
+  'admin',
+  'system',
+  'cli',
+  'bootstrap-admin',
+  'gateway',
+  'broker',
+  'reconciliation',
+  'webhook',
+] as const;
+
+/** True when a key may not be named `name` (case-insensitive; the part before the first `:` counts too). */
+export function isReservedKeyName(name: string): boolean {
+  const reserved: readonly string[] = RESERVED_KEY_NAMES;
+  const lower = name.trim().toLowerCase();
+  const colon = lower.indexOf(':');
+  return reserved.includes(lower) || (colon >= 0 && reserved.includes(lower.slice(0, colon).trim()));
+}
 const FIELDS = ['name', 'permissions', 'strategies'];
 
 const isPermission = (p: unknown): p is Permission => typeof p === 'string' && PERMISSIONS.includes(p as Permission);
@@ -52,8 +79,11 @@ export function validateNewApiKey(input: unknown): NewApiKey {
       fail('name', `must be 1-${API_KEY_NAME_MAX} characters`);
     } else if (!NAME.test(name)) {
       fail('name', 'must start with a letter or digit and contain only letters, digits, spaces and _ . : @ -');
-    } else if ((RESERVED_KEY_NAMES as readonly string[]).includes(name.toLowerCase())) {
-      fail('name', `is reserved (${RESERVED_KEY_NAMES.join(', ')})`);
+    } else if (isReservedKeyName(name)) {
+      fail(
+        'name',
+        `is reserved: ${RESERVED_KEY_NAMES.join(', ')} and any of them followed by ":" name the gateway's own actors`,
+      );
     }
   }
 
