@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import { PinoLogger } from 'nestjs-pino';
+import { redactUrl } from '../logging/redact-query';
 import { GatewayMetrics } from '../metrics/gateway-metrics';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -23,7 +24,8 @@ export function logFields(res: Response): RequestLogFields {
  *   the request for error bodies and audit rows and echoed in the response;
  * - the latency histogram, labelled by route template;
  * - one structured "request completed" log line with the request id and, where
- *   a handler set one, the client_order_id.
+ *   a handler set one, the client_order_id; credentials in the URL's query
+ *   string are redacted (docs/security.md#secrets-in-logs).
  * One middleware and one log line per request, rather than a child logger and
  * an async context per request: the order path's budget is tight.
  */
@@ -53,7 +55,7 @@ export class RequestObserverMiddleware {
         {
           request_id: id,
           method: req.method,
-          url: req.originalUrl,
+          url: redactUrl(req.originalUrl),
           status_code: res.statusCode,
           duration_ms: Math.round(seconds * 1000),
           ...(fields.clientOrderId ? { client_order_id: fields.clientOrderId } : {}),
