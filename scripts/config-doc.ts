@@ -109,6 +109,17 @@ const MEANINGS: Record<string, Meaning> = {
     meaning:
       'Bootstrap key with every permission and every strategy. Without it and without stored keys, a non-production start generates a key and prints it once.',
   },
+  AUTH_FAILURE_RATE_LIMIT: {
+    group: 'Trading mode and access',
+    meaning:
+      'Failed authentications per client address and minute; over it, 429 `RATE_LIMITED` before any lookup ([security.md](security.md#authentication-throttling)).',
+  },
+  TRUSTED_PROXY_HOSTS: {
+    group: 'Trading mode and access',
+    meaning:
+      "Proxies whose `X-Forwarded-For` names the client (its right-most hop that is not one of them). Empty: the socket's address, the header ignored.",
+    defaultText: '_(empty)_',
+  },
   BROKER: {
     group: 'Broker',
     meaning:
@@ -365,6 +376,9 @@ function describe(
 function parserValues(parser: ts.Expression | undefined, evaluate: (e: ts.Expression) => Value): string {
   if (parser && ts.isIdentifier(parser) && parser.text === 'parseIdentifier') {
     return '1–64 characters of `A–Z a–z 0–9 _ . : -`';
+  }
+  if (parser && ts.isIdentifier(parser) && parser.text === 'parseAddressList') {
+    return 'comma-separated IP addresses and CIDR ranges';
   }
   if (parser && ts.isArrowFunction(parser) && ts.isCallExpression(parser.body)) {
     const call = parser.body;

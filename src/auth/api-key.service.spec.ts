@@ -3,7 +3,15 @@ import { AppConfig, loadConfig } from '../config/app-config';
 import { ManualClock } from '../infra/clock/clock';
 import { MemoryStateStore } from '../infra/state/memory-state-store';
 import { ApiKeyRecord, ApiKeyRepository } from './api-key.repository';
-import { API_KEY_REVOKED_CHANNEL, ApiKeyService, hashApiKey } from './api-key.service';
+import { API_KEY_SHAPE } from '../infra/logging/redact-query';
+import {
+  API_KEY_REVOKED_CHANNEL,
+  ApiKeyService,
+  CACHE_MAX_KEYS,
+  CACHE_MAX_MISSES,
+  generateApiKey,
+  hashApiKey,
+} from './api-key.service';
 
 const KEY = 'eg_some-key-for-tests';
 
@@ -134,5 +142,33 @@ describe('ApiKeyService lookup cache and revocation', () => {
     const svc = new ApiKeyService(config, repo, {} as AuditRepository, store, clock);
     expect((await svc.authenticate('admin-key-0123456789abcdef'))?.keyId).toBe('admin');
     expect(state.lookups).toBe(0);
+  });
+
+  it('a flood of unknown keys never evicts a key in use (docs/security.md#authentication-throttling)', async () => {
+    const { repo, state } = fakeRepo();
+    const svc = new ApiKeyService(config, repo, {} as AuditRepository, store, clock);
+    expect((await svc.authenticate(KEY))?.keyId).toBe('k1');
+    for (let i = 0; i < CACHE_MAX_KEYS + 10; i++) expect(await svc.authenticate(`eg_unknown-${i}`)).toBeNull();
+    const lookups = state.lookups;
+    expect((await svc.authenticate(KEY))?.keyId).toBe('k1');
+    expect(state.lookups).toBe(lookups);
+  });
+
+  it('misses are cached too, but only the most recent ones', async () => {
+    const { repo, state } = fakeRepo();
+    const svc = new ApiKeyService(config, repo, {} as AuditRepository, store, clock);
+    await svc.authenticate('eg_unknown-first');
+    await svc.authenticate('eg_unknown-first');
+    expect(state.lookups).toBe(1);
+    for (let i = 0; i < CACHE_MAX_MISSES; i++) await svc.authenticate(`eg_unknown-${i}`);
+    const lookups = state.lookups;
+    await svc.authenticate('eg_unknown-first');
+    expect(state.lookups).toBe(lookups + 1);
+  });
+});
+
+describe('generateApiKey', () => {
+  it('makes keys the log redaction recognizes (src/infra/logging/redact-query.ts)', () => {
+    for (let i = 0; i < 50; i++) expect(generateApiKey()).toMatch(new RegExp(`^${API_KEY_SHAPE.source}$`));
   });
 });

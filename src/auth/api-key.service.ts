@@ -9,7 +9,52 @@ import { PERMISSIONS, Principal } from './permission';
 
 /** How long a looked-up key (or a miss) is trusted before PostgreSQL is asked again. */
 const CACHE_TTL_MS = 10_000;
-const CACHE_MAX_ENTRIES = 10_000;
+/**
+ * Known keys and misses are cached apart, each bounded, the oldest entry
+ * dropped first: a flood of unknown keys evicts only other misses, never a
+ * key in use (docs/security.md#authentication-throttling).
+ */
+export const CACHE_MAX_KEYS = 10_000;
+export const CACHE_MAX_MISSES = 1_000;
+
+interface CacheEntry<T> {
+  value: T;
+  expiresAt: number;
+}
+
+/** A map bounded by insertion order: at capacity, the oldest entry goes. */
+class BoundedCache<T> {
+  private readonly entries = new Map<string, CacheEntry<T>>();
+  constructor(private readonly max: number) {}
+
+  get(key: string, now: number): T | undefined {
+    const e = this.entries.get(key);
+    if (!e) return undefined;
+    if (e.expiresAt <= now) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return e.value;
+  }
+
+  set(key: string, value: T, expiresAt: number): void {
+    this.entries.delete(key);
+    while (this.entries.size >= this.max) {
+      const oldest = this.entries.keys().next();
+      if (oldest.done) break;
+      this.entries.delete(oldest.value);
+    }
+    this.entries.set(key, { value, expiresAt });
+  }
+
+  deleteWhere(match: (value: T) => boolean): void {
+    for (const [key, e] of this.entries) if (match(e.value)) this.entries.delete(key);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
 /**
  * Revocations are announced here, so every replica drops the key from its
  * lookup cache at once instead of trusting it for up to CACHE_TTL_MS more.
@@ -34,7 +79,8 @@ export function generateApiKey(): string {
 export class ApiKeyService implements OnModuleInit, OnModuleDestroy, OnApplicationBootstrap {
   private readonly logger = new Logger('ApiKeys');
   private readonly adminHash?: Buffer;
-  private readonly cache = new Map<string, { principal: Principal | null; expiresAt: number }>();
+  private readonly known = new BoundedCache<Principal>(CACHE_MAX_KEYS);
+  private readonly misses = new BoundedCache<true>(CACHE_MAX_MISSES);
   /** Grows with every revocation, so a lookup that raced one is not cached. */
   private generation = 0;
   private unsubscribe?: () => Promise<void>;
@@ -69,7 +115,7 @@ export class ApiKeyService implements OnModuleInit, OnModuleDestroy, OnApplicati
   /** Drops a key from this replica's lookup cache (the next request asks PostgreSQL). */
   forget(keyId: string): void {
     this.generation++;
-    for (const [hash, entry] of this.cache) if (entry.principal?.keyId === keyId) this.cache.delete(hash);
+    this.known.deleteWhere((principal) => principal.keyId === keyId);
   }
 
   /** After a revocation is committed: forgets the key here and tells every other replica. */
@@ -91,8 +137,9 @@ export class ApiKeyService implements OnModuleInit, OnModuleDestroy, OnApplicati
       return ADMIN_PRINCIPAL;
     }
     const now = this.clock.now().getTime();
-    const cached = this.cache.get(hash);
-    if (cached && cached.expiresAt > now) return cached.principal;
+    const cached = this.known.get(hash, now);
+    if (cached) return cached;
+    if (this.misses.get(hash, now)) return null;
     const generation = this.generation;
     const record = await this.keys.findActiveByHash(hash);
     const principal = record
@@ -100,8 +147,8 @@ export class ApiKeyService implements OnModuleInit, OnModuleDestroy, OnApplicati
       : null;
     // A revocation announced while PostgreSQL was asked may be newer than the answer: use it once, do not keep it.
     if (generation === this.generation) {
-      if (this.cache.size >= CACHE_MAX_ENTRIES) this.cache.clear();
-      this.cache.set(hash, { principal, expiresAt: now + CACHE_TTL_MS });
+      if (principal) this.known.set(hash, principal, now + CACHE_TTL_MS);
+      else this.misses.set(hash, true, now + CACHE_TTL_MS);
     }
     if (record) {
       // Once per cache period per replica at most; a failure costs only the timestamp.

@@ -5,6 +5,7 @@ import { ApiKeyGuard } from './api-key.guard';
 import { ApiKeyRepository } from './api-key.repository';
 import { ApiKeyService } from './api-key.service';
 import { ApiKeysController } from './api-keys.controller';
+import { AuthFailureThrottle } from './auth-failure-throttle';
 import { InternalTokenGuard } from './internal-token.guard';
 import { ManageApiKeysUseCase } from './manage-api-keys.use-case';
 
@@ -14,6 +15,7 @@ import { ManageApiKeysUseCase } from './manage-api-keys.use-case';
   providers: [
     ApiKeyRepository,
     ApiKeyService,
+    AuthFailureThrottle,
     ManageApiKeysUseCase,
     // Global guards run in the order registered: service signing first, then the API key.
     { provide: APP_GUARD, useClass: InternalTokenGuard },

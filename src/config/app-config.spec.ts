@@ -368,3 +368,30 @@ describe('loadConfig (docs/architecture.md#paper-by-default, docs/configuration.
     });
   });
 });
+
+describe('authentication throttling variables (docs/security.md#authentication-throttling)', () => {
+  it('defaults: 20 misses a minute, no trusted proxy', () => {
+    const c = loadConfig({});
+    expect(c.authFailuresPerMinute).toBe(20);
+    expect(c.trustedProxyHosts).toEqual([]);
+  });
+
+  it('reads a comma list of addresses and CIDR ranges', () => {
+    expect(loadConfig({ TRUSTED_PROXY_HOSTS: ' 10.0.0.0/8, ::1 ,192.168.1.1,' }).trustedProxyHosts).toEqual([
+      '10.0.0.0/8',
+      '::1',
+      '192.168.1.1',
+    ]);
+  });
+
+  it.each(['proxy.local', '10.0.0.0/33', '::1/129', '10.0.0.1/8/1', '10.0.0.0/x'])(
+    'refuses TRUSTED_PROXY_HOSTS=%s',
+    (v) => {
+      expect(() => loadConfig({ TRUSTED_PROXY_HOSTS: v })).toThrow(/TRUSTED_PROXY_HOSTS/);
+    },
+  );
+
+  it('refuses AUTH_FAILURE_RATE_LIMIT=0', () => {
+    expect(() => loadConfig({ AUTH_FAILURE_RATE_LIMIT: '0' })).toThrow(/AUTH_FAILURE_RATE_LIMIT/);
+  });
+});

@@ -8,6 +8,7 @@
  * - DRY_RUN defaults to true.
  */
 import {
+  parseAddressList,
   Parsed,
   parseBool,
   parseEnum,
@@ -106,6 +107,10 @@ export interface AppConfig {
     fillsOverlapSeconds: number;
   };
   rateLimits: { submitPerMinute: number; slicePerMinute: number; cancelPerMinute: number };
+  /** Failed authentications per client address and minute before 429 (docs/security.md#authentication-throttling). */
+  authFailuresPerMinute: number;
+  /** Proxies whose X-Forwarded-For is believed (addresses and CIDR ranges); empty: the socket address only. */
+  trustedProxyHosts: string[];
   internalToken: { secret?: string; required: boolean; timestampToleranceSeconds: number };
   reconciliationIntervalSeconds: number;
   orderPollIntervalSeconds: number;
@@ -287,6 +292,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
       slicePerMinute: int('ORDER_SLICE_RATE_LIMIT', 10, 1, 1_000_000),
       cancelPerMinute: int('ORDER_CANCEL_RATE_LIMIT', 100, 1, 1_000_000),
     },
+    authFailuresPerMinute: int('AUTH_FAILURE_RATE_LIMIT', 20, 1, 1_000_000),
+    trustedProxyHosts: read<string[]>('TRUSTED_PROXY_HOSTS', [], parseAddressList),
     internalToken: {
       secret: secret('INTERNAL_TOKEN_SECRET', 16),
       required: bool('INTERNAL_TOKEN_REQUIRED', true),

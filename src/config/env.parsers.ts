@@ -4,6 +4,7 @@
  * names every bad variable at once.
  */
 import Decimal from 'decimal.js';
+import { isIP } from 'node:net';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -55,4 +56,25 @@ export function parseUrl(raw: string, protocols: readonly string[]): Parsed<stri
 export function parseIdentifier(raw: string): Parsed<string> {
   const v = raw.trim();
   return /^[A-Za-z0-9_.:-]{1,64}$/.test(v) ? ok(v) : fail('must be 1-64 characters of letters, digits, _ . : -');
+}
+
+/**
+ * A comma list of IP addresses and CIDR ranges (`10.0.0.0/8, ::1`), each kept
+ * as written (trimmed). An empty list is allowed.
+ */
+export function parseAddressList(raw: string): Parsed<string[]> {
+  const items = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  const bad = items.filter((item) => {
+    const [address, prefix, ...rest] = item.split('/');
+    const family = isIP(address);
+    if (!family || rest.length) return true;
+    if (prefix === undefined) return false;
+    if (!/^\d{1,3}$/.test(prefix)) return true;
+    return Number(prefix) > (family === 4 ? 32 : 128);
+  });
+  if (bad.length) return fail(`must be IP addresses or CIDR ranges, comma-separated (bad: ${bad.join(', ')})`);
+  return ok(items);
 }
