@@ -11,6 +11,7 @@
  *   audit row's actor cannot be forged by naming a key after one of them.
  */
 import { FieldProblem, InputValidationError } from '../common/domain-error';
+import { textProblems } from '../common/text';
 import { Permission, PERMISSIONS } from './permission';
 
 export interface NewApiKey {
@@ -36,6 +37,9 @@ export function validateNewApiKey(input: unknown): NewApiKey {
     throw InputValidationError.field('body', 'must be a JSON object');
   }
   const o = input as Record<string, unknown>;
+  // Text PostgreSQL would refuse, in any field or key (docs/security.md#input-validation).
+  const textual = textProblems(o);
+  if (textual.length) throw new InputValidationError(textual);
   const problems: FieldProblem[] = [];
   const fail = (field: string, problem: string) => {
     const existing = problems.find((p) => p.field === field);
