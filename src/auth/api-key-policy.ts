@@ -14,6 +14,7 @@
  *   (docs/security.md#audit-actors).
  */
 import { FieldProblem, InputValidationError } from '../common/domain-error';
+import { textProblems } from '../common/text';
 import { Permission, PERMISSIONS } from './permission';
 
 export interface NewApiKey {
@@ -63,6 +64,9 @@ export function validateNewApiKey(input: unknown): NewApiKey {
     throw InputValidationError.field('body', 'must be a JSON object');
   }
   const o = input as Record<string, unknown>;
+  // Text PostgreSQL would refuse, in any field or key (docs/security.md#input-validation).
+  const textual = textProblems(o);
+  if (textual.length) throw new InputValidationError(textual);
   const problems: FieldProblem[] = [];
   const fail = (field: string, problem: string) => {
     const existing = problems.find((p) => p.field === field);

@@ -1,5 +1,6 @@
 import { ArgumentMetadata, ValidationError, ValidationPipe } from '@nestjs/common';
 import { FieldProblem, InputValidationError } from './domain-error';
+import { textProblems } from './text';
 
 /** A DTO with rules that span fields (checked with the per-field rules, reported together). */
 export interface CrossFieldRules {
@@ -13,7 +14,10 @@ function hasCrossFieldRules(o: unknown): o is CrossFieldRules {
 /**
  * Validates and normalizes bodies, queries and params against their DTO
  * classes. Unknown fields are refused by name; every bad field, per-field and
- * cross-field alike, is reported in one 422.
+ * cross-field alike, is reported in one 422. Before any DTO, the raw input is
+ * checked structurally: no prototype keys, bounded depth, and no string (at
+ * any depth, keys included) that PostgreSQL would refuse — also for handlers
+ * that take the raw body (`@Body() body: unknown`).
  */
 export class StrictValidationPipe extends ValidationPipe {
   constructor() {
@@ -46,6 +50,11 @@ export class StrictValidationPipe extends ValidationPipe {
       const problems = structuralProblems(value as Record<string, unknown>);
       if (problems.length) throw new InputValidationError(problems);
     }
+    if (TEXT_CHECKED.has(metadata.type)) {
+      // A single query or path parameter is named by its name; a whole body or query by each field's path.
+      const problems = textProblems(value, typeof value === 'object' ? '' : (metadata.data ?? metadata.type));
+      if (problems.length) throw new InputValidationError(problems);
+    }
     const result: unknown = await super.transform(value, metadata);
     if (hasCrossFieldRules(result)) {
       const problems = result.crossFieldProblems();
@@ -54,6 +63,9 @@ export class StrictValidationPipe extends ValidationPipe {
     return result;
   }
 }
+
+/** Inputs that may carry text to PostgreSQL: every string in them is checked, keys included (./text.ts). */
+const TEXT_CHECKED = new Set<ArgumentMetadata['type']>(['body', 'query', 'param']);
 
 /** Deeper than any DTO goes; far shallower than what would exhaust the stack while converting. */
 const MAX_DEPTH = 32;

@@ -7,7 +7,7 @@ import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
 import { ValidateBy, ValidationOptions } from 'class-validator';
 import { Decimal, decimalPlaces, normalizeDecimal, normalizeWholeQuantity } from './decimal';
-import { SYMBOL_PATTERN } from './symbol';
+import { isSymbol, parseSymbol, SYMBOL_PROBLEM } from './symbol';
 
 export const MAX_ORDER_QTY = 1_000_000_000;
 export const MAX_PRICE = '1000000000';
@@ -46,10 +46,14 @@ export const PRICE_RULE: FieldRule<string> = {
   message: `must be a positive decimal below ${MAX_PRICE} with at most ${MAX_PRICE_DECIMALS} decimal places (a JSON number or a string such as "150.25")`,
 };
 
+/**
+ * Checked on the raw ASCII form before upper-casing (./symbol.ts): a raw
+ * value that is not a symbol is left as it is, and fails `isValid`.
+ */
 export const SYMBOL_RULE: FieldRule<string> = {
-  normalize: (v) => (typeof v === 'string' ? v.trim().toUpperCase() : v),
-  isValid: (v): v is string => typeof v === 'string' && SYMBOL_PATTERN.test(v),
-  message: 'must be a string of 1-10 characters of A-Z, 0-9, "." or "/"',
+  normalize: (v) => parseSymbol(v) ?? v,
+  isValid: isSymbol,
+  message: SYMBOL_PROBLEM,
 };
 
 export function identifierRule(max: number): FieldRule<string> {
@@ -93,7 +97,7 @@ export function Price(options?: ValidationOptions): PropertyDecorator {
   return ruleDecorator('price', PRICE_RULE, options);
 }
 
-/** Trimmed and upper-cased; 1-10 characters of A-Z, digits, `.` or `/`. */
+/** Trimmed, checked as ASCII, then upper-cased; 1-10 characters of A-Z, digits, `.` or `/` (./symbol.ts). */
 export function TickerSymbol(options?: ValidationOptions): PropertyDecorator {
   return ruleDecorator('symbol', SYMBOL_RULE, options);
 }

@@ -1,7 +1,10 @@
-import { Controller, Get, Inject } from '@nestjs/common';
+import { Controller, Get, Inject, Req, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
+import { HealthCheck, HealthCheckResult, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
+import type { Request } from 'express';
 import { DataSource } from 'typeorm';
+import { presentedKey } from '../auth/api-key.guard';
+import { ApiKeyService } from '../auth/api-key.service';
 import { Public } from '../common/public-route';
 import { BROKER_CLIENT, BrokerClient } from '../broker/broker-client.port';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
@@ -14,6 +17,12 @@ const CHECK_TIMEOUT_MS = 2_000;
 /**
  * Probes (docs/operations.md#health-and-readiness): live = the process answers; ready = it can serve
  * (database and state store reachable); /health adds details for operators.
+ *
+ * The probes are public, so what they say without a key is only the overall
+ * status and each component's state (up / down / degraded): quarantined
+ * symbols, instance ids, the leader, flags and error text are details for a
+ * caller with a valid API key (any permission) on /health, and never on
+ * /health/live or /health/ready (docs/security.md#health-endpoints).
  */
 @ApiTags('health')
 @Public()
@@ -28,12 +37,20 @@ export class HealthController {
     @Inject(BROKER_CLIENT) private readonly broker: BrokerClient,
     private readonly leader: LeaderElection,
     private readonly reconciliationGate: ReconciliationGateService,
+    private readonly keys: ApiKeyService,
   ) {}
 
   @Get()
   @HealthCheck()
-  @ApiOperation({ summary: 'Health with details: database, state store, mode flags' })
-  check() {
+  @ApiOperation({
+    summary: 'Health: each component up, down or degraded; with any valid API key, the details too',
+  })
+  async check(@Req() req: Request) {
+    const detailed = await this.hasValidKey(req);
+    return this.answer(detailed, () => this.fullCheck());
+  }
+
+  private fullCheck() {
     return this.health.check([
       () => this.database(),
       () => this.stateStore(),
@@ -52,14 +69,34 @@ export class HealthController {
   @HealthCheck()
   @ApiOperation({ summary: 'Liveness: the process is up and its event loop answers' })
   live() {
-    return this.health.check([]);
+    return this.answer(false, () => this.health.check([]));
   }
 
   @Get('ready')
   @HealthCheck()
   @ApiOperation({ summary: 'Readiness: database and state store reachable' })
   ready() {
-    return this.health.check([() => this.database(), () => this.stateStore()]);
+    return this.answer(false, () => this.health.check([() => this.database(), () => this.stateStore()]));
+  }
+
+  /** Runs the checks; without `detailed`, each component is reduced to its state, also in a 503. */
+  private async answer(detailed: boolean, run: () => Promise<HealthCheckResult>): Promise<HealthCheckResult> {
+    let result: HealthCheckResult;
+    try {
+      result = await run();
+    } catch (err) {
+      if (!(err instanceof ServiceUnavailableException)) throw err;
+      const failed = err.getResponse() as HealthCheckResult;
+      throw new ServiceUnavailableException(detailed ? failed : statesOnly(failed));
+    }
+    return detailed ? result : statesOnly(result);
+  }
+
+  /** Any valid key, whatever its permissions; no key or a bad one simply gets the short answer. */
+  private async hasValidKey(req: Request): Promise<boolean> {
+    const presented = presentedKey(req);
+    if (!presented) return false;
+    return (await this.keys.authenticate(presented).catch(() => null)) !== null;
   }
 
   /**
@@ -115,4 +152,17 @@ export class HealthController {
       })
       .withTimeout(CHECK_TIMEOUT_MS);
   }
+}
+
+type Components = HealthCheckResult['details'];
+
+function states(c: Partial<Components> | undefined): Components {
+  const out: Components = {};
+  for (const [name, v] of Object.entries(c ?? {})) if (v) out[name] = { status: v.status };
+  return out;
+}
+
+/** The overall status and each component's state, nothing else. */
+export function statesOnly(r: HealthCheckResult): HealthCheckResult {
+  return { status: r.status, info: states(r.info), error: states(r.error), details: states(r.details) };
 }

@@ -1,11 +1,12 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { AuthModule } from '../auth/auth.module';
 import { BrokerModule } from '../broker/broker.module';
 import { ReconciliationModule } from '../reconciliation/reconciliation.module';
 import { HealthController } from './health.controller';
 
 @Module({
-  imports: [TerminusModule.forRoot({ errorLogStyle: 'json' }), BrokerModule, ReconciliationModule],
+  imports: [TerminusModule.forRoot({ errorLogStyle: 'json' }), AuthModule, BrokerModule, ReconciliationModule],
   controllers: [HealthController],
 })
 export class HealthModule {}

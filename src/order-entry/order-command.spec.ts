@@ -301,3 +301,23 @@ describe('OrderCommand.create: boundaries', () => {
     expect(check({ ...valid, symbol: 'ABCDEFGHIJK' })).toEqual(['symbol']);
   });
 });
+
+describe('OrderCommand.create: text PostgreSQL refuses, and symbols checked raw', () => {
+  const fieldsOf = (raw: unknown): string[] => {
+    try {
+      OrderCommand.create(raw);
+    } catch (e) {
+      return (e as InputValidationError).fields.map((f) => f.field).sort();
+    }
+    return [];
+  };
+
+  it('names a NUL in any field or key, known or not', () => {
+    expect(fieldsOf({ symbol: 'AAPL', side: 'buy', qty: 1, strategy_id: 'a\u0000' })).toEqual(['strategy_id']);
+    expect(fieldsOf({ symbol: 'AAPL', side: 'buy', qty: 1, note: { deep: '\u0000' } })).toEqual(['note.deep']);
+  });
+
+  it.each(['ſpy', 'ß', '.', '..', '//', '../..', 'A.', 'A/'])('refuses the symbol %j', (symbol) => {
+    expect(fieldsOf({ symbol, side: 'buy', qty: 1 })).toEqual(['symbol']);
+  });
+});

@@ -7,6 +7,7 @@
  * valid: the door does not check its fields again.
  */
 import { FieldProblem, InputValidationError } from '../common/domain-error';
+import { textProblems } from '../common/text';
 import {
   FieldRule,
   identifierRule,
@@ -78,6 +79,9 @@ export class OrderCommand implements SubmitOrderCommand {
       throw InputValidationError.field('body', 'must be a JSON object');
     }
     const input = raw as Record<string, unknown>;
+    // Text PostgreSQL would refuse, in any field or key, known or not (docs/security.md#input-validation).
+    const textual = textProblems(input);
+    if (textual.length) throw new InputValidationError(textual);
     const problems: FieldProblem[] = [];
     const known = new Set<string>(ORDER_REQUEST_FIELDS);
     for (const key of Object.keys(input)) {

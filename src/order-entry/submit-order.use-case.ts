@@ -16,6 +16,10 @@
  *   primary key and every caller gets the same order back; a replay of an
  *   existing order is answered even when the checks would now refuse it (a
  *   replay adds no exposure);
+ * - an id the key cannot use — one naming another strategy's order, or one in
+ *   the derived format that this order does not derive — gets one answer,
+ *   409 CLIENT_ORDER_ID_UNAVAILABLE, whether or not an order holds it, and
+ *   nothing about any other order (docs/api.md#client_order_id-and-idempotency);
  * - DRY_RUN never reaches a broker: the order is recorded as `dry_run`;
  * - otherwise the order is written `pending_new` first, then dispatched
  *   outside any transaction; an ambiguous broker answer is a 202 with the
@@ -36,6 +40,7 @@ import { DispatchOrderUseCase, DispatchOutcome } from '../orders/use-cases/dispa
 import { Denial } from '../risk/pipeline/pre-trade-check';
 import { ExposureSnapshot, OrderIntent } from '../risk/pipeline/pre-trade-checks';
 import { PreTradeChecks } from '../risk/pipeline/pre-trade-checks.service';
+import { generateClientOrderId } from '../trading/client-order-id';
 import { buildNewOrder, differingTerms, NewOrder, Order } from '../trading/order';
 import { OrderCommand } from './order-command';
 
@@ -61,6 +66,18 @@ export const DRY_RUN_EXPOSURE_TTL_MS = 1_000;
 const DRY_RUN_EXPOSURE_MAX_KEYS = 10_000;
 
 type Insert = { order: Order | null; created: boolean };
+
+/** The format of derived ids (../trading/client-order-id.ts): a caller's id in it must be this order's own. */
+const DERIVED_ID_FORMAT = /^[0-9a-f]{24}$/;
+
+/** The one answer for every client_order_id a key cannot use: it says nothing of what holds the id. */
+function unavailable(clientOrderId: string): ConflictError {
+  return new ConflictError(
+    'CLIENT_ORDER_ID_UNAVAILABLE',
+    `client_order_id ${clientOrderId} cannot be used by this API key; send another client_order_id, or none to have one derived`,
+    { client_order_id: clientOrderId },
+  );
+}
 
 @Injectable()
 export class SubmitOrderUseCase {
@@ -91,6 +108,15 @@ export class SubmitOrderUseCase {
         'STRATEGY_FORBIDDEN',
         `This API key may not submit orders for strategy "${draft.strategyId}"`,
       );
+    }
+    if (cmd.clientOrderId !== undefined && DERIVED_ID_FORMAT.test(cmd.clientOrderId)) {
+      // Derived ids are computable from an order's terms and strategy: a key could otherwise probe
+      // whether another strategy placed a given order today. Only this order's own derived id passes.
+      const own = generateClientOrderId({ ...draft, at: draft.createdAt, idempotencyKey: cmd.idempotencyKey });
+      if (cmd.clientOrderId !== own) {
+        this.metrics.orderRejected('CLIENT_ORDER_ID_UNAVAILABLE');
+        throw unavailable(cmd.clientOrderId);
+      }
     }
     const { order, created } = await this.admit(draft, principal, ctx);
     if (created && order) {
@@ -191,7 +217,9 @@ export class SubmitOrderUseCase {
       throw new Error(`order ${draft.clientOrderId} conflicted on insert but cannot be read`);
     }
     if (!principal.canAccessStrategy(existing.strategyId)) {
-      throw new ConflictError('CLIENT_ORDER_ID_CONFLICT', 'client_order_id is already in use');
+      // Outside the key's scope (GET answers 404): the answer of any id this key cannot use.
+      this.metrics.orderRejected('CLIENT_ORDER_ID_UNAVAILABLE');
+      throw unavailable(draft.clientOrderId);
     }
     const differs = differingTerms(existing, draft);
     if (differs.length) {

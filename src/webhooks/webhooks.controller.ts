@@ -5,18 +5,23 @@ import { presentedKey } from '../auth/api-key.guard';
 import { ApiKeyService } from '../auth/api-key.service';
 import { Public } from '../common/public-route';
 import { parseAlpacaWebhook, WebhookPayloadError } from '../broker/alpaca/alpaca-webhook';
-import { ForbiddenError, InputValidationError, UnauthenticatedError } from '../common/domain-error';
+import { AuditRepository } from '../audit/audit.repository';
+import { ConflictError, ForbiddenError, InputValidationError, UnauthenticatedError } from '../common/domain-error';
 import { ErrorResponseDto } from '../common/error-response.dto';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { logFields } from '../infra/http/request-observer.middleware';
+import { OrderRepository } from '../orders/persistence/order.repository';
 import { ApplyOrderUpdateUseCase } from '../orders/use-cases/apply-order-update.use-case';
+import { matchWebhookOrder } from './webhook-order-match';
 import { verifyWebhookSignature } from './webhook-signature';
 
 /**
  * Broker order events (docs/api.md#webhooks). With WEBHOOK_SECRET set the HMAC
  * signature is the credential and is required; without it the caller needs an
  * API key with MANAGE_RECONCILIATION. Replays are harmless: updates are applied
- * idempotently.
+ * idempotently. The payload is validated like any body, and both of its ids
+ * must name the same stored order (./webhook-order-match.ts), else 409
+ * WEBHOOK_ID_MISMATCH, audited, and nothing is applied (docs/security.md#webhooks).
  */
 @ApiTags('webhooks')
 @Controller('webhooks')
@@ -25,6 +30,8 @@ export class WebhooksController {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly keys: ApiKeyService,
     private readonly applyUpdate: ApplyOrderUpdateUseCase,
+    private readonly orderRepo: OrderRepository,
+    private readonly audit: AuditRepository,
   ) {}
 
   @Post('orders')
@@ -34,8 +41,14 @@ export class WebhooksController {
   @ApiHeader({ name: 'X-Alpaca-Signature', required: false, description: 'sha256=<hex HMAC of the raw body>' })
   @ApiResponse({ status: 200, description: '{status, outcome, client_order_id}' })
   @ApiResponse({ status: 401, type: ErrorResponseDto, description: 'Bad or missing signature (or key)' })
+  @ApiResponse({
+    status: 409,
+    type: ErrorResponseDto,
+    description: 'WEBHOOK_ID_MISMATCH: the two ids name different orders',
+  })
+  @ApiResponse({ status: 422, type: ErrorResponseDto, description: 'VALIDATION_FAILED: every bad field is named' })
   async orders(
-    @Req() req: Request & { rawBody?: Buffer },
+    @Req() req: Request & { rawBody?: Buffer; id?: unknown },
     @Headers('x-alpaca-signature') signature: string | undefined,
   ): Promise<{ status: string; outcome: string; client_order_id: string }> {
     await this.authorize(req, signature);
@@ -43,17 +56,47 @@ export class WebhooksController {
     try {
       update = parseAlpacaWebhook(req.body);
     } catch (err) {
-      if (err instanceof WebhookPayloadError) throw InputValidationError.field('body', err.message);
+      if (err instanceof WebhookPayloadError) throw new InputValidationError(err.fields);
       throw err;
     }
-    logFields(req.res!).clientOrderId = update.order.clientOrderId;
+    const sent = { clientOrderId: update.order.clientOrderId, brokerOrderId: update.order.id };
+    logFields(req.res!).clientOrderId = sent.clientOrderId;
+    const [byClientId, byBrokerId] = await Promise.all([
+      this.orderRepo.findByClientOrderId(sent.clientOrderId),
+      this.orderRepo.findByBrokerOrderId(sent.brokerOrderId),
+    ]);
+    const match = matchWebhookOrder(sent, byClientId, byBrokerId);
+    if (match.kind === 'unknown_order') {
+      return { status: 'ok', outcome: 'unknown_order', client_order_id: sent.clientOrderId };
+    }
+    if (match.kind === 'mismatch') {
+      await this.audit.append({
+        action: 'webhook.id_mismatch',
+        actor: 'webhook',
+        clientOrderId: byClientId?.clientOrderId ?? null,
+        reasonCode: 'WEBHOOK_ID_MISMATCH',
+        requestId: req.id === undefined ? null : String(req.id),
+        details: {
+          event: update.event,
+          client_order_id: sent.clientOrderId,
+          broker_order_id: sent.brokerOrderId,
+          stored: match.stored,
+        },
+      });
+      throw new ConflictError(
+        'WEBHOOK_ID_MISMATCH',
+        'client_order_id and order.id do not name the same order; nothing was applied',
+        { client_order_id: sent.clientOrderId, broker_order_id: sent.brokerOrderId },
+      );
+    }
+    // The order found by client_order_id carries this broker id or none yet: the update reaches it by that id.
     const result = await this.applyUpdate.apply({
       source: 'webhook',
       order: update.order,
       at: update.at,
       execution: update.execution,
     });
-    return { status: 'ok', outcome: result.outcome, client_order_id: update.order.clientOrderId };
+    return { status: 'ok', outcome: result.outcome, client_order_id: match.clientOrderId };
   }
 
   private async authorize(req: Request & { rawBody?: Buffer }, signature: string | undefined): Promise<void> {

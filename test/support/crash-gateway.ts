@@ -93,7 +93,11 @@ export async function startGateway(env: Record<string, string>, readyTimeoutMs =
       async () => {
         if (child.exitCode !== null) return true; // reported below
         // Ready, and its startup reconciliation done: until then only reduce-only orders would pass.
-        const res = await fetch(`${gw.baseUrl}/health`, { signal: AbortSignal.timeout(1_000) });
+        // The gate's state is a /health detail: it needs a key.
+        const res = await fetch(`${gw.baseUrl}/health`, {
+          headers: env.ADMIN_API_KEY ? { Authorization: `Bearer ${env.ADMIN_API_KEY}` } : {},
+          signal: AbortSignal.timeout(1_000),
+        });
         const body = (await res.json()) as { details?: { reconciliation_gate?: { gate?: string } } };
         return res.status === 200 && body.details?.reconciliation_gate?.gate === 'open';
       },

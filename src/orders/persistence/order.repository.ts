@@ -131,6 +131,14 @@ export class OrderRepository {
     return rows.length ? toOrder(rows[0]) : null;
   }
 
+  /** The order the broker knows by `brokerOrderId`, if any (webhooks check both ids agree). */
+  async findByBrokerOrderId(brokerOrderId: string): Promise<Order | null> {
+    const rows: OrderRow[] = await this.ds.query(`SELECT ${COLUMNS} FROM orders WHERE broker_order_id = $1 LIMIT 1`, [
+      brokerOrderId,
+    ]);
+    return rows.length ? toOrder(rows[0]) : null;
+  }
+
   /**
    * Locks the order row for the rest of `tx`, found by client_order_id or,
    * failing that, by the broker's order id.

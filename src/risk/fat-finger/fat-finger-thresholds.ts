@@ -14,7 +14,7 @@
  */
 import { FieldProblem } from '../../common/domain-error';
 import { Decimal, decimalPlaces, normalizeDecimal } from '../../common/decimal';
-import { SYMBOL_PATTERN } from '../../common/symbol';
+import { parseSymbol, SYMBOL_PROBLEM } from '../../common/symbol';
 
 /** How old the in-memory thresholds may be before the order path must not trust them. */
 export const FAT_FINGER_MAX_AGE_MS = 1_000;
@@ -251,10 +251,11 @@ export function parseThresholdsUpdate(body: {
       add('symbol_overrides', 'must be an object keyed by symbol');
     } else {
       for (const [rawSymbol, raw] of Object.entries(body.symbol_overrides)) {
-        const symbol = normalizeSymbol(rawSymbol);
+        // Checked raw, before upper-casing (common/symbol.ts).
+        const symbol = parseSymbol(rawSymbol);
         const path = `symbol_overrides.${rawSymbol}`;
-        if (!SYMBOL_PATTERN.test(symbol)) {
-          add(path, 'is not a symbol: 1-10 characters of A-Z, 0-9, "." or "/"');
+        if (symbol === null) {
+          add(path, `is not a symbol: ${SYMBOL_PROBLEM}`);
           continue;
         }
         if (symbol in update.symbolOverrides) {

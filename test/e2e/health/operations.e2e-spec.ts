@@ -25,8 +25,8 @@ describe('operations (e2e)', () => {
   });
 
   describe('health probes', () => {
-    it('/health reports database, state store (redis) and the gateway mode', async () => {
-      const res = await t.http.get('/health');
+    it('/health with a key reports database, state store (redis) and the gateway mode', async () => {
+      const res = await t.http.get('/health').set(auth);
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({
         status: 'ok',
@@ -38,6 +38,18 @@ describe('operations (e2e)', () => {
         },
       });
       expect(res.body.info).toEqual(res.body.details);
+    });
+
+    it('/health without a key reports each component state only (docs/security.md#health-endpoints)', async () => {
+      const res = await t.http.get('/health');
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({
+        status: 'ok',
+        error: {},
+        details: { database: { status: 'up' }, state_store: { status: 'up' }, gateway: { status: 'up' } },
+      });
+      for (const c of Object.values(res.body.details as Record<string, object>))
+        expect(Object.keys(c)).toEqual(['status']);
     });
 
     it('/health/live answers without checking dependencies', async () => {
@@ -52,7 +64,8 @@ describe('operations (e2e)', () => {
       expect(res.body.status).toBe('ok');
       expect(Object.keys(res.body.details).sort()).toEqual(['database', 'state_store']);
       expect(res.body.details.database.status).toBe('up');
-      expect(res.body.details.state_store).toMatchObject({ status: 'up', mode: 'redis' });
+      // Public and minimal: states only, no store mode.
+      expect(res.body.details.state_store).toEqual({ status: 'up' });
     });
 
     it('probes need no API key', async () => {

@@ -51,9 +51,9 @@ describe('order submission with a broker (e2e, sim)', () => {
     );
   });
 
-  it('reports the broker stream of the leader in /health', async () => {
+  it('reports the broker stream of the leader in /health (details with a key)', async () => {
     const health = await eventually(
-      async () => (await t.http.get('/health')).body,
+      async () => (await t.http.get('/health').set(auth)).body,
       (b) => b.info?.broker_stream?.state === 'connected',
     );
     expect(health.status).toBe('ok');

@@ -114,9 +114,9 @@ describe('reconciliation gate at startup (e2e)', () => {
     const gate = t.app.get(ReconciliationGateService);
     expect(gate.current()).toMatchObject({ readable: true, open: false });
     expect(await status(t)).toMatchObject({ gate: 'closed', last_run_at: null });
-    // Readiness does not wait for the gate; /health reports it.
+    // Readiness does not wait for the gate; /health reports it (its details need a key).
     expect((await t.http.get('/health/ready')).status).toBe(200);
-    const health = await t.http.get('/health');
+    const health = await t.http.get('/health').set(auth);
     expect(health.body.details.reconciliation_gate).toMatchObject({ gate: 'closed' });
 
     fake.setFillBehaviour({ mode: 'manual' });
@@ -169,7 +169,7 @@ describe('reconciliation gate at startup (e2e)', () => {
     expect((await t.http.get('/health/ready')).status).toBe(200);
     // /health reads the gate's in-memory snapshot, refreshed every 250 ms.
     const health = await eventually(
-      () => t.http.get('/health'),
+      () => t.http.get('/health').set(auth),
       (h) => String(h.body.details?.reconciliation_gate?.reason).includes('failed'),
       3_000,
     );
