@@ -112,8 +112,12 @@ export class SubmitOrderUseCase {
     if (cmd.clientOrderId !== undefined && DERIVED_ID_FORMAT.test(cmd.clientOrderId)) {
       // Derived ids are computable from an order's terms and strategy: a key could otherwise probe
       // whether another strategy placed a given order today. Only this order's own derived id passes.
+      // A retry that echoes an id the gateway derived on an earlier day, for an order of the
+      // key's own strategies, is still a replay: answered as one (it reveals nothing outside the scope).
       const own = generateClientOrderId({ ...draft, at: draft.createdAt, idempotencyKey: cmd.idempotencyKey });
       if (cmd.clientOrderId !== own) {
+        const existing = await this.orders.findByClientOrderId(cmd.clientOrderId);
+        if (existing && principal.canAccessStrategy(existing.strategyId)) return this.existing(draft, principal);
         this.metrics.orderRejected('CLIENT_ORDER_ID_UNAVAILABLE');
         throw unavailable(cmd.clientOrderId);
       }

@@ -8,6 +8,7 @@
  * CLIENT_ORDER_ID_UNAVAILABLE, whether or not any order holds it; no second
  * order is ever created.
  */
+import { ManualClock } from '../../src/infra/clock/clock';
 import { generateClientOrderId } from '../../src/trading/client-order-id';
 import { createKey, CreatedKey } from '../support/api-keys';
 import { auth, startTestApp, TestApp } from '../support/app';
@@ -113,4 +114,26 @@ it('a key still replays its own orders, by derived id and by its own id', async 
         .send({ ...order, client_order_id: 'mine-1' })
     ).status,
   ).toBe(200);
+});
+
+it('a retry that echoes the derived id after the UTC date changed is still a replay of its own order', async () => {
+  const clock = new ManualClock(new Date('2026-03-02T23:59:30Z'));
+  const late = await startTestApp({ clock });
+  try {
+    const key = await createKey(late, ['SUBMIT_ORDER', 'VIEW_ORDERS'], ['mine']);
+    const order = { symbol: 'NIGHT', side: 'buy', qty: 4, strategy_id: 'mine' };
+    const first = await late.http.post(ORDERS).set(key.auth).send(order);
+    expect(first.status).toBe(201);
+    clock.set(new Date('2026-03-03T00:00:30Z'));
+    const before = await countRows(late.db, 'orders');
+    const retry = await late.http
+      .post(ORDERS)
+      .set(key.auth)
+      .send({ ...order, client_order_id: first.body.client_order_id });
+    expect(retry.status).toBe(200);
+    expect(retry.body.client_order_id).toBe(first.body.client_order_id);
+    expect(await countRows(late.db, 'orders')).toBe(before);
+  } finally {
+    await late.close();
+  }
 });
