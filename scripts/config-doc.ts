@@ -258,6 +258,11 @@ const MEANINGS: Record<string, Meaning> = {
     group: 'Webhooks and service signing',
     meaning: 'Accepted clock skew of `X-Internal-Timestamp`, either way.',
   },
+  SSE_MAX_STREAMS_PER_KEY: {
+    group: 'Trading mode and access',
+    meaning:
+      'Open `GET /api/v1/events` streams one API key may hold at once, counted across replicas (leases in Redis); one more is answered 429 `TOO_MANY_STREAMS`. See [security.md](security.md#event-streams).',
+  },
   MAX_SLICE_PCT_OF_ADV: { group: 'Not built yet', meaning: 'Largest TWAP slice as a fraction of ADV.' },
   ORDER_SLICE_RATE_LIMIT: { group: 'Not built yet', meaning: 'TWAP plans per API key per minute.' },
   SLICE_MISFIRE_GRACE_SECONDS: {

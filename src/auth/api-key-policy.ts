@@ -14,6 +14,7 @@
  *   (docs/security.md#audit-actors).
  */
 import { FieldProblem, InputValidationError } from '../common/domain-error';
+import { isReservedActorName, RESERVED_ACTOR_NAMES } from '../common/system-actors';
 import { textProblems } from '../common/text';
 import { Permission, PERMISSIONS } from './permission';
 
@@ -28,32 +29,9 @@ export const API_KEY_STRATEGIES_MAX = 100;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9 _.:@-]*$/;
 /** The strategy id vocabulary (as STRATEGY_ID), or `*` for every strategy. */
 const STRATEGY = /^[A-Za-z0-9_.:-]{1,64}$/;
-/**
- * Actor names the gateway writes itself: the ADMIN_API_KEY principal (`admin`),
- * the generated key (`bootstrap-admin`), the command line (`cli`), jobs and the
- * circuit breaker (`system`), the order-update path (`gateway`, and
- * `broker:<source>` for broker reports), reconciliation (`reconciliation`), and
- * the broker webhook (`webhook`). Each is also reserved as a prefix before `:`.
- * A new actor the code writes belongs here.
- */
-export const RESERVED_KEY_NAMES = [
-  'admin',
-  'system',
-  'cli',
-  'bootstrap-admin',
-  'gateway',
-  'broker',
-  'reconciliation',
-  'webhook',
-] as const;
-
-/** True when a key may not be named `name` (case-insensitive; the part before the first `:` counts too). */
-export function isReservedKeyName(name: string): boolean {
-  const reserved: readonly string[] = RESERVED_KEY_NAMES;
-  const lower = name.trim().toLowerCase();
-  const colon = lower.indexOf(':');
-  return reserved.includes(lower) || (colon >= 0 && reserved.includes(lower.slice(0, colon).trim()));
-}
+/** Key names may not be the gateway's own actor names (docs/security.md#audit-actors). */
+export const RESERVED_KEY_NAMES = RESERVED_ACTOR_NAMES;
+export const isReservedKeyName = isReservedActorName;
 const FIELDS = ['name', 'permissions', 'strategies'];
 
 const isPermission = (p: unknown): p is Permission => typeof p === 'string' && PERMISSIONS.includes(p as Permission);

@@ -60,6 +60,8 @@ class BoundedCache<T> {
  * lookup cache at once instead of trusting it for up to CACHE_TTL_MS more.
  * Pub/sub is fire-and-forget: a replica that misses the message (Redis away
  * at that moment) still forgets the key when its cache entry expires.
+ * `<prefix>auth.api-keys.revoked` on the wire (the state store prefixes every
+ * channel); a message only makes a replica ask PostgreSQL again.
  */
 export const API_KEY_REVOKED_CHANNEL = 'auth.api-keys.revoked';
 

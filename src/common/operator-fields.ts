@@ -4,8 +4,9 @@
  * the circuit breaker, fat-finger and reconciliation ask for them alike.
  */
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { IsOptional, IsString, Matches, MaxLength, ValidateBy } from 'class-validator';
 import { decoratorStack as stack } from './decorator-stack';
+import { isReservedActorName, RESERVED_ACTOR_NAMES } from './system-actors';
 
 const NOT_BLANK = /\S/;
 
@@ -16,6 +17,14 @@ export function OperatorField(who: string): PropertyDecorator {
     IsString(),
     MaxLength(200),
     Matches(NOT_BLANK, { message: 'operator must not be blank' }),
+    ValidateBy({
+      name: 'notReservedActor',
+      validator: {
+        validate: (v: unknown) => typeof v !== 'string' || !isReservedActorName(v),
+        defaultMessage: () =>
+          `is reserved: ${RESERVED_ACTOR_NAMES.join(', ')} and any of them followed by ":" name the gateway's own actors`,
+      },
+    }),
   );
 }
 

@@ -61,6 +61,7 @@ describe('loadConfig (docs/architecture.md#paper-by-default, docs/configuration.
       expect(config.reconciliationIntervalSeconds).toBe(60);
       expect(config.orderPollIntervalSeconds).toBe(5);
       expect(config.sliceMisfireGraceSeconds).toBe(60);
+      expect(config.eventStreams).toEqual({ maxPerKey: 5 });
     });
 
     it('has no external database or redis (embedded defaults)', () => {
@@ -98,6 +99,7 @@ describe('loadConfig (docs/architecture.md#paper-by-default, docs/configuration.
         RECONCILIATION_INTERVAL_SECONDS: '120',
         ORDER_POLL_INTERVAL_SECONDS: '2',
         SLICE_MISFIRE_GRACE_SECONDS: '0',
+        SSE_MAX_STREAMS_PER_KEY: '2',
       });
       expect(config.port).toBe(9000);
       expect(config.isProduction).toBe(true);
@@ -115,6 +117,7 @@ describe('loadConfig (docs/architecture.md#paper-by-default, docs/configuration.
       expect(config.reconciliationIntervalSeconds).toBe(120);
       expect(config.orderPollIntervalSeconds).toBe(2);
       expect(config.sliceMisfireGraceSeconds).toBe(0);
+      expect(config.eventStreams).toEqual({ maxPerKey: 2 });
     });
 
     it.each(['true', 'TRUE', '1', 'yes', 'on'])('boolean %p is true', (raw) => {
@@ -161,6 +164,8 @@ describe('loadConfig (docs/architecture.md#paper-by-default, docs/configuration.
       ['RECONCILIATION_INTERVAL_SECONDS', 'soon'],
       ['ORDER_POLL_INTERVAL_SECONDS', '0'],
       ['SLICE_MISFIRE_GRACE_SECONDS', '-5'],
+      ['SSE_MAX_STREAMS_PER_KEY', '0'],
+      ['SSE_MAX_STREAMS_PER_KEY', 'many'],
       ['ALPACA_BASE_URL', 'ftp://paper-api.alpaca.markets'],
       ['ALPACA_STREAM_URL', 'https://stream.example'],
       ['ALPACA_DATA_URL', 'not a url'],

@@ -115,6 +115,11 @@ export interface AppConfig {
   reconciliationIntervalSeconds: number;
   orderPollIntervalSeconds: number;
   sliceMisfireGraceSeconds: number;
+  /** GET /api/v1/events (docs/security.md#event-streams). */
+  eventStreams: {
+    /** Open streams one API key may hold at once, across replicas. */
+    maxPerKey: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -302,6 +307,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     reconciliationIntervalSeconds: int('RECONCILIATION_INTERVAL_SECONDS', 60, 1, 86_400),
     orderPollIntervalSeconds: int('ORDER_POLL_INTERVAL_SECONDS', 5, 1, 3600),
     sliceMisfireGraceSeconds: int('SLICE_MISFIRE_GRACE_SECONDS', 60, 0, 86_400),
+    eventStreams: {
+      maxPerKey: int('SSE_MAX_STREAMS_PER_KEY', 5, 1, 1_000),
+    },
   };
 
   if (problems.length > 0) throw new ConfigError(problems);

@@ -1,4 +1,5 @@
 import { Scheduler, SystemScheduler, TaskHandle } from '../infra/clock/scheduler';
+import type { KeyStreamEndReason } from './key-streams';
 import { matchesFilter, OrderEventFilter, OrderEventMessage, sseFrame } from './order-event';
 
 /** Where a stream's bytes go: the HTTP response, behind what the session needs of it. */
@@ -101,6 +102,8 @@ export class EventStreamSession {
     this.state = 'ended';
     this.held = [];
     this.heartbeat?.cancel();
+    const note = CLOSING_NOTES[reason];
+    if (this.opened && note) this.sink.write(`: closed: ${note}\n\n`);
     if (this.opened) this.sink.end();
     for (const listener of this.endListeners) listener(reason);
   }
@@ -113,4 +116,17 @@ export class EventStreamSession {
   }
 }
 
-export type SessionEndReason = 'client_closed' | 'replay_truncated' | 'slow_consumer' | 'shutdown';
+export type SessionEndReason =
+  | 'client_closed'
+  | 'replay_truncated'
+  | 'slow_consumer'
+  | 'shutdown'
+  /** The API key was revoked, could not be confirmed, or its stream slot was lost (docs/security.md#event-streams). */
+  | KeyStreamEndReason;
+
+/** A last comment line, for a human reading the stream, when the gateway ends it for the key's sake. */
+const CLOSING_NOTES: Partial<Record<SessionEndReason, string>> = {
+  key_revoked: 'the API key was revoked',
+  key_unverified: 'the API key could not be confirmed',
+  lease_lost: 'too many open streams for this API key',
+};

@@ -1,4 +1,4 @@
-import { Controller, Get, Headers, Query, Res } from '@nestjs/common';
+import { Controller, Get, Headers, Query, Req, Res } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiHeader,
@@ -8,7 +8,8 @@ import {
   ApiSecurity,
   ApiTags,
 } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
+import { presentedKey } from '../auth/api-key.guard';
 import { CurrentPrincipal, RequirePermissions } from '../auth/auth.decorators';
 import { Principal } from '../auth/permission';
 import { InputValidationError } from '../common/domain-error';
@@ -37,7 +38,8 @@ export class EventsController {
       'Streams `text/event-stream` frames `id: <event id>`, `event: <order.status|order.fill>`, `data: <JSON event>` for the ' +
       "key's strategies, with a comment line every 15 s. With Last-Event-ID (or since_id) the events after that id are " +
       'replayed first, up to 1000 per connection: when more are waiting the stream ends after the 1000th and the client ' +
-      'resumes from there. Delivery is at least once: dedupe on the event id.',
+      'resumes from there. Delivery is at least once: dedupe on the event id. A key holds at most SSE_MAX_STREAMS_PER_KEY ' +
+      "(default 5) open streams across replicas; a revoked key's streams end within seconds.",
   })
   @ApiProduces('text/event-stream')
   @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'Resume after this event id' })
@@ -45,11 +47,17 @@ export class EventsController {
   @ApiResponse({ status: 401, description: 'Missing or invalid API key', type: ErrorResponseDto })
   @ApiResponse({ status: 403, description: 'Key lacks VIEW_ORDERS or the strategy', type: ErrorResponseDto })
   @ApiResponse({ status: 422, description: 'Invalid filter or event id', type: ErrorResponseDto })
+  @ApiResponse({
+    status: 429,
+    description: 'TOO_MANY_STREAMS: the key already holds SSE_MAX_STREAMS_PER_KEY open streams',
+    type: ErrorResponseDto,
+  })
   @ApiResponse({ status: 503, description: 'Events cannot be streamed right now', type: ErrorResponseDto })
   async stream(
     @Query() q: EventsQueryDto,
     @Headers('last-event-id') lastEventId: string | undefined,
     @CurrentPrincipal() principal: Principal,
+    @Req() req: Request,
     @Res() res: Response,
   ): Promise<void> {
     let afterId = q.since_id === undefined ? undefined : parseEventId(q.since_id);
@@ -64,7 +72,8 @@ export class EventsController {
     res.once('close', () => onGone());
     const stream = await this.streams.open(
       principal,
-      { strategyId: q.strategy_id, symbol: q.symbol, afterId },
+      // The guard admitted the request on this key, so it is there.
+      { presentedKey: presentedKey(req) ?? '', strategyId: q.strategy_id, symbol: q.symbol, afterId },
       responseSink(res),
     );
     if (clientGone) stream.close();

@@ -1,5 +1,8 @@
 import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module';
+import { ApiKeyService } from '../auth/api-key.service';
 import { EventsController } from './events.controller';
+import { KeyStreamRegistry, KeyVerifier } from './key-streams';
 import { DEFAULT_ORDER_EVENTS_OPTIONS, ORDER_EVENTS_OPTIONS } from './events.options';
 import { OrderEventHub } from './order-event.hub';
 import { OrderEventPublisher } from './order-event.publisher';
@@ -11,6 +14,7 @@ import { StreamOrderEventsUseCase } from './stream-order-events.use-case';
  * publisher to `orders.events`, and the Server-Sent Events stream.
  */
 @Module({
+  imports: [AuthModule],
   controllers: [EventsController],
   providers: [
     { provide: ORDER_EVENTS_OPTIONS, useValue: DEFAULT_ORDER_EVENTS_OPTIONS },
@@ -18,6 +22,8 @@ import { StreamOrderEventsUseCase } from './stream-order-events.use-case';
     OrderEventPublisher,
     OrderEventHub,
     StreamOrderEventsUseCase,
+    KeyStreamRegistry,
+    { provide: KeyVerifier, useExisting: ApiKeyService },
   ],
   exports: [OrderEventRepository, OrderEventPublisher],
 })

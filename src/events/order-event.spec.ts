@@ -1,7 +1,7 @@
 import {
   matchesFilter,
   OrderEventMessage,
-  parseOrderEventMessage,
+  parseAnnouncedEventId,
   sseFrame,
   StoredOrderEvent,
   toOrderEventMessage,
@@ -37,22 +37,24 @@ describe('order event messages', () => {
     );
   });
 
-  it('parses what it publishes', () => {
-    expect(parseOrderEventMessage(JSON.stringify(message))).toEqual(message);
+  it('takes only the id from what it publishes', () => {
+    expect(parseAnnouncedEventId(JSON.stringify(message))).toBe(42);
+    expect(parseAnnouncedEventId(JSON.stringify({ id: 7, symbol: 'FORGED' }))).toBe(7);
   });
 
   it.each([
     ['not JSON', '{'],
-    ['a JSON array', '[]'],
+    ['a JSON array', '[42]'],
     ['null', 'null'],
+    ['a bare number', '42'],
     ['a string id', JSON.stringify({ ...message, id: '42' })],
     ['a zero id', JSON.stringify({ ...message, id: 0 })],
+    ['a negative id', JSON.stringify({ ...message, id: -3 })],
     ['a fractional id', JSON.stringify({ ...message, id: 1.5 })],
-    ['a missing symbol', JSON.stringify({ ...message, symbol: undefined })],
-    ['data that is not an object', JSON.stringify({ ...message, data: 'x' })],
-    ['null data', JSON.stringify({ ...message, data: null })],
-  ])('rejects %s', (_what, raw) => {
-    expect(parseOrderEventMessage(raw)).toBeUndefined();
+    ['an id past the exact range', JSON.stringify({ ...message, id: 2 ** 53 })],
+    ['no id', JSON.stringify({ ...message, id: undefined })],
+  ])('announces nothing with %s', (_what, raw) => {
+    expect(parseAnnouncedEventId(raw)).toBeUndefined();
   });
 
   describe('matchesFilter', () => {

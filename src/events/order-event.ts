@@ -1,6 +1,6 @@
 /**
- * An order event as upstream services receive it, on Redis `orders.events` and
- * on the Server-Sent Events stream alike (docs/order-lifecycle.md#order-events).
+ * An order event as upstream services receive it, on Redis `<prefix>orders.events`
+ * and on the Server-Sent Events stream alike (docs/order-lifecycle.md#order-events).
  *
  * Delivery is at least once: the outbox row is marked published only after
  * Redis took the message, so a crash between the two publishes it again.
@@ -8,6 +8,7 @@
  * increasing in the order the events were written (events of one order are
  * written, and so published, in order).
  */
+/** The bare name: the state store puts the deployment's key prefix on it. */
 export const ORDER_EVENTS_CHANNEL = 'orders.events';
 
 export interface OrderEventMessage {
@@ -51,8 +52,13 @@ export function toOrderEventMessage(e: StoredOrderEvent): OrderEventMessage {
   };
 }
 
-/** Reads a message off the channel; anything that is not one (another writer, a corrupt payload) is undefined. */
-export function parseOrderEventMessage(raw: string): OrderEventMessage | undefined {
+/**
+ * The event id a message on the channel announces, or undefined when it names
+ * none. Only the id is taken: the gateway's own fan-out reads the event from
+ * its outbox, so whatever else a message says (a forged or foreign one
+ * included) never reaches a client (docs/security.md#redis-channels-and-deployments).
+ */
+export function parseAnnouncedEventId(raw: string): number | undefined {
   let v: unknown;
   try {
     v = JSON.parse(raw);
@@ -60,12 +66,8 @@ export function parseOrderEventMessage(raw: string): OrderEventMessage | undefin
     return undefined;
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
-  const m = v as Record<string, unknown>;
-  const strings = ['type', 'client_order_id', 'strategy_id', 'symbol', 'status', 'created_at'] as const;
-  if (typeof m.id !== 'number' || !Number.isSafeInteger(m.id) || m.id < 1) return undefined;
-  if (!strings.every((k) => typeof m[k] === 'string')) return undefined;
-  if (typeof m.data !== 'object' || m.data === null || Array.isArray(m.data)) return undefined;
-  return v as OrderEventMessage;
+  const id = (v as Record<string, unknown>).id;
+  return typeof id === 'number' && Number.isSafeInteger(id) && id >= 1 ? id : undefined;
 }
 
 /** Which events a subscriber sees: its own filters within its key's strategy scope. */

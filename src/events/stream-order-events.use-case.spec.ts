@@ -8,6 +8,9 @@ import { OrderEventMessage, StoredOrderEvent, toOrderEventMessage } from './orde
 import { OrderEventHub, OrderEventListener } from './order-event.hub';
 import { OrderEventRepository } from './persistence/order-event.repository';
 import { StreamOrderEventsUseCase } from './stream-order-events.use-case';
+import { KeyStreamRegistry, KeyVerifier } from './key-streams';
+import { AppConfig } from '../config/app-config';
+import { MemoryStateStore } from '../infra/state/memory-state-store';
 
 class FakeHub {
   listeners = new Set<OrderEventListener>();
@@ -63,13 +66,22 @@ const alphaOnly = new Principal('k', 'alpha', new Set(['VIEW_ORDERS']), ['alpha'
 function setup(replayLimit = 1_000) {
   const hub = new FakeHub();
   const events = new FakeEvents();
+  const scheduler = new ManualScheduler();
+  const keys: KeyVerifier = { forget: () => undefined, authenticate: async () => all };
+  const keyStreams = new KeyStreamRegistry(
+    { eventStreams: { maxPerKey: 5 } } as AppConfig,
+    new MemoryStateStore(),
+    keys,
+    scheduler,
+  );
   const useCase = new StreamOrderEventsUseCase(
     hub as unknown as OrderEventHub,
     events as unknown as OrderEventRepository,
     { ...DEFAULT_ORDER_EVENTS_OPTIONS, replayLimit },
-    new ManualScheduler(),
+    scheduler,
+    keyStreams,
   );
-  return { hub, events, useCase };
+  return { hub, events, useCase, keyStreams };
 }
 
 describe('StreamOrderEventsUseCase', () => {
@@ -77,7 +89,7 @@ describe('StreamOrderEventsUseCase', () => {
   it('refuses a strategy outside the key scope before sending anything', async () => {
     const { useCase, hub } = setup();
     const s = sink();
-    await expect(useCase.open(alphaOnly, { strategyId: 'beta' }, s)).rejects.toMatchObject({
+    await expect(useCase.open(alphaOnly, { presentedKey: 'k', strategyId: 'beta' }, s)).rejects.toMatchObject({
       kind: 'forbidden',
       code: 'STRATEGY_FORBIDDEN',
     });
@@ -88,7 +100,7 @@ describe('StreamOrderEventsUseCase', () => {
   it('answers 503 (unavailable) when the live feed cannot be subscribed to', async () => {
     const { useCase, hub } = setup();
     hub.fail = true;
-    const err = await useCase.open(all, {}, sink()).catch((e: unknown) => e);
+    const err = await useCase.open(all, { presentedKey: 'k' }, sink()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DomainError);
     expect(err).toMatchObject({ kind: 'unavailable', code: 'EVENTS_UNAVAILABLE' });
   });
@@ -97,7 +109,7 @@ describe('StreamOrderEventsUseCase', () => {
     const { useCase, hub, events } = setup();
     events.fail = true;
     const s = sink();
-    await expect(useCase.open(all, { afterId: 0 }, s)).rejects.toThrow('db down');
+    await expect(useCase.open(all, { presentedKey: 'k', afterId: 0 }, s)).rejects.toThrow('db down');
     expect(s.opened).toBe(false);
     expect(hub.listeners.size).toBe(0);
     expect(useCase.openStreams).toBe(0);
@@ -107,10 +119,10 @@ describe('StreamOrderEventsUseCase', () => {
     const { useCase, hub, events } = setup(2);
     events.rows = [stored(1), stored(2)];
     const live = sink();
-    await useCase.open(all, {}, live);
+    await useCase.open(all, { presentedKey: 'k' }, live);
     expect(events.calls).toEqual([]);
     const resumed = sink();
-    await useCase.open(all, { afterId: 0 }, resumed);
+    await useCase.open(all, { presentedKey: 'k', afterId: 0 }, resumed);
     expect(events.calls).toEqual([{ afterId: 0, limit: 3 }]);
     expect(resumed.chunks.filter((c) => c.startsWith('id:'))).toHaveLength(2);
     expect(resumed.ended).toBe(false);
@@ -124,7 +136,7 @@ describe('StreamOrderEventsUseCase', () => {
     const { useCase, events, hub } = setup(2);
     events.rows = [stored(1), stored(2), stored(3)];
     const s = sink();
-    await useCase.open(all, { afterId: 0 }, s);
+    await useCase.open(all, { presentedKey: 'k', afterId: 0 }, s);
     expect(s.chunks.filter((c) => c.startsWith('id:'))).toHaveLength(2);
     expect(s.ended).toBe(true);
     expect(hub.listeners.size).toBe(0);
@@ -140,7 +152,7 @@ describe('StreamOrderEventsUseCase', () => {
       return original(...args);
     };
     const s = sink();
-    const opening = useCase.open(all, { afterId: 0 }, s);
+    const opening = useCase.open(all, { presentedKey: 'k', afterId: 0 }, s);
     await new Promise((r) => setImmediate(r));
     useCase.onModuleDestroy();
     release();
@@ -152,8 +164,8 @@ describe('StreamOrderEventsUseCase', () => {
     const { useCase, hub } = setup();
     const a = sink();
     const b = sink();
-    const streamA = await useCase.open(all, {}, a);
-    await useCase.open(all, {}, b);
+    const streamA = await useCase.open(all, { presentedKey: 'k' }, a);
+    await useCase.open(all, { presentedKey: 'k' }, b);
     expect(useCase.openStreams).toBe(2);
     streamA.close();
     expect(a.ended).toBe(true);
@@ -162,6 +174,6 @@ describe('StreamOrderEventsUseCase', () => {
     expect(b.ended).toBe(true);
     expect(hub.listeners.size).toBe(0);
     expect(useCase.openStreams).toBe(0);
-    await expect(useCase.open(all, {}, sink())).rejects.toMatchObject({ kind: 'unavailable' });
+    await expect(useCase.open(all, { presentedKey: 'k' }, sink())).rejects.toMatchObject({ kind: 'unavailable' });
   });
 });

@@ -9,19 +9,24 @@
  *   twice in one connection: the live subscription is taken before the replay
  *   is read, and live events the replay already held are dropped;
  * - every stream ends on client disconnect, on a backed-up client and on
- *   shutdown, so nothing holds the replica open.
+ *   shutdown, so nothing holds the replica open;
+ * - a key holds at most SSE_MAX_STREAMS_PER_KEY streams across replicas, and
+ *   a revoked key's streams end (KeyStreamRegistry, docs/security.md#event-streams).
  */
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { Principal } from '../auth/permission';
 import { DomainError, ForbiddenError } from '../common/domain-error';
 import { Scheduler } from '../infra/clock/scheduler';
 import { EventSink, EventStreamSession } from './event-stream.session';
+import { KeyStreamRegistry, StreamAdmission } from './key-streams';
 import { ORDER_EVENTS_OPTIONS, OrderEventsOptions } from './events.options';
 import { OrderEventFilter, OrderEventMessage, toOrderEventMessage } from './order-event';
 import { OrderEventHub } from './order-event.hub';
 import { OrderEventRepository } from './persistence/order-event.repository';
 
 export interface StreamRequest {
+  /** The key as presented, so the stream can confirm it is still valid while it runs. */
+  presentedKey: string;
   strategyId?: string;
   symbol?: string;
   /** Replay the events after this id first (Last-Event-ID or since_id). */
@@ -45,6 +50,7 @@ export class StreamOrderEventsUseCase implements OnModuleDestroy {
     private readonly events: OrderEventRepository,
     @Inject(ORDER_EVENTS_OPTIONS) private readonly options: OrderEventsOptions,
     private readonly scheduler: Scheduler,
+    private readonly keyStreams: KeyStreamRegistry,
   ) {}
 
   get openStreams(): number {
@@ -69,17 +75,21 @@ export class StreamOrderEventsUseCase implements OnModuleDestroy {
       symbol: req.symbol,
       strategyScope: principal.strategyScope,
     };
+    const admission: StreamAdmission = await this.keyStreams.admit(principal, req.presentedKey);
     const session = new EventStreamSession(sink, filter, this.options, req.afterId, this.scheduler);
     let stopListening: () => void;
     try {
       // Listening first: whatever is published while the replay is read is held, not missed.
       stopListening = await this.hub.listen((e) => session.offer(e));
     } catch (err) {
+      void admission.release();
       this.logger.warn({ err: (err as Error).message }, 'order events: cannot subscribe to the state store');
       throw unavailable('the state store cannot be reached');
     }
+    admission.attach(session);
     session.onEnd((reason) => {
       stopListening();
+      void admission.release();
       this.sessions.delete(session);
       if (reason === 'slow_consumer') this.logger.warn(`order events: dropped a stream client that stopped reading`);
     });

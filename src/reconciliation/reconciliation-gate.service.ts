@@ -17,7 +17,7 @@ import { FindingsRepository } from './persistence/findings.repository';
 import { ReconciliationState, ReconciliationStateRepository } from './persistence/reconciliation-state.repository';
 import { ReconciliationMetrics } from './reconciliation.metrics';
 
-/** "Read again" notifications (the state itself always comes from PostgreSQL). */
+/** "Read again" notifications, `<prefix>reconciliation.changes` on the wire (the state itself always comes from PostgreSQL). */
 export const RECONCILIATION_CHANNEL = 'reconciliation.changes';
 
 const EMPTY: ReadonlyMap<string, BlockedSymbol> = new Map();

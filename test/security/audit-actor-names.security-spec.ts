@@ -55,3 +55,34 @@ it('names that merely contain a reserved word are still accepted', async () => {
     expect(res.status).toBe(201);
   }
 });
+
+describe('an operator named in a control request cannot impersonate the gateway either', () => {
+  const CONTROLS: Array<[string, Record<string, unknown>]> = [
+    ['/api/v1/circuit-breaker/trip', { reason: 'probe' }],
+    ['/api/v1/kill-switch/engage', { reason: 'probe' }],
+    ['/api/v1/kill-switch/disengage', {}],
+    ['/api/v1/reconciliation/force-complete', { reason: 'probe' }],
+  ];
+
+  it.each(
+    CONTROLS.flatMap(([path, body]) =>
+      ['system', 'Gateway', 'broker:stream', 'reconciliation'].map((operator) => [path, operator, body] as const),
+    ),
+  )('%s with operator %p is a 422 naming operator, and changes nothing', async (path, operator, body) => {
+    const before = await t.db.query(`SELECT count(*)::int AS n FROM audit_log`);
+    expectInvalidFields(
+      await t.http
+        .post(path)
+        .set(auth)
+        .send({ ...body, operator }),
+      ['operator'],
+    );
+    const after = await t.db.query(`SELECT count(*)::int AS n FROM audit_log`);
+    expect(after[0].n).toBe(before[0].n);
+  });
+
+  it('an ordinary operator name still passes', async () => {
+    const res = await t.http.post('/api/v1/kill-switch/disengage').set(auth).send({ operator: 'broker-desk' });
+    expect(res.status).toBe(200);
+  });
+});

@@ -42,13 +42,25 @@ export interface TestAppOptions {
   waitForGate?: boolean;
 }
 
+/**
+ * One key prefix per database: apps on one database are replicas of one
+ * deployment, and share its keys and its pub/sub channels (the prefix is on
+ * both); apps on different databases are different deployments.
+ */
+const prefixOfDatabase = new WeakMap<TestDatabase, string>();
+
 /** Boots the real application on a random port against real PostgreSQL and Redis. */
 export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
   const database = opts.database ?? (await createTestDatabase());
+  let prefix = prefixOfDatabase.get(database);
+  if (prefix === undefined) {
+    prefix = `eg_test:${randomBytes(4).toString('hex')}:`;
+    prefixOfDatabase.set(database, prefix);
+  }
   const config = loadConfig({
     DATABASE_URL: database.url,
     REDIS_URL: TEST_REDIS_URL,
-    REDIS_KEY_PREFIX: `eg_test:${randomBytes(4).toString('hex')}:`,
+    REDIS_KEY_PREFIX: prefix,
     ADMIN_API_KEY: TEST_ADMIN_KEY,
     LOG_LEVEL: 'silent',
     DATABASE_POOL_SIZE: '10',

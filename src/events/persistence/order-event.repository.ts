@@ -119,6 +119,39 @@ export class OrderEventRepository {
     );
     return rows.map(toStored);
   }
+
+  /** The highest event id written so far (0 for none). */
+  async maxId(): Promise<number> {
+    const rows: Array<{ id: string | null }> = await this.ds.query('SELECT max(id) AS id FROM order_events');
+    return Number(rows[0]?.id ?? 0);
+  }
+
+  /** Every event with `afterId < id <= throughId`, oldest first, at most `limit`: what the live fan-out reads. */
+  async listRange(afterId: number, throughId: number, limit: number): Promise<StoredOrderEvent[]> {
+    const rows: OrderEventRow[] = await this.ds.query(
+      `SELECT ${COLUMNS} FROM order_events WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3`,
+      [afterId, throughId, limit],
+    );
+    return rows.map(toStored);
+  }
+
+  /**
+   * The events with these ids that are being published: not yet marked
+   * published, or marked within the last `recentSeconds` (the message goes out
+   * just before the mark commits). An old event announced again is not one.
+   * Oldest first.
+   */
+  async findAnnounced(ids: readonly number[], recentSeconds: number): Promise<StoredOrderEvent[]> {
+    if (!ids.length) return [];
+    const rows: OrderEventRow[] = await this.ds.query(
+      `SELECT ${COLUMNS} FROM order_events
+        WHERE id = ANY($1::bigint[])
+          AND (published_at IS NULL OR published_at > now() - make_interval(secs => $2))
+        ORDER BY id`,
+      [ids.map(String), recentSeconds],
+    );
+    return rows.map(toStored);
+  }
 }
 
 function toStored(r: OrderEventRow): StoredOrderEvent {

@@ -45,6 +45,11 @@ export class MemoryStateStore extends StateStore {
     this.data.delete(key);
   }
 
+  /** In-process, so nothing is shared with another deployment: names stay as given. */
+  channelName(channel: string): string {
+    return channel;
+  }
+
   /** Delivered on a later tick, as over a connection: a publisher never runs its subscribers' code inline. */
   async publish(channel: string, message: string): Promise<void> {
     const handlers = this.channels.listeners(channel) as Array<(message: string) => void>;

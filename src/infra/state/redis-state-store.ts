@@ -49,9 +49,10 @@ interface ChannelState {
  * subscriptions live on a second connection (`duplicate()` of the first),
  * opened on the first subscribe and closed with the store. One Redis
  * subscription per channel however many handlers, and ioredis re-subscribes by
- * itself after a reconnect. The key prefix does not reach channel names:
- * ioredis prefixes only a command's key arguments, and PUBLISH/SUBSCRIBE have
- * none, so `orders.events` is `orders.events` on the wire.
+ * itself after a reconnect. ioredis prefixes only a command's key arguments,
+ * and PUBLISH/SUBSCRIBE have none, so the key prefix is put on channel names
+ * here, in the one place every channel goes through: `orders.events` is
+ * `<prefix>orders.events` on the wire.
  */
 export class RedisStateStore extends StateStore {
   readonly mode = 'redis' as const;
@@ -59,7 +60,10 @@ export class RedisStateStore extends StateStore {
   private readonly channels = new Map<string, ChannelState>();
   private closed = false;
 
-  private constructor(readonly client: Redis) {
+  private constructor(
+    readonly client: Redis,
+    private readonly keyPrefix: string,
+  ) {
     super();
   }
 
@@ -77,7 +81,7 @@ export class RedisStateStore extends StateStore {
     client.on('error', () => undefined);
     client.defineCommand('slidingWindowHit', { numberOfKeys: 1, lua: SLIDING_WINDOW_LUA });
     await client.connect();
-    return new RedisStateStore(client);
+    return new RedisStateStore(client, keyPrefix);
   }
 
   async get(key: string): Promise<string | null> {
@@ -99,12 +103,18 @@ export class RedisStateStore extends StateStore {
     await this.client.del(key);
   }
 
-  async publish(channel: string, message: string): Promise<void> {
-    await this.client.publish(channel, message);
+  channelName(channel: string): string {
+    return `${this.keyPrefix}${channel}`;
   }
 
-  async subscribe(channel: string, handler: Handler): Promise<() => Promise<void>> {
+  async publish(channel: string, message: string): Promise<void> {
+    await this.client.publish(this.channelName(channel), message);
+  }
+
+  async subscribe(bareChannel: string, handler: Handler): Promise<() => Promise<void>> {
     if (this.closed) throw new Error('the state store is closed');
+    // Keyed and subscribed by the wire name, which is what the 'message' event reports.
+    const channel = this.channelName(bareChannel);
     const sub = await this.subscriberConnection();
     // A distinct function per subscription, so the same handler subscribed twice unsubscribes one at a time.
     const entry: Handler = (message) => handler(message);

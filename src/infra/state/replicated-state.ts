@@ -111,7 +111,11 @@ export interface ReplicatedStateOptions<T extends Versioned> {
   /** Reads the state from PostgreSQL; throws when it cannot. */
   read(): Promise<T>;
   cache?: ReplicatedStateCache<T>;
-  /** "Read again" notifications. Channels are not prefixed, so the message carries no state. */
+  /**
+   * "Read again" notifications (the store puts the key prefix on the name).
+   * Anyone who can reach the Redis can publish, so the message carries no
+   * state and its content is ignored.
+   */
   channel: string;
   refreshMs: number;
   maxAgeMs: number;

@@ -26,15 +26,26 @@ export abstract class StateStore {
    */
   abstract setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
   /**
-   * Publishes `message` on `channel`. The channel name is used exactly as
-   * given: the key prefix applies to keys, not to channels. Throws when the
-   * store cannot be reached (nothing is queued for later).
+   * The name `channel` has on the wire: the deployment's key prefix applies to
+   * channels as it does to keys (`<prefix>orders.events`), so deployments
+   * sharing a Redis never hear each other (docs/security.md#redis-channels-and-deployments).
+   * `publish` and `subscribe` take the bare name and apply this themselves.
+   */
+  abstract channelName(channel: string): string;
+  /**
+   * Publishes `message` on `channel` (under the key prefix, see
+   * `channelName`). Throws when the store cannot be reached (nothing is
+   * queued for later).
    */
   abstract publish(channel: string, message: string): Promise<void>;
   /**
-   * Calls `handler` with every message published on `channel` from the moment
-   * the returned promise resolves; resolves to a function that unsubscribes.
-   * A handler that throws does not disturb the other handlers.
+   * Calls `handler` with every message published on `channel` (under the key
+   * prefix, see `channelName`) from the moment the returned promise resolves;
+   * resolves to a function that unsubscribes. A handler that throws does not
+   * disturb the other handlers.
+   *
+   * Anyone who can reach the Redis can publish too: a handler treats a
+   * message as a hint to read its own PostgreSQL again, never as data.
    */
   abstract subscribe(channel: string, handler: (message: string) => void): Promise<() => Promise<void>>;
   /**

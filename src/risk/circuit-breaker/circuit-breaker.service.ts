@@ -27,7 +27,7 @@ import { CircuitBreakerEvent, CircuitBreakerRepository } from './circuit-breaker
 export const CIRCUIT_BREAKER_KEY = 'circuit_breaker:state';
 /** Sliding window of broker errors, shared by the replicas of one deployment. */
 export const CIRCUIT_BREAKER_ERRORS_KEY = 'circuit_breaker:broker_errors';
-/** Change notifications; the message only says "read again" (see KILL_SWITCH_CHANNEL). */
+/** Change notifications (`<prefix>circuit_breaker.changes`); the message only says "read again" (see KILL_SWITCH_CHANNEL). */
 export const CIRCUIT_BREAKER_CHANNEL = 'circuit_breaker.changes';
 
 export interface CircuitBreakerStatus {

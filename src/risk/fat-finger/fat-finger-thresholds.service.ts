@@ -20,7 +20,7 @@ import { FatFingerThresholdsRepository } from './fat-finger-thresholds.repositor
 
 /** Redis key (under the deployment's key prefix) caching the thresholds, read when PostgreSQL cannot be. */
 export const FAT_FINGER_KEY = 'fat_finger:thresholds';
-/** Change notifications; the message only says "read again" (channels are not prefixed). */
+/** Change notifications (`<prefix>fat_finger.changes` on the wire); the message only says "read again". */
 export const FAT_FINGER_CHANNEL = 'fat_finger.changes';
 
 /**

@@ -20,9 +20,11 @@ import { KillSwitchEvent, KillSwitchRepository } from './kill-switch.repository'
 /** Redis key (under the deployment's key prefix) caching the state, read when PostgreSQL cannot be. */
 export const KILL_SWITCH_KEY = 'kill_switch:state';
 /**
- * Change notifications. The message only says "read again": channels are not
- * prefixed, so deployments sharing a Redis may hear each other, and the state
- * itself always comes from this deployment's own PostgreSQL (or key).
+ * Change notifications (`<prefix>kill_switch.changes` on the wire: the state
+ * store puts the key prefix on every channel). The message only says "read
+ * again": anyone who can reach the Redis can publish, so the state itself
+ * always comes from this deployment's own PostgreSQL (or key), never from the
+ * message (docs/security.md#redis-channels-and-deployments).
  */
 export const KILL_SWITCH_CHANNEL = 'kill_switch.changes';
 

@@ -14,11 +14,12 @@ import { expectError, expectInvalidFields } from '../../support/http-expect';
  * there to Redis `orders.events` and to GET /api/v1/events; a publisher
  * restart loses none, and replicas publish each event once.
  *
- * Other test files publish on the same Redis channel at the same time, so
- * every assertion here looks only at this run's orders (RUN in their ids and
- * strategies).
+ * Every test app has a key prefix of its own (`eg_test:<random>:`), and the
+ * channel carries it (`<prefix>orders.events`), so the listener below hears
+ * every test app's channel through a pattern; every assertion here looks only
+ * at this run's orders (RUN in their ids and strategies).
  */
-const CHANNEL = 'orders.events';
+const CHANNEL_PATTERN = 'eg_test:*:orders.events';
 const RUN = randomBytes(3).toString('hex');
 const STRAT_A = `ev_a_${RUN}`;
 const STRAT_B = `ev_b_${RUN}`;
@@ -43,11 +44,11 @@ describe('order events: outbox, Redis orders.events, SSE (e2e)', () => {
 
   beforeAll(async () => {
     listener = new Redis(TEST_REDIS_URL);
-    listener.on('message', (channel: string, raw: string) => {
+    listener.on('pmessage', (_pattern: string, _channel: string, raw: string) => {
       const m = JSON.parse(raw) as EventMessage;
-      if (channel === CHANNEL && m.client_order_id.includes(RUN)) onChannel.push(m);
+      if (m.client_order_id.includes(RUN)) onChannel.push(m);
     });
-    await listener.subscribe(CHANNEL);
+    await listener.psubscribe(CHANNEL_PATTERN);
     t = await startTestApp();
     apply = t.app.get(ApplyOrderUpdateUseCase);
   });
@@ -232,31 +233,34 @@ describe('order events: outbox, Redis orders.events, SSE (e2e)', () => {
     }
   });
 
-  it('channel names are not key-prefixed; a store subscription ends on unsubscribe and close', async () => {
+  it('channel names carry the key prefix; a store subscription ends on unsubscribe and close', async () => {
     const store = await RedisStateStore.connect(TEST_REDIS_URL, `eg_test:${RUN}:`);
-    const channel = `eg-test-channel-${RUN}`;
+    const bare = `eg-test-channel-${RUN}`;
+    const channel = `eg_test:${RUN}:${bare}`;
+    expect(store.channelName(bare)).toBe(channel);
     const raw = new Redis(TEST_REDIS_URL);
     const rawSeen: string[] = [];
     raw.on('message', (_c: string, m: string) => rawSeen.push(m));
-    await raw.subscribe(channel);
+    await raw.subscribe(channel, bare);
     try {
       const got: string[] = [];
-      const unsubscribe = await store.subscribe(channel, (m) => got.push(m));
-      await store.publish(channel, 'one');
+      const unsubscribe = await store.subscribe(bare, (m) => got.push(m));
+      await store.publish(bare, 'one');
       await waitFor(async () => got.length === 1 && rawSeen.length === 1);
       await unsubscribe();
-      await store.publish(channel, 'two');
+      await store.publish(bare, 'two');
       await waitFor(async () => rawSeen.length === 2);
       await new Promise((r) => setTimeout(r, 50));
       expect(got).toEqual(['one']);
       expect(rawSeen).toEqual(['one', 'two']);
-      await store.subscribe(channel, () => undefined);
+      await store.subscribe(bare, () => undefined);
       await store.close();
       const probe = new Redis(TEST_REDIS_URL);
       const [, subscribers] = (await probe.call('PUBSUB', 'NUMSUB', channel).finally(() => probe.disconnect())) as [
         string,
         number,
       ];
+      // Only `raw` is left; and nothing was ever sent on the bare name, which `raw` also listens to.
       expect(subscribers).toBe(1);
     } finally {
       raw.disconnect();
