@@ -57,7 +57,7 @@ export function expectInvalidFields(res: Response, fields: string[]): ErrorBodyS
   return body;
 }
 
-export async function countRows(db: DataSource, table: 'orders' | 'audit_log' | 'api_keys'): Promise<number> {
+export async function countRows(db: DataSource, table: 'orders' | 'audit_log' | 'api_keys' | 'fills'): Promise<number> {
   const rows: Array<{ n: string }> = await db.query(`SELECT count(*) AS n FROM ${table}`);
   return Number(rows[0].n);
 }

@@ -2,7 +2,7 @@ import type { Permission } from '../../src/auth/permission';
 
 /**
  * Every /api/v1 endpoint and the permission it requires: the table behind
- * test/e2e/auth/rbac.e2e-spec.ts. One row per endpoint; the spec checks that the
+ * test/security/authorization.security-spec.ts. One row per endpoint; the spec checks that the
  * table and the running app's OpenAPI document list the same endpoints, so a
  * new endpoint without a row (or a row for a removed one) fails the test.
  *

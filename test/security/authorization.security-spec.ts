@@ -8,11 +8,11 @@
  * The table is test/support/rbac-routes.ts; the first test checks that it
  * lists exactly the endpoints of the running app's OpenAPI document.
  */
-import { Permission, PERMISSIONS } from '../../../src/auth/permission';
-import { auth, startTestApp, TestApp } from '../../support/app';
-import { createKey, CreatedKey } from '../../support/api-keys';
-import { RBAC_ROUTES, RbacRoute } from '../../support/rbac-routes';
-import { expectError } from '../../support/http-expect';
+import { Permission, PERMISSIONS } from '../../src/auth/permission';
+import { auth, startTestApp, TestApp } from '../support/app';
+import { createKey, CreatedKey } from '../support/api-keys';
+import { RBAC_ROUTES, RbacRoute } from '../support/rbac-routes';
+import { expectError } from '../support/http-expect';
 
 interface Probe {
   status: number;

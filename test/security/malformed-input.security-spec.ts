@@ -4,8 +4,8 @@
  * named, no stack trace leaks, and nothing is written.
  */
 import type { Response } from 'supertest';
-import { auth, startTestApp, TEST_ADMIN_KEY, TestApp } from '../../support/app';
-import { countRows, expectError, expectInvalidFields } from '../../support/http-expect';
+import { auth, startTestApp, TEST_ADMIN_KEY, TestApp } from '../support/app';
+import { countRows, expectError, expectInvalidFields } from '../support/http-expect';
 
 const ORDERS = '/api/v1/orders';
 const VALID = { symbol: 'AAPL', side: 'buy', qty: 10 };
