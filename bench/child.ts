@@ -20,6 +20,8 @@ export interface ServerSpec {
   readyPath: string;
   /** When set, ready also means the body of readyPath matches (e.g. the reconciliation gate is open). */
   readyBody?: RegExp;
+  /** Sent with the readiness request (/health shows its details only to a key). */
+  readyHeaders?: Record<string, string>;
   readyTimeoutMs: number;
 }
 
@@ -107,7 +109,10 @@ export async function startServer(spec: ServerSpec): Promise<ChildServer> {
       throw new Error(`${spec.name} ${server.exitStatus()} during start-up; its last output:\n${server.outputTail()}`);
     }
     try {
-      const res = await fetch(`${baseUrl}${spec.readyPath}`, { signal: AbortSignal.timeout(1_000) });
+      const res = await fetch(`${baseUrl}${spec.readyPath}`, {
+        headers: spec.readyHeaders,
+        signal: AbortSignal.timeout(1_000),
+      });
       const body = await res.text();
       if (res.status === 200 && (!spec.readyBody || spec.readyBody.test(body))) return server;
     } catch {

@@ -69,6 +69,7 @@ export function serverSpec(
     // Up, and the startup reconciliation done: until then only reduce-only orders would pass.
     readyPath: '/health',
     readyBody: /"reconciliation_gate":\{[^}]*"gate":"open"/,
+    readyHeaders: { authorization: `Bearer ${adminKey}` },
     readyTimeoutMs: READY_TIMEOUT_MS,
     nodeArgs: profileArgs(cfg, side),
   };
@@ -77,6 +78,7 @@ export function serverSpec(
       ...shared,
       readyPath: '/health/ready',
       readyBody: undefined,
+      readyHeaders: undefined,
       name: 'baseline',
       script: join(DIST, 'bench', 'baseline-server.js'),
       env: {

@@ -162,7 +162,10 @@ export async function waitUntilAdmitting(
     const exited = server.exitStatus();
     if (exited) throw new Error(`${label} ${exited}; its last output:\n${server.outputTail()}`);
     try {
-      const health = await fetch(`${server.baseUrl}/health`, { signal: AbortSignal.timeout(2_000) });
+      const health = await fetch(`${server.baseUrl}/health`, {
+        headers: { authorization: `Bearer ${adminKey}` },
+        signal: AbortSignal.timeout(2_000),
+      });
       const text = await health.text();
       if (/"gate"\s*:\s*"open"/.test(text)) {
         const res = await fetch(`${server.baseUrl}${path}`, {
