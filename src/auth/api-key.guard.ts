@@ -1,14 +1,11 @@
-import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
-import { DomainError, ForbiddenError, UnauthenticatedError } from '../common/domain-error';
-import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { clientAddress, TrustedProxies } from '../infra/http/client-address';
-import { ApiKeyService } from './api-key.service';
-import { AUTH_FAILURE_WINDOW_MS, AuthFailureThrottle, AuthThrottleDecision } from './auth-failure-throttle';
+import { ForbiddenError, UnauthenticatedError } from '../common/domain-error';
 import { PUBLIC_KEY } from '../common/public-route';
 import { PERMISSIONS_KEY } from './auth.decorators';
 import { Permission, Principal } from './permission';
+import { RequestAuthenticator } from './request-authenticator';
 
 /**
  * Every route needs an API key unless marked @Public(); @RequirePermissions adds RBAC.
@@ -17,37 +14,24 @@ import { Permission, Principal } from './permission';
  */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
-  private readonly proxies: TrustedProxies;
-
   constructor(
     private readonly reflector: Reflector,
-    private readonly keys: ApiKeyService,
-    private readonly throttle: AuthFailureThrottle,
-    @Inject(APP_CONFIG) config: AppConfig,
-  ) {
-    this.proxies = new TrustedProxies(config.trustedProxyHosts);
-  }
+    private readonly authenticator: RequestAuthenticator,
+  ) {}
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
     const targets = [ctx.getHandler(), ctx.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
     const req = ctx.switchToHttp().getRequest<Request & { principal?: Principal }>();
-    const presented = presentedKey(req);
-    if (!presented) {
+    const who = await this.authenticator.authenticate(req);
+    if (who.kind === 'none') {
       throw new UnauthenticatedError(
         'UNAUTHENTICATED',
         'An API key is required: send "Authorization: Bearer <key>" or "X-API-Key: <key>"',
       );
     }
-    const address = clientAddress(req.socket?.remoteAddress, req.headers['x-forwarded-for'], this.proxies);
-    const before = await this.throttle.check(address);
-    if (before.outcome === 'throttled') throw throttled(before);
-    const principal = await this.keys.authenticate(presented);
-    if (!principal) {
-      const after = await this.throttle.recordFailure(address);
-      if (after.outcome === 'throttled') throw throttled(after);
-      throw new UnauthenticatedError('INVALID_API_KEY', 'The API key is not valid');
-    }
+    if (who.kind === 'invalid') throw new UnauthenticatedError('INVALID_API_KEY', 'The API key is not valid');
+    const principal = who.principal;
     const needed = this.reflector.getAllAndOverride<Permission[]>(PERMISSIONS_KEY, targets) ?? [];
     const missing = needed.filter((p) => !principal.has(p));
     if (missing.length) {
@@ -60,24 +44,4 @@ export class ApiKeyGuard implements CanActivate {
   }
 }
 
-function throttled(d: Extract<AuthThrottleDecision, { outcome: 'throttled' }>): DomainError {
-  const windowSeconds = AUTH_FAILURE_WINDOW_MS / 1000;
-  return new DomainError(
-    'rate_limited',
-    'RATE_LIMITED',
-    `Too many failed authentications from this address: at most ${d.limit} per ${windowSeconds} s`,
-    { limit: d.limit, window_seconds: windowSeconds, class: 'authentication' },
-    d.retryAfterSeconds,
-  );
-}
-
 /** The key a request carries: `Authorization: Bearer <key>` or `X-API-Key: <key>`. */
-export function presentedKey(req: Request): string | undefined {
-  const auth = req.headers.authorization;
-  if (typeof auth === 'string') {
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
-    if (m) return m[1];
-  }
-  const header = req.headers['x-api-key'];
-  return typeof header === 'string' && header.trim() ? header.trim() : undefined;
-}

@@ -6,6 +6,7 @@ import { ApiKeyRepository } from './api-key.repository';
 import { ApiKeyService } from './api-key.service';
 import { ApiKeysController } from './api-keys.controller';
 import { AuthFailureThrottle } from './auth-failure-throttle';
+import { RequestAuthenticator } from './request-authenticator';
 import { InternalTokenGuard } from './internal-token.guard';
 import { ManageApiKeysUseCase } from './manage-api-keys.use-case';
 
@@ -16,11 +17,12 @@ import { ManageApiKeysUseCase } from './manage-api-keys.use-case';
     ApiKeyRepository,
     ApiKeyService,
     AuthFailureThrottle,
+    RequestAuthenticator,
     ManageApiKeysUseCase,
     // Global guards run in the order registered: service signing first, then the API key.
     { provide: APP_GUARD, useClass: InternalTokenGuard },
     { provide: APP_GUARD, useClass: ApiKeyGuard },
   ],
-  exports: [ApiKeyService],
+  exports: [ApiKeyService, RequestAuthenticator],
 })
 export class AuthModule {}

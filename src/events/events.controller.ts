@@ -9,7 +9,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { presentedKey } from '../auth/api-key.guard';
+import { presentedKey } from '../auth/request-authenticator';
 import { CurrentPrincipal, RequirePermissions } from '../auth/auth.decorators';
 import { Principal } from '../auth/permission';
 import { InputValidationError } from '../common/domain-error';

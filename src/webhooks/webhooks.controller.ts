@@ -1,8 +1,7 @@
 import { Controller, Headers, HttpCode, Inject, Post, Req } from '@nestjs/common';
 import { ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
-import { presentedKey } from '../auth/api-key.guard';
-import { ApiKeyService } from '../auth/api-key.service';
+import { RequestAuthenticator } from '../auth/request-authenticator';
 import { Public } from '../common/public-route';
 import { parseAlpacaWebhook, WebhookPayloadError } from '../broker/alpaca/alpaca-webhook';
 import { AuditRepository } from '../audit/audit.repository';
@@ -28,7 +27,7 @@ import { verifyWebhookSignature } from './webhook-signature';
 export class WebhooksController {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly keys: ApiKeyService,
+    private readonly authenticator: RequestAuthenticator,
     private readonly applyUpdate: ApplyOrderUpdateUseCase,
     private readonly orderRepo: OrderRepository,
     private readonly audit: AuditRepository,
@@ -106,8 +105,9 @@ export class WebhooksController {
       }
       return;
     }
-    const presented = presentedKey(req);
-    const principal = presented ? await this.keys.authenticate(presented) : null;
+    // Through the authenticator, so a miss here counts against the address like anywhere else.
+    const who = await this.authenticator.authenticate(req);
+    const principal = who.kind === 'valid' ? who.principal : null;
     if (!principal) {
       throw new UnauthenticatedError('UNAUTHENTICATED', 'Without WEBHOOK_SECRET, webhooks need an API key');
     }

@@ -77,3 +77,25 @@ describe('behind a trusted proxy (TRUSTED_PROXY_HOSTS)', () => {
     expectError(await t.http.get('/api/v1/orders').set(bad(100)).set(from('203.0.113.11')), 401, 'INVALID_API_KEY');
   });
 });
+
+describe('every place that reads a key counts its misses (no unthrottled oracle)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { AUTH_FAILURE_RATE_LIMIT: String(LIMIT) } });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('bad keys on /health count: the address is then throttled on /api/v1, and /health stops telling a good key from a bad one', async () => {
+    expect(JSON.stringify((await t.http.get('/health').set(auth)).body)).toMatch(/"gate":"open"/);
+    for (let i = 0; i < LIMIT; i++) {
+      const res = await t.http.get('/health').set(bad(i));
+      expect(res.status).toBe(200);
+      expect(JSON.stringify(res.body)).not.toMatch(/"gate":"open"/);
+    }
+    expectError(await t.http.get('/api/v1/orders').set(bad(LIMIT)), 429, 'RATE_LIMITED');
+    // Throttled: even the admin key gets the short answer.
+    expect(JSON.stringify((await t.http.get('/health').set(auth)).body)).not.toMatch(/"gate":"open"/);
+  });
+});
