@@ -3,6 +3,15 @@ import { SystemScheduler } from './scheduler';
 
 const realSleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Real timers under a loaded machine: wait for what must happen, up to a generous bound, instead of a fixed time. */
+async function until(cond: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!cond()) {
+    if (performance.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await realSleep(5);
+  }
+}
+
 describe('SystemScheduler', () => {
   const scheduler = new SystemScheduler();
   let errorLog: jest.SpyInstance;
@@ -15,7 +24,7 @@ describe('SystemScheduler', () => {
   it('runs an `every` task repeatedly until canceled', async () => {
     let runs = 0;
     const handle = scheduler.every(10, () => void runs++);
-    await realSleep(100);
+    await until(() => runs >= 2);
     handle.cancel();
     const seen = runs;
     expect(seen).toBeGreaterThanOrEqual(2);
@@ -58,7 +67,7 @@ describe('SystemScheduler', () => {
       scheduler.after(5, () => {
         throw new Error('sync boom');
       });
-      await realSleep(45);
+      await until(() => runs >= 2 && errorLog.mock.calls.length >= 3);
       handle.cancel();
       expect(runs).toBeGreaterThanOrEqual(2);
       expect(errorLog).toHaveBeenCalledWith(expect.objectContaining({ task: 'failing-job' }));
@@ -73,6 +82,7 @@ describe('SystemScheduler', () => {
     const ran: string[] = [];
     scheduler.after(5, () => void ran.push('kept'));
     scheduler.after(5, () => void ran.push('canceled')).cancel();
+    await until(() => ran.length > 0);
     await realSleep(30);
     expect(ran).toEqual(['kept']);
   });
