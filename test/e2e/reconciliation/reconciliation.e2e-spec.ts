@@ -117,7 +117,8 @@ describe('reconciliation against the fake Alpaca (e2e)', () => {
   });
 
   it('shows the startup run in the status: last run, duration, no findings, gate open', async () => {
-    const s = await status();
+    // The periodic run may be going at the first look: wait for it to end rather than race it.
+    const s = await eventually(status, (v) => v.running === false);
     expect(s).toMatchObject({
       gate: 'open',
       gate_opened_by: 'run',
