@@ -321,3 +321,36 @@ describe('OrderCommand.create: text PostgreSQL refuses, and symbols checked raw'
     expect(fieldsOf({ symbol, side: 'buy', qty: 1 })).toEqual(['symbol']);
   });
 });
+
+describe('OrderCommand.create: `type` as an alias of `order_type`', () => {
+  const base = { symbol: 'AAPL', side: 'buy', qty: 10 };
+  const fields = (plain: Record<string, unknown>): string[] => {
+    try {
+      OrderCommand.create(plain);
+      return [];
+    } catch (e) {
+      return (e as InputValidationError).fields.map((f) => f.field).sort();
+    }
+  };
+
+  it('takes `type` when `order_type` is absent', () => {
+    expect(OrderCommand.create({ ...base, type: 'limit', limit_price: '1.5' }).orderType).toBe('limit');
+    expect(OrderCommand.create({ ...base, type: 'market' }).orderType).toBe('market');
+  });
+
+  it('accepts both when they agree', () => {
+    expect(OrderCommand.create({ ...base, type: 'stop', order_type: 'stop', stop_price: 9 }).orderType).toBe('stop');
+  });
+
+  it('refuses both when they differ, naming type', () => {
+    expect(fields({ ...base, type: 'limit', order_type: 'market' })).toEqual(['type']);
+  });
+
+  it('names `type` when its value is not an order type', () => {
+    expect(fields({ ...base, type: 'iceberg' })).toEqual(['type']);
+  });
+
+  it('applies the cross-field rules to the aliased type', () => {
+    expect(fields({ ...base, type: 'limit' })).toEqual(['limit_price']);
+  });
+});

@@ -78,11 +78,26 @@ export class OrderCommand implements SubmitOrderCommand {
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
       throw InputValidationError.field('body', 'must be a JSON object');
     }
-    const input = raw as Record<string, unknown>;
+    let input = raw as Record<string, unknown>;
     // Text PostgreSQL would refuse, in any field or key, known or not (docs/security.md#input-validation).
     const textual = textProblems(input);
     if (textual.length) throw new InputValidationError(textual);
     const problems: FieldProblem[] = [];
+    // `type` is accepted as an alias of `order_type` (the clients of the original design send it);
+    // both given and different is ambiguous, and refused.
+    let aliased = false;
+    if (Object.prototype.hasOwnProperty.call(input, 'type')) {
+      const { type, ...rest } = input;
+      const orderType = rest.order_type;
+      aliased = (orderType === undefined || orderType === null) && type !== undefined && type !== null;
+      if (orderType !== undefined && orderType !== null && type !== undefined && type !== null && orderType !== type) {
+        problems.push({
+          field: 'type',
+          problems: [`is an alias of order_type and differs from it (${String(orderType)}): give one of them`],
+        });
+      }
+      input = { ...rest, order_type: orderType ?? type };
+    }
     const known = new Set<string>(ORDER_REQUEST_FIELDS);
     for (const key of Object.keys(input)) {
       if (!known.has(key)) problems.push({ field: key, problems: ['is not a known field'] });
@@ -97,7 +112,8 @@ export class OrderCommand implements SubmitOrderCommand {
       const rule: FieldRule<string> = RULES[field];
       const value = rule.normalize(given);
       if (rule.isValid(value)) v[field] = value;
-      else problems.push({ field, problems: [rule.message] });
+      // A bad order type given as `type` is named as the client wrote it.
+      else problems.push({ field: aliased && field === 'order_type' ? 'type' : field, problems: [rule.message] });
     }
     if (v.order_type !== undefined) {
       const named = new Set(problems.map((p) => p.field));

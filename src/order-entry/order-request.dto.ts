@@ -27,6 +27,12 @@ export class OrderRequestDto {
   order_type?: OrderType;
 
   @ApiPropertyOptional({
+    enum: ORDER_TYPES,
+    description: 'Alias of order_type, for clients that send `type`; both given and different is a 422.',
+  })
+  type?: OrderType;
+
+  @ApiPropertyOptional({
     description: 'Required for limit and stop_limit orders; forbidden otherwise. JSON number or decimal string.',
     oneOf: [{ type: 'number' }, { type: 'string' }],
     example: '150.25',
