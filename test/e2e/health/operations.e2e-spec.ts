@@ -222,6 +222,7 @@ describe('operations (e2e)', () => {
           'client_order_id',
           'idempotency_key',
           'strategy_id',
+          'type',
         ].sort(),
       );
       expect(dto.required.slice().sort()).toEqual(['qty', 'side', 'symbol']);
