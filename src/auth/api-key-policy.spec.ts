@@ -1,6 +1,10 @@
 import fc from 'fast-check';
 import { InputValidationError } from '../common/domain-error';
-import { isApiKeyId, isReservedKeyName, RESERVED_KEY_NAMES, splitList, validateNewApiKey } from './api-key-policy';
+import {
+  isReservedActorName as isReservedKeyName,
+  RESERVED_ACTOR_NAMES as RESERVED_KEY_NAMES,
+} from '../common/system-actors';
+import { isApiKeyId, splitList, validateNewApiKey } from './api-key-policy';
 import { PERMISSIONS } from './permission';
 
 /** The fields an InputValidationError names, sorted. */

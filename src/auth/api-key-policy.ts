@@ -29,9 +29,6 @@ export const API_KEY_STRATEGIES_MAX = 100;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9 _.:@-]*$/;
 /** The strategy id vocabulary (as STRATEGY_ID), or `*` for every strategy. */
 const STRATEGY = /^[A-Za-z0-9_.:-]{1,64}$/;
-/** Key names may not be the gateway's own actor names (docs/security.md#audit-actors). */
-export const RESERVED_KEY_NAMES = RESERVED_ACTOR_NAMES;
-export const isReservedKeyName = isReservedActorName;
 const FIELDS = ['name', 'permissions', 'strategies'];
 
 const isPermission = (p: unknown): p is Permission => typeof p === 'string' && PERMISSIONS.includes(p as Permission);
@@ -61,10 +58,10 @@ export function validateNewApiKey(input: unknown): NewApiKey {
       fail('name', `must be 1-${API_KEY_NAME_MAX} characters`);
     } else if (!NAME.test(name)) {
       fail('name', 'must start with a letter or digit and contain only letters, digits, spaces and _ . : @ -');
-    } else if (isReservedKeyName(name)) {
+    } else if (isReservedActorName(name)) {
       fail(
         'name',
-        `is reserved: ${RESERVED_KEY_NAMES.join(', ')} and any of them followed by ":" name the gateway's own actors`,
+        `is reserved: ${RESERVED_ACTOR_NAMES.join(', ')} and any of them followed by ":" name the gateway's own actors`,
       );
     }
   }

@@ -34,7 +34,7 @@ describe('circuit breaker (e2e)', () => {
 
   beforeAll(async () => {
     a = await startTestApp();
-    // A second replica on the same database (its own Redis key prefix, the same pub/sub).
+    // A second replica of the same deployment: the same database, Redis key prefix and channels.
     b = await startTestApp({ database: a.database });
   });
   afterAll(async () => {
