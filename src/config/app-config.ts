@@ -14,6 +14,8 @@ import {
   parseEnum,
   parseIdentifier,
   parseInteger,
+  parseNonNegativeDecimal,
+  parsePriceList,
   parsePositiveDecimal,
   parseUrl,
 } from './env.parsers';
@@ -63,6 +65,15 @@ export interface AppConfig {
       isLiveEndpoint: boolean;
       dataUrl: string;
       streamUrl: string;
+    };
+    /** The in-process paper exchange (BROKER=sim; docs/simulator.md). */
+    sim: {
+      priceSeed: string;
+      /** Per-step σ of the price walk in basis points (decimal string); '0' keeps prices still. */
+      priceVolatilityBps: string;
+      priceStepMs: number;
+      /** Starting prices by symbol; others start at 100. */
+      initialPrices: Record<string, string>;
     };
   };
   webhookSecret?: string;
@@ -256,6 +267,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
         isLiveEndpoint,
         dataUrl,
         streamUrl,
+      },
+      sim: {
+        priceSeed: read('SIM_PRICE_SEED', 'sim', parseIdentifier),
+        priceVolatilityBps: read('SIM_PRICE_VOLATILITY_BPS', '5', (raw) => parseNonNegativeDecimal(raw, '1000')),
+        priceStepMs: int('SIM_PRICE_STEP_MS', 1000, 10, 3_600_000),
+        initialPrices: read<Record<string, string>>('SIM_INITIAL_PRICES', {}, parsePriceList),
       },
     },
     webhookSecret: secret('WEBHOOK_SECRET', 16),

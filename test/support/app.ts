@@ -80,6 +80,8 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     MAX_OPEN_ORDERS_PER_STRATEGY: '1000000',
     CIRCUIT_BREAKER_BROKER_ERRORS: '1000000',
     RECONCILIATION_STARTUP_DELAY_SECONDS: '0',
+    // Sim prices stay at 100 unless a test walks them (docs/simulator.md#tests).
+    SIM_PRICE_VOLATILITY_BPS: '0',
     ...opts.env,
   });
   const app = await createApp(config, {

@@ -52,6 +52,15 @@ export const RBAC_ROUTES: RbacRoute[] = [
   // Positions
   { route: 'GET /api/v1/positions', path: '/api/v1/positions', permission: 'VIEW_POSITIONS' },
 
+  // Simulator (BROKER=sim, the test default)
+  { route: 'GET /api/v1/sim/prices', path: '/api/v1/sim/prices', permission: 'MANAGE_RISK' },
+  {
+    route: 'PUT /api/v1/sim/prices/{symbol}',
+    path: '/api/v1/sim/prices/RBAC',
+    body: { price: '100', operator: 'rbac' },
+    permission: 'MANAGE_RISK',
+  },
+
   // Risk: kill switch, circuit breaker, fat-finger
   { route: 'GET /api/v1/kill-switch/status', path: '/api/v1/kill-switch/status', permission: 'MANAGE_RISK' },
   {

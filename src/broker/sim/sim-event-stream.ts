@@ -28,6 +28,12 @@ export class SimEventStream {
   private lostCount = 0;
   private readonly errors: unknown[] = [];
   private idleWaiters: Array<() => void> = [];
+  /**
+   * Awaited before each update is delivered (the sim's journal: the consumer
+   * never hears of a change before it is stored). A failed barrier does not
+   * hold delivery up.
+   */
+  barrier: (() => Promise<void>) | null = null;
 
   /** `scheduler`: delivery runs on a timer of its own (asynchronous, never inside the publishing call). */
   constructor(private readonly scheduler: Scheduler) {}
@@ -129,6 +135,10 @@ export class SimEventStream {
         const handlers = this.handlers;
         const next = this.queue[0];
         if (next === undefined || handlers === null || generation !== this.generation) break;
+        if (next.kind === 'update' && this.barrier !== null) {
+          await this.barrier().catch(() => undefined);
+          if (this.handlers !== handlers || generation !== this.generation) break;
+        }
         this.queue.shift();
         try {
           if (next.kind === 'update') await handlers.onUpdate(next.update);
