@@ -29,6 +29,7 @@ const GROUPS = [
   'Storage',
   'Trading mode and access',
   'Broker',
+  'Simulator',
   'Pre-trade checks and limits',
   'Circuit breaker',
   'Market data cache',
@@ -147,6 +148,23 @@ const MEANINGS: Record<string, Meaning> = {
   BROKER_SUBMIT_TIMEOUT_MS: {
     group: 'Broker',
     meaning: 'Deadline of a broker submission; past it the outcome is unknown (`submitted_unconfirmed`).',
+  },
+  SIM_PRICE_SEED: {
+    group: 'Simulator',
+    meaning:
+      "Seed of the sim's price walk (`BROKER=sim`): the same seed, starting prices and volatility replay the same prices. See [simulator.md](simulator.md#price-walk).",
+  },
+  SIM_PRICE_VOLATILITY_BPS: {
+    group: 'Simulator',
+    meaning:
+      "Per-step standard deviation of the sim's price walk in basis points (0..1000). `0` keeps every price still (the test default).",
+  },
+  SIM_PRICE_STEP_MS: { group: 'Simulator', meaning: "Interval between two steps of the sim's price walk." },
+  SIM_INITIAL_PRICES: {
+    group: 'Simulator',
+    meaning:
+      'Starting sim prices, `SYMBOL=price` comma-separated (`AAPL=190.5,MSFT=410`); other symbols start at 100. A price stored by an earlier run wins.',
+    defaultText: '_(empty: every symbol at 100)_',
   },
   FAT_FINGER_MAX_NOTIONAL: {
     group: 'Pre-trade checks and limits',
@@ -385,8 +403,14 @@ function parserValues(parser: ts.Expression | undefined, evaluate: (e: ts.Expres
   if (parser && ts.isIdentifier(parser) && parser.text === 'parseAddressList') {
     return 'comma-separated IP addresses and CIDR ranges';
   }
+  if (parser && ts.isIdentifier(parser) && parser.text === 'parsePriceList') {
+    return 'comma-separated `SYMBOL=price` pairs';
+  }
   if (parser && ts.isArrowFunction(parser) && ts.isCallExpression(parser.body)) {
     const call = parser.body;
+    if (ts.isIdentifier(call.expression) && call.expression.text === 'parseNonNegativeDecimal' && call.arguments[1]) {
+      return `decimal, 0 ≤ x ≤ ${String(evaluate(call.arguments[1]))}`;
+    }
     if (ts.isIdentifier(call.expression) && call.expression.text === 'parseEnum' && call.arguments[1]) {
       const allowed = evaluate(call.arguments[1]);
       if (Array.isArray(allowed)) return allowed.map((v) => `\`${String(v)}\``).join(', ');
