@@ -1,7 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AuthModule } from './auth/auth.module';
 import { BrokerClient } from './broker/broker-client.port';
-import { BROKER_OVERRIDE } from './broker/broker.module';
+import { BROKER_OVERRIDE, SIM_WALK_SCHEDULER_OVERRIDE } from './broker/broker.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { EventsModule } from './events/events.module';
@@ -32,6 +32,8 @@ export interface AppOverrides {
   broker?: BrokerClient;
   /** Replaces the configured market data adapter (the cache still wraps it). */
   marketData?: MarketDataProvider;
+  /** The timer of the sim's price walk alone (tests step prices with a ManualScheduler). */
+  simWalkScheduler?: Scheduler;
   /** Leader election tuning (tests elect faster). */
   leader?: LeaderElectionOptions;
 }
@@ -50,6 +52,9 @@ export class AppModule {
         OverridesModule.forRoot([
           ...(overrides.broker ? [{ provide: BROKER_OVERRIDE, useValue: overrides.broker }] : []),
           ...(overrides.marketData ? [{ provide: MARKET_DATA_OVERRIDE, useValue: overrides.marketData }] : []),
+          ...(overrides.simWalkScheduler
+            ? [{ provide: SIM_WALK_SCHEDULER_OVERRIDE, useValue: overrides.simWalkScheduler }]
+            : []),
         ]),
         LeaderModule.forRoot(overrides.leader),
         StateModule,

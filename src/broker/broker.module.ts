@@ -56,6 +56,9 @@ function nestLogger(context: string): AlpacaLogger {
 /** A broker handed in by the composition root (tests: a sim with faults, or Alpaca aimed at a fake). */
 export const BROKER_OVERRIDE = Symbol('BROKER_OVERRIDE');
 
+/** The timer of the sim's price walk, when the composition root hands one in (tests: a ManualScheduler). */
+export const SIM_WALK_SCHEDULER_OVERRIDE = Symbol('SIM_WALK_SCHEDULER_OVERRIDE');
+
 /**
  * Binds the BrokerClient port to an adapter: Alpaca (the official SDK) or the
  * in-process sim exchange, per BROKER. Nothing else in the gateway knows which.
@@ -65,7 +68,15 @@ export const BROKER_OVERRIDE = Symbol('BROKER_OVERRIDE');
     BrokerCallObserver,
     {
       provide: SIM_BROKER,
-      inject: [APP_CONFIG, Clock, Scheduler, DataSource, UnitOfWork, { token: BROKER_OVERRIDE, optional: true }],
+      inject: [
+        APP_CONFIG,
+        Clock,
+        Scheduler,
+        DataSource,
+        UnitOfWork,
+        { token: BROKER_OVERRIDE, optional: true },
+        { token: SIM_WALK_SCHEDULER_OVERRIDE, optional: true },
+      ],
       useFactory: (
         config: AppConfig,
         clock: Clock,
@@ -73,7 +84,9 @@ export const BROKER_OVERRIDE = Symbol('BROKER_OVERRIDE');
         ds: DataSource,
         uow: UnitOfWork,
         broker?: BrokerClient,
-      ): Promise<SimBrokerClient | null> => BrokerModule.createSim(config, clock, scheduler, ds, uow, broker),
+        walkScheduler?: Scheduler,
+      ): Promise<SimBrokerClient | null> =>
+        BrokerModule.createSim(config, clock, walkScheduler ?? scheduler, ds, uow, broker),
     },
     {
       provide: BROKER_CLIENT,
@@ -95,7 +108,7 @@ export class BrokerModule {
   private static async createSim(
     config: AppConfig,
     clock: Clock,
-    scheduler: Scheduler,
+    walkScheduler: Scheduler,
     ds: DataSource,
     uow: UnitOfWork,
     broker?: BrokerClient,
@@ -108,7 +121,7 @@ export class BrokerModule {
       clock,
       referencePrices: s.initialPrices,
       priceWalk: { seed: s.priceSeed, volatilityBps: s.priceVolatilityBps, stepMs: s.priceStepMs },
-      walkScheduler: scheduler,
+      walkScheduler,
     });
     await sim.restore(new PgSimBookStore(ds, uow), (err) =>
       logger.error({ err, msg: 'sim book: saving failed; retried with the next change' }),

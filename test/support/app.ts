@@ -6,6 +6,7 @@ import { createApp } from '../../src/app.factory';
 import { BrokerClient } from '../../src/broker/broker-client.port';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
 import { Clock } from '../../src/infra/clock/clock';
+import { Scheduler } from '../../src/infra/clock/scheduler';
 import { ReconciliationGateService } from '../../src/reconciliation/reconciliation-gate.service';
 import { createDataSource } from '../../src/infra/database/data-source';
 import { MarketDataProvider } from '../../src/market-data/market-data.port';
@@ -33,6 +34,8 @@ export interface TestAppOptions {
   broker?: BrokerClient;
   /** Replaces the configured market data adapter (e.g. a SimMarketDataProvider a test controls). */
   marketData?: MarketDataProvider;
+  /** The timer of the sim's price walk (BROKER=sim): a ManualScheduler steps prices without waiting. */
+  simWalkScheduler?: Scheduler;
   /** Reuse a database (e.g. a second replica or a restart); default: a fresh copy of the template. */
   database?: TestDatabase;
   /**
@@ -88,6 +91,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     clock: opts.clock,
     broker: opts.broker,
     marketData: opts.marketData,
+    simWalkScheduler: opts.simWalkScheduler,
     leader: { intervalMs: 200 },
   });
   await app.listen(0, '127.0.0.1');
