@@ -68,17 +68,14 @@ describe('sim price walk (e2e)', () => {
     const crossing = path.findIndex((p) => new Decimal(p).lte(LIMIT)) + 1;
     expect(crossing).toBeGreaterThan(1); // the seed is chosen so the order rests first
 
-    const res = await t.http
-      .post('/api/v1/orders')
-      .set(auth)
-      .send({
-        symbol: 'WALK',
-        side: 'buy',
-        qty: 5,
-        order_type: 'limit',
-        limit_price: LIMIT.toFixed(),
-        client_order_id: 'walk-1',
-      });
+    const res = await t.http.post('/api/v1/orders').set(auth).send({
+      symbol: 'WALK',
+      side: 'buy',
+      qty: 5,
+      order_type: 'limit',
+      limit_price: LIMIT.toFixed(),
+      client_order_id: 'walk-1',
+    });
     expect(res.status).toBe(201);
     expect(
       (
