@@ -6,6 +6,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * These tables belong to the simulator, not to the gateway: gateway code reads
  * them only through the BrokerClient port. Positions and cash are not stored:
  * they are the replay of sim_fills, so two writers never overwrite an aggregate.
+ * client_order_id is not unique here: the sim enforces that in its book, and a
+ * constraint two replicas' books could both violate would stop every later save.
  */
 export class SimBook1764500000000 implements MigrationInterface {
   name = 'SimBook1764500000000';
@@ -15,7 +17,7 @@ export class SimBook1764500000000 implements MigrationInterface {
       CREATE TABLE sim_orders (
         id              TEXT PRIMARY KEY,
         seq             BIGINT NOT NULL,
-        client_order_id TEXT NOT NULL UNIQUE,
+        client_order_id TEXT NOT NULL,
         symbol          TEXT NOT NULL,
         side            TEXT NOT NULL,
         type            TEXT NOT NULL,

@@ -11,7 +11,6 @@ import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Clock } from '../infra/clock/clock';
 import { Scheduler } from '../infra/clock/scheduler';
-import { UnitOfWork } from '../infra/database/unit-of-work';
 import { AlpacaBrokerClient } from './alpaca/alpaca-broker-client';
 import { AlpacaLogger } from './alpaca/alpaca-logger';
 import { BrokerCallObserver, observeBrokerClient } from './broker-call-observer';
@@ -73,7 +72,6 @@ export const SIM_WALK_SCHEDULER_OVERRIDE = Symbol('SIM_WALK_SCHEDULER_OVERRIDE')
         Clock,
         Scheduler,
         DataSource,
-        UnitOfWork,
         { token: BROKER_OVERRIDE, optional: true },
         { token: SIM_WALK_SCHEDULER_OVERRIDE, optional: true },
       ],
@@ -82,11 +80,10 @@ export const SIM_WALK_SCHEDULER_OVERRIDE = Symbol('SIM_WALK_SCHEDULER_OVERRIDE')
         clock: Clock,
         scheduler: Scheduler,
         ds: DataSource,
-        uow: UnitOfWork,
         broker?: BrokerClient,
         walkScheduler?: Scheduler,
       ): Promise<SimBrokerClient | null> =>
-        BrokerModule.createSim(config, clock, walkScheduler ?? scheduler, ds, uow, broker),
+        BrokerModule.createSim(config, clock, walkScheduler ?? scheduler, ds, broker),
     },
     {
       provide: BROKER_CLIENT,
@@ -110,7 +107,6 @@ export class BrokerModule {
     clock: Clock,
     walkScheduler: Scheduler,
     ds: DataSource,
-    uow: UnitOfWork,
     broker?: BrokerClient,
   ): Promise<SimBrokerClient | null> {
     if (broker) return broker instanceof SimBrokerClient ? broker : null;
@@ -123,7 +119,7 @@ export class BrokerModule {
       priceWalk: { seed: s.priceSeed, volatilityBps: s.priceVolatilityBps, stepMs: s.priceStepMs },
       walkScheduler,
     });
-    await sim.restore(new PgSimBookStore(ds, uow), (err) =>
+    await sim.restore(new PgSimBookStore(ds), (err) =>
       logger.error({ err, msg: 'sim book: saving failed; retried with the next change' }),
     );
     return sim;

@@ -5,12 +5,12 @@
  * sees the sim only through the BrokerClient port).
  *
  * Invariants:
- * - one batch is one transaction: orders first (upserted by id), then fills
- *   (inserted once by execution id), then prices (upserted by symbol);
+ * - one batch is one statement, so one round trip and atomic: orders
+ *   (upserted by id), fills (inserted once by execution id), prices (upserted
+ *   by symbol);
  * - decimals travel as text both ways (NUMERIC in, string out): exact.
  */
 import { Decimal } from '../../common/decimal';
-import type { UnitOfWork } from '../../infra/database/unit-of-work';
 import { sql, type Db } from '../../infra/database/unit-of-work';
 import type { SimBookChanges, SimBookSnapshot, SimBookStore } from './sim-book';
 import type { SimExecution } from './sim-exchange';
@@ -101,10 +101,7 @@ function executionOf(r: FillRow): SimExecution {
 const text = (d: Decimal | null): string | null => (d === null ? null : d.toFixed());
 
 export class PgSimBookStore implements SimBookStore {
-  constructor(
-    private readonly db: Db,
-    private readonly uow: Pick<UnitOfWork, 'run'>,
-  ) {}
+  constructor(private readonly db: Db) {}
 
   async load(): Promise<SimBookSnapshot> {
     const [orders, fills, prices] = await Promise.all([
@@ -133,74 +130,82 @@ export class PgSimBookStore implements SimBookStore {
     };
   }
 
+  /** One statement (so one round trip, atomic): orders, then fills, then prices, each as a JSON array of rows. */
   async save(changes: SimBookChanges): Promise<void> {
-    await this.uow.run(async (tx) => {
-      for (const o of changes.orders) {
-        await sql(
-          tx,
-          `INSERT INTO sim_orders (id, seq, client_order_id, symbol, side, type, time_in_force, qty, limit_price,
-                                   stop_price, status, triggered, filled_qty, filled_notional, created_at, updated_at,
-                                   submitted_at, filled_at, canceled_at, replaces, replaced_by)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
-           ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, triggered = EXCLUDED.triggered,
-             filled_qty = EXCLUDED.filled_qty, filled_notional = EXCLUDED.filled_notional,
-             updated_at = EXCLUDED.updated_at, filled_at = EXCLUDED.filled_at, canceled_at = EXCLUDED.canceled_at,
-             replaced_by = EXCLUDED.replaced_by`,
-          [
-            o.id,
-            o.seq,
-            o.clientOrderId,
-            o.symbol,
-            o.side,
-            o.type,
-            o.timeInForce,
-            o.qty.toFixed(),
-            text(o.limitPrice),
-            text(o.stopPrice),
-            o.status,
-            o.triggered,
-            o.filledQty.toFixed(),
-            o.filledNotional.toFixed(),
-            o.createdAt,
-            o.updatedAt,
-            o.submittedAt,
-            o.filledAt,
-            o.canceledAt,
-            o.replaces,
-            o.replacedBy,
-          ],
-        );
-      }
-      for (const e of changes.executions) {
-        await sql(
-          tx,
-          `INSERT INTO sim_fills (execution_id, seq, order_id, symbol, side, qty, price, cum_qty, leaves_qty,
-                                  position_qty, transaction_time)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-           ON CONFLICT (execution_id) DO NOTHING`,
-          [
-            e.executionId,
-            e.seq,
-            e.orderId,
-            e.symbol,
-            e.side,
-            e.qty.toFixed(),
-            e.price.toFixed(),
-            e.cumQty.toFixed(),
-            e.leavesQty.toFixed(),
-            e.positionQty.toFixed(),
-            e.transactionTime,
-          ],
-        );
-      }
-      for (const p of changes.prices) {
-        await sql(
-          tx,
-          `INSERT INTO sim_prices (symbol, price, step, updated_at) VALUES ($1, $2, $3, now())
-           ON CONFLICT (symbol) DO UPDATE SET price = EXCLUDED.price, step = EXCLUDED.step, updated_at = now()`,
-          [p.symbol, p.price.toFixed(), p.step],
-        );
-      }
-    });
+    const orders = changes.orders.map((o) => ({
+      id: o.id,
+      seq: o.seq,
+      client_order_id: o.clientOrderId,
+      symbol: o.symbol,
+      side: o.side,
+      type: o.type,
+      time_in_force: o.timeInForce,
+      qty: o.qty.toFixed(),
+      limit_price: text(o.limitPrice),
+      stop_price: text(o.stopPrice),
+      status: o.status,
+      triggered: o.triggered,
+      filled_qty: o.filledQty.toFixed(),
+      filled_notional: o.filledNotional.toFixed(),
+      created_at: o.createdAt.toISOString(),
+      updated_at: o.updatedAt?.toISOString() ?? null,
+      submitted_at: o.submittedAt?.toISOString() ?? null,
+      filled_at: o.filledAt?.toISOString() ?? null,
+      canceled_at: o.canceledAt?.toISOString() ?? null,
+      replaces: o.replaces,
+      replaced_by: o.replacedBy,
+    }));
+    const fills = changes.executions.map((e) => ({
+      execution_id: e.executionId,
+      seq: e.seq,
+      order_id: e.orderId,
+      symbol: e.symbol,
+      side: e.side,
+      qty: e.qty.toFixed(),
+      price: e.price.toFixed(),
+      cum_qty: e.cumQty.toFixed(),
+      leaves_qty: e.leavesQty.toFixed(),
+      position_qty: e.positionQty.toFixed(),
+      transaction_time: e.transactionTime.toISOString(),
+    }));
+    const prices = changes.prices.map((p) => ({ symbol: p.symbol, price: p.price.toFixed(), step: p.step }));
+    await sql(
+      this.db,
+      `WITH o AS (
+         INSERT INTO sim_orders (id, seq, client_order_id, symbol, side, type, time_in_force, qty, limit_price,
+                                 stop_price, status, triggered, filled_qty, filled_notional, created_at, updated_at,
+                                 submitted_at, filled_at, canceled_at, replaces, replaced_by)
+         SELECT id, seq, client_order_id, symbol, side, type, time_in_force, qty, limit_price, stop_price, status,
+                triggered, filled_qty, filled_notional, created_at, updated_at, submitted_at, filled_at, canceled_at,
+                replaces, replaced_by
+           FROM jsonb_to_recordset($1::jsonb) AS r(id text, seq bigint, client_order_id text, symbol text, side text,
+                type text, time_in_force text, qty numeric, limit_price numeric, stop_price numeric, status text,
+                triggered boolean, filled_qty numeric, filled_notional numeric, created_at timestamptz,
+                updated_at timestamptz, submitted_at timestamptz, filled_at timestamptz, canceled_at timestamptz,
+                replaces text, replaced_by text)
+         ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, triggered = EXCLUDED.triggered,
+           filled_qty = EXCLUDED.filled_qty, filled_notional = EXCLUDED.filled_notional,
+           updated_at = EXCLUDED.updated_at, filled_at = EXCLUDED.filled_at, canceled_at = EXCLUDED.canceled_at,
+           replaced_by = EXCLUDED.replaced_by
+         RETURNING 1
+       ), f AS (
+         INSERT INTO sim_fills (execution_id, seq, order_id, symbol, side, qty, price, cum_qty, leaves_qty,
+                                position_qty, transaction_time)
+         SELECT execution_id, seq, order_id, symbol, side, qty, price, cum_qty, leaves_qty, position_qty,
+                transaction_time
+           FROM jsonb_to_recordset($2::jsonb) AS r(execution_id text, seq bigint, order_id text, symbol text,
+                side text, qty numeric, price numeric, cum_qty numeric, leaves_qty numeric, position_qty numeric,
+                transaction_time timestamptz)
+         ON CONFLICT (execution_id) DO NOTHING
+         RETURNING 1
+       ), p AS (
+         INSERT INTO sim_prices (symbol, price, step, updated_at)
+         SELECT symbol, price, step, now() FROM jsonb_to_recordset($3::jsonb) AS r(symbol text, price numeric, step bigint)
+         ON CONFLICT (symbol) DO UPDATE SET price = EXCLUDED.price, step = EXCLUDED.step, updated_at = now()
+         RETURNING 1
+       )
+       SELECT (SELECT count(*) FROM o) AS orders, (SELECT count(*) FROM f) AS fills, (SELECT count(*) FROM p) AS prices`,
+      [JSON.stringify(orders), JSON.stringify(fills), JSON.stringify(prices)],
+    );
   }
 }

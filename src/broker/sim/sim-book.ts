@@ -81,8 +81,15 @@ export class SimJournal {
   private orders = new Map<string, SimOrder>();
   private executions: SimExecution[] = [];
   private prices = new Map<string, SimPriceState>();
-  private chain: Promise<void> = Promise.resolve();
+  /** The save under way (rejects when it fails), or a resolved promise. */
+  private inflight: Promise<void> = Promise.resolve();
+  /** The next save, waiting for `inflight`: everything marked until it starts goes in it. */
+  private next: Promise<void> | null = null;
   private failure: unknown = null;
+  /** Changes marked so far; the count when the last batch was cut; the count saved through. */
+  private marks = 0;
+  private cutMark = 0;
+  private savedMark = 0;
 
   constructor(
     private readonly store: SimBookStore,
@@ -90,20 +97,62 @@ export class SimJournal {
   ) {}
 
   order(order: SimOrder): void {
+    this.marks += 1;
     this.orders.set(order.id, order);
   }
 
   execution(execution: SimExecution): void {
+    this.marks += 1;
     this.executions.push(execution);
   }
 
   price(state: SimPriceState): void {
+    this.marks += 1;
     this.prices.set(state.symbol, state);
   }
 
-  /** Saves what is marked (after the batches before it); rejects if this batch could not be saved. */
+  /** A token for "everything marked so far" (see `until`). */
+  get mark(): number {
+    return this.marks;
+  }
+
+  /**
+   * Resolves once everything marked up to `mark` is saved, without waiting
+   * for changes marked after it (a stream update waits for its own change
+   * only, not for the book's later ones); rejects if that batch failed.
+   */
+  until(mark: number): Promise<void> {
+    if (mark <= this.savedMark) return Promise.resolve();
+    if (mark <= this.cutMark) return this.inflight;
+    return this.flushed();
+  }
+
+  /**
+   * Resolves once what is marked now is saved; rejects if its batch could not
+   * be saved. Group commit: while a save is under way, callers share the next
+   * batch, cut when that save ends.
+   */
   flushed(): Promise<void> {
-    if (this.orders.size === 0 && this.executions.length === 0 && this.prices.size === 0) return this.chain;
+    if (this.next !== null) return this.next;
+    if (this.orders.size === 0 && this.executions.length === 0 && this.prices.size === 0) return this.inflight;
+    const next = this.inflight
+      .catch(() => undefined)
+      .then(() => {
+        this.next = null;
+        return this.save(this.cut());
+      });
+    this.next = next;
+    this.inflight = next;
+    return next;
+  }
+
+  /** The last save's error, if the last save failed (cleared by a successful one). */
+  get lastFailure(): unknown {
+    return this.failure;
+  }
+
+  private cut(): SimBookChanges {
+    this.cutMark = this.marks;
     const batch: SimBookChanges = {
       orders: [...this.orders.values()].map((o) => ({ ...o })),
       executions: this.executions,
@@ -112,27 +161,21 @@ export class SimJournal {
     this.orders = new Map();
     this.executions = [];
     this.prices = new Map();
-    const run = this.chain.then(() =>
-      this.store.save(batch).then(
-        () => {
-          this.failure = null;
-        },
-        (err: unknown) => {
-          this.putBack(batch);
-          this.failure = err;
-          this.onError(err);
-          throw err;
-        },
-      ),
-    );
-    // The next batch waits for this one, whatever its outcome.
-    this.chain = run.catch(() => undefined);
-    return run;
+    return batch;
   }
 
-  /** The last save's error, if the last save failed (cleared by a successful one). */
-  get lastFailure(): unknown {
-    return this.failure;
+  private async save(batch: SimBookChanges): Promise<void> {
+    const through = this.cutMark;
+    try {
+      await this.store.save(batch);
+      this.savedMark = Math.max(this.savedMark, through);
+      this.failure = null;
+    } catch (err) {
+      this.putBack(batch);
+      this.failure = err;
+      this.onError(err);
+      throw err;
+    }
   }
 
   private putBack(batch: SimBookChanges): void {

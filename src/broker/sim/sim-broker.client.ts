@@ -117,7 +117,7 @@ export class SimBrokerClient implements BrokerClient {
     const journal = new SimJournal(store, onError);
     this.journal = journal;
     this.ex.journal = journal;
-    this.stream.barrier = () => journal.flushed();
+    this.stream.barrier = journal;
   }
 
   /** Starts the walk's timer (no-op at volatility 0). */
