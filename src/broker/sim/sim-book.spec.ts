@@ -120,6 +120,43 @@ describe('SimBrokerClient: a durable book (docs/simulator.md#durability)', () =>
     expect(store.executions.size).toBe(1);
   });
 
+  it("an update waits for its own change only, not for the book's later changes", async () => {
+    const store = new MemorySimBookStore();
+    const { sim } = await boot(store, 'a');
+    const rec = await record(sim);
+    await sim.submitOrder(order({ clientOrderId: 'mine', type: 'limit', limitPrice: '90' }));
+    await sim.settle();
+    // The fill's batch is saved at once; the next batch (another symbol's price) is held.
+    sim.setPrice('AAPL', '85');
+    await new Promise((r) => setImmediate(r)); // its save has started
+    let release!: () => void;
+    store.gate = new Promise((r) => (release = r));
+    sim.setPrice('OTHER', '10');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(rec.log).toEqual(['connected:false', 'new:mine', 'fill:mine']);
+    expect(store.prices.has('OTHER')).toBe(false);
+    release();
+    await sim.settle();
+    await sim.close();
+    expect(store.prices.get('OTHER')?.price.toFixed()).toBe('10');
+  });
+
+  it('group commit: changes made while a save is under way share the next batch', async () => {
+    const store = new MemorySimBookStore();
+    const { sim } = await boot(store, 'a');
+    let release!: () => void;
+    store.gate = new Promise((r) => (release = r));
+    const first = sim.submitOrder(order({ clientOrderId: 'g-0', type: 'limit', limitPrice: '1' }));
+    await new Promise((r) => setTimeout(r, 5));
+    const rest = [1, 2, 3].map((i) =>
+      sim.submitOrder(order({ clientOrderId: `g-${i}`, type: 'limit', limitPrice: '1' })),
+    );
+    store.gate = null;
+    release();
+    await Promise.all([first, ...rest]);
+    expect(store.batches.map((b) => b.orders.map((o) => o.clientOrderId))).toEqual([['g-0'], ['g-1', 'g-2', 'g-3']]);
+  });
+
   it('refuses to attach a second store', async () => {
     const store = new MemorySimBookStore();
     const { sim } = await boot(store, 'a');

@@ -74,6 +74,8 @@ export class MemorySimBookStore implements SimBookStore {
   failures = 0;
   /** Set to hold saves until released. */
   gate: Promise<void> | null = null;
+  /** Batches seen by `save`, in order (held or not). */
+  readonly batches: SimBookChanges[] = [];
 
   async load(): Promise<SimBookSnapshot> {
     return {
@@ -84,7 +86,9 @@ export class MemorySimBookStore implements SimBookStore {
   }
 
   async save(changes: SimBookChanges): Promise<void> {
-    if (this.gate) await this.gate;
+    this.batches.push(changes);
+    const gate = this.gate;
+    if (gate) await gate;
     if (this.failures > 0) {
       this.failures -= 1;
       throw new Error('database unavailable (test)');
