@@ -6,7 +6,9 @@
  * `latencyMs`) and their consequences — fills, cancels, expiries — arrive as
  * OrderUpdates on the stream, asynchronously and in order. Matching rules are
  * in sim-order.ts: every execution is at the symbol's reference price, which
- * for a marketable limit is the better of limit and reference.
+ * for a marketable limit is the better of limit and reference. Prices walk
+ * (sim-price-walker.ts) and, after `restore(store)`, the book is durable
+ * (sim-book.ts); both in docs/simulator.md.
  *
  * Invariants:
  * - a client_order_id is taken forever once an order carried it (even after a
