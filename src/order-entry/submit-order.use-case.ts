@@ -59,6 +59,7 @@ const DISPATCH_MESSAGES: Record<DispatchOutcome, string> = {
   unconfirmed: 'Broker outcome unknown (timeout or broker error); resolving by client_order_id',
   retry_scheduled: 'Broker rate-limited the submission; it will be sent again with the same client_order_id',
   failed: 'Order could not be sent: the broker refused the credentials',
+  blocked: 'Order not sent: a safety control engaged after it was accepted',
 };
 
 /** How long one exposure read serves DRY_RUN orders of the same symbol and strategy. */
@@ -131,6 +132,15 @@ export class SubmitOrderUseCase {
       const message = sent.error
         ? `${DISPATCH_MESSAGES[sent.outcome]}: ${sent.error.message}`
         : DISPATCH_MESSAGES[sent.outcome];
+      if (sent.outcome === 'blocked' && sent.block) {
+        // Written, then kept from the broker by the re-check: the same 503 as a refusal, naming the order.
+        this.metrics.orderRejected(sent.block.denial.code);
+        throw new DomainError('unavailable', sent.block.denial.code, `${message}: ${sent.block.denial.message}`, {
+          client_order_id: order.clientOrderId,
+          status: sent.order.status,
+          ...sent.block.denial.details,
+        });
+      }
       if (sent.outcome === 'failed') {
         throw new DomainError('unavailable', 'BROKER_UNAVAILABLE', message, {
           client_order_id: order.clientOrderId,
