@@ -3,6 +3,7 @@ import { AuditModule } from '../audit/audit.module';
 import { OrdersModule } from '../orders/orders.module';
 import { RiskModule } from '../risk/risk.module';
 import { CancelAllOrdersUseCase } from './cancel-all-orders.use-case';
+import { CancelAllController } from './cancel-all.controller';
 import { EngageKillSwitchUseCase } from './engage-kill-switch.use-case';
 import { KillSwitchController } from './kill-switch.controller';
 
@@ -13,7 +14,7 @@ import { KillSwitchController } from './kill-switch.controller';
  */
 @Module({
   imports: [AuditModule, OrdersModule, RiskModule],
-  controllers: [KillSwitchController],
+  controllers: [KillSwitchController, CancelAllController],
   providers: [CancelAllOrdersUseCase, EngageKillSwitchUseCase],
   exports: [CancelAllOrdersUseCase],
 })
