@@ -178,7 +178,10 @@ describe('position controls (e2e, sim)', () => {
 
   it('passes a tripped circuit breaker (reduce-only), while an order adding exposure is refused', async () => {
     await open('PCBRK', 20);
-    expect((await post('/circuit-breaker/trip', { reason: 'test' })).status).toBe(200);
+    const trip = await post('/circuit-breaker/trip', { reason: 'test' });
+    expect(trip.status).toBe(200);
+    // No operator in the body: the calling key's name is recorded.
+    expect(trip.body.tripped_by).toBe('admin');
     const add = await post('/orders', { symbol: 'PCBRK', side: 'buy', qty: 1 });
     expect(add.status).toBe(503);
     expect(add.body.error).toBe('CIRCUIT_BREAKER_TRIPPED');
