@@ -252,6 +252,17 @@ describe('position controls (e2e, sim)', () => {
     expect(missing.body.details.fields.map((f: { field: string }) => f.field)).toEqual(['target_qty']);
   });
 
+  it('flatten-all names bad fields with 422 and does nothing', async () => {
+    const res = await post('/positions/flatten-all', { bogus: 1, operator: ' ', strategy_id: 'no spaces' });
+    expect(res.status).toBe(422);
+    expect(res.body.details.fields.map((f: { field: string }) => f.field).sort()).toEqual([
+      'bogus',
+      'operator',
+      'strategy_id',
+    ]);
+    expect(await t.db.query(`SELECT 1 FROM audit_log WHERE action = 'positions.flatten_all'`)).toEqual([]);
+  });
+
   it('needs SUBMIT_ORDER and a key for every strategy', async () => {
     const scoped = await createKey(t, ['SUBMIT_ORDER', 'VIEW_ORDERS'], ['alpha']);
     const viewer = await createKey(t, ['VIEW_ORDERS']);
