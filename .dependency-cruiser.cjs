@@ -24,6 +24,7 @@ const LAYERS = [
   'reconciliation',
   'order-entry',
   'controls',
+  'manual',
   'webhooks',
   'health',
   'system',

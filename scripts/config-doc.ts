@@ -206,6 +206,16 @@ const MEANINGS: Record<string, Meaning> = {
     group: 'Pre-trade checks and limits',
     meaning: 'Default of `cancel_open_orders` on `POST /api/v1/kill-switch/engage`.',
   },
+  REDUCE_ONLY_LOCK_TIMEOUT_SECONDS: {
+    group: 'Pre-trade checks and limits',
+    meaning:
+      'Lifetime of the per-symbol lock held by a position close, adjust or flatten (`POST /api/v1/positions/...`): a holder that dies frees it after this.',
+  },
+  REDUCE_ONLY_LOCK_BLOCKING_SECONDS: {
+    group: 'Pre-trade checks and limits',
+    meaning:
+      'How long a close, adjust or flatten waits for the per-symbol lock another one holds; longer is 409 `POSITION_BUSY`.',
+  },
   ORDER_SUBMIT_RATE_LIMIT: {
     group: 'Pre-trade checks and limits',
     meaning:

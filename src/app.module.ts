@@ -19,6 +19,7 @@ import { MARKET_DATA_OVERRIDE } from './market-data/market-data.module';
 import { MetricsModule } from './infra/metrics/metrics.module';
 import { StateModule } from './infra/state/state.module';
 import { ControlsModule } from './controls/controls.module';
+import { ManualModule } from './manual/manual.module';
 import { OrderEntryModule } from './order-entry/order-entry.module';
 import { OverridesModule } from './infra/overrides.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
@@ -63,6 +64,7 @@ export class AppModule {
         HealthModule,
         OrderEntryModule,
         ControlsModule,
+        ManualModule,
         EventsModule,
         WebhooksModule,
       ],

@@ -110,6 +110,13 @@ export interface AppConfig {
     advDays: number;
   };
   killSwitchCancelOnEngage: boolean;
+  /** The per-symbol lock of close/adjust/flatten (docs/operator-controls.md). */
+  reduceOnlyLock: {
+    /** The lock's lifetime: a holder that dies frees it after this. */
+    timeoutSeconds: number;
+    /** How long a second close of the symbol waits for it before 409 POSITION_BUSY. */
+    blockingSeconds: number;
+  };
   reconciliation: {
     startupDelaySeconds: number;
     /** block: a position mismatch blocks new exposure in the symbol until resolved; report: finding only. */
@@ -302,6 +309,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
       advDays: int('MARKET_DATA_ADV_DAYS', 20, 1, 250),
     },
     killSwitchCancelOnEngage: bool('KILL_SWITCH_CANCEL_ON_ENGAGE', false),
+    reduceOnlyLock: {
+      timeoutSeconds: int('REDUCE_ONLY_LOCK_TIMEOUT_SECONDS', 30, 1, 3600),
+      blockingSeconds: int('REDUCE_ONLY_LOCK_BLOCKING_SECONDS', 5, 0, 600),
+    },
     reconciliation: {
       startupDelaySeconds: int('RECONCILIATION_STARTUP_DELAY_SECONDS', 2, 0, 3600),
       positionMismatchPolicy: read<'block' | 'report'>('RECONCILIATION_POSITION_MISMATCH_POLICY', 'block', (raw) =>

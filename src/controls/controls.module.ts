@@ -4,6 +4,7 @@ import { BrokerModule } from '../broker/broker.module';
 import { OrdersModule } from '../orders/orders.module';
 import { RiskModule } from '../risk/risk.module';
 import { CancelAllOrdersUseCase } from './cancel-all-orders.use-case';
+import { CancelAllController } from './cancel-all.controller';
 import { EngageKillSwitchUseCase } from './engage-kill-switch.use-case';
 import { KillSwitchController } from './kill-switch.controller';
 import { SimPricesController } from './sim-prices.controller';
@@ -17,7 +18,7 @@ import { SimPricesUseCase } from './sim-prices.use-case';
  */
 @Module({
   imports: [AuditModule, BrokerModule, OrdersModule, RiskModule],
-  controllers: [KillSwitchController, SimPricesController],
+  controllers: [KillSwitchController, CancelAllController, SimPricesController],
   providers: [CancelAllOrdersUseCase, EngageKillSwitchUseCase, SimPricesUseCase],
   exports: [CancelAllOrdersUseCase],
 })

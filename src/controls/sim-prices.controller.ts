@@ -3,6 +3,7 @@ import { ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ActorContext } from '../audit/audit-entry';
 import { Actor, ApiKeyAuth, RequirePermissions } from '../auth/auth.decorators';
 import { ErrorResponseDto } from '../common/error-response.dto';
+import { operatorOf } from '../common/operator-fields';
 import { SetSimPriceDto, SimPriceDto, SimPricesDto } from './sim-prices.dto';
 import { SimPricesUseCase } from './sim-prices.use-case';
 
@@ -39,7 +40,7 @@ export class SimPricesController {
   @ApiOperation({
     summary: "Set a symbol's sim price",
     description:
-      'Moves the reference price at once (audited as sim.price_set with the operator); resting limit and stop orders it crosses fill, and the walk continues from it. Only with BROKER=sim (otherwise 404 SIMULATOR_NOT_ACTIVE).',
+      "Moves the reference price at once (audited as sim.price_set with the operator, by default the calling key's name); resting limit and stop orders it crosses fill, and the walk continues from it. Only with BROKER=sim (otherwise 404 SIMULATOR_NOT_ACTIVE).",
   })
   @ApiParam({ name: 'symbol', example: 'AAPL' })
   @ApiResponse({ status: 200, type: SimPriceDto })
@@ -50,6 +51,6 @@ export class SimPricesController {
     @Body() body: SetSimPriceDto,
     @Actor() actor: ActorContext,
   ): Promise<SimPriceDto> {
-    return this.prices.set({ symbol, price: body.price, operator: body.operator }, actor);
+    return this.prices.set({ symbol, price: body.price, operator: operatorOf(body.operator, actor) }, actor);
   }
 }

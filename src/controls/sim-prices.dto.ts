@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { OperatorField } from '../common/operator-fields';
+import { OptionalOperatorField } from '../common/operator-fields';
 import { Price } from '../common/validators';
 
 export class SetSimPriceDto {
@@ -10,8 +10,8 @@ export class SetSimPriceDto {
   @Price()
   price!: string;
 
-  @OperatorField('Who sets it')
-  operator!: string;
+  @OptionalOperatorField('Who sets it')
+  operator?: string;
 }
 
 export class SimPriceDto {

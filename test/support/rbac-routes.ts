@@ -37,6 +37,13 @@ export const RBAC_ROUTES: RbacRoute[] = [
     permission: 'SUBMIT_ORDER',
   },
   { route: 'GET /api/v1/orders', path: '/api/v1/orders', permission: 'VIEW_ORDERS' },
+  { route: 'GET /api/v1/orders/pending', path: '/api/v1/orders/pending', permission: 'VIEW_ORDERS' },
+  { route: 'GET /api/v1/orders/recent-fills', path: '/api/v1/orders/recent-fills', permission: 'VIEW_ORDERS' },
+  {
+    route: 'GET /api/v1/orders/{client_order_id}/audit',
+    path: '/api/v1/orders/rbac-matrix-1/audit',
+    permission: 'VIEW_ORDERS',
+  },
   {
     route: 'GET /api/v1/orders/{client_order_id}',
     path: '/api/v1/orders/rbac-matrix-1',
@@ -47,10 +54,40 @@ export const RBAC_ROUTES: RbacRoute[] = [
     path: '/api/v1/orders/rbac-matrix-1/cancel',
     permission: 'CANCEL_ORDER',
   },
+  {
+    route: 'POST /api/v1/orders/cancel-all',
+    path: '/api/v1/orders/cancel-all',
+    body: { symbol: 'RBACX' },
+    permission: 'CANCEL_ORDER',
+  },
+  {
+    route: 'POST /api/v1/manual/orders',
+    path: '/api/v1/manual/orders',
+    body: { symbol: 'RBAC', side: 'buy', qty: 1, client_order_id: 'rbac-matrix-manual', reason: 'rbac matrix' },
+    permission: 'SUBMIT_ORDER',
+  },
   { route: 'GET /api/v1/events', path: '/api/v1/events', permission: 'VIEW_ORDERS', stream: true },
 
   // Positions
   { route: 'GET /api/v1/positions', path: '/api/v1/positions', permission: 'VIEW_POSITIONS' },
+  {
+    route: 'POST /api/v1/positions/{symbol}/close',
+    path: '/api/v1/positions/RBACX/close',
+    body: {},
+    permission: 'SUBMIT_ORDER',
+  },
+  {
+    route: 'POST /api/v1/positions/{symbol}/adjust',
+    path: '/api/v1/positions/RBACX/adjust',
+    body: { target_qty: 0 },
+    permission: 'SUBMIT_ORDER',
+  },
+  {
+    route: 'POST /api/v1/positions/flatten-all',
+    path: '/api/v1/positions/flatten-all',
+    body: {},
+    permission: 'SUBMIT_ORDER',
+  },
 
   // Simulator (BROKER=sim, the test default)
   { route: 'GET /api/v1/sim/prices', path: '/api/v1/sim/prices', permission: 'MANAGE_RISK' },

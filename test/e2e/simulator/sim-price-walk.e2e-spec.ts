@@ -135,9 +135,17 @@ describe('sim price walk (e2e)', () => {
     const badPrice = await t.http.put('/api/v1/sim/prices/OPSX').set(auth).send({ price: '-1', operator: 'jane.doe' });
     expect(badPrice.status).toBe(422);
     expect(JSON.stringify(badPrice.body)).toContain('price');
-    const noOperator = await t.http.put('/api/v1/sim/prices/OPSX').set(auth).send({ price: '1' });
-    expect(noOperator.status).toBe(422);
-    expect(JSON.stringify(noOperator.body)).toContain('operator');
+    const blankOperator = await t.http.put('/api/v1/sim/prices/OPSX').set(auth).send({ price: '1', operator: ' ' });
+    expect(blankOperator.status).toBe(422);
+    expect(JSON.stringify(blankOperator.body)).toContain('operator');
+    // Without an operator, the calling key's name is recorded.
+    const byKey = await t.http.put('/api/v1/sim/prices/KEYD').set(auth).send({ price: '7' });
+    expect(byKey.status).toBe(200);
+    const keyed = (await t.db.query(
+      `SELECT actor FROM audit_log WHERE action = 'sim.price_set' AND symbol = 'KEYD'`,
+    )) as Array<{ actor: string }>;
+    expect(keyed).toHaveLength(1);
+    expect(keyed[0]!.actor).not.toBe('');
     const badSymbol = await t.http.put('/api/v1/sim/prices/..').set(auth).send({ price: '1', operator: 'jane.doe' });
     expect([404, 422]).toContain(badSymbol.status);
     const badSymbol2 = await t.http.put('/api/v1/sim/prices/A..B').set(auth).send({ price: '1', operator: 'jane.doe' });
