@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Checks and unit-tests the Prometheus alert rules (ops/prometheus/alerts.yml)
+# with promtool. Uses promtool from PATH, else a copy cached under
+# $PROMTOOL_CACHE, else takes promtool alone out of Debian's `prometheus`
+# package (apt-get download + dpkg-deb: no server installed, nothing started,
+# no dependencies pulled; about 20 MB fetched once). Idempotent.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+cache="${PROMTOOL_CACHE:-/var/cache/execution-gateway-ci}"
+promtool="$(command -v promtool || true)"
+if [ -z "$promtool" ]; then
+  promtool="$cache/promtool"
+  if [ ! -x "$promtool" ]; then
+    echo "promtool not found: extracting it from Debian's prometheus package into $cache"
+    work="$(mktemp -d)"
+    trap 'rm -rf "$work"' EXIT
+    (cd "$work" && { apt-get download prometheus >/dev/null 2>&1 || { apt-get update -qq && apt-get download prometheus; }; })
+    mkdir -p "$cache"
+    dpkg-deb --fsys-tarfile "$work"/prometheus_*.deb | tar -xO ./usr/bin/promtool >"$work/promtool"
+    chmod 0755 "$work/promtool"
+    mv "$work/promtool" "$promtool"
+  fi
+fi
+
+"$promtool" --version 2>&1 | head -1
+"$promtool" check rules ops/prometheus/alerts.yml
+"$promtool" test rules ops/prometheus/alerts.test.yml
