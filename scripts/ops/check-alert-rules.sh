@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Checks and unit-tests the Prometheus alert rules (ops/prometheus/alerts.yml)
-# with promtool. Uses promtool from PATH, else a copy cached under
+# Checks the Prometheus configuration of the monitoring profile and the alert
+# rules it loads (ops/prometheus/), then unit-tests the rules, with promtool. Uses promtool from PATH, else a copy cached under
 # $PROMTOOL_CACHE, else takes promtool alone out of Debian's `prometheus`
 # package (apt-get download + dpkg-deb: no server installed, nothing started,
 # no dependencies pulled; about 20 MB fetched once). Idempotent.
@@ -24,5 +24,5 @@ if [ -z "$promtool" ]; then
 fi
 
 "$promtool" --version 2>&1 | head -1
-"$promtool" check rules ops/prometheus/alerts.yml
+"$promtool" check config ops/prometheus/prometheus.yml
 "$promtool" test rules ops/prometheus/alerts.test.yml
