@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Checks the Prometheus configuration of the monitoring profile and the alert
-# rules it loads (ops/prometheus/), then unit-tests the rules, with promtool. Uses promtool from PATH, else a copy cached under
+# rules it loads (ops/prometheus/), unit-tests the rules, and checks the PromQL
+# of the Grafana dashboards' queries, with promtool. Uses promtool from PATH, else a copy cached under
 # $PROMTOOL_CACHE, else takes promtool alone out of Debian's `prometheus`
 # package (apt-get download + dpkg-deb: no server installed, nothing started,
 # no dependencies pulled; about 20 MB fetched once). Idempotent.
@@ -26,3 +27,12 @@ fi
 "$promtool" --version 2>&1 | head -1
 "$promtool" check config ops/prometheus/prometheus.yml
 "$promtool" test rules ops/prometheus/alerts.test.yml
+
+# The dashboard's queries must be valid PromQL too.
+queries="$(mktemp -d)/dashboard-queries.yml"
+for dashboard in ops/grafana/dashboards/*.json; do
+  node scripts/ops/dashboard-rules.mjs "$dashboard" >"$queries"
+  echo "Dashboard queries of $dashboard:"
+  "$promtool" check rules "$queries"
+done
+rm -rf "$(dirname "$queries")"

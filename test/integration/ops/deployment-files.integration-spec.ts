@@ -147,3 +147,26 @@ describe('Dockerfile', () => {
     expect(pkg.engines.node).toBe('>=20.19');
   });
 });
+
+describe('alert rules (ops/prometheus/alerts.yml)', () => {
+  const rules = (
+    parse(readFileSync(join(ROOT, 'ops/prometheus/alerts.yml'), 'utf8')) as {
+      groups: Array<{
+        rules: Array<{ alert: string; labels: { severity: string }; annotations: Record<string, string> }>;
+      }>;
+    }
+  ).groups.flatMap((g) => g.rules);
+  const runbook = readFileSync(join(ROOT, 'docs/runbook.md'), 'utf8');
+  const tests = readFileSync(join(ROOT, 'ops/prometheus/alerts.test.yml'), 'utf8');
+
+  it('each alert has a severity, a summary, a runbook section of its own name and a promtool test case', () => {
+    expect(rules.length).toBeGreaterThanOrEqual(13);
+    for (const r of rules) {
+      expect(['warning', 'critical']).toContain(r.labels.severity);
+      expect(r.annotations.summary).toBeTruthy();
+      expect(r.annotations.runbook_url).toBe(`docs/runbook.md#${r.alert.toLowerCase()}`);
+      expect(runbook).toContain(`\n### ${r.alert}\n`);
+      expect(tests).toContain(`alertname: ${r.alert}\n`);
+    }
+  });
+});
