@@ -164,7 +164,7 @@ export class ApiKeyService implements OnModuleInit, OnModuleDestroy, OnApplicati
   /**
    * Without ADMIN_API_KEY and without any stored key nobody could call the
    * gateway: outside production a bootstrap admin key is generated, stored
-   * hashed and printed once; in production the start is refused.
+   * hashed, shown once after the "listening" line and written to a 0600 file (bootstrap-key.ts); in production the start is refused.
    */
   async onApplicationBootstrap(): Promise<void> {
     if (this.config.adminApiKey) return;

@@ -1,5 +1,5 @@
 /**
- * The shape of log lines (docs/operations.md#logs): `json` (one object per
+ * The shape of log lines (docs/operations.md#logs-and-request-ids): `json` (one object per
  * line, for collectors) or `pretty` (coloured, one line per entry, for a
  * person at a terminal). Pure.
  */

@@ -2,7 +2,7 @@
  * One definition of the log lines, shared by the application's logger
  * (LoggingModule), the logger Nest uses while the application is being built
  * and the start-up failure line of main.ts, so all three look alike
- * (docs/operations.md#logs). Credentials are redacted wherever they would
+ * (docs/operations.md#logs-and-request-ids). Credentials are redacted wherever they would
  * appear: headers by path, and query strings in any logged URL
  * (docs/security.md#secrets-in-logs).
  */

@@ -1,5 +1,5 @@
 /**
- * The access log (docs/operations.md#logs): an error answer's line carries its
+ * The access log (docs/operations.md#logs-and-request-ids): an error answer's line carries its
  * `error` code, so two answers with the same status (a 503 from the kill switch
  * and one from a quarantine) can be told apart in the log alone; a success
  * carries none. Lines are read at the logger's own output stream.
