@@ -21,10 +21,10 @@ const UNPREFIXED = ['/', 'health', 'health/live', 'health/ready', 'metrics'];
 /** Builds the application exactly as production runs it; tests call this too. */
 export async function createApp(config: AppConfig, overrides: AppOverrides = {}): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, overrides), {
-    bufferLogs: true,
     bodyParser: false,
-    // Until the application's logger takes over, Nest's own lines go out in the same format;
-    // a failed start is thrown to the caller (main.ts reports it in one line) rather than exiting here.
+    // Until the application's logger takes over, start-up lines go out at once (not buffered, so
+    // they carry their own time) in the same format; a failed start is thrown to the caller
+    // (main.ts reports it in one line) rather than exiting here.
     logger: new NestPinoLogger(createRootLogger(config.logLevel, resolveLogFormat(config.logFormat))),
     abortOnError: false,
   });
