@@ -59,7 +59,7 @@ module.exports = {
   // Global, not per project: Jest ignores a project's own testTimeout.
   testTimeout: 30000,
   projects: [
-    { ...shared, displayName: 'unit', roots: ['<rootDir>/src'], testRegex: '\\.spec\\.ts$' },
+    { ...shared, displayName: 'unit', roots: ['<rootDir>/src', '<rootDir>/scripts'], testRegex: '\\.spec\\.ts$' },
     {
       ...shared,
       ...withDatabase,

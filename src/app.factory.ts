@@ -8,6 +8,8 @@ import { HttpExceptionFilter } from './common/http-exception.filter';
 import { StrictValidationPipe } from './common/validation.pipe';
 import { AppConfig } from './config/app-config';
 import { RequestObserverMiddleware } from './infra/http/request-observer.middleware';
+import { NestPinoLogger } from './infra/logging/nest-pino-logger';
+import { createRootLogger, resolveLogFormat } from './infra/logging/pino-options';
 import { notFoundResponder } from './common/http-exception.filter';
 import { SERVICE_VERSION } from './system/service-info';
 
@@ -19,8 +21,12 @@ const UNPREFIXED = ['/', 'health', 'health/live', 'health/ready', 'metrics'];
 /** Builds the application exactly as production runs it; tests call this too. */
 export async function createApp(config: AppConfig, overrides: AppOverrides = {}): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, overrides), {
-    bufferLogs: true,
     bodyParser: false,
+    // Until the application's logger takes over, start-up lines go out at once (not buffered, so
+    // they carry their own time) in the same format; a failed start is thrown to the caller
+    // (main.ts reports it in one line) rather than exiting here.
+    logger: new NestPinoLogger(createRootLogger(config.logLevel, resolveLogFormat(config.logFormat))),
+    abortOnError: false,
   });
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');

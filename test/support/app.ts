@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
@@ -66,6 +68,10 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     REDIS_KEY_PREFIX: prefix,
     ADMIN_API_KEY: TEST_ADMIN_KEY,
     LOG_LEVEL: 'silent',
+    // Tests read log lines as JSON, terminal or not.
+    LOG_FORMAT: 'json',
+    // A generated bootstrap key is never written into the checkout.
+    BOOTSTRAP_KEY_FILE: join(tmpdir(), `eg-test-bootstrap-key-${randomBytes(6).toString('hex')}`),
     DATABASE_POOL_SIZE: '10',
     PORT: '0',
     // Out of the way unless a test sets its own.
