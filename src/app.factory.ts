@@ -9,9 +9,16 @@ import { StrictValidationPipe } from './common/validation.pipe';
 import { AppConfig } from './config/app-config';
 import { RequestObserverMiddleware } from './infra/http/request-observer.middleware';
 import { notFoundResponder } from './common/http-exception.filter';
-import { SERVICE_VERSION } from './system/service-info';
+import { SERVICE_VERSION } from './common/service-info';
 
 export const API_PREFIX = 'api/v1';
+
+/**
+ * Bodies read as JSON. The API takes no forms, so curl's default for `-d`
+ * (application/x-www-form-urlencoded, used by examples that omit the header) is
+ * read as the JSON it carries; anything else in it is a 400 (docs/api.md#compatibility).
+ */
+const JSON_BODY_TYPES = ['application/json', 'application/*+json', 'application/x-www-form-urlencoded'];
 
 /** Routes that live outside /api/v1. */
 const UNPREFIXED = ['/', 'health', 'health/live', 'health/ready', 'metrics'];
@@ -33,6 +40,7 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
       limit: config.bodyLimitBytes,
       // Any JSON value parses; a body that is not an object gets a 422 naming it, not a parse error.
       strict: false,
+      type: JSON_BODY_TYPES,
       // Webhook signatures are computed over the exact bytes received.
       verify: (req, _res, buf) => {
         (req as unknown as { rawBody?: Buffer }).rawBody = buf;
