@@ -6,6 +6,7 @@ import { Logger } from 'nestjs-pino';
 import { AppModule, AppOverrides } from './app.module';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import { StrictValidationPipe } from './common/validation.pipe';
+import { completeErrorResponses } from './common/openapi';
 import { AppConfig } from './config/app-config';
 import { RequestObserverMiddleware } from './infra/http/request-observer.middleware';
 import { notFoundResponder } from './common/http-exception.filter';
@@ -56,7 +57,9 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
     .setTitle('Execution Gateway')
     .setDescription(
       'Order execution gateway: validates, risk-checks, deduplicates, persists and routes orders. ' +
-        'Authenticate with an API key: the Authorize button takes it as a bearer token or as X-API-Key.',
+        'Authenticate with an API key: the Authorize button takes it as a bearer token or as X-API-Key ' +
+        '(kept across page reloads). Every error has one body, ErrorResponseDto, whose `error` is a stable ' +
+        'reason code. This document as [JSON](/docs-json) or [YAML](/docs-yaml).',
     )
     .setVersion(SERVICE_VERSION)
     .addBearerAuth({
@@ -68,7 +71,14 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
     .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, 'api-key');
   const document = SwaggerModule.createDocument(app, builder.build());
   if (config.internalToken.secret) documentServiceSigning(document, config);
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json' });
+  completeErrorResponses(document, API_PREFIX, config.internalToken.secret !== undefined);
+  SwaggerModule.setup('docs', app, document, {
+    jsonDocumentUrl: 'docs-json',
+    yamlDocumentUrl: 'docs-yaml',
+    swaggerOptions: { persistAuthorization: true },
+  });
+  // The document's earlier address, kept for existing clients.
+  app.getHttpAdapter().get('/docs/json', (_req, res) => app.getHttpAdapter().reply(res, document, 200));
   try {
     await app.init();
   } catch (err) {
