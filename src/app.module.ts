@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { AccountModule } from './account/account.module';
 import { AuthModule } from './auth/auth.module';
 import { BrokerClient } from './broker/broker-client.port';
 import { BROKER_OVERRIDE } from './broker/broker.module';
@@ -60,6 +61,7 @@ export class AppModule {
         ControlsModule,
         EventsModule,
         WebhooksModule,
+        AccountModule,
       ],
       controllers: [SystemController],
       providers: [RequestObserverMiddleware],

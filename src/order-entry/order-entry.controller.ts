@@ -47,6 +47,7 @@ export class OrderEntryController {
     'CIRCUIT_BREAKER_TRIPPED',
     'RECONCILIATION_GATE_REDUCE_ONLY',
     'SYMBOL_QUARANTINED',
+    'BROKER_UNAVAILABLE',
   )
   async submit(
     @Body() body: unknown,

@@ -51,6 +51,7 @@ export const RBAC_ROUTES: RbacRoute[] = [
 
   // Positions
   { route: 'GET /api/v1/positions', path: '/api/v1/positions', permission: 'VIEW_POSITIONS' },
+  { route: 'GET /api/v1/account', path: '/api/v1/account', permission: 'VIEW_POSITIONS' },
 
   // Risk: kill switch, circuit breaker, fat-finger
   { route: 'GET /api/v1/kill-switch/status', path: '/api/v1/kill-switch/status', permission: 'MANAGE_RISK' },
