@@ -31,6 +31,8 @@ const swc = [
 
 const shared = {
   testEnvironment: 'node',
+  // Quiet unless TEST_LOG=1: expected errors print no stack traces (test/support/quiet-logs.ts).
+  setupFilesAfterEnv: ['<rootDir>/test/support/quiet-logs.ts'],
   transform: { '^.+\\.(t|j|mj)sx?$': swc },
   transformIgnorePatterns: [`/node_modules/(?!(${esmPackages.join('|')})/)`],
 };

@@ -271,6 +271,14 @@ export class SimBrokerClient implements BrokerClient {
   }
 
   async getAccount(): Promise<BrokerAccount> {
+    // Marked at the reference prices, as equity is: long ≥ 0, short ≤ 0 (Alpaca's signs).
+    let long = new Decimal(0);
+    let short = new Decimal(0);
+    for (const [symbol, p] of this.ex.ledger.openPositions()) {
+      const value = p.qty.mul(this.ex.referencePriceOf(symbol));
+      if (value.gte(0)) long = long.plus(value);
+      else short = short.plus(value);
+    }
     return {
       id: this.opts.accountId,
       status: 'ACTIVE',
@@ -279,6 +287,8 @@ export class SimBrokerClient implements BrokerClient {
       equity: this.ex.equity().toFixed(),
       buyingPower: this.ex.buyingPower().toFixed(),
       lastEquity: this.lastEquity.toFixed(),
+      longMarketValue: long.toFixed(),
+      shortMarketValue: short.toFixed(),
       tradingBlocked: false,
     };
   }
