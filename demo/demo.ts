@@ -139,23 +139,48 @@ async function main(): Promise<void> {
     2_000,
   );
 
-  step('Positions, marked to market');
+  if (resting && !TERMINAL.has(resting.status) && broker === 'sim' && !dryRun) {
+    step(`Move the sim's ${SYMBOL} price through the limit (an operator endpoint of the simulator)`);
+    const through = (Number(limit) - 0.05).toFixed(2);
+    const moved = await gw.PUT('/api/v1/sim/prices/{symbol}', {
+      params: { path: { symbol: SYMBOL } },
+      body: { price: through, operator: 'demo' },
+    });
+    say(`${moved.response.status}: ${SYMBOL} now ${through}`);
+    await follow(gw, resting.client_order_id, 5_000);
+  }
+
+  const open =
+    resting &&
+    (
+      await gw.GET('/api/v1/orders/{client_order_id}', {
+        params: { path: { client_order_id: resting.client_order_id } },
+      })
+    ).data;
+  if (open && !TERMINAL.has(open.status)) {
+    step('Cancel the resting limit order');
+    const cancel = await gw.POST('/api/v1/orders/{client_order_id}/cancel', {
+      params: { path: { client_order_id: open.client_order_id } },
+    });
+    say(`${cancel.response.status} ${cancel.data?.status ?? describeError(cancel.error, cancel.response.status)}`);
+    await follow(gw, open.client_order_id, 5_000);
+  }
+
+  step('Positions, marked to market, and the account');
   const positions = await gw.GET('/api/v1/positions');
   for (const p of positions.data?.positions ?? []) {
     say(
-      `${p.symbol}: ${p.qty} @ ${p.avg_entry_price}, realized ${p.realized_pl}, unrealized ${p.unrealized_pl ?? 'n/a'}`,
+      `${p.symbol}: ${p.qty} @ ${p.avg_entry_price}, now ${p.current_price ?? 'n/a'}, realized ${p.realized_pl}, unrealized ${p.unrealized_pl ?? 'n/a'}`,
     );
   }
   if (!positions.data?.positions.length) say('no positions (nothing filled yet)');
-
-  if (resting && !TERMINAL.has(resting.status)) {
-    step('Cancel the resting limit order');
-    const cancel = await gw.POST('/api/v1/orders/{client_order_id}/cancel', {
-      params: { path: { client_order_id: resting.client_order_id } },
-    });
-    say(`${cancel.response.status} ${cancel.data?.status ?? describeError(cancel.error, cancel.response.status)}`);
-    await follow(gw, resting.client_order_id, 5_000);
-  }
+  const account = await gw.GET('/api/v1/account');
+  if (account.data) {
+    const a = account.data;
+    say(
+      `equity ${a.equity} ${a.currency}, cash ${a.cash}, buying power ${a.buying_power}, long ${a.long_market_value}, short ${a.short_market_value}`,
+    );
+  } else say(`account: ${describeError(account.error, account.response.status)}`);
 
   step('The kill switch: engage it, see an order refused, release it');
   const engage = await gw.POST('/api/v1/kill-switch/engage', {

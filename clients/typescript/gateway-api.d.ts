@@ -21,6 +21,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/account": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Account balances: equity, cash, buying power, long and short market value (decimal strings)
+         * @description Read from the broker (Alpaca's account, or the sim's ledger marked at its reference prices) and cached for 2 s.
+         */
+        get: operations["AccountController_account"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/api-keys": {
         parameters: {
             query?: never;
@@ -240,6 +260,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/manual/orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An operator's order
+         * @description POST /orders with `reason` (required) and `operator`; the order metadata records {source: "manual", reason, operator}. Same id rules and pre-trade checks. A repeat of an existing order is 409 DUPLICATE_ORDER with that order in details.order.
+         */
+        post: operations["ManualOrdersController_submit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/orders": {
         parameters: {
             query?: never;
@@ -268,8 +308,25 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One order in full */
+        /** One order in full, with its fills */
         get: operations["OrdersController_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orders/{client_order_id}/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The order's audit trail, oldest first */
+        get: operations["OrdersController_audit"];
         put?: never;
         post?: never;
         delete?: never;
@@ -298,6 +355,63 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/orders/cancel-all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel every open order (optionally of one symbol, strategy or side)
+         * @description Each order is cancelled as POST /orders/{id}/cancel would (at the broker, or locally when never sent), each cancel audited, plus one audit row for the action. A key limited to some strategies cancels only theirs. Never refused by a safety gate: cancels always pass. `operator` defaults to the calling key's name.
+         */
+        post: operations["CancelAllController_execute"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orders/pending": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Open orders (every order not yet ended), oldest first
+         * @description Within the key's strategies. `parent_order_id` lists a TWAP plan's open children (slices not yet sent are in the plan, not here).
+         */
+        get: operations["OrdersController_pending"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orders/recent-fills": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The newest fills, within the key's strategies */
+        get: operations["OrdersController_recentFills"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/positions": {
         parameters: {
             query?: never;
@@ -309,6 +423,66 @@ export interface paths {
         get: operations["PositionsController_list"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/positions/{symbol}/adjust": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Bring a position to target_qty
+         * @description One order for the difference. Toward zero it is reduce-only (as a close); away from zero it adds exposure and every pre-trade check applies.
+         */
+        post: operations["PositionControlsController_adjust"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/positions/{symbol}/close": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Close a position (all of it, or qty)
+         * @description One reduce-only order: sells a long, buys a short. Default qty: the position minus what open orders on that side already close. Passes the circuit breaker, the reconciliation gate and quarantines; not the kill switch. 201 when created, 200 when an idempotency_key retry finds its order.
+         */
+        post: operations["PositionControlsController_close"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/positions/flatten-all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel every open order, then close every position
+         * @description Cancels every open order first, then sends one reduce-only market order per non-zero position (strategy_id from the body, default `manual`). Per-symbol refusals are listed in `failed`.
+         */
+        post: operations["PositionControlsController_flattenAll"];
         delete?: never;
         options?: never;
         head?: never;
@@ -415,6 +589,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/sim/prices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The sim exchange's prices and its price walk
+         * @description Only with BROKER=sim (otherwise 404 SIMULATOR_NOT_ACTIVE). See docs/simulator.md.
+         */
+        get: operations["SimPricesController_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sim/prices/{symbol}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set a symbol's sim price
+         * @description Moves the reference price at once (audited as sim.price_set with the operator, by default the calling key's name); resting limit and stop orders it crosses fill, and the walk continues from it. Only with BROKER=sim (otherwise 404 SIMULATOR_NOT_ACTIVE).
+         */
+        put: operations["SimPricesController_set"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/webhooks/orders": {
         parameters: {
             query?: never;
@@ -487,14 +701,93 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        AccountResponseDto: {
+            /**
+             * Format: date-time
+             * @description When the broker was read; answers are cached for 2 s.
+             * @example 2026-01-02T15:00:00.000Z
+             */
+            as_of: string;
+            /**
+             * @description The broker's buying power, decimal string.
+             * @example 170401
+             */
+            buying_power: string;
+            /**
+             * @description Decimal string.
+             * @example 85200.5
+             */
+            cash: string;
+            /** @example USD */
+            currency: string;
+            /**
+             * @description cash + long_market_value + short_market_value, decimal string.
+             * @example 100250.5
+             */
+            equity: string;
+            /**
+             * @description Market value of the long positions (≥ 0), decimal string; null when the broker does not report it.
+             * @example 16550
+             */
+            long_market_value: string | null;
+            /**
+             * @description Market value of the short positions (≤ 0), decimal string; null when the broker does not report it.
+             * @example -1500
+             */
+            short_market_value: string | null;
+            /**
+             * @description The broker blocks trading on the account.
+             * @example false
+             */
+            trading_blocked: boolean;
+        };
         AcknowledgeFindingDto: {
             /** @description Free text (up to 1000 characters). */
             notes?: string;
             /**
-             * @description Who acknowledges (1-200 characters); the actor of the audit row.
+             * @description Who acknowledges (1-200 characters); the actor of the audit row. Default: the calling API key's name.
              * @example jane.doe
              */
-            operator: string;
+            operator?: string;
+        };
+        AdjustPositionDto: {
+            /**
+             * @description Makes a retry safe: the same key (same symbol, same day) answers the order it created (200) instead of a new one.
+             * @example close-aapl-1
+             */
+            idempotency_key?: string;
+            /**
+             * @description Required with order_type limit. Decimal string or number.
+             * @example 150.25
+             */
+            limit_price?: string;
+            /**
+             * @description Who acts (1-200 characters); the actor of the audit row. Default: the calling API key's name.
+             * @example jane.doe
+             */
+            operator?: string;
+            /**
+             * @default market
+             * @example market
+             * @enum {string}
+             */
+            order_type: "market" | "limit";
+            /**
+             * @description Why (1-500 characters); recorded in the audit row.
+             * @example risk reduction before the close
+             */
+            reason?: string;
+            /**
+             * @description Strategy the order is booked to.
+             * @default manual
+             * @example manual
+             */
+            strategy_id: string;
+            /**
+             * @description The position wanted, signed (short < 0), whole shares.
+             * @example 60
+             */
+            target_qty: string;
         };
         ApiKeyDto: {
             /** Format: date-time */
@@ -522,6 +815,50 @@ export interface components {
             code: "SYMBOL_QUARANTINED";
             reason: string;
             symbol: string;
+        };
+        CancelAllOrdersDto: {
+            /**
+             * @description Who acts (1-200 characters); the actor of the audit row. Default: the calling API key's name.
+             * @example jane.doe
+             */
+            operator?: string;
+            /**
+             * @description Why (1-500 characters); recorded in the audit row.
+             * @example strategy misbehaving
+             */
+            reason?: string;
+            /**
+             * @example buy
+             * @enum {string}
+             */
+            side?: "buy" | "sell";
+            /** @example alpha_baseline */
+            strategy_id?: string;
+            /** @example AAPL */
+            symbol?: string;
+        };
+        CancelAllResponseDto: {
+            /**
+             * @description Cancelled, or cancel accepted by the broker (the final `canceled` follows as an update).
+             * @example [
+             *       "9467f0b30ecb46c52247b400",
+             *       "b1c2d3e4f5a6b7c8d9e0f1a2"
+             *     ]
+             */
+            canceled: string[];
+            /** @example [] */
+            failed: components["schemas"]["CancelFailureDto"][];
+            /**
+             * @description Open orders targeted.
+             * @example 2
+             */
+            requested: number;
+        };
+        CancelFailureDto: {
+            /** @example 9467f0b30ecb46c52247b400 */
+            client_order_id: string;
+            /** @example broker unavailable */
+            error: string;
         };
         CancelOrderResponseDto: {
             broker_order_id: string | null;
@@ -580,6 +917,45 @@ export interface components {
             tripped_at: string | null;
             /** @description While tripped: the operator, or `system`. */
             tripped_by: string | null;
+        };
+        ClosePositionDto: {
+            /**
+             * @description Makes a retry safe: the same key (same symbol, same day) answers the order it created (200) instead of a new one.
+             * @example close-aapl-1
+             */
+            idempotency_key?: string;
+            /**
+             * @description Required with order_type limit. Decimal string or number.
+             * @example 150.25
+             */
+            limit_price?: string;
+            /**
+             * @description Who acts (1-200 characters); the actor of the audit row. Default: the calling API key's name.
+             * @example jane.doe
+             */
+            operator?: string;
+            /**
+             * @default market
+             * @example market
+             * @enum {string}
+             */
+            order_type: "market" | "limit";
+            /**
+             * @description Shares to close; default: the whole position minus what open orders on the closing side already close.
+             * @example 50
+             */
+            qty?: string;
+            /**
+             * @description Why (1-500 characters); recorded in the audit row.
+             * @example risk reduction before the close
+             */
+            reason?: string;
+            /**
+             * @description Strategy the order is booked to.
+             * @default manual
+             * @example manual
+             */
+            strategy_id: string;
         };
         ConfigResponseDto: {
             alpaca_paper: boolean;
@@ -717,6 +1093,38 @@ export interface components {
             /** @description Operator of the last change; null before any. */
             updated_by: string | null;
         };
+        FillDto: {
+            /** @example b0b6dd9d-8b9b-48a9-ba46-b9d54906e415 */
+            broker_order_id: string | null;
+            /** @example 9467f0b30ecb46c52247b400 */
+            client_order_id: string;
+            /**
+             * Format: date-time
+             * @example 2026-01-02T15:04:05.123Z
+             */
+            executed_at: string;
+            /** @example a7e9c3a0-5b8e-4f59-9d5c-2f0c2f6a1e11 */
+            execution_id: string;
+            /**
+             * @description Decimal string.
+             * @example 150.25
+             */
+            price: string;
+            /**
+             * @description Decimal string.
+             * @example 10
+             */
+            qty: string;
+            /**
+             * @example buy
+             * @enum {string}
+             */
+            side: "buy" | "sell";
+            /** @example alpha_baseline */
+            strategy_id: string;
+            /** @example AAPL */
+            symbol: string;
+        };
         FillsBackfillDto: {
             /**
              * @description Executions after this time (ISO-8601). Default: the last pass cursor minus the overlap.
@@ -753,12 +1161,56 @@ export interface components {
             seen_count: number;
             symbol: string;
         };
-        ForceCompleteDto: {
+        FlattenAllDto: {
             /**
-             * @description Who opens the gate (1-200 characters); the actor of the audit row.
+             * @description Who acts (1-200 characters); the actor of the audit row. Default: the calling API key's name.
              * @example jane.doe
              */
-            operator: string;
+            operator?: string;
+            /**
+             * @description Why (1-500 characters); recorded in the audit row.
+             * @example end of day: flat book
+             */
+            reason?: string;
+            /**
+             * @description Strategy the closing orders are booked to.
+             * @default manual
+             * @example manual
+             */
+            strategy_id: string;
+        };
+        FlattenAllResponseDto: {
+            /**
+             * @description Open orders cancelled first.
+             * @example [
+             *       "b1c2d3e4f5a6b7c8d9e0f1a2"
+             *     ]
+             */
+            canceled: string[];
+            /** @example [] */
+            failed: components["schemas"]["FlattenFailureDto"][];
+            /** @description One reduce-only market order per non-zero position. */
+            orders: components["schemas"]["OrderResponseDto"][];
+        };
+        FlattenFailureDto: {
+            /** @example 9467f0b30ecb46c52247b400 */
+            client_order_id?: string;
+            /**
+             * @description Reason code, or the error message of a cancel.
+             * @example CLOSE_PENDING
+             */
+            error: string;
+            /** @example Open orders already close 10 of the 10 shares; 0 can still be closed */
+            message?: string;
+            /** @example TSLA */
+            symbol?: string;
+        };
+        ForceCompleteDto: {
+            /**
+             * @description Who opens the gate (1-200 characters); the actor of the audit row. Default: the calling API key's name.
+             * @example jane.doe
+             */
+            operator?: string;
             /**
              * @description Why (1-500 characters).
              * @example broker status page reports an outage; books checked by hand
@@ -804,6 +1256,96 @@ export interface components {
             history: components["schemas"]["KillSwitchHistoryEntryDto"][];
             /** @description While engaged. */
             reason: string | null;
+        };
+        ManualOrderRequestDto: {
+            /** @description Your own id (1-48 characters of letters, digits, "_", ".", ":", "-"). When absent the gateway derives one from the order terms and the UTC trade date, so the same order on the same day is the same order. */
+            client_order_id?: string;
+            /** @description Folded into the derived client_order_id, for a caller that legitimately wants two identical orders on one day. Ignored when client_order_id is given. */
+            idempotency_key?: string;
+            /** @description Required for limit and stop_limit orders; forbidden otherwise. JSON number or decimal string. */
+            limit_price?: (number | string) | null;
+            /**
+             * @description Who (1-200 characters). Default: the calling API key's name.
+             * @example jane.doe
+             */
+            operator?: string;
+            /**
+             * @default market
+             * @enum {string}
+             */
+            order_type: "market" | "limit" | "stop" | "stop_limit";
+            /**
+             * @description Whole shares (> 0), as a JSON number or a string: 10, "10" and 10.0 are the same order.
+             * @example 10
+             */
+            qty: number | string;
+            /**
+             * @description Why (1-500 characters); recorded in the order metadata and audit.
+             * @example hedge after fill error
+             */
+            reason: string;
+            /**
+             * @example buy
+             * @enum {string}
+             */
+            side: "buy" | "sell";
+            /** @description Required for stop and stop_limit orders; forbidden otherwise. JSON number or decimal string. */
+            stop_price?: (number | string) | null;
+            /**
+             * @description Strategy the order belongs to; defaults to the gateway's STRATEGY_ID.
+             * @example alpha_baseline
+             */
+            strategy_id?: string;
+            /**
+             * @description Ticker; trimmed and upper-cased. 1-10 characters of A-Z, 0-9, "." or "/".
+             * @example AAPL
+             */
+            symbol: string;
+            /**
+             * @default day
+             * @enum {string}
+             */
+            time_in_force: "day" | "gtc" | "ioc" | "fok";
+            /**
+             * @description Alias of order_type, for clients that send `type`; both given and different is a 422.
+             * @enum {string}
+             */
+            type?: "market" | "limit" | "stop" | "stop_limit";
+        };
+        OrderAuditEntryDto: {
+            /** @example order.accepted */
+            action: string;
+            /**
+             * @description API key name, operator, or the gateway itself.
+             * @example desk-key
+             */
+            actor: string;
+            /**
+             * @example {
+             *       "qty": "10",
+             *       "status": "pending_new"
+             *     }
+             */
+            details: {
+                [key: string]: unknown;
+            };
+            /** @example 42 */
+            id: string;
+            /**
+             * Format: date-time
+             * @example 2026-01-02T15:04:05.123Z
+             */
+            occurred_at: string;
+            /** @example null */
+            reason_code: string | null;
+            /** @example req-1 */
+            request_id: string | null;
+        };
+        OrderAuditResponseDto: {
+            /** @example 9467f0b30ecb46c52247b400 */
+            client_order_id: string;
+            /** @description Oldest first. */
+            entries: components["schemas"]["OrderAuditEntryDto"][];
         };
         OrderDetailDto: {
             broker_order_id: string | null;
@@ -861,10 +1403,7 @@ export interface components {
             client_order_id?: string;
             /** @description Folded into the derived client_order_id, for a caller that legitimately wants two identical orders on one day. Ignored when client_order_id is given. */
             idempotency_key?: string;
-            /**
-             * @description Required for limit and stop_limit orders; forbidden otherwise. JSON number or decimal string.
-             * @example 150.25
-             */
+            /** @description Required for limit and stop_limit orders; forbidden otherwise. JSON number or decimal string. */
             limit_price?: (number | string) | null;
             /**
              * @default market
@@ -935,6 +1474,60 @@ export interface components {
             /** @example AAPL */
             symbol: string;
         };
+        OrderWithFillsDto: {
+            broker_order_id: string | null;
+            client_order_id: string;
+            /** Format: date-time */
+            created_at: string;
+            error_message: string | null;
+            /** Format: date-time */
+            filled_at: string | null;
+            /** @description Decimal string. */
+            filled_avg_price: string | null;
+            /**
+             * @description Cumulative filled quantity, decimal string.
+             * @example 0
+             */
+            filled_qty: string;
+            /** @description The order's fills, in execution order. */
+            fills: components["schemas"]["FillDto"][];
+            /** @description Decimal string. */
+            limit_price: string | null;
+            metadata: {
+                [key: string]: unknown;
+            };
+            /** @enum {string} */
+            order_type: "market" | "limit" | "stop" | "stop_limit";
+            /** @description TWAP parent, for slices. */
+            parent_order_id: string | null;
+            /** @description Whole shares. */
+            qty: number;
+            retry_count: number;
+            /** Format: date-time */
+            scheduled_time: string | null;
+            /** @enum {string} */
+            side: "buy" | "sell";
+            slice_num: number | null;
+            /** @enum {string} */
+            status: "pending_new" | "accepted" | "new" | "partially_filled" | "filled" | "canceled" | "rejected" | "expired" | "replaced" | "done_for_day" | "stopped" | "suspended" | "pending_cancel" | "pending_replace" | "calculated" | "submitted" | "submitted_unconfirmed" | "dry_run" | "failed" | "blocked_kill_switch" | "blocked_circuit_breaker";
+            /** @description Decimal string. */
+            stop_price: string | null;
+            strategy_id: string;
+            /** Format: date-time */
+            submitted_at: string | null;
+            symbol: string;
+            /** @enum {string} */
+            time_in_force: "day" | "gtc" | "ioc" | "fok";
+            total_slices: number | null;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        PendingOrdersResponseDto: {
+            /** @description Every order not yet ended, oldest first. */
+            orders: components["schemas"]["OrderDetailDto"][];
+            /** @example 1 */
+            total: number;
+        };
         PositionDto: {
             /** @example 150.25 */
             avg_entry_price: string;
@@ -964,6 +1557,15 @@ export interface components {
             total_realized_pl: string;
             /** @description Sum over positions with a current price. */
             total_unrealized_pl: string;
+        };
+        RecentFillsResponseDto: {
+            /** @description Newest first. */
+            fills: components["schemas"]["FillDto"][];
+            /**
+             * @description Fills matching the filters (all of them, not only this page).
+             * @example 1
+             */
+            total: number;
         };
         ReconciliationStatusDto: {
             /** @description Symbols where new exposure is refused (503 SYMBOL_QUARANTINED). */
@@ -1011,10 +1613,10 @@ export interface components {
             /** @description Free text (up to 1000 characters). */
             notes?: string;
             /**
-             * @description Who resets it (1-200 characters); the actor of the audit row.
+             * @description Who resets it (1-200 characters); the actor of the audit row. Default: the calling API key's name.
              * @example jane.doe
              */
-            operator: string;
+            operator?: string;
         };
         RunRequestedDto: {
             /** @description The request number; the status shows it served once a run covering it ended. */
@@ -1022,12 +1624,81 @@ export interface components {
             /** @example true */
             requested: boolean;
         };
-        TripCircuitBreakerDto: {
+        SetSimPriceDto: {
             /**
-             * @description Who trips it (1-200 characters); the actor of the audit row.
+             * @description Who sets it (1-200 characters); the actor of the audit row. Default: the calling API key's name.
              * @example jane.doe
              */
-            operator: string;
+            operator?: string;
+            /**
+             * @description The new reference (last trade) price: a positive decimal, JSON number or string.
+             * @example 187.25
+             */
+            price: string;
+        };
+        SimPriceDto: {
+            /**
+             * @description Current reference price (decimal string).
+             * @example 190.57
+             */
+            price: string;
+            /**
+             * @description Steps the walk has taken for this symbol.
+             * @example 42
+             */
+            step: number;
+            /** @example AAPL */
+            symbol: string;
+        };
+        SimPricesDto: {
+            /**
+             * @description Default price of a symbol the sim has not priced yet.
+             * @example 100
+             */
+            default_price: string;
+            /**
+             * @description Every symbol the sim has priced (configured, set, walked or looked up), by symbol.
+             * @example [
+             *       {
+             *         "price": "190.57",
+             *         "step": 42,
+             *         "symbol": "AAPL"
+             *       },
+             *       {
+             *         "price": "409.88",
+             *         "step": 42,
+             *         "symbol": "MSFT"
+             *       }
+             *     ]
+             */
+            prices: components["schemas"]["SimPriceDto"][];
+            walk: components["schemas"]["SimPriceWalkDto"];
+        };
+        SimPriceWalkDto: {
+            /** @description False when SIM_PRICE_VOLATILITY_BPS is 0: prices move only when set. */
+            enabled: boolean;
+            /**
+             * @description SIM_PRICE_SEED.
+             * @example sim
+             */
+            seed: string;
+            /**
+             * @description SIM_PRICE_STEP_MS.
+             * @example 1000
+             */
+            step_ms: number;
+            /**
+             * @description SIM_PRICE_VOLATILITY_BPS: per-step σ in basis points.
+             * @example 5
+             */
+            volatility_bps: string;
+        };
+        TripCircuitBreakerDto: {
+            /**
+             * @description Who trips it (1-200 characters); the actor of the audit row. Default: the calling API key's name.
+             * @example jane.doe
+             */
+            operator?: string;
             /**
              * @description Why (1-500 characters).
              * @example venue outage
@@ -1045,10 +1716,10 @@ export interface components {
                 [key: string]: unknown;
             };
             /**
-             * @description Who makes the change (1-200 characters); the actor of the audit row.
+             * @description Who makes the change (1-200 characters); the actor of the audit row. Default: the calling API key's name.
              * @example jane.doe
              */
-            operator: string;
+            operator?: string;
             /**
              * @description Overrides by symbol (trimmed, upper-cased): fields given replace the override's, a field set to null falls back to the default, and a symbol set to null removes its override.
              * @example {
@@ -1088,6 +1759,70 @@ export interface operations {
             };
         };
     };
+    AccountController_account: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountResponseDto"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PERMISSION_DENIED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description BROKER_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
     ApiKeysController_list: {
         parameters: {
             query?: never;
@@ -1114,8 +1849,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Key lacks MANAGE_API_KEYS */
+            /** @description PERMISSION_DENIED */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1146,6 +1899,15 @@ export interface operations {
                     "application/json": components["schemas"]["CreatedApiKeyDto"];
                 };
             };
+            /** @description MALFORMED_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description Missing or invalid API key */
             401: {
                 headers: {
@@ -1155,8 +1917,21 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description API_KEY_ESCALATION: the new key would hold a permission or strategy the acting key lacks */
+            /**
+             * @description API_KEY_ESCALATION: the new key would hold a permission or strategy the acting key lacks
+             *
+             *     PERMISSION_DENIED
+             */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1166,6 +1941,24 @@ export interface operations {
             };
             /** @description Invalid input; every bad field is named */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1203,7 +1996,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description API_KEY_ESCALATION: the key to revoke holds a permission or strategy the acting key lacks */
+            /**
+             * @description API_KEY_ESCALATION: the key to revoke holds a permission or strategy the acting key lacks
+             *
+             *     PERMISSION_DENIED
+             */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1223,6 +2020,33 @@ export interface operations {
             };
             /** @description API_KEY_SELF_REVOCATION */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1253,6 +2077,15 @@ export interface operations {
                     "application/json": components["schemas"]["CircuitBreakerStatusDto"];
                 };
             };
+            /** @description MALFORMED_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description Missing or invalid API key */
             401: {
                 headers: {
@@ -1262,8 +2095,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Key lacks MANAGE_RISK */
+            /** @description PERMISSION_DENIED */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1273,6 +2115,24 @@ export interface operations {
             };
             /** @description Invalid input; every bad field is named */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1308,8 +2168,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Key lacks MANAGE_RISK */
+            /** @description PERMISSION_DENIED */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1340,6 +2218,15 @@ export interface operations {
                     "application/json": components["schemas"]["CircuitBreakerStatusDto"];
                 };
             };
+            /** @description MALFORMED_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description Missing or invalid API key */
             401: {
                 headers: {
@@ -1349,7 +2236,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Key lacks MANAGE_RISK */
+            /** @description PERMISSION_DENIED */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1367,8 +2254,35 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description Invalid input; every bad field is named */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1393,6 +2307,33 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ConfigResponseDto"];
+                };
+            };
+            /** @description UNAUTHENTICATED, INVALID_API_KEY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
         };
@@ -1429,16 +2370,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": components["schemas"]["ErrorResponseDto"];
+                    "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Key lacks VIEW_ORDERS or the strategy */
+            /**
+             * @description Key lacks VIEW_ORDERS or the strategy
+             *
+             *     PERMISSION_DENIED
+             */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": components["schemas"]["ErrorResponseDto"];
+                    "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
             /** @description Invalid filter or event id */
@@ -1447,7 +2392,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": components["schemas"]["ErrorResponseDto"];
+                    "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
             /** @description TOO_MANY_STREAMS: the key already holds SSE_MAX_STREAMS_PER_KEY open streams */
@@ -1456,7 +2401,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": components["schemas"]["ErrorResponseDto"];
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
             /** @description Events cannot be streamed right now */
@@ -1465,7 +2419,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": components["schemas"]["ErrorResponseDto"];
+                    "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
         };
@@ -1496,8 +2450,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Key lacks MANAGE_RISK */
+            /** @description PERMISSION_DENIED */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1528,6 +2500,15 @@ export interface operations {
                     "application/json": components["schemas"]["FatFingerThresholdsDto"];
                 };
             };
+            /** @description MALFORMED_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description Missing or invalid API key */
             401: {
                 headers: {
@@ -1537,8 +2518,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Key lacks MANAGE_RISK */
+            /** @description PERMISSION_DENIED */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1548,6 +2538,24 @@ export interface operations {
             };
             /** @description Invalid input; every bad field is named */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1578,6 +2586,15 @@ export interface operations {
                     "application/json": components["schemas"]["KillSwitchStatusDto"];
                 };
             };
+            /** @description MALFORMED_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description Missing or invalid API key */
             401: {
                 headers: {
@@ -1587,8 +2604,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Key lacks MANAGE_RISK */
+            /** @description PERMISSION_DENIED */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1598,6 +2624,24 @@ export interface operations {
             };
             /** @description Invalid input; every bad field is named */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1628,6 +2672,15 @@ export interface operations {
                     "application/json": components["schemas"]["KillSwitchStatusDto"];
                 };
             };
+            /** @description MALFORMED_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description Missing or invalid API key */
             401: {
                 headers: {
@@ -1637,8 +2690,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Key lacks MANAGE_RISK */
+            /** @description PERMISSION_DENIED */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1648,6 +2710,24 @@ export interface operations {
             };
             /** @description Invalid input; every bad field is named */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1683,8 +2763,148 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Key lacks MANAGE_RISK */
+            /** @description PERMISSION_DENIED */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    ManualOrdersController_submit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ManualOrderRequestDto"];
+            };
+        };
+        responses: {
+            /** @description Order created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderResponseDto"];
+                };
+            };
+            /** @description Recorded, broker outcome not known yet */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderResponseDto"];
+                };
+            };
+            /** @description MALFORMED_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /**
+             * @description Key lacks SUBMIT_ORDER or the strategy
+             *
+             *     PERMISSION_DENIED
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description DUPLICATE_ORDER (details.order is the existing order) or CLIENT_ORDER_ID_CONFLICT */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Invalid input (reason missing...) or a risk limit */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /**
+             * @description A safety gate (KILL_SWITCH_ENGAGED...)
+             *
+             *     SAFETY_STATE_UNAVAILABLE
+             */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1733,8 +2953,35 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description PERMISSION_DENIED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description Invalid input; every bad field is named */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1784,6 +3031,15 @@ export interface operations {
                     "application/json": components["schemas"]["OrderResponseDto"];
                 };
             };
+            /** @description MALFORMED_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description Missing or invalid API key */
             401: {
                 headers: {
@@ -1793,7 +3049,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Key lacks SUBMIT_ORDER or the strategy */
+            /**
+             * @description STRATEGY_FORBIDDEN
+             *
+             *     PERMISSION_DENIED
+             */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1802,7 +3062,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description client_order_id names a different order */
+            /** @description CLIENT_ORDER_ID_CONFLICT */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1811,7 +3071,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Invalid input; every bad field is named */
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED, FAT_FINGER_MAX_QTY, MAX_POSITION_SIZE */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1820,8 +3089,30 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description RATE_LIMITED: submit budget spent (Retry-After) */
+            /** @description RATE_LIMITED */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /**
+             * @description KILL_SWITCH_ENGAGED, CIRCUIT_BREAKER_TRIPPED, RECONCILIATION_GATE_REDUCE_ONLY, SYMBOL_QUARANTINED, BROKER_UNAVAILABLE
+             *
+             *     SAFETY_STATE_UNAVAILABLE
+             */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1848,11 +3139,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["OrderDetailDto"];
+                    "application/json": components["schemas"]["OrderWithFillsDto"];
                 };
             };
             /** @description Missing or invalid API key */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PERMISSION_DENIED */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1871,6 +3171,100 @@ export interface operations {
             };
             /** @description Invalid input; every bad field is named */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    OrdersController_audit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The order's client_order_id. */
+                client_order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderAuditResponseDto"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PERMISSION_DENIED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Unknown, or outside the key's strategies */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Invalid input; every bad field is named */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1918,6 +3312,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description PERMISSION_DENIED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1944,8 +3347,245 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description RATE_LIMITED: cancel budget spent (Retry-After) */
+            /**
+             * @description RATE_LIMITED: cancel budget spent (Retry-After)
+             *
+             *     RATE_LIMITED
+             */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    CancelAllController_execute: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CancelAllOrdersDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CancelAllResponseDto"];
+                };
+            };
+            /** @description MALFORMED_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PERMISSION_DENIED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Invalid input; every bad field is named */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    OrdersController_pending: {
+        parameters: {
+            query?: {
+                /** @description A TWAP plan's parent_order_id: its open children. */
+                parent_order_id?: string;
+                strategy_id?: string;
+                symbol?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PendingOrdersResponseDto"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PERMISSION_DENIED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Invalid input; every bad field is named */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    OrdersController_recentFills: {
+        parameters: {
+            query?: {
+                /** @description How many fills, 1-500. */
+                limit?: number;
+                strategy_id?: string;
+                symbol?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecentFillsResponseDto"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PERMISSION_DENIED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Invalid input; every bad field is named */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1972,6 +3612,400 @@ export interface operations {
                     "application/json": components["schemas"]["PositionsResponseDto"];
                 };
             };
+            /** @description UNAUTHENTICATED, INVALID_API_KEY */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PERMISSION_DENIED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    PositionControlsController_adjust: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                symbol: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdjustPositionDto"];
+            };
+        };
+        responses: {
+            /** @description idempotency_key retry: the order it created */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderResponseDto"];
+                };
+            };
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderResponseDto"];
+                };
+            };
+            /** @description MALFORMED_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /**
+             * @description Key lacks SUBMIT_ORDER, or is limited to some strategies (needs "*")
+             *
+             *     PERMISSION_DENIED
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description CLOSE_PENDING (open orders already close it) or POSITION_BUSY (another close of the symbol is under way) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description ADJUST_CROSSES_ZERO, NO_CHANGE, a risk limit, invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /**
+             * @description KILL_SWITCH_ENGAGED, SAFETY_STATE_UNAVAILABLE
+             *
+             *     SAFETY_STATE_UNAVAILABLE
+             */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    PositionControlsController_close: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                symbol: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClosePositionDto"];
+            };
+        };
+        responses: {
+            /** @description idempotency_key retry: the order it created */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderResponseDto"];
+                };
+            };
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderResponseDto"];
+                };
+            };
+            /** @description MALFORMED_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /**
+             * @description Key lacks SUBMIT_ORDER, or is limited to some strategies (needs "*")
+             *
+             *     PERMISSION_DENIED
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description CLOSE_PENDING (open orders already close it) or POSITION_BUSY (another close of the symbol is under way) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description POSITION_FLAT, CLOSE_EXCEEDS_POSITION, invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /**
+             * @description KILL_SWITCH_ENGAGED, SAFETY_STATE_UNAVAILABLE
+             *
+             *     SAFETY_STATE_UNAVAILABLE
+             */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    PositionControlsController_flattenAll: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FlattenAllDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlattenAllResponseDto"];
+                };
+            };
+            /** @description MALFORMED_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /**
+             * @description Key lacks SUBMIT_ORDER, or is limited to some strategies (needs "*")
+             *
+             *     PERMISSION_DENIED
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description CLOSE_PENDING (open orders already close it) or POSITION_BUSY (another close of the symbol is under way) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /**
+             * @description KILL_SWITCH_ENGAGED, SAFETY_STATE_UNAVAILABLE
+             *
+             *     SAFETY_STATE_UNAVAILABLE
+             */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
         };
     };
     ReconciliationController_fillsBackfill: {
@@ -1994,6 +4028,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description MALFORMED_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description Missing or invalid API key */
             401: {
                 headers: {
@@ -2003,8 +4046,44 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Key lacks MANAGE_RECONCILIATION */
+            /** @description PERMISSION_DENIED */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2038,6 +4117,15 @@ export interface operations {
                     "application/json": components["schemas"]["FindingDto"];
                 };
             };
+            /** @description MALFORMED_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description Missing or invalid API key */
             401: {
                 headers: {
@@ -2047,8 +4135,44 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Key lacks MANAGE_RECONCILIATION */
+            /** @description PERMISSION_DENIED */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2079,6 +4203,15 @@ export interface operations {
                     "application/json": components["schemas"]["ReconciliationStatusDto"];
                 };
             };
+            /** @description MALFORMED_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description Missing or invalid API key */
             401: {
                 headers: {
@@ -2088,8 +4221,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Key lacks MANAGE_RECONCILIATION */
+            /** @description PERMISSION_DENIED */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2099,6 +4241,24 @@ export interface operations {
             };
             /** @description Invalid input; every bad field is named */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2142,8 +4302,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Key lacks MANAGE_RECONCILIATION */
+            /** @description PERMISSION_DENIED */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2179,8 +4357,187 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description Key lacks MANAGE_RECONCILIATION */
+            /** @description PERMISSION_DENIED */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    SimPricesController_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SimPricesDto"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PERMISSION_DENIED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description SIMULATOR_NOT_ACTIVE: BROKER is not sim */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    SimPricesController_set: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                symbol: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetSimPriceDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SimPriceDto"];
+                };
+            };
+            /** @description MALFORMED_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PERMISSION_DENIED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description SIMULATOR_NOT_ACTIVE: BROKER is not sim */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Invalid input; every bad field is named */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2194,13 +4551,20 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description sha256=<hex HMAC of the raw body> */
+                /** @description sha256=<hex HMAC of the raw body> (or the bare hex); required when WEBHOOK_SECRET is set */
                 "X-Alpaca-Signature"?: string;
             };
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        /** @description A trade_updates message's data; the original design's minimal body is accepted too. */
+        requestBody: {
+            content: {
+                "application/json": {
+                    [key: string]: unknown;
+                };
+            };
+        };
         responses: {
             /** @description {status, outcome, client_order_id} */
             200: {
@@ -2209,8 +4573,26 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description MALFORMED_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description Bad or missing signature (or key) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PERMISSION_DENIED */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2227,8 +4609,35 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
             /** @description VALIDATION_FAILED: every bad field is named */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
