@@ -271,14 +271,7 @@ export class SimBrokerClient implements BrokerClient {
   }
 
   async getAccount(): Promise<BrokerAccount> {
-    // Marked at the reference prices, as equity is: long ≥ 0, short ≤ 0 (Alpaca's signs).
-    let long = new Decimal(0);
-    let short = new Decimal(0);
-    for (const [symbol, p] of this.ex.ledger.openPositions()) {
-      const value = p.qty.mul(this.ex.referencePriceOf(symbol));
-      if (value.gte(0)) long = long.plus(value);
-      else short = short.plus(value);
-    }
+    const { long, short } = this.ex.marketValues();
     return {
       id: this.opts.accountId,
       status: 'ACTIVE',
