@@ -19,6 +19,7 @@ const LAYERS = [
   'market-data',
   'events',
   'positions',
+  'account',
   'risk',
   'orders',
   'reconciliation',

@@ -48,13 +48,29 @@ interface Meaning {
 
 const MEANINGS: Record<string, Meaning> = {
   PORT: { group: 'Server', meaning: 'HTTP port.' },
+  HOST: {
+    group: 'Server',
+    meaning:
+      'Interface the HTTP server listens on (e.g. `127.0.0.1` to stay local). Unset: every interface, IPv4 and IPv6.',
+    defaultText: 'every interface',
+  },
   ENVIRONMENT: {
     group: 'Server',
     meaning:
       'Reported by `/`, `/health` and `/api/v1/config`. With `production`, no admin key is generated: the start fails unless `ADMIN_API_KEY` is set or stored keys exist.',
   },
-  LOG_LEVEL: { group: 'Server', meaning: 'Level of the JSON logs on stdout.' },
+  LOG_LEVEL: { group: 'Server', meaning: 'Level of the logs on stdout.' },
+  LOG_FORMAT: {
+    group: 'Server',
+    meaning:
+      '`json`: one JSON object per line, for log collectors. `pretty`: one coloured line per entry, for a person at a terminal. `auto`: pretty when stdout is a terminal and neither `NODE_ENV` nor `ENVIRONMENT` is `production`, JSON otherwise.',
+  },
   HTTP_BODY_LIMIT_BYTES: { group: 'Server', meaning: 'Largest accepted request body; a larger one is answered 413.' },
+  BOOTSTRAP_KEY_FILE: {
+    group: 'Trading mode and access',
+    meaning:
+      'Where a generated bootstrap admin key is written (mode 0600, with how to use it; the key is its last line). Written only when a key is generated; delete it once you have created named keys.',
+  },
   DATABASE_URL: {
     group: 'Storage',
     meaning:
@@ -63,7 +79,8 @@ const MEANINGS: Record<string, Meaning> = {
   DATABASE_POOL_SIZE: { group: 'Storage', meaning: 'Connection pool size per process.' },
   EMBEDDED_PG_DIR: {
     group: 'Storage',
-    meaning: 'Data directory of the embedded PostgreSQL (only without `DATABASE_URL`).',
+    meaning:
+      'Data directory of the embedded PostgreSQL (only without `DATABASE_URL`). Run as root from a directory the `postgres` system user cannot reach, it becomes a symlink to `/var/lib/execution-gateway/data-<hash>` ([operations.md](operations.md#embedded-postgresql)).',
   },
   EMBEDDED_PG_PORT: {
     group: 'Storage',
@@ -108,7 +125,7 @@ const MEANINGS: Record<string, Meaning> = {
   ADMIN_API_KEY: {
     group: 'Trading mode and access',
     meaning:
-      'Bootstrap key with every permission and every strategy. Without it and without stored keys, a non-production start generates a key and prints it once.',
+      'Bootstrap key with every permission and every strategy. Without it and without stored keys, a non-production start generates a key, shows it once after the "listening" line and writes it to `BOOTSTRAP_KEY_FILE`.',
   },
   AUTH_FAILURE_RATE_LIMIT: {
     group: 'Trading mode and access',

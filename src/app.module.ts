@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { AccountModule } from './account/account.module';
 import { AuthModule } from './auth/auth.module';
 import { BrokerClient } from './broker/broker-client.port';
 import { BROKER_OVERRIDE, SIM_WALK_SCHEDULER_OVERRIDE } from './broker/broker.module';
@@ -67,6 +68,7 @@ export class AppModule {
         ManualModule,
         EventsModule,
         WebhooksModule,
+        AccountModule,
       ],
       controllers: [SystemController],
       providers: [RequestObserverMiddleware],

@@ -24,6 +24,9 @@ export const ENVIRONMENTS = ['development', 'dev', 'test', 'staging', 'productio
 export type Environment = (typeof ENVIRONMENTS)[number];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+/** auto: pretty on a terminal outside production, JSON otherwise (src/infra/logging/log-format.ts). */
+export const LOG_FORMATS = ['json', 'pretty', 'auto'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 export const BROKERS = ['alpaca', 'sim'] as const;
 export type BrokerKind = (typeof BROKERS)[number];
 
@@ -36,6 +39,11 @@ export interface AppConfig {
   isProduction: boolean;
   port: number;
   logLevel: LogLevel;
+  logFormat: LogFormat;
+  /** Where a generated bootstrap admin key is written (mode 0600). */
+  bootstrapKeyFile: string;
+  /** Interface the HTTP server listens on; absent: every interface (Node's default). */
+  host?: string;
   bodyLimitBytes: number;
   database: {
     /** Absent: an embedded PostgreSQL is started under `embeddedDir`. */
@@ -247,6 +255,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     isProduction,
     port: int('PORT', 8002, 0, 65535),
     logLevel: read<LogLevel>('LOG_LEVEL', 'info', (raw) => parseEnum(raw, LOG_LEVELS)),
+    logFormat: read<LogFormat>('LOG_FORMAT', 'auto', (raw) => parseEnum(raw, LOG_FORMATS)),
+    host: present('HOST')?.trim(),
+    bootstrapKeyFile: present('BOOTSTRAP_KEY_FILE') ?? './.data/bootstrap-key',
     bodyLimitBytes: int('HTTP_BODY_LIMIT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     database: {
       url: databaseUrl,

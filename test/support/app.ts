@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
@@ -11,9 +13,10 @@ import { ReconciliationGateService } from '../../src/reconciliation/reconciliati
 import { createDataSource } from '../../src/infra/database/data-source';
 import { MarketDataProvider } from '../../src/market-data/market-data.port';
 import { createTestDatabase, TestDatabase } from './database';
+import { deleteRedisKeys, TEST_KEY_ROOT, TEST_REDIS_URL, testRedisPrefix } from './redis-keys';
 
+export { TEST_REDIS_URL };
 export const TEST_ADMIN_KEY = 'test-admin-key-0123456789abcdef';
-export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 
 export interface TestApp {
   app: NestExpressApplication;
@@ -57,7 +60,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
   const database = opts.database ?? (await createTestDatabase());
   let prefix = prefixOfDatabase.get(database);
   if (prefix === undefined) {
-    prefix = `eg_test:${randomBytes(4).toString('hex')}:`;
+    prefix = testRedisPrefix();
     prefixOfDatabase.set(database, prefix);
   }
   const config = loadConfig({
@@ -65,7 +68,12 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     REDIS_URL: TEST_REDIS_URL,
     REDIS_KEY_PREFIX: prefix,
     ADMIN_API_KEY: TEST_ADMIN_KEY,
-    LOG_LEVEL: 'silent',
+    // Tests that provoke errors on purpose print nothing; TEST_LOG=1 shows the logs.
+    LOG_LEVEL: process.env.TEST_LOG === '1' ? 'debug' : 'silent',
+    // Tests read log lines as JSON, terminal or not.
+    LOG_FORMAT: 'json',
+    // A generated bootstrap key is never written into the checkout.
+    BOOTSTRAP_KEY_FILE: join(tmpdir(), `eg-test-bootstrap-key-${randomBytes(6).toString('hex')}`),
     DATABASE_POOL_SIZE: '10',
     PORT: '0',
     // Out of the way unless a test sets its own.
@@ -109,7 +117,12 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     async close() {
       await app.close();
       await db.destroy();
-      if (!opts.database) await database.drop();
+      if (!opts.database) {
+        await database.drop();
+        // The deployment ends with its database: its Redis keys go too (replicas closed first).
+        const own = config.redis.keyPrefix;
+        if (own?.startsWith(TEST_KEY_ROOT)) await deleteRedisKeys(`${own}*`);
+      }
     },
   };
 }

@@ -89,6 +89,8 @@ export const RBAC_ROUTES: RbacRoute[] = [
     permission: 'SUBMIT_ORDER',
   },
 
+  { route: 'GET /api/v1/account', path: '/api/v1/account', permission: 'VIEW_POSITIONS' },
+
   // Simulator (BROKER=sim, the test default)
   { route: 'GET /api/v1/sim/prices', path: '/api/v1/sim/prices', permission: 'MANAGE_RISK' },
   {

@@ -271,6 +271,7 @@ export class SimBrokerClient implements BrokerClient {
   }
 
   async getAccount(): Promise<BrokerAccount> {
+    const { long, short } = this.ex.marketValues();
     return {
       id: this.opts.accountId,
       status: 'ACTIVE',
@@ -279,6 +280,8 @@ export class SimBrokerClient implements BrokerClient {
       equity: this.ex.equity().toFixed(),
       buyingPower: this.ex.buyingPower().toFixed(),
       lastEquity: this.lastEquity.toFixed(),
+      longMarketValue: long.toFixed(),
+      shortMarketValue: short.toFixed(),
       tradingBlocked: false,
     };
   }

@@ -147,6 +147,18 @@ export class SimExchange {
       .reduce((sum, [symbol, p]) => sum.plus(p.qty.mul(this.referencePriceOf(symbol))), this.ledger.cash);
   }
 
+  /** Long (≥ 0) and short (≤ 0) market value at the reference prices, Alpaca's signs. */
+  marketValues(): { long: Decimal; short: Decimal } {
+    let long = new Decimal(0);
+    let short = new Decimal(0);
+    for (const [symbol, p] of this.ledger.openPositions()) {
+      const value = p.qty.mul(this.referencePriceOf(symbol));
+      if (value.gte(0)) long = long.plus(value);
+      else short = short.plus(value);
+    }
+    return { long, short };
+  }
+
   /**
    * equity × multiplier − gross position value − the opening notional of open
    * orders (each judged against the current position), never below zero.
