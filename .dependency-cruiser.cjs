@@ -23,6 +23,7 @@ const LAYERS = [
   'orders',
   'reconciliation',
   'order-entry',
+  'twap',
   'controls',
   'webhooks',
   'health',

@@ -20,6 +20,7 @@ import { MetricsModule } from './infra/metrics/metrics.module';
 import { StateModule } from './infra/state/state.module';
 import { ControlsModule } from './controls/controls.module';
 import { OrderEntryModule } from './order-entry/order-entry.module';
+import { TwapModule } from './twap/twap.module';
 import { OverridesModule } from './infra/overrides.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 import { SystemController } from './system/system.controller';
@@ -57,6 +58,7 @@ export class AppModule {
         AuthModule,
         HealthModule,
         OrderEntryModule,
+        TwapModule,
         ControlsModule,
         EventsModule,
         WebhooksModule,

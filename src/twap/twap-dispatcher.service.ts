@@ -1,0 +1,304 @@
+/**
+ * Sends due TWAP slices (docs/twap.md#dispatch), on every replica.
+ *
+ * Invariants:
+ * - a slice is claimed once: a tick locks the plans it works on with
+ *   FOR UPDATE SKIP LOCKED and marks their due slices `sending` (with the
+ *   quantity fixed) in the same transaction, so two replicas never claim one
+ *   slice; the send happens after the commit, outside any transaction;
+ * - a slice reaches the broker at most once: its order's client_order_id is
+ *   the slice's own id, and the order-entry door resolves duplicates on the
+ *   orders table's primary key. A claim left `sending` by a crash is sent
+ *   again through the door after SENDING_STALE_MS: the door answers the order
+ *   that exists, or writes it if it never was;
+ * - every slice goes through the order-entry door, so every check applies
+ *   again; a refusal blocks the slice (kill switch, breaker) or refuses it,
+ *   and its quantity is carried to the next slice sent (./domain/carry-forward.ts);
+ * - a slice due more than SLICE_MISFIRE_GRACE_SECONDS ago is expired and
+ *   audited, never sent;
+ * - a plan whose every slice is done and every child order ended settles:
+ *   `completed` (its shortfall audited) or `expired` when nothing was sent.
+ */
+import { Inject, Injectable, Logger, OnApplicationBootstrap, BeforeApplicationShutdown } from '@nestjs/common';
+import { ActorContext } from '../audit/audit-entry';
+import { AuditRepository } from '../audit/audit.repository';
+import { Principal } from '../auth/permission';
+import { DomainError } from '../common/domain-error';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { Clock } from '../infra/clock/clock';
+import { Scheduler, TaskHandle } from '../infra/clock/scheduler';
+import { UnitOfWork } from '../infra/database/unit-of-work';
+import { OrderCommand } from '../order-entry/order-command';
+import { SubmitOrderUseCase } from '../order-entry/submit-order.use-case';
+import { OrderRepository } from '../orders/persistence/order.repository';
+import { CancelOrderUseCase } from '../orders/use-cases/cancel-order.use-case';
+import { isOpen } from '../trading/order-state-machine';
+import { decideDueSlices, exposureOf, isSettled, SliceState } from './domain/carry-forward';
+import { PLAN_STATUSES, SliceRow, TwapPlan, TwapRepository } from './persistence/twap.repository';
+import { TwapMetrics } from './twap.metrics';
+
+/** How often due slices are looked for. */
+export const DISPATCH_TICK_MS = 250;
+/** A `sending` claim older than this was left by a crash (or a lost answer) and is sent again through the door. */
+export const SENDING_STALE_MS = 30_000;
+const PLANS_PER_CLAIM = 200;
+const SEND_CONCURRENCY = 16;
+const SETTLE_EVERY_TICKS = 4;
+const COUNT_EVERY_TICKS = 40;
+
+/** Who the dispatcher acts as: the plan was authorized for its strategy when it was accepted. */
+export const TWAP_PRINCIPAL = new Principal(
+  'system:twap',
+  'system',
+  new Set(['SUBMIT_ORDER', 'CANCEL_ORDER', 'VIEW_ORDERS'] as const),
+  ['*'],
+);
+const TWAP_ACTOR: ActorContext = { actor: 'system', requestId: null };
+
+interface Claimed {
+  plan: TwapPlan;
+  slice: SliceRow;
+  qty: number;
+}
+
+const BLOCKED: Record<string, SliceState> = {
+  KILL_SWITCH_ENGAGED: 'blocked_kill_switch',
+  CIRCUIT_BREAKER_TRIPPED: 'blocked_circuit_breaker',
+};
+
+@Injectable()
+export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('TwapDispatcher');
+  private timer?: TaskHandle;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+  private ticks = 0;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly plans: TwapRepository,
+    private readonly orders: OrderRepository,
+    private readonly submit: SubmitOrderUseCase,
+    private readonly cancel: CancelOrderUseCase,
+    private readonly audit: AuditRepository,
+    private readonly uow: UnitOfWork,
+    private readonly clock: Clock,
+    private readonly scheduler: Scheduler,
+    private readonly metrics: TwapMetrics,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = this.scheduler.every(DISPATCH_TICK_MS, () => this.tick(), { name: 'twap-dispatch' });
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    this.timer?.cancel();
+    await this.running;
+  }
+
+  /** Looks for due slices now (a plan was just accepted: its slice 0 is due at once). */
+  poke(): void {
+    this.scheduler.after(0, () => this.tick(), { name: 'twap-dispatch-now' });
+  }
+
+  /** One pass; a pass asked for while one runs is run right after it. */
+  tick(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      do {
+        this.again = false;
+        await this.pass();
+      } while (this.again && !this.stopped);
+    })().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  private async pass(): Promise<void> {
+    this.ticks += 1;
+    try {
+      for (;;) {
+        const { claimed, plans } = await this.claimDue();
+        await this.sendAll(claimed);
+        if (plans < PLANS_PER_CLAIM || this.stopped) break;
+      }
+      if (this.ticks % SETTLE_EVERY_TICKS === 0) await this.settle();
+      if (this.ticks % COUNT_EVERY_TICKS === 1) {
+        this.metrics.plansByStatus(await this.plans.countPlansByStatus(), PLAN_STATUSES);
+      }
+    } catch (err) {
+      this.logger.error({ err, msg: 'TWAP dispatch pass failed' });
+    }
+  }
+
+  /** Claims (or expires) the due slices of up to PLANS_PER_CLAIM plans, in one transaction. */
+  private async claimDue(): Promise<{ claimed: Claimed[]; plans: number }> {
+    const now = this.clock.now();
+    const graceMs = this.config.sliceMisfireGraceSeconds * 1000;
+    return this.uow.run(async (tx) => {
+      const plans = await this.plans.lockDuePlans(tx, now, new Date(now.getTime() - SENDING_STALE_MS), PLANS_PER_CLAIM);
+      if (!plans.length) return { claimed: [], plans: 0 };
+      const slicesByPlan = await this.plans.slicesOf(
+        plans.map((p) => p.parentOrderId),
+        tx,
+      );
+      const claimed: Claimed[] = [];
+      for (const plan of plans) {
+        const slices = slicesByPlan.get(plan.parentOrderId) ?? [];
+        const byNum = new Map(slices.map((s) => [s.sliceNum, s]));
+        for (const s of slices) {
+          if (s.state === 'sending' && s.claimedAt && now.getTime() - s.claimedAt.getTime() > SENDING_STALE_MS) {
+            await this.plans.reclaim(tx, s.clientOrderId, now);
+            claimed.push({ plan, slice: s, qty: s.sentQty ?? s.plannedQty });
+          }
+        }
+        for (const action of decideDueSlices(plan.totalQty, slices, now, graceMs)) {
+          const slice = byNum.get(action.sliceNum)!;
+          if (action.kind === 'send') {
+            await this.plans.claim(tx, slice.clientOrderId, action.qty, now);
+            claimed.push({ plan, slice, qty: action.qty });
+            if (action.carried > 0) {
+              this.logger.log(`slice ${slice.clientOrderId} carries ${action.carried} share(s) from earlier slices`);
+            }
+          } else if (action.kind === 'expire') {
+            await this.plans.setState(tx, slice.clientOrderId, 'expired', { reasonCode: 'SLICE_MISFIRED' });
+            await this.audit.append(
+              {
+                action: 'twap.slice_expired',
+                actor: 'system',
+                clientOrderId: slice.clientOrderId,
+                strategyId: plan.strategyId,
+                symbol: plan.symbol,
+                reasonCode: 'SLICE_MISFIRED',
+                details: {
+                  parent_order_id: plan.parentOrderId,
+                  slice_num: slice.sliceNum,
+                  scheduled_time: slice.scheduledTime.toISOString(),
+                  late_ms: action.lateMs,
+                  grace_seconds: this.config.sliceMisfireGraceSeconds,
+                },
+                occurredAt: now,
+              },
+              tx,
+            );
+            this.metrics.sliceOutcome('expired');
+          } else {
+            await this.plans.setState(tx, slice.clientOrderId, 'skipped', { reasonCode: 'NOTHING_LEFT' });
+            this.metrics.sliceOutcome('skipped');
+          }
+        }
+        if (plan.status === 'scheduled') await this.plans.setPlanStatus(tx, plan.parentOrderId, 'active');
+      }
+      return { claimed, plans: plans.length };
+    });
+  }
+
+  private async sendAll(claimed: Claimed[]): Promise<void> {
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < claimed.length) await this.send(claimed[next++]);
+    };
+    await Promise.all(Array.from({ length: Math.min(SEND_CONCURRENCY, claimed.length) }, worker));
+  }
+
+  /** One slice through the order-entry door; records what became of it. */
+  private async send({ plan, slice, qty }: Claimed): Promise<void> {
+    const id = slice.clientOrderId;
+    let state: SliceState = 'sent';
+    let reasonCode: string | null = null;
+    try {
+      const cmd = OrderCommand.create({
+        symbol: plan.symbol,
+        side: plan.side,
+        qty,
+        order_type: plan.orderType,
+        limit_price: plan.limitPrice,
+        stop_price: plan.stopPrice,
+        time_in_force: plan.timeInForce,
+        strategy_id: plan.strategyId,
+        client_order_id: id,
+      });
+      await this.submit.execute(cmd, TWAP_PRINCIPAL, TWAP_ACTOR);
+    } catch (err) {
+      if (!(err instanceof DomainError)) {
+        // Unknown outcome: the claim stays `sending` and is taken up again (the door dedupes).
+        this.logger.error({ err, client_order_id: id, msg: 'TWAP slice send failed; it will be retried' });
+        return;
+      }
+      // An order row means the door wrote it (e.g. the broker refused the credentials): the slice was sent.
+      const written = await this.orders.findByClientOrderId(id).catch(() => null);
+      if (!written) {
+        state = BLOCKED[err.code] ?? 'refused';
+        reasonCode = err.code;
+      }
+    }
+    const at = this.clock.now();
+    await this.plans.setState(undefined, id, state, {
+      reasonCode,
+      sentAt: state === 'sent' ? at : null,
+      from: ['sending'],
+    });
+    if (state === 'sent') {
+      this.metrics.sliceSent((at.getTime() - slice.scheduledTime.getTime()) / 1000);
+      await this.plans.linkChild(id, plan.parentOrderId, slice.sliceNum, plan.totalSlices, slice.scheduledTime);
+      await this.cancelIfPlanCanceled(plan.parentOrderId, id);
+    } else {
+      this.metrics.sliceOutcome(state);
+      this.logger.warn(`TWAP slice ${id} not sent: ${reasonCode}; its quantity is carried to the next slice`);
+    }
+  }
+
+  /** A DELETE that ran while this slice was being sent could not cancel its order: it is cancelled here. */
+  private async cancelIfPlanCanceled(parentOrderId: string, clientOrderId: string): Promise<void> {
+    const plan = await this.plans.findPlan(parentOrderId);
+    if (plan?.status !== 'canceled') return;
+    const order = await this.orders.findByClientOrderId(clientOrderId);
+    if (!order || !isOpen(order.status)) return;
+    await this.cancel
+      .execute(clientOrderId, TWAP_PRINCIPAL, TWAP_ACTOR)
+      .catch((err: unknown) => this.logger.error({ err, client_order_id: clientOrderId, msg: 'cancel failed' }));
+  }
+
+  /** Plans with nothing left to send or fill: completed (shortfall audited) or expired. */
+  private async settle(): Promise<void> {
+    const now = this.clock.now();
+    await this.uow.run(async (tx) => {
+      const plans = await this.plans.lockSettleCandidates(tx, PLANS_PER_CLAIM);
+      if (!plans.length) return;
+      const slicesByPlan = await this.plans.slicesOf(
+        plans.map((p) => p.parentOrderId),
+        tx,
+      );
+      for (const plan of plans) {
+        const slices = slicesByPlan.get(plan.parentOrderId) ?? [];
+        if (!isSettled(slices)) continue;
+        const neverSent = slices.every((s) => !s.child);
+        const status = neverSent && slices.every((s) => s.state === 'expired') ? 'expired' : 'completed';
+        const filled = slices.reduce((n, s) => n + (s.child?.filledQty ?? 0), 0);
+        const shortfall = plan.totalQty - exposureOf(slices);
+        await this.plans.setPlanStatus(tx, plan.parentOrderId, status, { at: now, shortfallQty: shortfall });
+        await this.audit.append(
+          {
+            action: status === 'expired' ? 'twap.expired' : 'twap.completed',
+            actor: 'system',
+            clientOrderId: plan.parentOrderId,
+            strategyId: plan.strategyId,
+            symbol: plan.symbol,
+            reasonCode: shortfall > 0 ? 'TWAP_SHORTFALL' : null,
+            details: { total_qty: plan.totalQty, filled_qty: filled, shortfall_qty: shortfall },
+            occurredAt: now,
+          },
+          tx,
+        );
+        this.metrics.shortfallShares(shortfall);
+      }
+    });
+  }
+}
