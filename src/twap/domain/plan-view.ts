@@ -78,8 +78,9 @@ export function toPlanView(plan: TwapPlan, slices: SliceRow[]): PlanView {
     strategy_id: plan.strategyId,
     qty: s.plannedQty,
     scheduled_time: s.scheduledTime.toISOString(),
-    status: s.state === 'sent' && s.childStatus ? s.childStatus : s.state,
-    sent_qty: s.sentQty,
+    status: (s.state === 'sent' || s.state === 'sending') && s.childStatus ? s.childStatus : s.state,
+    // What went to the broker: a refused or blocked slice sent nothing.
+    sent_qty: s.state === 'sent' || s.state === 'sending' ? s.sentQty : null,
     filled_qty: s.child?.filledQty ?? 0,
     filled_avg_price: s.childFilledAvgPrice,
     sent_at: s.sentAt?.toISOString() ?? null,
