@@ -42,7 +42,10 @@ export const DISPATCH_TICK_MS = 250;
 /** A `sending` claim older than this was left by a crash (or a lost answer) and is sent again through the door. */
 export const SENDING_STALE_MS = 30_000;
 const PLANS_PER_CLAIM = 200;
+/** Slices going through the door at once on this replica. */
 const SEND_CONCURRENCY = 16;
+/** Claimed slices waiting for the door beyond which this replica claims no more (another replica may). */
+const MAX_BACKLOG = 400;
 const SETTLE_EVERY_TICKS = 4;
 const COUNT_EVERY_TICKS = 40;
 
@@ -72,6 +75,9 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
   private timer?: TaskHandle;
   private running: Promise<void> | null = null;
   private again = false;
+  /** Claimed slices waiting for a free send, and the sends under way. */
+  private readonly queue: Claimed[] = [];
+  private readonly sending = new Set<Promise<void>>();
   private stopped = false;
   private ticks = 0;
 
@@ -89,22 +95,33 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
   ) {}
 
   onApplicationBootstrap(): void {
-    this.timer = this.scheduler.every(DISPATCH_TICK_MS, () => this.tick(), { name: 'twap-dispatch' });
+    this.timer = this.scheduler.every(DISPATCH_TICK_MS, () => this.claimPass(), { name: 'twap-dispatch' });
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     this.timer?.cancel();
     await this.running;
+    await this.drained();
   }
 
   /** Looks for due slices now (a plan was just accepted: its slice 0 is due at once). */
   poke(): void {
-    this.scheduler.after(0, () => this.tick(), { name: 'twap-dispatch-now' });
+    this.scheduler.after(0, () => this.claimPass(), { name: 'twap-dispatch-now' });
   }
 
-  /** One pass; a pass asked for while one runs is run right after it. */
-  tick(): Promise<void> {
+  /** One pass, and every send it started: what a test (or an operator's tool) awaits. */
+  async tick(): Promise<void> {
+    await this.claimPass();
+    await this.drained();
+  }
+
+  /**
+   * Claims what is due and hands it to the senders without waiting for them,
+   * so the next pass can claim what falls due meanwhile. A pass asked for while
+   * one runs is run right after it.
+   */
+  private claimPass(): Promise<void> {
     if (this.stopped) return Promise.resolve();
     if (this.running) {
       this.again = true;
@@ -124,10 +141,10 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
   private async pass(): Promise<void> {
     this.ticks += 1;
     try {
-      for (;;) {
+      while (this.queue.length < MAX_BACKLOG && !this.stopped) {
         const { claimed, plans } = await this.claimDue();
-        await this.sendAll(claimed);
-        if (plans < PLANS_PER_CLAIM || this.stopped) break;
+        this.enqueue(claimed);
+        if (plans < PLANS_PER_CLAIM) break;
       }
       if (this.ticks % SETTLE_EVERY_TICKS === 0) await this.settle();
       if (this.ticks % COUNT_EVERY_TICKS === 1) {
@@ -150,6 +167,7 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
         tx,
       );
       const claimed: Claimed[] = [];
+      const sends: Array<{ clientOrderId: string; qty: number }> = [];
       for (const plan of plans) {
         const slices = slicesByPlan.get(plan.parentOrderId) ?? [];
         const byNum = new Map(slices.map((s) => [s.sliceNum, s]));
@@ -162,7 +180,7 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
         for (const action of decideDueSlices(plan.totalQty, slices, now, graceMs)) {
           const slice = byNum.get(action.sliceNum)!;
           if (action.kind === 'send') {
-            await this.plans.claim(tx, slice.clientOrderId, action.qty, now);
+            sends.push({ clientOrderId: slice.clientOrderId, qty: action.qty });
             claimed.push({ plan, slice, qty: action.qty });
             if (action.carried > 0) {
               this.logger.log(`slice ${slice.clientOrderId} carries ${action.carried} share(s) from earlier slices`);
@@ -196,16 +214,28 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
         }
         if (plan.status === 'scheduled') await this.plans.setPlanStatus(tx, plan.parentOrderId, 'active');
       }
+      await this.plans.claim(tx, sends, now);
       return { claimed, plans: plans.length };
     });
   }
 
-  private async sendAll(claimed: Claimed[]): Promise<void> {
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < claimed.length) await this.send(claimed[next++]);
-    };
-    await Promise.all(Array.from({ length: Math.min(SEND_CONCURRENCY, claimed.length) }, worker));
+  private enqueue(claimed: Claimed[]): void {
+    this.queue.push(...claimed);
+    while (this.sending.size < SEND_CONCURRENCY && this.queue.length) {
+      const worker: Promise<void> = (async () => {
+        for (let next = this.queue.shift(); next; next = this.queue.shift()) {
+          await this.send(next).catch((err: unknown) =>
+            this.logger.error({ err, client_order_id: next?.slice.clientOrderId, msg: 'TWAP slice send failed' }),
+          );
+        }
+      })().finally(() => this.sending.delete(worker));
+      this.sending.add(worker);
+    }
+  }
+
+  /** Resolves once no claimed slice is waiting or being sent. */
+  private async drained(): Promise<void> {
+    while (this.sending.size) await Promise.all([...this.sending]);
   }
 
   /** One slice through the order-entry door; records what became of it. */
@@ -240,15 +270,14 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
       }
     }
     const at = this.clock.now();
-    await this.plans.setState(undefined, id, state, {
+    const planStatus = await this.plans.recordOutcome(id, state, {
       reasonCode,
       sentAt: state === 'sent' ? at : null,
-      from: ['sending'],
+      totalSlices: plan.totalSlices,
     });
     if (state === 'sent') {
       this.metrics.sliceSent((at.getTime() - slice.scheduledTime.getTime()) / 1000);
-      await this.plans.linkChild(id, plan.parentOrderId, slice.sliceNum, plan.totalSlices, slice.scheduledTime);
-      await this.cancelIfPlanCanceled(plan.parentOrderId, id);
+      if (planStatus === 'canceled') await this.cancelChild(id);
     } else {
       this.metrics.sliceOutcome(state);
       this.logger.warn(`TWAP slice ${id} not sent: ${reasonCode}; its quantity is carried to the next slice`);
@@ -256,9 +285,7 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
   }
 
   /** A DELETE that ran while this slice was being sent could not cancel its order: it is cancelled here. */
-  private async cancelIfPlanCanceled(parentOrderId: string, clientOrderId: string): Promise<void> {
-    const plan = await this.plans.findPlan(parentOrderId);
-    if (plan?.status !== 'canceled') return;
+  private async cancelChild(clientOrderId: string): Promise<void> {
     const order = await this.orders.findByClientOrderId(clientOrderId);
     if (!order || !isOpen(order.status)) return;
     await this.cancel

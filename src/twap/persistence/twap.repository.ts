@@ -218,12 +218,43 @@ export class TwapRepository {
     );
   }
 
-  async claim(tx: Tx, clientOrderId: string, qty: number, at: Date): Promise<void> {
+  /** Marks the slices `sending` with their quantities fixed, in one statement. */
+  async claim(tx: Tx, claims: Array<{ clientOrderId: string; qty: number }>, at: Date): Promise<void> {
+    if (!claims.length) return;
     await sql(
       tx,
-      `UPDATE twap_slices SET state = 'sending', sent_qty = $2, claimed_at = $3 WHERE client_order_id = $1`,
-      [clientOrderId, qty, at],
+      `UPDATE twap_slices s SET state = 'sending', sent_qty = c.qty, claimed_at = $3
+         FROM unnest($1::text[], $2::int[]) AS c(id, qty)
+        WHERE s.client_order_id = c.id`,
+      [claims.map((c) => c.clientOrderId), claims.map((c) => c.qty), at],
     );
+  }
+
+  /**
+   * What became of a `sending` slice, in one statement: its state, and when
+   * it was sent, the plan link on its child order. Answers the plan's status
+   * (null when the slice was no longer `sending`).
+   */
+  async recordOutcome(
+    clientOrderId: string,
+    state: SliceState,
+    o: { reasonCode: string | null; sentAt: Date | null; totalSlices: number },
+  ): Promise<PlanStatus | null> {
+    const rows = await sql<{ status: PlanStatus }>(
+      this.ds,
+      `WITH s AS (
+         UPDATE twap_slices SET state = $2, reason_code = COALESCE($3, reason_code), sent_at = COALESCE($4, sent_at)
+          WHERE client_order_id = $1 AND state = 'sending'
+          RETURNING parent_order_id, slice_num, scheduled_time
+       ), link AS (
+         UPDATE orders o SET parent_order_id = s.parent_order_id, slice_num = s.slice_num, total_slices = $5,
+                scheduled_time = s.scheduled_time
+           FROM s WHERE o.client_order_id = $1 AND o.parent_order_id IS NULL AND $2 = 'sent'
+       )
+       SELECT p.status FROM twap_plans p JOIN s USING (parent_order_id)`,
+      [clientOrderId, state, o.reasonCode, o.sentAt, o.totalSlices],
+    );
+    return rows.length ? rows[0].status : null;
   }
 
   /** Marks a `sending` claim as taken up again (after a restart). */
@@ -258,16 +289,6 @@ export class TwapRepository {
       [parentOrderId],
     );
     return rows.map((r) => r.client_order_id);
-  }
-
-  /** Writes the plan link onto a slice's child order row. */
-  async linkChild(clientOrderId: string, parentOrderId: string, sliceNum: number, total: number, at: Date) {
-    await sql(
-      this.ds,
-      `UPDATE orders SET parent_order_id = $2, slice_num = $3, total_slices = $4, scheduled_time = $5
-        WHERE client_order_id = $1 AND parent_order_id IS NULL`,
-      [clientOrderId, parentOrderId, sliceNum, total, at],
-    );
   }
 
   async countPlansByStatus(): Promise<Record<string, number>> {
