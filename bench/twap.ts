@@ -20,7 +20,7 @@ const DATABASE_NAME = 'eg_bench_twap';
 const SLICE_PATH = '/api/v1/orders/slice';
 /** Plans are spread over symbols and strategies, as a book of many orders would be (each order locks its pair). */
 const SYMBOLS = 50;
-const STRATEGIES = 10;
+const STRATEGIES = 50;
 const CREATE_CONCURRENCY = 16;
 const LAG_TARGET_S = 1;
 

@@ -244,7 +244,7 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
     let state: SliceState = 'sent';
     let reasonCode: string | null = null;
     try {
-      const cmd = OrderCommand.create({
+      const cmd = OrderCommand.forSlice({
         symbol: plan.symbol,
         side: plan.side,
         qty,

@@ -136,7 +136,7 @@ describe('TWAP dispatch across replicas and restarts (e2e)', () => {
       [parent, new Date(T0 + 180_000)],
     );
     const sent = await first.t.app.get(SubmitOrderUseCase).execute(
-      OrderCommand.create({
+      OrderCommand.forSlice({
         symbol: 'RST',
         side: 'buy',
         qty: 4,
