@@ -20,6 +20,7 @@
  *   `completed` (its shortfall audited) or `expired` when nothing was sent.
  */
 import { Inject, Injectable, Logger, OnApplicationBootstrap, BeforeApplicationShutdown } from '@nestjs/common';
+import { performance } from 'node:perf_hooks';
 import { ActorContext } from '../audit/audit-entry';
 import { AuditRepository } from '../audit/audit.repository';
 import { Principal } from '../auth/permission';
@@ -37,8 +38,8 @@ import { decideDueSlices, exposureOf, isSettled, SliceState } from './domain/car
 import { PLAN_STATUSES, SliceRow, TwapPlan, TwapRepository } from './persistence/twap.repository';
 import { TwapMetrics } from './twap.metrics';
 
-/** How often due slices are looked for. */
-export const DISPATCH_TICK_MS = 250;
+/** How often due slices are looked for at least; between passes a timer wakes the dispatcher when the next slice falls due. */
+export const DISPATCH_TICK_MS = 1000;
 /** A `sending` claim older than this was left by a crash (or a lost answer) and is sent again through the door. */
 export const SENDING_STALE_MS = 30_000;
 const PLANS_PER_CLAIM = 200;
@@ -46,8 +47,9 @@ const PLANS_PER_CLAIM = 200;
 const SEND_CONCURRENCY = 16;
 /** Claimed slices waiting for the door beyond which this replica claims no more (another replica may). */
 const MAX_BACKLOG = 400;
-const SETTLE_EVERY_TICKS = 4;
-const COUNT_EVERY_TICKS = 40;
+/** Real-time spacing of the settle pass and of the plans-by-status count. */
+const SETTLE_EVERY_MS = 1000;
+const COUNT_EVERY_MS = 10_000;
 
 /** Who the dispatcher acts as: the plan was authorized for its strategy when it was accepted. */
 export const TWAP_PRINCIPAL = new Principal(
@@ -73,13 +75,18 @@ const BLOCKED: Record<string, SliceState> = {
 export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('TwapDispatcher');
   private timer?: TaskHandle;
+  /** The wake-up at the next due slice, when it falls before the next periodic pass. */
+  private wake?: TaskHandle;
   private running: Promise<void> | null = null;
   private again = false;
   /** Claimed slices waiting for a free send, and the sends under way. */
   private readonly queue: Claimed[] = [];
   private readonly sending = new Set<Promise<void>>();
+  /** Ids of the slices this replica has claimed and not finished: never taken up again as stale here. */
+  private readonly mine = new Set<string>();
   private stopped = false;
-  private ticks = 0;
+  private lastSettle = 0;
+  private lastCount = 0;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -101,6 +108,7 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     this.timer?.cancel();
+    this.wake?.cancel();
     await this.running;
     await this.drained();
   }
@@ -139,20 +147,37 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
   }
 
   private async pass(): Promise<void> {
-    this.ticks += 1;
     try {
       while (this.queue.length < MAX_BACKLOG && !this.stopped) {
         const { claimed, plans } = await this.claimDue();
         this.enqueue(claimed);
         if (plans < PLANS_PER_CLAIM) break;
       }
-      if (this.ticks % SETTLE_EVERY_TICKS === 0) await this.settle();
-      if (this.ticks % COUNT_EVERY_TICKS === 1) {
+      await this.wakeAtNextDue();
+      const now = performance.now();
+      if (now - this.lastSettle >= SETTLE_EVERY_MS) {
+        this.lastSettle = now;
+        await this.settle();
+      }
+      if (now - this.lastCount >= COUNT_EVERY_MS) {
+        this.lastCount = now;
         this.metrics.plansByStatus(await this.plans.countPlansByStatus(), PLAN_STATUSES);
       }
     } catch (err) {
       this.logger.error({ err, msg: 'TWAP dispatch pass failed' });
     }
+  }
+
+  /** Sets a timer for the next slice due before the next periodic pass (none while a backlog waits). */
+  private async wakeAtNextDue(): Promise<void> {
+    if (this.stopped || this.queue.length >= MAX_BACKLOG) return;
+    const next = await this.plans.nextDue();
+    if (!next) return;
+    const inMs = next.getTime() - this.clock.now().getTime();
+    // Already due yet unclaimed (another replica holds its plan): the periodic pass looks again.
+    if (inMs <= 0 || inMs >= DISPATCH_TICK_MS) return;
+    this.wake?.cancel();
+    this.wake = this.scheduler.after(inMs, () => this.claimPass(), { name: 'twap-dispatch-due' });
   }
 
   /** Claims (or expires) the due slices of up to PLANS_PER_CLAIM plans, in one transaction. */
@@ -172,7 +197,8 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
         const slices = slicesByPlan.get(plan.parentOrderId) ?? [];
         const byNum = new Map(slices.map((s) => [s.sliceNum, s]));
         for (const s of slices) {
-          if (s.state === 'sending' && s.claimedAt && now.getTime() - s.claimedAt.getTime() > SENDING_STALE_MS) {
+          const stale = s.claimedAt !== null && now.getTime() - s.claimedAt.getTime() > SENDING_STALE_MS;
+          if (s.state === 'sending' && stale && !this.mine.has(s.clientOrderId)) {
             await this.plans.reclaim(tx, s.clientOrderId, now);
             claimed.push({ plan, slice: s, qty: s.sentQty ?? s.plannedQty });
           }
@@ -220,13 +246,15 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
   }
 
   private enqueue(claimed: Claimed[]): void {
+    for (const c of claimed) this.mine.add(c.slice.clientOrderId);
     this.queue.push(...claimed);
     while (this.sending.size < SEND_CONCURRENCY && this.queue.length) {
       const worker: Promise<void> = (async () => {
         for (let next = this.queue.shift(); next; next = this.queue.shift()) {
-          await this.send(next).catch((err: unknown) =>
-            this.logger.error({ err, client_order_id: next?.slice.clientOrderId, msg: 'TWAP slice send failed' }),
-          );
+          const id = next.slice.clientOrderId;
+          await this.send(next)
+            .catch((err: unknown) => this.logger.error({ err, client_order_id: id, msg: 'TWAP slice send failed' }))
+            .finally(() => this.mine.delete(id));
         }
       })().finally(() => this.sending.delete(worker));
       this.sending.add(worker);

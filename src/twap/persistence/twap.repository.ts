@@ -291,6 +291,15 @@ export class TwapRepository {
     return rows.map((r) => r.client_order_id);
   }
 
+  /** When the earliest unsent slice of a live plan falls due (null: none). */
+  async nextDue(): Promise<Date | null> {
+    const rows = await sql<{ at: Date | null }>(
+      this.ds,
+      `SELECT min(scheduled_time) AS at FROM twap_slices WHERE state = 'scheduled'`,
+    );
+    return rows[0]?.at ?? null;
+  }
+
   async countPlansByStatus(): Promise<Record<string, number>> {
     const rows = await sql<{ status: string; n: string }>(
       this.ds,
