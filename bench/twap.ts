@@ -117,6 +117,8 @@ export async function measureTwap(cfg: BenchConfig, adminKey: string, signal: Ab
       ORDER_SLICE_RATE_LIMIT: '1000000',
       MAX_SLICE_PCT_OF_ADV: '1',
       DATABASE_POOL_SIZE: '20',
+      // A periodic run compares positions while fills are in flight, and would quarantine symbols mid-run.
+      RECONCILIATION_INTERVAL_SECONDS: '3600',
       DRY_RUN: 'false',
       BROKER: 'sim',
     },

@@ -28,7 +28,7 @@ import { DomainError } from '../common/domain-error';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Clock } from '../infra/clock/clock';
 import { Scheduler, TaskHandle } from '../infra/clock/scheduler';
-import { UnitOfWork } from '../infra/database/unit-of-work';
+import { Tx, UnitOfWork } from '../infra/database/unit-of-work';
 import { OrderCommand } from '../order-entry/order-command';
 import { SubmitOrderUseCase } from '../order-entry/submit-order.use-case';
 import { OrderRepository } from '../orders/persistence/order.repository';
@@ -198,10 +198,18 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
         const byNum = new Map(slices.map((s) => [s.sliceNum, s]));
         for (const s of slices) {
           const stale = s.claimedAt !== null && now.getTime() - s.claimedAt.getTime() > SENDING_STALE_MS;
-          if (s.state === 'sending' && stale && !this.mine.has(s.clientOrderId)) {
-            await this.plans.reclaim(tx, s.clientOrderId, now);
-            claimed.push({ plan, slice: s, qty: s.sentQty ?? s.plannedQty });
+          if (s.state !== 'sending' || !stale || this.mine.has(s.clientOrderId)) continue;
+          const lateMs = now.getTime() - s.scheduledTime.getTime();
+          if (!s.child && lateMs >= graceMs) {
+            // Left unsent by a crash and now past the grace: a misfire, released before the due slices take theirs.
+            await this.plans.setState(tx, s.clientOrderId, 'expired', { reasonCode: 'SLICE_MISFIRED' });
+            await this.auditExpiry(plan, s, lateMs, now, tx);
+            s.state = 'expired';
+            this.metrics.sliceOutcome('expired');
+            continue;
           }
+          await this.plans.reclaim(tx, s.clientOrderId, now);
+          claimed.push({ plan, slice: s, qty: s.sentQty ?? s.plannedQty });
         }
         for (const action of decideDueSlices(plan.totalQty, slices, now, graceMs)) {
           const slice = byNum.get(action.sliceNum)!;
@@ -213,25 +221,7 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
             }
           } else if (action.kind === 'expire') {
             await this.plans.setState(tx, slice.clientOrderId, 'expired', { reasonCode: 'SLICE_MISFIRED' });
-            await this.audit.append(
-              {
-                action: 'twap.slice_expired',
-                actor: 'system',
-                clientOrderId: slice.clientOrderId,
-                strategyId: plan.strategyId,
-                symbol: plan.symbol,
-                reasonCode: 'SLICE_MISFIRED',
-                details: {
-                  parent_order_id: plan.parentOrderId,
-                  slice_num: slice.sliceNum,
-                  scheduled_time: slice.scheduledTime.toISOString(),
-                  late_ms: action.lateMs,
-                  grace_seconds: this.config.sliceMisfireGraceSeconds,
-                },
-                occurredAt: now,
-              },
-              tx,
-            );
+            await this.auditExpiry(plan, slice, action.lateMs, now, tx);
             this.metrics.sliceOutcome('expired');
           } else {
             await this.plans.setState(tx, slice.clientOrderId, 'skipped', { reasonCode: 'NOTHING_LEFT' });
@@ -271,6 +261,19 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
     const id = slice.clientOrderId;
     let state: SliceState = 'sent';
     let reasonCode: string | null = null;
+    // Waited past the grace for a free send (an overloaded replica): expired like a misfire, unless
+    // its order was already written (a claim taken up again after a crash): then it was sent.
+    const now = this.clock.now();
+    const lateMs = now.getTime() - slice.scheduledTime.getTime();
+    if (lateMs >= this.config.sliceMisfireGraceSeconds * 1000 && !(await this.orders.findByClientOrderId(id))) {
+      await this.uow.run(async (tx) => {
+        if (await this.plans.setState(tx, id, 'expired', { reasonCode: 'SLICE_MISFIRED', from: ['sending'] })) {
+          await this.auditExpiry(plan, slice, lateMs, now, tx);
+        }
+      });
+      this.metrics.sliceOutcome('expired');
+      return;
+    }
     try {
       const cmd = OrderCommand.forSlice({
         symbol: plan.symbol,
@@ -310,6 +313,28 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
       this.metrics.sliceOutcome(state);
       this.logger.warn(`TWAP slice ${id} not sent: ${reasonCode}; its quantity is carried to the next slice`);
     }
+  }
+
+  private auditExpiry(plan: TwapPlan, slice: SliceRow, lateMs: number, at: Date, tx: Tx): Promise<void> {
+    return this.audit.append(
+      {
+        action: 'twap.slice_expired',
+        actor: 'system',
+        clientOrderId: slice.clientOrderId,
+        strategyId: plan.strategyId,
+        symbol: plan.symbol,
+        reasonCode: 'SLICE_MISFIRED',
+        details: {
+          parent_order_id: plan.parentOrderId,
+          slice_num: slice.sliceNum,
+          scheduled_time: slice.scheduledTime.toISOString(),
+          late_ms: lateMs,
+          grace_seconds: this.config.sliceMisfireGraceSeconds,
+        },
+        occurredAt: at,
+      },
+      tx,
+    );
   }
 
   /** A DELETE that ran while this slice was being sent could not cancel its order: it is cancelled here. */

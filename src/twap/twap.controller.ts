@@ -57,13 +57,11 @@ export class TwapController {
   ): Promise<PlanView> {
     const { plan, created } = await this.createPlan.execute(SlicingCommand.create(body), principal, actor);
     logFields(res).clientOrderId = plan.parentOrderId;
-    if (created) {
-      this.dispatcher.poke();
-      res.status(HttpStatus.CREATED);
-    } else {
-      res.status(HttpStatus.OK);
-    }
-    return this.queries.view(plan.parentOrderId, principal);
+    const view = await this.queries.view(plan.parentOrderId, principal);
+    res.status(created ? HttpStatus.CREATED : HttpStatus.OK);
+    // Slice 0 is due now: look for it at once rather than at the next pass.
+    if (created) this.dispatcher.poke();
+    return view;
   }
 
   @Get(':parent_id/slices')

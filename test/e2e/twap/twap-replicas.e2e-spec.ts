@@ -19,7 +19,7 @@ describe('TWAP dispatch across replicas and restarts (e2e)', () => {
   let database: TestDatabase;
   const apps: Array<{ t: TestApp; broker: AlpacaBrokerClient }> = [];
 
-  async function replica(): Promise<{ t: TestApp; dispatcher: TwapDispatcher }> {
+  async function replica(env: Record<string, string> = {}): Promise<{ t: TestApp; dispatcher: TwapDispatcher }> {
     const broker = new AlpacaBrokerClient({
       keyId: fake.keyId,
       secretKey: fake.secretKey,
@@ -34,7 +34,7 @@ describe('TWAP dispatch across replicas and restarts (e2e)', () => {
       broker,
       marketData: market,
       database,
-      env: { DRY_RUN: 'false', RECONCILIATION_INTERVAL_SECONDS: '3600', ORDER_POLL_INTERVAL_SECONDS: '1' },
+      env: { DRY_RUN: 'false', RECONCILIATION_INTERVAL_SECONDS: '3600', ORDER_POLL_INTERVAL_SECONDS: '1', ...env },
     });
     apps.push({ t, broker });
     return { t, dispatcher: t.app.get(TwapDispatcher) };
@@ -127,12 +127,17 @@ describe('TWAP dispatch across replicas and restarts (e2e)', () => {
       clock.set(new Date(T0 + s * 1000));
       await first.dispatcher.tick();
     }
-    // The replica claims slices 2 and 3 and dies: slice 2 before anything was written, slice 3 after the
-    // order-entry door wrote (and sent) its order but before the slice was marked sent.
+    // The replica claims slice 2 on time and hangs; at 180 it claims slice 3, the order-entry door writes
+    // (and sends) its order, and the replica dies before marking the slice sent.
+    await first.t.db.query(
+      `UPDATE twap_slices SET state = 'sending', sent_qty = planned_qty, claimed_at = $2
+        WHERE parent_order_id = $1 AND slice_num = 2`,
+      [parent, new Date(T0 + 120_000)],
+    );
     clock.set(new Date(T0 + 180_000));
     await first.t.db.query(
       `UPDATE twap_slices SET state = 'sending', sent_qty = planned_qty, claimed_at = $2
-        WHERE parent_order_id = $1 AND slice_num IN (2, 3)`,
+        WHERE parent_order_id = $1 AND slice_num = 3`,
       [parent, new Date(T0 + 180_000)],
     );
     const sent = await first.t.app.get(SubmitOrderUseCase).execute(
@@ -149,9 +154,10 @@ describe('TWAP dispatch across replicas and restarts (e2e)', () => {
     expect(sent.created).toBe(true);
     await stop(first.t);
 
-    // Back 40 s later: the claims are stale (30 s), so they are taken up again through the door.
-    clock.set(new Date(T0 + 220_000));
-    const second = await replica();
+    // Back at 215 s, with a grace of 120 s: both claims are stale (over 30 s old) and within the grace, so
+    // they are taken up again through the door: slice 2 is sent (95 s late), slice 3's order is found, not resent.
+    clock.set(new Date(T0 + 215_000));
+    const second = await replica({ SLICE_MISFIRE_GRACE_SECONDS: '120' });
     await second.dispatcher.tick();
     clock.set(new Date(T0 + 240_000));
     await second.dispatcher.tick();
@@ -173,5 +179,52 @@ describe('TWAP dispatch across replicas and restarts (e2e)', () => {
     ]);
     expect(plan.filled_qty).toBe(20);
     for (let n = 0; n < 5; n++) expect(fake.postOrderCount(`${parent}-s${n}`)).toBe(1);
+    await stop(second.t);
+  });
+
+  it('restart mid-plan past the grace: an unsent claim expires (audited) and its quantity goes to the next slice', async () => {
+    const first = await replica();
+    const T0 = clock.now().getTime();
+    const res = await first.t.http
+      .post(SLICE)
+      .set(auth)
+      .send({ symbol: 'RSX', side: 'buy', qty: 9, duration_minutes: 3, interval_seconds: 60 });
+    const parent = res.body.parent_order_id as string;
+    clock.set(new Date(T0));
+    await first.dispatcher.tick();
+    // Claims slice 1 on time, then dies before sending it.
+    await first.t.db.query(
+      `UPDATE twap_slices SET state = 'sending', sent_qty = planned_qty, claimed_at = $2
+        WHERE parent_order_id = $1 AND slice_num = 1`,
+      [parent, new Date(T0 + 60_000)],
+    );
+    await stop(first.t);
+
+    // Back at 125 s: slice 1 is 65 s late (grace 60 s) with no order: expired; slice 2 (due 120) takes its 3 shares.
+    clock.set(new Date(T0 + 125_000));
+    const second = await replica();
+    await second.dispatcher.tick();
+    type Plan = { status: string; filled_qty: number; slices: Array<{ status: string; sent_qty: number | null }> };
+    const plan = await eventually(
+      async (): Promise<Plan> => {
+        await second.dispatcher.tick();
+        return (await second.t.http.get(`/api/v1/orders/${parent}/slices`).set(auth)).body as Plan;
+      },
+      (p) => p.status === 'completed',
+      15_000,
+    );
+    expect(plan.slices.map((s) => [s.status, s.sent_qty])).toEqual([
+      ['filled', 3],
+      ['expired', null],
+      ['filled', 6],
+    ]);
+    expect(plan.filled_qty).toBe(9);
+    expect(fake.postOrderCount(`${parent}-s1`)).toBe(0);
+    const audit = await second.t.db.query(
+      `SELECT details FROM audit_log WHERE action = 'twap.slice_expired' AND client_order_id = $1`,
+      [`${parent}-s1`],
+    );
+    expect(audit).toHaveLength(1);
+    expect(audit[0].details).toMatchObject({ late_ms: 65_000 });
   });
 });
