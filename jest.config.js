@@ -31,6 +31,8 @@ const swc = [
 
 const shared = {
   testEnvironment: 'node',
+  // Quiet unless TEST_LOG=1: expected errors print no stack traces (test/support/quiet-logs.ts).
+  setupFilesAfterEnv: ['<rootDir>/test/support/quiet-logs.ts'],
   transform: { '^.+\\.(t|j|mj)sx?$': swc },
   transformIgnorePatterns: [`/node_modules/(?!(${esmPackages.join('|')})/)`],
 };
@@ -59,7 +61,7 @@ module.exports = {
   // Global, not per project: Jest ignores a project's own testTimeout.
   testTimeout: 30000,
   projects: [
-    { ...shared, displayName: 'unit', roots: ['<rootDir>/src'], testRegex: '\\.spec\\.ts$' },
+    { ...shared, displayName: 'unit', roots: ['<rootDir>/src', '<rootDir>/scripts'], testRegex: '\\.spec\\.ts$' },
     {
       ...shared,
       ...withDatabase,

@@ -165,7 +165,14 @@ function liveSpec(phase: LivePhase, cfg: BenchConfig, databaseUrl: string, admin
     ...spec,
     name: `gateway ${phase}`,
     nodeArgs: profileArgs(cfg, phase),
-    env: { ...spec.env, REDIS_KEY_PREFIX: `${REDIS_KEY_PREFIX}${phase}:`, DRY_RUN: 'false', BROKER: 'sim' },
+    // Still prices (every fill at 100) unless BENCH_GATEWAY_SIM_PRICE_VOLATILITY_BPS says otherwise.
+    env: {
+      SIM_PRICE_VOLATILITY_BPS: '0',
+      ...spec.env,
+      REDIS_KEY_PREFIX: `${REDIS_KEY_PREFIX}${phase}:`,
+      DRY_RUN: 'false',
+      BROKER: 'sim',
+    },
   };
 }
 

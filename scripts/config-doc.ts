@@ -29,6 +29,7 @@ const GROUPS = [
   'Storage',
   'Trading mode and access',
   'Broker',
+  'Simulator',
   'Pre-trade checks and limits',
   'Circuit breaker',
   'Market data cache',
@@ -47,13 +48,29 @@ interface Meaning {
 
 const MEANINGS: Record<string, Meaning> = {
   PORT: { group: 'Server', meaning: 'HTTP port.' },
+  HOST: {
+    group: 'Server',
+    meaning:
+      'Interface the HTTP server listens on (e.g. `127.0.0.1` to stay local). Unset: every interface, IPv4 and IPv6.',
+    defaultText: 'every interface',
+  },
   ENVIRONMENT: {
     group: 'Server',
     meaning:
       'Reported by `/`, `/health` and `/api/v1/config`. With `production`, no admin key is generated: the start fails unless `ADMIN_API_KEY` is set or stored keys exist.',
   },
-  LOG_LEVEL: { group: 'Server', meaning: 'Level of the JSON logs on stdout.' },
+  LOG_LEVEL: { group: 'Server', meaning: 'Level of the logs on stdout.' },
+  LOG_FORMAT: {
+    group: 'Server',
+    meaning:
+      '`json`: one JSON object per line, for log collectors. `pretty`: one coloured line per entry, for a person at a terminal. `auto`: pretty when stdout is a terminal and neither `NODE_ENV` nor `ENVIRONMENT` is `production`, JSON otherwise.',
+  },
   HTTP_BODY_LIMIT_BYTES: { group: 'Server', meaning: 'Largest accepted request body; a larger one is answered 413.' },
+  BOOTSTRAP_KEY_FILE: {
+    group: 'Trading mode and access',
+    meaning:
+      'Where a generated bootstrap admin key is written (mode 0600, with how to use it; the key is its last line). Written only when a key is generated; delete it once you have created named keys.',
+  },
   DATABASE_URL: {
     group: 'Storage',
     meaning:
@@ -62,7 +79,8 @@ const MEANINGS: Record<string, Meaning> = {
   DATABASE_POOL_SIZE: { group: 'Storage', meaning: 'Connection pool size per process.' },
   EMBEDDED_PG_DIR: {
     group: 'Storage',
-    meaning: 'Data directory of the embedded PostgreSQL (only without `DATABASE_URL`).',
+    meaning:
+      'Data directory of the embedded PostgreSQL (only without `DATABASE_URL`). Run as root from a directory the `postgres` system user cannot reach, it becomes a symlink to `/var/lib/execution-gateway/data-<hash>` ([operations.md](operations.md#embedded-postgresql)).',
   },
   EMBEDDED_PG_PORT: {
     group: 'Storage',
@@ -107,7 +125,7 @@ const MEANINGS: Record<string, Meaning> = {
   ADMIN_API_KEY: {
     group: 'Trading mode and access',
     meaning:
-      'Bootstrap key with every permission and every strategy. Without it and without stored keys, a non-production start generates a key and prints it once.',
+      'Bootstrap key with every permission and every strategy. Without it and without stored keys, a non-production start generates a key, shows it once after the "listening" line and writes it to `BOOTSTRAP_KEY_FILE`.',
   },
   AUTH_FAILURE_RATE_LIMIT: {
     group: 'Trading mode and access',
@@ -148,6 +166,23 @@ const MEANINGS: Record<string, Meaning> = {
     group: 'Broker',
     meaning: 'Deadline of a broker submission; past it the outcome is unknown (`submitted_unconfirmed`).',
   },
+  SIM_PRICE_SEED: {
+    group: 'Simulator',
+    meaning:
+      "Seed of the sim's price walk (`BROKER=sim`): the same seed, starting prices and volatility replay the same prices. See [simulator.md](simulator.md#price-walk).",
+  },
+  SIM_PRICE_VOLATILITY_BPS: {
+    group: 'Simulator',
+    meaning:
+      "Per-step standard deviation of the sim's price walk in basis points (0..1000). `0` keeps every price still (the test default).",
+  },
+  SIM_PRICE_STEP_MS: { group: 'Simulator', meaning: "Interval between two steps of the sim's price walk." },
+  SIM_INITIAL_PRICES: {
+    group: 'Simulator',
+    meaning:
+      'Starting sim prices, `SYMBOL=price` comma-separated (`AAPL=190.5,MSFT=410`); other symbols start at 100. A price stored by an earlier run wins.',
+    defaultText: '_(empty: every symbol at 100)_',
+  },
   FAT_FINGER_MAX_NOTIONAL: {
     group: 'Pre-trade checks and limits',
     meaning:
@@ -187,6 +222,16 @@ const MEANINGS: Record<string, Meaning> = {
   KILL_SWITCH_CANCEL_ON_ENGAGE: {
     group: 'Pre-trade checks and limits',
     meaning: 'Default of `cancel_open_orders` on `POST /api/v1/kill-switch/engage`.',
+  },
+  REDUCE_ONLY_LOCK_TIMEOUT_SECONDS: {
+    group: 'Pre-trade checks and limits',
+    meaning:
+      'Lifetime of the per-symbol lock held by a position close, adjust or flatten (`POST /api/v1/positions/...`): a holder that dies frees it after this.',
+  },
+  REDUCE_ONLY_LOCK_BLOCKING_SECONDS: {
+    group: 'Pre-trade checks and limits',
+    meaning:
+      'How long a close, adjust or flatten waits for the per-symbol lock another one holds; longer is 409 `POSITION_BUSY`.',
   },
   ORDER_SUBMIT_RATE_LIMIT: {
     group: 'Pre-trade checks and limits',
@@ -398,8 +443,14 @@ function parserValues(parser: ts.Expression | undefined, evaluate: (e: ts.Expres
   if (parser && ts.isIdentifier(parser) && parser.text === 'parseAddressList') {
     return 'comma-separated IP addresses and CIDR ranges';
   }
+  if (parser && ts.isIdentifier(parser) && parser.text === 'parsePriceList') {
+    return 'comma-separated `SYMBOL=price` pairs';
+  }
   if (parser && ts.isArrowFunction(parser) && ts.isCallExpression(parser.body)) {
     const call = parser.body;
+    if (ts.isIdentifier(call.expression) && call.expression.text === 'parseNonNegativeDecimal' && call.arguments[1]) {
+      return `decimal, 0 ≤ x ≤ ${String(evaluate(call.arguments[1]))}`;
+    }
     if (ts.isIdentifier(call.expression) && call.expression.text === 'parseEnum' && call.arguments[1]) {
       const allowed = evaluate(call.arguments[1]);
       if (Array.isArray(allowed)) return allowed.map((v) => `\`${String(v)}\``).join(', ');

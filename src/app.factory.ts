@@ -6,12 +6,22 @@ import { Logger } from 'nestjs-pino';
 import { AppModule, AppOverrides } from './app.module';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import { StrictValidationPipe } from './common/validation.pipe';
+import { completeErrorResponses } from './common/openapi';
 import { AppConfig } from './config/app-config';
 import { RequestObserverMiddleware } from './infra/http/request-observer.middleware';
+import { NestPinoLogger } from './infra/logging/nest-pino-logger';
+import { createRootLogger, resolveLogFormat } from './infra/logging/pino-options';
 import { notFoundResponder } from './common/http-exception.filter';
-import { SERVICE_VERSION } from './system/service-info';
+import { SERVICE_VERSION } from './common/service-info';
 
 export const API_PREFIX = 'api/v1';
+
+/**
+ * Bodies read as JSON. The API takes no forms, so curl's default for `-d`
+ * (application/x-www-form-urlencoded, used by examples that omit the header) is
+ * read as the JSON it carries; anything else in it is a 400 (docs/api.md#compatibility).
+ */
+const JSON_BODY_TYPES = ['application/json', 'application/*+json', 'application/x-www-form-urlencoded'];
 
 /** Routes that live outside /api/v1. */
 const UNPREFIXED = ['/', 'health', 'health/live', 'health/ready', 'metrics'];
@@ -19,8 +29,12 @@ const UNPREFIXED = ['/', 'health', 'health/live', 'health/ready', 'metrics'];
 /** Builds the application exactly as production runs it; tests call this too. */
 export async function createApp(config: AppConfig, overrides: AppOverrides = {}): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, overrides), {
-    bufferLogs: true,
     bodyParser: false,
+    // Until the application's logger takes over, start-up lines go out at once (not buffered, so
+    // they carry their own time) in the same format; a failed start is thrown to the caller
+    // (main.ts reports it in one line) rather than exiting here.
+    logger: new NestPinoLogger(createRootLogger(config.logLevel, resolveLogFormat(config.logFormat))),
+    abortOnError: false,
   });
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
@@ -33,6 +47,7 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
       limit: config.bodyLimitBytes,
       // Any JSON value parses; a body that is not an object gets a 422 naming it, not a parse error.
       strict: false,
+      type: JSON_BODY_TYPES,
       // Webhook signatures are computed over the exact bytes received.
       verify: (req, _res, buf) => {
         (req as unknown as { rawBody?: Buffer }).rawBody = buf;
@@ -48,7 +63,9 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
     .setTitle('Execution Gateway')
     .setDescription(
       'Order execution gateway: validates, risk-checks, deduplicates, persists and routes orders. ' +
-        'Authenticate with an API key: the Authorize button takes it as a bearer token or as X-API-Key.',
+        'Authenticate with an API key: the Authorize button takes it as a bearer token or as X-API-Key ' +
+        '(kept across page reloads). Every error has one body, ErrorResponseDto, whose `error` is a stable ' +
+        'reason code. This document as [JSON](/docs-json) or [YAML](/docs-yaml).',
     )
     .setVersion(SERVICE_VERSION)
     .addBearerAuth({
@@ -60,7 +77,14 @@ export async function createApp(config: AppConfig, overrides: AppOverrides = {})
     .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, 'api-key');
   const document = SwaggerModule.createDocument(app, builder.build());
   if (config.internalToken.secret) documentServiceSigning(document, config);
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json' });
+  completeErrorResponses(document, API_PREFIX, config.internalToken.secret !== undefined);
+  SwaggerModule.setup('docs', app, document, {
+    jsonDocumentUrl: 'docs-json',
+    yamlDocumentUrl: 'docs-yaml',
+    swaggerOptions: { persistAuthorization: true },
+  });
+  // The document's earlier address, kept for existing clients.
+  app.getHttpAdapter().get('/docs/json', (_req, res) => app.getHttpAdapter().reply(res, document, 200));
   try {
     await app.init();
   } catch (err) {

@@ -1,7 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { AccountModule } from './account/account.module';
 import { AuthModule } from './auth/auth.module';
 import { BrokerClient } from './broker/broker-client.port';
-import { BROKER_OVERRIDE } from './broker/broker.module';
+import { BROKER_OVERRIDE, SIM_WALK_SCHEDULER_OVERRIDE } from './broker/broker.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { EventsModule } from './events/events.module';
@@ -19,6 +20,7 @@ import { MARKET_DATA_OVERRIDE } from './market-data/market-data.module';
 import { MetricsModule } from './infra/metrics/metrics.module';
 import { StateModule } from './infra/state/state.module';
 import { ControlsModule } from './controls/controls.module';
+import { ManualModule } from './manual/manual.module';
 import { OrderEntryModule } from './order-entry/order-entry.module';
 import { TwapModule } from './twap/twap.module';
 import { OverridesModule } from './infra/overrides.module';
@@ -33,6 +35,8 @@ export interface AppOverrides {
   broker?: BrokerClient;
   /** Replaces the configured market data adapter (the cache still wraps it). */
   marketData?: MarketDataProvider;
+  /** The timer of the sim's price walk alone (tests step prices with a ManualScheduler). */
+  simWalkScheduler?: Scheduler;
   /** Leader election tuning (tests elect faster). */
   leader?: LeaderElectionOptions;
 }
@@ -51,6 +55,9 @@ export class AppModule {
         OverridesModule.forRoot([
           ...(overrides.broker ? [{ provide: BROKER_OVERRIDE, useValue: overrides.broker }] : []),
           ...(overrides.marketData ? [{ provide: MARKET_DATA_OVERRIDE, useValue: overrides.marketData }] : []),
+          ...(overrides.simWalkScheduler
+            ? [{ provide: SIM_WALK_SCHEDULER_OVERRIDE, useValue: overrides.simWalkScheduler }]
+            : []),
         ]),
         LeaderModule.forRoot(overrides.leader),
         StateModule,
@@ -60,8 +67,10 @@ export class AppModule {
         OrderEntryModule,
         TwapModule,
         ControlsModule,
+        ManualModule,
         EventsModule,
         WebhooksModule,
+        AccountModule,
       ],
       controllers: [SystemController],
       providers: [RequestObserverMiddleware],

@@ -5,6 +5,7 @@ import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Clock } from '../infra/clock/clock';
 import { StateStore } from '../infra/state/state-store';
 import { ApiKeyRepository } from './api-key.repository';
+import { BootstrapKeyNotice, writeBootstrapKeyFile } from './bootstrap-key';
 import { PERMISSIONS, Principal } from './permission';
 
 /** How long a looked-up key (or a miss) is trusted before PostgreSQL is asked again. */
@@ -93,6 +94,7 @@ export class ApiKeyService implements OnModuleInit, OnModuleDestroy, OnApplicati
     private readonly audit: AuditRepository,
     private readonly store: StateStore,
     private readonly clock: Clock,
+    private readonly notice: BootstrapKeyNotice = new BootstrapKeyNotice(),
   ) {
     if (config.adminApiKey) this.adminHash = Buffer.from(hashApiKey(config.adminApiKey), 'hex');
   }
@@ -162,7 +164,7 @@ export class ApiKeyService implements OnModuleInit, OnModuleDestroy, OnApplicati
   /**
    * Without ADMIN_API_KEY and without any stored key nobody could call the
    * gateway: outside production a bootstrap admin key is generated, stored
-   * hashed and printed once; in production the start is refused.
+   * hashed, shown once after the "listening" line and written to a 0600 file (bootstrap-key.ts); in production the start is refused.
    */
   async onApplicationBootstrap(): Promise<void> {
     if (this.config.adminApiKey) return;
@@ -196,11 +198,17 @@ export class ApiKeyService implements OnModuleInit, OnModuleDestroy, OnApplicati
       return key;
     });
     if (generated) {
-      // Printed once, straight to the terminal rather than the structured log.
-      process.stdout.write(
-        `\n  No ADMIN_API_KEY and no stored API keys: generated a bootstrap admin key (shown only now):\n\n    ${generated}\n\n  Use it as "Authorization: Bearer <key>" or "X-API-Key: <key>".\n\n`,
+      // Shown once after the "listening" line (main.ts), never in the log; kept in a 0600 file.
+      this.notice.key = generated;
+      try {
+        writeBootstrapKeyFile(this.config.bootstrapKeyFile, generated, this.clock.now());
+        this.notice.file = this.config.bootstrapKeyFile;
+      } catch (err) {
+        this.logger.warn(`could not write ${this.config.bootstrapKeyFile}: ${(err as Error).message}`);
+      }
+      this.logger.warn(
+        `generated a bootstrap admin API key: shown once the gateway listens${this.notice.file ? ` and saved to ${this.notice.file}` : ''}`,
       );
-      this.logger.warn('generated a bootstrap admin API key (printed to the terminal once)');
     }
   }
 }

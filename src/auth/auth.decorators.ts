@@ -1,14 +1,16 @@
-import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
+import { applyDecorators, createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
 import { ApiBearerAuth, ApiResponse, ApiSecurity } from '@nestjs/swagger';
 import { decoratorStack } from '../common/decorator-stack';
 import { ErrorResponseDto } from '../common/error-response.dto';
+import { ApiErrors } from '../common/openapi';
 import type { ActorContext } from '../audit/audit-entry';
 import { Permission, Principal } from './permission';
 
 export const PERMISSIONS_KEY = 'auth:permissions';
 
-/** The caller's key must carry every listed permission. */
-export const RequirePermissions = (...permissions: Permission[]) => SetMetadata(PERMISSIONS_KEY, permissions);
+/** The caller's key must carry every listed permission; the API description gains the 403. */
+export const RequirePermissions = (...permissions: Permission[]) =>
+  applyDecorators(SetMetadata(PERMISSIONS_KEY, permissions), ApiErrors('PERMISSION_DENIED'));
 
 export const CurrentPrincipal = createParamDecorator(
   (_: unknown, ctx: ExecutionContext): Principal => ctx.switchToHttp().getRequest<{ principal: Principal }>().principal,

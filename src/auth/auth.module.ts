@@ -5,6 +5,7 @@ import { ApiKeyGuard } from './api-key.guard';
 import { ApiKeyRepository } from './api-key.repository';
 import { ApiKeyService } from './api-key.service';
 import { ApiKeysController } from './api-keys.controller';
+import { BootstrapKeyNotice } from './bootstrap-key';
 import { AuthFailureThrottle } from './auth-failure-throttle';
 import { RequestAuthenticator } from './request-authenticator';
 import { InternalTokenGuard } from './internal-token.guard';
@@ -16,6 +17,7 @@ import { ManageApiKeysUseCase } from './manage-api-keys.use-case';
   providers: [
     ApiKeyRepository,
     ApiKeyService,
+    BootstrapKeyNotice,
     AuthFailureThrottle,
     RequestAuthenticator,
     ManageApiKeysUseCase,
@@ -23,6 +25,6 @@ import { ManageApiKeysUseCase } from './manage-api-keys.use-case';
     { provide: APP_GUARD, useClass: InternalTokenGuard },
     { provide: APP_GUARD, useClass: ApiKeyGuard },
   ],
-  exports: [ApiKeyService, RequestAuthenticator],
+  exports: [ApiKeyService, RequestAuthenticator, BootstrapKeyNotice],
 })
 export class AuthModule {}

@@ -143,6 +143,8 @@ describe('isExemptFromInternalSigning', () => {
     '/metrics',
     '/docs',
     '/docs/json',
+    '/docs-json',
+    '/docs-yaml',
     '/HEALTH/',
     '/metrics?x=1',
   ])('%s is exempt', (path) => expect(isExemptFromInternalSigning(path, { webhookSecretSet: false })).toBe(true));

@@ -116,6 +116,6 @@ export function isExemptFromInternalSigning(pathWithQuery: string, opts: { webho
   // Express matches routes case-insensitively and ignores a trailing slash; so does this.
   const path = (pathWithQuery.split('?')[0] ?? '').toLowerCase().replace(/\/+$/, '') || '/';
   if (path === '/' || path === '/metrics' || path === '/health' || path.startsWith('/health/')) return true;
-  if (path === '/docs' || path.startsWith('/docs/')) return true;
+  if (path === '/docs' || path.startsWith('/docs/') || path === '/docs-json' || path === '/docs-yaml') return true;
   return opts.webhookSecretSet && path === '/api/v1/webhooks/orders';
 }

@@ -114,6 +114,10 @@ export interface BrokerAccount {
   equity: string;
   buyingPower: string;
   lastEquity: string | null;
+  /** Market value of the long positions (≥ 0); null when the broker does not say. */
+  longMarketValue: string | null;
+  /** Market value of the short positions (≤ 0, as Alpaca reports it); null when the broker does not say. */
+  shortMarketValue: string | null;
   /** Any of the account's trading blocks is set. */
   tradingBlocked: boolean;
 }

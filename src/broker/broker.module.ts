@@ -1,15 +1,43 @@
-import { Inject, Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
+import {
+  BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  Module,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+} from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Clock } from '../infra/clock/clock';
+import { Scheduler } from '../infra/clock/scheduler';
 import { AlpacaBrokerClient } from './alpaca/alpaca-broker-client';
 import { AlpacaLogger } from './alpaca/alpaca-logger';
 import { BrokerCallObserver, observeBrokerClient } from './broker-call-observer';
 import { BROKER_CLIENT, BrokerClient } from './broker-client.port';
+import { PgSimBookStore } from './sim/sim-book.pg-store';
 import { SimBrokerClient } from './sim/sim-broker.client';
 
+/**
+ * The sim exchange itself (not the observed port) when the broker is the sim,
+ * else null: for its operator controls (prices) and its lifecycle. Gateway
+ * code trades through BROKER_CLIENT only.
+ */
+export const SIM_BROKER = Symbol('SIM_BROKER');
+
 @Injectable()
-class BrokerLifecycle implements OnApplicationShutdown {
-  constructor(@Inject(BROKER_CLIENT) private readonly broker: BrokerClient) {}
+class BrokerLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+  constructor(
+    @Inject(BROKER_CLIENT) private readonly broker: BrokerClient,
+    @Inject(SIM_BROKER) private readonly sim: SimBrokerClient | null,
+  ) {}
+  onApplicationBootstrap(): void {
+    this.sim?.startPriceWalk();
+  }
+  /** Before the database closes: the walk stops and the sim's book is saved. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.sim?.close();
+  }
   async onApplicationShutdown(): Promise<void> {
     await this.broker.disconnect();
   }
@@ -27,6 +55,9 @@ function nestLogger(context: string): AlpacaLogger {
 /** A broker handed in by the composition root (tests: a sim with faults, or Alpaca aimed at a fake). */
 export const BROKER_OVERRIDE = Symbol('BROKER_OVERRIDE');
 
+/** The timer of the sim's price walk, when the composition root hands one in (tests: a ManualScheduler). */
+export const SIM_WALK_SCHEDULER_OVERRIDE = Symbol('SIM_WALK_SCHEDULER_OVERRIDE');
+
 /**
  * Binds the BrokerClient port to an adapter: Alpaca (the official SDK) or the
  * in-process sim exchange, per BROKER. Nothing else in the gateway knows which.
@@ -35,18 +66,66 @@ export const BROKER_OVERRIDE = Symbol('BROKER_OVERRIDE');
   providers: [
     BrokerCallObserver,
     {
+      provide: SIM_BROKER,
+      inject: [
+        APP_CONFIG,
+        Clock,
+        Scheduler,
+        DataSource,
+        { token: BROKER_OVERRIDE, optional: true },
+        { token: SIM_WALK_SCHEDULER_OVERRIDE, optional: true },
+      ],
+      useFactory: (
+        config: AppConfig,
+        clock: Clock,
+        scheduler: Scheduler,
+        ds: DataSource,
+        broker?: BrokerClient,
+        walkScheduler?: Scheduler,
+      ): Promise<SimBrokerClient | null> =>
+        BrokerModule.createSim(config, clock, walkScheduler ?? scheduler, ds, broker),
+    },
+    {
       provide: BROKER_CLIENT,
-      inject: [APP_CONFIG, Clock, BrokerCallObserver, { token: BROKER_OVERRIDE, optional: true }],
+      inject: [APP_CONFIG, BrokerCallObserver, SIM_BROKER, { token: BROKER_OVERRIDE, optional: true }],
       // Every call's outcome is reported (broker-error bursts trip the circuit breaker).
-      useFactory: (config: AppConfig, clock: Clock, observer: BrokerCallObserver, broker?: BrokerClient) =>
-        observeBrokerClient(BrokerModule.createClient(config, clock, broker), observer),
+      useFactory: (
+        config: AppConfig,
+        observer: BrokerCallObserver,
+        sim: SimBrokerClient | null,
+        broker?: BrokerClient,
+      ) => observeBrokerClient(BrokerModule.createClient(config, sim, broker), observer),
     },
     BrokerLifecycle,
   ],
-  exports: [BROKER_CLIENT, BrokerCallObserver],
+  exports: [BROKER_CLIENT, BrokerCallObserver, SIM_BROKER],
 })
 export class BrokerModule {
-  private static createClient(config: AppConfig, clock: Clock, broker?: BrokerClient): BrokerClient {
+  /** The sim, its book restored from PostgreSQL (docs/simulator.md#durability), when BROKER=sim. */
+  private static async createSim(
+    config: AppConfig,
+    clock: Clock,
+    walkScheduler: Scheduler,
+    ds: DataSource,
+    broker?: BrokerClient,
+  ): Promise<SimBrokerClient | null> {
+    if (broker) return broker instanceof SimBrokerClient ? broker : null;
+    if (config.broker.kind !== 'sim') return null;
+    const logger = new Logger('SimBroker');
+    const s = config.broker.sim;
+    const sim = new SimBrokerClient({
+      clock,
+      referencePrices: s.initialPrices,
+      priceWalk: { seed: s.priceSeed, volatilityBps: s.priceVolatilityBps, stepMs: s.priceStepMs },
+      walkScheduler,
+    });
+    await sim.restore(new PgSimBookStore(ds), (err) =>
+      logger.error({ err, msg: 'sim book: saving failed; retried with the next change' }),
+    );
+    return sim;
+  }
+
+  private static createClient(config: AppConfig, sim: SimBrokerClient | null, broker?: BrokerClient): BrokerClient {
     if (broker) return broker;
     const logger = new Logger('Broker');
     if (config.broker.kind === 'alpaca') {
@@ -61,7 +140,10 @@ export class BrokerModule {
         logger: nestLogger('AlpacaBroker'),
       });
     }
-    logger.log('broker: sim (in-process paper exchange)');
-    return new SimBrokerClient({ clock });
+    const w = sim!.priceWalk;
+    logger.log(
+      `broker: sim (in-process paper exchange, book in PostgreSQL; price walk ${w.enabled ? `σ ${w.volatilityBps} bps every ${w.stepMs} ms, seed ${w.seed}` : 'off'})`,
+    );
+    return sim!;
   }
 }

@@ -231,11 +231,10 @@ async function openResources(config: AppConfig, io: CliIo): Promise<Resources> {
     const local = await runningEmbeddedUrl(config.database.embeddedPort);
     if (local) url = local;
     else {
-      embedded = await startEmbeddedPostgres(
-        config.database.embeddedDir,
-        config.database.embeddedPort,
-        () => undefined,
-      );
+      embedded = await startEmbeddedPostgres(config.database.embeddedDir, config.database.embeddedPort, {
+        info: () => undefined,
+        debug: () => undefined,
+      });
       url = embedded.url;
     }
   }

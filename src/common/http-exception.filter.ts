@@ -67,6 +67,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
     if (exception instanceof DomainError && typeof exception.details?.client_order_id === 'string') {
       logFields(res).clientOrderId = exception.details.client_order_id;
     }
+    // The access log line carries the code, so two 503s (KILL_SWITCH_ENGAGED, SYMBOL_QUARANTINED) can be told apart.
+    logFields(res).errorCode = body.error;
     if (res.headersSent) return;
     if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));
     res.status(status).json(body);
@@ -135,5 +137,6 @@ export function notFoundResponder(req: Request & { id?: string }, res: Response)
     message: `Cannot ${req.method} ${req.path}`,
     request_id: req.id ?? null,
   };
+  logFields(res).errorCode = body.error;
   res.status(404).json(body);
 }

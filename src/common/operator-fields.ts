@@ -14,6 +14,32 @@ const NOT_BLANK = /\S/;
 export function OperatorField(who: string): PropertyDecorator {
   return stack(
     ApiProperty({ description: `${who} (1-200 characters); the actor of the audit row.`, example: 'jane.doe' }),
+    operatorRules(),
+  );
+}
+
+/**
+ * `operator` where it may be left out (every control action but the kill
+ * switch's): when absent, the calling key's name is recorded (`operatorOf`).
+ */
+export function OptionalOperatorField(who: string): PropertyDecorator {
+  return stack(
+    ApiPropertyOptional({
+      description: `${who} (1-200 characters); the actor of the audit row. Default: the calling API key's name.`,
+      example: 'jane.doe',
+    }),
+    IsOptional(),
+    operatorRules(),
+  );
+}
+
+/** The operator of an action: the body's when given, else the calling key's name. */
+export function operatorOf(given: string | undefined | null, ctx: { actor: string }): string {
+  return given ?? ctx.actor;
+}
+
+function operatorRules(): PropertyDecorator {
+  return stack(
     IsString(),
     MaxLength(200),
     Matches(NOT_BLANK, { message: 'operator must not be blank' }),

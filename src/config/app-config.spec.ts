@@ -400,3 +400,46 @@ describe('authentication throttling variables (docs/security.md#authentication-t
     expect(() => loadConfig({ AUTH_FAILURE_RATE_LIMIT: '0' })).toThrow(/AUTH_FAILURE_RATE_LIMIT/);
   });
 });
+
+describe('simulator variables (docs/simulator.md)', () => {
+  it('defaults: a walk of 5 bps a second, seed "sim", every symbol at 100', () => {
+    expect(loadConfig({}).broker.sim).toEqual({
+      priceSeed: 'sim',
+      priceVolatilityBps: '5',
+      priceStepMs: 1000,
+      initialPrices: {},
+    });
+  });
+
+  it('parses starting prices exactly, upper-cases symbols, and accepts volatility 0', () => {
+    const sim = loadConfig({
+      SIM_INITIAL_PRICES: ' aapl=190.50, MSFT = 410 ,BRK.B=0.0001',
+      SIM_PRICE_VOLATILITY_BPS: '0',
+      SIM_PRICE_SEED: 'practice-1',
+      SIM_PRICE_STEP_MS: '250',
+    }).broker.sim;
+    expect(sim).toEqual({
+      priceSeed: 'practice-1',
+      priceVolatilityBps: '0',
+      priceStepMs: 250,
+      initialPrices: { AAPL: '190.5', MSFT: '410', 'BRK.B': '0.0001' },
+    });
+  });
+
+  it('names every bad simulator variable', () => {
+    const e = configError({
+      SIM_INITIAL_PRICES: 'AAPL=0',
+      SIM_PRICE_VOLATILITY_BPS: '1000.5',
+      SIM_PRICE_STEP_MS: '5',
+      SIM_PRICE_SEED: 'no spaces',
+    });
+    expect(variables(e)).toEqual([
+      'SIM_INITIAL_PRICES',
+      'SIM_PRICE_SEED',
+      'SIM_PRICE_STEP_MS',
+      'SIM_PRICE_VOLATILITY_BPS',
+    ]);
+    expect(variables(configError({ SIM_INITIAL_PRICES: 'AAPL' }))).toEqual(['SIM_INITIAL_PRICES']);
+    expect(variables(configError({ SIM_PRICE_VOLATILITY_BPS: '-1' }))).toEqual(['SIM_PRICE_VOLATILITY_BPS']);
+  });
+});

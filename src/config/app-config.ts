@@ -14,6 +14,8 @@ import {
   parseEnum,
   parseIdentifier,
   parseInteger,
+  parseNonNegativeDecimal,
+  parsePriceList,
   parsePositiveDecimal,
   parseUrl,
 } from './env.parsers';
@@ -22,6 +24,9 @@ export const ENVIRONMENTS = ['development', 'dev', 'test', 'staging', 'productio
 export type Environment = (typeof ENVIRONMENTS)[number];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+/** auto: pretty on a terminal outside production, JSON otherwise (src/infra/logging/log-format.ts). */
+export const LOG_FORMATS = ['json', 'pretty', 'auto'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 export const BROKERS = ['alpaca', 'sim'] as const;
 export type BrokerKind = (typeof BROKERS)[number];
 
@@ -34,6 +39,11 @@ export interface AppConfig {
   isProduction: boolean;
   port: number;
   logLevel: LogLevel;
+  logFormat: LogFormat;
+  /** Where a generated bootstrap admin key is written (mode 0600). */
+  bootstrapKeyFile: string;
+  /** Interface the HTTP server listens on; absent: every interface (Node's default). */
+  host?: string;
   bodyLimitBytes: number;
   database: {
     /** Absent: an embedded PostgreSQL is started under `embeddedDir`. */
@@ -63,6 +73,15 @@ export interface AppConfig {
       isLiveEndpoint: boolean;
       dataUrl: string;
       streamUrl: string;
+    };
+    /** The in-process paper exchange (BROKER=sim; docs/simulator.md). */
+    sim: {
+      priceSeed: string;
+      /** Per-step σ of the price walk in basis points (decimal string); '0' keeps prices still. */
+      priceVolatilityBps: string;
+      priceStepMs: number;
+      /** Starting prices by symbol; others start at 100. */
+      initialPrices: Record<string, string>;
     };
   };
   webhookSecret?: string;
@@ -101,6 +120,13 @@ export interface AppConfig {
     advDays: number;
   };
   killSwitchCancelOnEngage: boolean;
+  /** The per-symbol lock of close/adjust/flatten (docs/operator-controls.md). */
+  reduceOnlyLock: {
+    /** The lock's lifetime: a holder that dies frees it after this. */
+    timeoutSeconds: number;
+    /** How long a second close of the symbol waits for it before 409 POSITION_BUSY. */
+    blockingSeconds: number;
+  };
   reconciliation: {
     startupDelaySeconds: number;
     /** block: a position mismatch blocks new exposure in the symbol until resolved; report: finding only. */
@@ -231,6 +257,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     isProduction,
     port: int('PORT', 8002, 0, 65535),
     logLevel: read<LogLevel>('LOG_LEVEL', 'info', (raw) => parseEnum(raw, LOG_LEVELS)),
+    logFormat: read<LogFormat>('LOG_FORMAT', 'auto', (raw) => parseEnum(raw, LOG_FORMATS)),
+    host: present('HOST')?.trim(),
+    bootstrapKeyFile: present('BOOTSTRAP_KEY_FILE') ?? './.data/bootstrap-key',
     bodyLimitBytes: int('HTTP_BODY_LIMIT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     database: {
       url: databaseUrl,
@@ -258,6 +287,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
         isLiveEndpoint,
         dataUrl,
         streamUrl,
+      },
+      sim: {
+        priceSeed: read('SIM_PRICE_SEED', 'sim', parseIdentifier),
+        priceVolatilityBps: read('SIM_PRICE_VOLATILITY_BPS', '5', (raw) => parseNonNegativeDecimal(raw, '1000')),
+        priceStepMs: int('SIM_PRICE_STEP_MS', 1000, 10, 3_600_000),
+        initialPrices: read<Record<string, string>>('SIM_INITIAL_PRICES', {}, parsePriceList),
       },
     },
     webhookSecret: secret('WEBHOOK_SECRET', 16),
@@ -288,6 +323,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
       advDays: int('MARKET_DATA_ADV_DAYS', 20, 1, 250),
     },
     killSwitchCancelOnEngage: bool('KILL_SWITCH_CANCEL_ON_ENGAGE', false),
+    reduceOnlyLock: {
+      timeoutSeconds: int('REDUCE_ONLY_LOCK_TIMEOUT_SECONDS', 30, 1, 3600),
+      blockingSeconds: int('REDUCE_ONLY_LOCK_BLOCKING_SECONDS', 5, 0, 600),
+    },
     reconciliation: {
       startupDelaySeconds: int('RECONCILIATION_STARTUP_DELAY_SECONDS', 2, 0, 3600),
       positionMismatchPolicy: read<'block' | 'report'>('RECONCILIATION_POSITION_MISMATCH_POLICY', 'block', (raw) =>

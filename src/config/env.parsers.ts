@@ -36,6 +36,32 @@ export function parsePositiveDecimal(raw: string, max?: string): Parsed<string> 
   return ok(d.toFixed());
 }
 
+/** A decimal ≥ 0 (kept as a string), at most `max`. */
+export function parseNonNegativeDecimal(raw: string, max: string): Parsed<string> {
+  const v = raw.trim();
+  if (!/^\d+(\.\d+)?$/.test(v)) return fail(`must be a decimal number ≥ 0, got "${raw}"`);
+  const d = new Decimal(v);
+  if (d.gt(max)) return fail(`must be at most ${max}, got ${v}`);
+  return ok(d.toFixed());
+}
+
+/**
+ * `SYMBOL=price` pairs, comma-separated (`AAPL=190.5,MSFT=410`): symbols
+ * upper-cased, prices positive decimals kept exact. An empty list is allowed.
+ */
+export function parsePriceList(raw: string): Parsed<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const item of raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)) {
+    const m = /^([A-Za-z0-9](?:[A-Za-z0-9]|[./](?=[A-Za-z0-9])){0,9})\s*=\s*(\d+(?:\.\d+)?)$/.exec(item);
+    if (!m || new Decimal(m[2]!).lte(0)) return fail(`must be SYMBOL=price pairs, comma-separated (bad: ${item})`);
+    out[m[1]!.toUpperCase()] = new Decimal(m[2]!).toFixed();
+  }
+  return ok(out);
+}
+
 export function parseEnum<T extends string>(raw: string, allowed: readonly T[]): Parsed<T> {
   const v = raw.trim().toLowerCase() as T;
   return allowed.includes(v) ? ok(v) : fail(`must be one of ${allowed.join(', ')}, got "${raw}"`);

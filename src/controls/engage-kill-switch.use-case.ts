@@ -10,7 +10,7 @@ import { ActorContext } from '../audit/audit-entry';
 import { AuditRepository } from '../audit/audit.repository';
 import { Scheduler } from '../infra/clock/scheduler';
 import { KillSwitchService, KillSwitchStatus } from '../risk/kill-switch/kill-switch.service';
-import { CancelAllOrdersUseCase, CancelAllSummary } from './cancel-all-orders.use-case';
+import { CancelAllOrdersUseCase, CancelAllSummary, toSummary } from './cancel-all-orders.use-case';
 
 /** Orders admitted just before the engage may be written after the first sweep: one more sweep after this. */
 export const CANCEL_ALL_SECOND_SWEEP_MS = 2_000;
@@ -56,7 +56,7 @@ export class EngageKillSwitchUseCase {
     if (!this.killSwitch.running) return { error: 'cancel-all is not available in this process' };
     let summary: CancelAllOutcome;
     try {
-      summary = await this.cancelAll.execute({ actor: operator, requestId: ctx.requestId });
+      summary = toSummary(await this.cancelAll.execute({ actor: operator, requestId: ctx.requestId }));
     } catch (err) {
       this.logger.error(`cancel-all on engage failed: ${(err as Error).message}`);
       summary = { error: (err as Error).message };

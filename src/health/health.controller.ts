@@ -11,6 +11,7 @@ import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { LeaderElection } from '../infra/leader/leader-election.service';
 import { StateStore } from '../infra/state/state-store';
 import { ReconciliationGateService } from '../reconciliation/reconciliation-gate.service';
+import { SERVICE_NAME, SERVICE_VERSION } from '../common/service-info';
 
 const CHECK_TIMEOUT_MS = 2_000;
 
@@ -47,7 +48,31 @@ export class HealthController {
   })
   async check(@Req() req: Request) {
     const detailed = await this.hasValidKey(req);
-    return this.answer(detailed, () => this.fullCheck());
+    return this.answer(
+      detailed,
+      () => this.fullCheck(),
+      (r) => this.withServiceFields(r),
+    );
+  }
+
+  /**
+   * The original design's fields beside terminus's (docs/api.md#compatibility):
+   * flags and booleans only, the same with or without a key. `alpaca_connected`
+   * is true when orders go to Alpaca (BROKER=alpaca, DRY_RUN=false) and the
+   * broker_stream component is up: on the leader its stream is connected; a
+   * follower follows the leader's.
+   */
+  private withServiceFields(r: HealthCheckResult): HealthCheckResult & ServiceFields {
+    const all = { ...r.info, ...r.error, ...r.details };
+    return {
+      ...r,
+      service: SERVICE_NAME,
+      version: SERVICE_VERSION,
+      dry_run: this.config.dryRun,
+      database_connected: all.database?.status === 'up',
+      alpaca_connected:
+        !this.config.dryRun && this.config.broker.kind === 'alpaca' && all.broker_stream?.status === 'up',
+    };
   }
 
   private fullCheck() {
@@ -79,17 +104,24 @@ export class HealthController {
     return this.answer(false, () => this.health.check([() => this.database(), () => this.stateStore()]));
   }
 
-  /** Runs the checks; without `detailed`, each component is reduced to its state, also in a 503. */
-  private async answer(detailed: boolean, run: () => Promise<HealthCheckResult>): Promise<HealthCheckResult> {
+  /**
+   * Runs the checks; without `detailed`, each component is reduced to its state, also in a 503.
+   * `extra` adds top-level fields to the answer, computed from the full result.
+   */
+  private async answer(
+    detailed: boolean,
+    run: () => Promise<HealthCheckResult>,
+    extra: (r: HealthCheckResult) => HealthCheckResult = (r) => r,
+  ): Promise<HealthCheckResult> {
     let result: HealthCheckResult;
     try {
       result = await run();
     } catch (err) {
       if (!(err instanceof ServiceUnavailableException)) throw err;
       const failed = err.getResponse() as HealthCheckResult;
-      throw new ServiceUnavailableException(detailed ? failed : statesOnly(failed));
+      throw new ServiceUnavailableException({ ...extra(failed), ...(detailed ? failed : statesOnly(failed)) });
     }
-    return detailed ? result : statesOnly(result);
+    return { ...extra(result), ...(detailed ? result : statesOnly(result)) };
   }
 
   /**
@@ -162,6 +194,14 @@ export class HealthController {
 }
 
 type Components = HealthCheckResult['details'];
+
+interface ServiceFields {
+  service: string;
+  version: string;
+  dry_run: boolean;
+  database_connected: boolean;
+  alpaca_connected: boolean;
+}
 
 function states(c: Partial<Components> | undefined): Components {
   const out: Components = {};

@@ -4,19 +4,18 @@ import type { Response } from 'express';
 import { ActorContext } from '../audit/audit-entry';
 import { Actor, ApiKeyAuth, CurrentPrincipal, RequirePermissions } from '../auth/auth.decorators';
 import { Principal } from '../auth/permission';
-import { ErrorResponseDto } from '../common/error-response.dto';
+import { ApiErrors } from '../common/openapi';
 import { logFields } from '../infra/http/request-observer.middleware';
 import { OrderResponseDto } from '../orders/dto/order-response.dto';
 import { toOrderResponse } from '../orders/order.mapper';
 import { RateLimit } from '../risk/rate-limit/rate-limit.guard';
 import { OrderCommand } from './order-command';
-import { OrderRequestDto } from './order-request.dto';
+import { ORDER_REQUEST_EXAMPLES, OrderRequestDto } from './order-request.dto';
 import { SubmitOrderUseCase } from './submit-order.use-case';
 
 /** POST /orders: the HTTP entry to the order-entry door. The body is validated by OrderCommand.create. */
 @ApiTags('orders')
 @ApiKeyAuth()
-@ApiResponse({ status: 422, description: 'Invalid input; every bad field is named', type: ErrorResponseDto })
 @Controller('orders')
 export class OrderEntryController {
   constructor(private readonly submitOrder: SubmitOrderUseCase) {}
@@ -24,7 +23,7 @@ export class OrderEntryController {
   @Post()
   @RequirePermissions('SUBMIT_ORDER')
   @RateLimit('submit')
-  @ApiBody({ type: OrderRequestDto })
+  @ApiBody({ type: OrderRequestDto, examples: ORDER_REQUEST_EXAMPLES })
   @ApiOperation({
     summary: 'Submit an order',
     description:
@@ -38,9 +37,18 @@ export class OrderEntryController {
     description:
       'Recorded, broker outcome not known yet (submitted_unconfirmed after a timeout/5xx, or pending_new after a 429); follow GET /orders/{id}',
   })
-  @ApiResponse({ status: 403, type: ErrorResponseDto, description: 'Key lacks SUBMIT_ORDER or the strategy' })
-  @ApiResponse({ status: 409, type: ErrorResponseDto, description: 'client_order_id names a different order' })
-  @ApiResponse({ status: 429, type: ErrorResponseDto, description: 'RATE_LIMITED: submit budget spent (Retry-After)' })
+  @ApiErrors(
+    'STRATEGY_FORBIDDEN',
+    'CLIENT_ORDER_ID_CONFLICT',
+    'VALIDATION_FAILED',
+    'FAT_FINGER_MAX_QTY',
+    'MAX_POSITION_SIZE',
+    'KILL_SWITCH_ENGAGED',
+    'CIRCUIT_BREAKER_TRIPPED',
+    'RECONCILIATION_GATE_REDUCE_ONLY',
+    'SYMBOL_QUARANTINED',
+    'BROKER_UNAVAILABLE',
+  )
   async submit(
     @Body() body: unknown,
     @CurrentPrincipal() principal: Principal,

@@ -35,7 +35,6 @@ export class OrderRequestDto {
   @ApiPropertyOptional({
     description: 'Required for limit and stop_limit orders; forbidden otherwise. JSON number or decimal string.',
     oneOf: [{ type: 'number' }, { type: 'string' }],
-    example: '150.25',
     nullable: true,
   })
   limit_price?: string | null;
@@ -71,3 +70,52 @@ export class OrderRequestDto {
   })
   strategy_id?: string;
 }
+
+/**
+ * Named examples of the body (Swagger UI pre-fills the first): each is a valid
+ * order, proven by test/e2e/health/openapi.e2e-spec.ts. Fields only some
+ * orders may carry (limit_price, stop_price) have no field-level example, so
+ * the field examples combine into a valid market order too.
+ */
+export const ORDER_REQUEST_EXAMPLES = {
+  market: {
+    summary: 'Market order (day)',
+    value: { symbol: 'AAPL', side: 'buy', qty: 10, order_type: 'market', time_in_force: 'day' },
+  },
+  limit: {
+    summary: 'Limit order, good till canceled, for a strategy',
+    value: {
+      symbol: 'MSFT',
+      side: 'sell',
+      qty: 5,
+      order_type: 'limit',
+      limit_price: '410.50',
+      time_in_force: 'gtc',
+      strategy_id: 'mean_rev',
+    },
+  },
+  stop: {
+    summary: 'Stop (market) order',
+    value: { symbol: 'AAPL', side: 'sell', qty: 10, order_type: 'stop', stop_price: '140', time_in_force: 'day' },
+  },
+  stop_limit: {
+    summary: 'Stop-limit order',
+    value: {
+      symbol: 'TSLA',
+      side: 'buy',
+      qty: 2,
+      order_type: 'stop_limit',
+      stop_price: '250',
+      limit_price: '252.5',
+      time_in_force: 'day',
+    },
+  },
+  own_id: {
+    summary: 'With your own client_order_id',
+    value: { symbol: 'MSFT', side: 'buy', qty: 5, client_order_id: 'my-order-001' },
+  },
+  second_identical: {
+    summary: 'A second identical order on the same day (idempotency_key)',
+    value: { symbol: 'AAPL', side: 'buy', qty: 10, idempotency_key: 'rebalance-2' },
+  },
+};

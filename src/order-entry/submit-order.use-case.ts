@@ -38,11 +38,24 @@ import { ExposureRepository } from '../orders/persistence/exposure.repository';
 import { OrderRepository } from '../orders/persistence/order.repository';
 import { DispatchOrderUseCase, DispatchOutcome } from '../orders/use-cases/dispatch-order.use-case';
 import { Denial } from '../risk/pipeline/pre-trade-check';
-import { ExposureSnapshot, OrderIntent } from '../risk/pipeline/pre-trade-checks';
+import { ExposureSnapshot, isReduceOnly, OrderIntent } from '../risk/pipeline/pre-trade-checks';
 import { PreTradeChecks } from '../risk/pipeline/pre-trade-checks.service';
 import { generateClientOrderId } from '../trading/client-order-id';
 import { buildNewOrder, differingTerms, NewOrder, Order } from '../trading/order';
 import { OrderCommand } from './order-command';
+
+/** What an entry point adds to an order besides its terms. */
+export interface EntryOptions {
+  /** Recorded in the order's metadata (e.g. `{source: "manual", reason, operator}`). */
+  metadata?: Record<string, unknown>;
+  /**
+   * The order must only reduce the position, never past flat, counting the
+   * open orders on its side, judged under the exposure lock: otherwise it is
+   * refused (409 CLOSE_PENDING) and nothing is written. Position close, adjust
+   * toward zero and flatten send these.
+   */
+  reduceOnly?: boolean;
+}
 
 export interface SubmitOrderResult {
   order: Order;
@@ -59,6 +72,7 @@ const DISPATCH_MESSAGES: Record<DispatchOutcome, string> = {
   unconfirmed: 'Broker outcome unknown (timeout or broker error); resolving by client_order_id',
   retry_scheduled: 'Broker rate-limited the submission; it will be sent again with the same client_order_id',
   failed: 'Order could not be sent: the broker refused the credentials',
+  blocked: 'Order not sent: a safety control engaged after it was accepted',
 };
 
 /** How long one exposure read serves DRY_RUN orders of the same symbol and strategy. */
@@ -79,6 +93,21 @@ function unavailable(clientOrderId: string): ConflictError {
   );
 }
 
+/** A reduce-only order that would no longer only reduce (the position or its open orders moved): nothing is written. */
+function assertReduceOnly(draft: NewOrder, exposure: ExposureSnapshot): void {
+  if (isReduceOnly(draft, exposure)) return;
+  throw new ConflictError(
+    'CLOSE_PENDING',
+    `A reduce-only ${draft.side} of ${draft.qty} ${draft.symbol} would go past flat: the position is ${exposure.positionQty} and open orders already ${draft.side} ${draft.side === 'sell' ? exposure.openSellQty : exposure.openBuyQty}`,
+    {
+      client_order_id: draft.clientOrderId,
+      position_qty: exposure.positionQty,
+      open_buy_qty: exposure.openBuyQty,
+      open_sell_qty: exposure.openSellQty,
+    },
+  );
+}
+
 @Injectable()
 export class SubmitOrderUseCase {
   private readonly logger = new Logger('OrderEntry');
@@ -95,13 +124,19 @@ export class SubmitOrderUseCase {
     private readonly metrics: GatewayMetrics,
   ) {}
 
-  async execute(cmd: OrderCommand, principal: Principal, ctx: ActorContext): Promise<SubmitOrderResult> {
+  async execute(
+    cmd: OrderCommand,
+    principal: Principal,
+    ctx: ActorContext,
+    opts: EntryOptions = {},
+  ): Promise<SubmitOrderResult> {
     const dryRun = this.config.dryRun;
-    const draft = buildNewOrder(
+    const built = buildNewOrder(
       cmd,
       { strategyId: this.config.strategyId, status: dryRun ? 'dry_run' : 'pending_new' },
       this.clock.now(),
     );
+    const draft: NewOrder = opts.metadata ? { ...built, metadata: { ...built.metadata, ...opts.metadata } } : built;
     if (!principal.canAccessStrategy(draft.strategyId)) {
       this.metrics.orderRejected('STRATEGY_FORBIDDEN');
       throw new ForbiddenError(
@@ -122,7 +157,7 @@ export class SubmitOrderUseCase {
         throw unavailable(cmd.clientOrderId);
       }
     }
-    const { order, created } = await this.admit(draft, principal, ctx);
+    const { order, created } = await this.admit(draft, principal, ctx, opts.reduceOnly === true);
     if (created && order) {
       this.metrics.orderStatus(order.status);
       if (dryRun) return { order, created: true, pending: false, message: 'Order logged (DRY_RUN mode)' };
@@ -131,6 +166,15 @@ export class SubmitOrderUseCase {
       const message = sent.error
         ? `${DISPATCH_MESSAGES[sent.outcome]}: ${sent.error.message}`
         : DISPATCH_MESSAGES[sent.outcome];
+      if (sent.outcome === 'blocked' && sent.block) {
+        // Written, then kept from the broker by the re-check: the same 503 as a refusal, naming the order.
+        this.metrics.orderRejected(sent.block.denial.code);
+        throw new DomainError('unavailable', sent.block.denial.code, `${message}: ${sent.block.denial.message}`, {
+          client_order_id: order.clientOrderId,
+          status: sent.order.status,
+          ...sent.block.denial.details,
+        });
+      }
       if (sent.outcome === 'failed') {
         throw new DomainError('unavailable', 'BROKER_UNAVAILABLE', message, {
           client_order_id: order.clientOrderId,
@@ -148,7 +192,7 @@ export class SubmitOrderUseCase {
    * change. A refusal writes no order row, unless the order already exists
    * (a replay): then the insert finds it and the caller answers with it.
    */
-  private async admit(draft: NewOrder, principal: Principal, ctx: ActorContext): Promise<Insert> {
+  private async admit(draft: NewOrder, principal: Principal, ctx: ActorContext, reduceOnly: boolean): Promise<Insert> {
     const insert = (tx?: Parameters<OrderRepository['insertWithAudit']>[2]) =>
       this.orders.insertWithAudit(
         draft,
@@ -176,11 +220,14 @@ export class SubmitOrderUseCase {
     try {
       if (this.config.dryRun) {
         // A dry_run order never opens exposure, so no lock is needed to keep two of them honest.
-        const denial = this.checks.decide(intent, inputs, await this.dryRunExposure(intent));
+        const exposure = await this.dryRunExposure(intent);
+        if (reduceOnly) assertReduceOnly(draft, exposure);
+        const denial = this.checks.decide(intent, inputs, exposure);
         outcome = denial ? { denial } : { written: await insert() };
       } else {
         outcome = await this.uow.run(async (tx) => {
           const exposure = await this.exposure.lockAndRead(tx, intent.symbol, intent.strategyId);
+          if (reduceOnly) assertReduceOnly(draft, exposure);
           const denial = this.checks.decide(intent, inputs, exposure);
           return denial ? { denial } : { written: await insert(tx) };
         });

@@ -1,6 +1,8 @@
 /** The only way an order leaves the service: whitelisted fields, decimals as strings, qty as a number. */
 import { Order } from '../trading/order';
 import { OrderDetailDto, OrderResponseDto } from './dto/order-response.dto';
+import { FillDto, OrderAuditEntryDto } from './dto/order-views.dto';
+import { AuditView, FillView } from './persistence/order-history.repository';
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
@@ -45,5 +47,31 @@ export function toOrderDetail(o: Order): OrderDetailDto {
     slice_num: o.sliceNum,
     total_slices: o.totalSlices,
     scheduled_time: iso(o.scheduledTime),
+  };
+}
+
+export function toFillDto(f: FillView): FillDto {
+  return {
+    client_order_id: f.clientOrderId,
+    broker_order_id: f.brokerOrderId,
+    execution_id: f.executionId,
+    strategy_id: f.strategyId,
+    symbol: f.symbol,
+    side: f.side,
+    qty: f.qty,
+    price: f.price,
+    executed_at: f.executedAt.toISOString(),
+  };
+}
+
+export function toAuditEntryDto(a: AuditView): OrderAuditEntryDto {
+  return {
+    id: a.id,
+    occurred_at: a.occurredAt.toISOString(),
+    action: a.action,
+    actor: a.actor,
+    reason_code: a.reasonCode,
+    request_id: a.requestId,
+    details: a.details,
   };
 }

@@ -8,9 +8,17 @@ import { ErrorResponseDto } from '../common/error-response.dto';
 import { RateLimit } from '../risk/rate-limit/rate-limit.guard';
 import { ClientOrderIdParamDto } from './dto/client-order-id.param.dto';
 import { ListOrdersQueryDto } from './dto/list-orders.query.dto';
-import { CancelOrderResponseDto, OrderDetailDto, OrderListResponseDto } from './dto/order-response.dto';
+import { CancelOrderResponseDto, OrderListResponseDto } from './dto/order-response.dto';
 import { logFields } from '../infra/http/request-observer.middleware';
-import { toOrderDetail } from './order.mapper';
+import {
+  OrderAuditResponseDto,
+  OrderWithFillsDto,
+  PendingOrdersQueryDto,
+  PendingOrdersResponseDto,
+  RecentFillsQueryDto,
+  RecentFillsResponseDto,
+} from './dto/order-views.dto';
+import { toAuditEntryDto, toFillDto, toOrderDetail } from './order.mapper';
 import { CancelOrderUseCase } from './use-cases/cancel-order.use-case';
 import { QueryOrdersUseCase } from './use-cases/query-orders.use-case';
 
@@ -44,18 +52,69 @@ export class OrdersController {
     return { orders: page.orders.map(toOrderDetail), next_cursor: page.nextCursor };
   }
 
+  // Declared before ':client_order_id', which would otherwise take these paths as an id.
+  @Get('pending')
+  @RequirePermissions('VIEW_ORDERS')
+  @ApiOperation({
+    summary: 'Open orders (every order not yet ended), oldest first',
+    description:
+      "Within the key's strategies. `parent_order_id` lists a TWAP plan's open children (slices not yet sent are in the plan, not here).",
+  })
+  @ApiResponse({ status: 200, type: PendingOrdersResponseDto })
+  async pending(
+    @Query() q: PendingOrdersQueryDto,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<PendingOrdersResponseDto> {
+    const orders = await this.queryOrders.pending(
+      { symbol: q.symbol, strategyId: q.strategy_id, parentOrderId: q.parent_order_id },
+      principal,
+    );
+    return { orders: orders.map(toOrderDetail), total: orders.length };
+  }
+
+  @Get('recent-fills')
+  @RequirePermissions('VIEW_ORDERS')
+  @ApiOperation({ summary: "The newest fills, within the key's strategies" })
+  @ApiResponse({ status: 200, type: RecentFillsResponseDto })
+  async recentFills(
+    @Query() q: RecentFillsQueryDto,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<RecentFillsResponseDto> {
+    const r = await this.queryOrders.recentFills(
+      { symbol: q.symbol, strategyId: q.strategy_id, limit: q.limit },
+      principal,
+    );
+    return { fills: r.fills.map(toFillDto), total: r.total };
+  }
+
   @Get(':client_order_id')
   @RequirePermissions('VIEW_ORDERS')
-  @ApiOperation({ summary: 'One order in full' })
-  @ApiResponse({ status: 200, type: OrderDetailDto })
+  @ApiOperation({ summary: 'One order in full, with its fills' })
+  @ApiResponse({ status: 200, type: OrderWithFillsDto })
   @ApiResponse({ status: 404, type: ErrorResponseDto, description: "Unknown, or outside the key's strategies" })
   async get(
     @Param() p: ClientOrderIdParamDto,
     @CurrentPrincipal() principal: Principal,
     @Res({ passthrough: true }) res: Response,
-  ): Promise<OrderDetailDto> {
+  ): Promise<OrderWithFillsDto> {
     logFields(res).clientOrderId = p.client_order_id;
-    return toOrderDetail(await this.queryOrders.get(p.client_order_id, principal));
+    const { order, fills } = await this.queryOrders.getWithFills(p.client_order_id, principal);
+    return { ...toOrderDetail(order), fills: fills.map(toFillDto) };
+  }
+
+  @Get(':client_order_id/audit')
+  @RequirePermissions('VIEW_ORDERS')
+  @ApiOperation({ summary: "The order's audit trail, oldest first" })
+  @ApiResponse({ status: 200, type: OrderAuditResponseDto })
+  @ApiResponse({ status: 404, type: ErrorResponseDto, description: "Unknown, or outside the key's strategies" })
+  async audit(
+    @Param() p: ClientOrderIdParamDto,
+    @CurrentPrincipal() principal: Principal,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<OrderAuditResponseDto> {
+    logFields(res).clientOrderId = p.client_order_id;
+    const entries = await this.queryOrders.audit(p.client_order_id, principal);
+    return { client_order_id: p.client_order_id, entries: entries.map(toAuditEntryDto) };
   }
 
   @Post(':client_order_id/cancel')

@@ -8,6 +8,7 @@ import { OrderSyncService } from './jobs/order-sync.service';
 import { OrdersController } from './orders.controller';
 import { ExposureRepository } from './persistence/exposure.repository';
 import { FillRepository } from './persistence/fill.repository';
+import { OrderHistoryRepository } from './persistence/order-history.repository';
 import { OrderRepository } from './persistence/order.repository';
 import { ApplyOrderUpdateUseCase } from './use-cases/apply-order-update.use-case';
 import { CancelOrderUseCase } from './use-cases/cancel-order.use-case';
@@ -24,6 +25,7 @@ import { QueryOrdersUseCase } from './use-cases/query-orders.use-case';
   controllers: [OrdersController],
   providers: [
     OrderRepository,
+    OrderHistoryRepository,
     FillRepository,
     ExposureRepository,
     QueryOrdersUseCase,

@@ -17,6 +17,7 @@ import { closedReason } from './domain/gate';
 import { FindingRecord } from './persistence/findings.repository';
 import { ReconciliationService, ReconciliationStatus } from './reconciliation.service';
 import { RunSummary } from './use-cases/reconcile.use-case';
+import { operatorOf } from '../common/operator-fields';
 
 const iso = (d: Date | null): string | null => d?.toISOString() ?? null;
 
@@ -112,7 +113,10 @@ export class ReconciliationController {
   @ApiResponse({ status: 422, description: 'Invalid input; every bad field is named', type: ErrorResponseDto })
   async forceComplete(@Body() body: ForceCompleteDto, @Actor() actor: ActorContext): Promise<ReconciliationStatusDto> {
     return toStatusDto(
-      await this.reconciliation.forceComplete({ operator: body.operator, reason: body.reason }, actor),
+      await this.reconciliation.forceComplete(
+        { operator: operatorOf(body.operator, actor), reason: body.reason },
+        actor,
+      ),
     );
   }
 
@@ -144,7 +148,11 @@ export class ReconciliationController {
     @Actor() actor: ActorContext,
   ): Promise<FindingDto> {
     return toFindingDto(
-      await this.reconciliation.acknowledge(p.id, { operator: body.operator, notes: body.notes ?? null }, actor),
+      await this.reconciliation.acknowledge(
+        p.id,
+        { operator: operatorOf(body.operator, actor), notes: body.notes ?? null },
+        actor,
+      ),
     );
   }
 }

@@ -2,7 +2,7 @@ import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProperty, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { Public } from '../common/public-route';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { SERVICE_NAME, SERVICE_VERSION } from './service-info';
+import { SERVICE_NAME, SERVICE_VERSION } from '../common/service-info';
 
 export class ConfigResponseDto {
   @ApiProperty({ example: 'development' }) environment!: string;

@@ -1,5 +1,5 @@
 import { Controller, Headers, HttpCode, Inject, Post, Req } from '@nestjs/common';
-import { ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { RequestAuthenticator } from '../auth/request-authenticator';
 import { Public } from '../common/public-route';
@@ -7,6 +7,7 @@ import { parseAlpacaWebhook, WebhookPayloadError } from '../broker/alpaca/alpaca
 import { AuditRepository } from '../audit/audit.repository';
 import { ConflictError, ForbiddenError, InputValidationError, UnauthenticatedError } from '../common/domain-error';
 import { ErrorResponseDto } from '../common/error-response.dto';
+import { ApiErrors } from '../common/openapi';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { logFields } from '../infra/http/request-observer.middleware';
 import { OrderRepository } from '../orders/persistence/order.repository';
@@ -22,6 +23,51 @@ import { verifyWebhookSignature } from './webhook-signature';
  * must name the same stored order (./webhook-order-match.ts), else 409
  * WEBHOOK_ID_MISMATCH, audited, and nothing is applied (docs/security.md#webhooks).
  */
+const WEBHOOK_EXAMPLES = {
+  trade_update: {
+    summary: "Alpaca trade update (a trade_updates message's data)",
+    value: {
+      event: 'fill',
+      execution_id: '7f3c2b9e-0d1a-4c55-9a3e-3b1f2a4c5d6e',
+      timestamp: '2026-01-02T15:00:01.123456Z',
+      price: '150.25',
+      qty: '10',
+      position_qty: '10',
+      order: {
+        id: '61e69015-8549-4bfd-b9c3-01e75843f47d',
+        client_order_id: '374ec9826a7cfdf889ffad0f',
+        symbol: 'AAPL',
+        side: 'buy',
+        type: 'market',
+        time_in_force: 'day',
+        qty: '10',
+        filled_qty: '10',
+        filled_avg_price: '150.25',
+        status: 'filled',
+        created_at: '2026-01-02T15:00:00.000000Z',
+        updated_at: '2026-01-02T15:00:01.123456Z',
+      },
+    },
+  },
+  minimal: {
+    summary: 'The minimal body (no execution id: deduped on the cumulative filled_qty)',
+    value: {
+      event: 'fill',
+      order: {
+        id: 'broker123',
+        client_order_id: '9467f0b30ecb46c52247b400',
+        symbol: 'AAPL',
+        side: 'buy',
+        qty: '10',
+        filled_qty: '10',
+        filled_avg_price: '150.25',
+        status: 'filled',
+      },
+      timestamp: '2025-10-17T16:30:05Z',
+    },
+  },
+};
+
 @ApiTags('webhooks')
 @Controller('webhooks')
 export class WebhooksController {
@@ -37,7 +83,17 @@ export class WebhooksController {
   @Public()
   @HttpCode(200)
   @ApiOperation({ summary: "Broker order event (a trade_updates message's data)" })
-  @ApiHeader({ name: 'X-Alpaca-Signature', required: false, description: 'sha256=<hex HMAC of the raw body>' })
+  @ApiHeader({
+    name: 'X-Alpaca-Signature',
+    required: false,
+    description: 'sha256=<hex HMAC of the raw body> (or the bare hex); required when WEBHOOK_SECRET is set',
+  })
+  @ApiBody({
+    description: "A trade_updates message's data; the original design's minimal body is accepted too.",
+    schema: { type: 'object', required: ['event', 'order'], additionalProperties: true },
+    examples: WEBHOOK_EXAMPLES,
+  })
+  @ApiErrors('PERMISSION_DENIED')
   @ApiResponse({ status: 200, description: '{status, outcome, client_order_id}' })
   @ApiResponse({ status: 401, type: ErrorResponseDto, description: 'Bad or missing signature (or key)' })
   @ApiResponse({

@@ -39,7 +39,23 @@ it.each([
     ['broker_stream', 'database', 'gateway', 'reconciliation_gate', 'state_store'].sort(),
   );
   statesOnly(res.body);
-  expect(res.text).not.toMatch(/instance_id|leader|blocked_symbols|redis|environment|dry_run/);
+  expect(res.text).not.toMatch(/instance_id|leader|blocked_symbols|redis|environment/);
+  // Beside terminus's fields, only the original design's flags (docs/api.md#compatibility): no details.
+  expect(Object.keys(res.body).sort()).toEqual(
+    [
+      'status',
+      'info',
+      'error',
+      'details',
+      'service',
+      'version',
+      'dry_run',
+      'database_connected',
+      'alpaca_connected',
+    ].sort(),
+  );
+  for (const flag of ['dry_run', 'database_connected', 'alpaca_connected'])
+    expect(typeof res.body[flag]).toBe('boolean');
 });
 
 it('/health with any valid key, whatever its permissions: the details', async () => {

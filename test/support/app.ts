@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
@@ -6,13 +8,15 @@ import { createApp } from '../../src/app.factory';
 import { BrokerClient } from '../../src/broker/broker-client.port';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
 import { Clock } from '../../src/infra/clock/clock';
+import { Scheduler } from '../../src/infra/clock/scheduler';
 import { ReconciliationGateService } from '../../src/reconciliation/reconciliation-gate.service';
 import { createDataSource } from '../../src/infra/database/data-source';
 import { MarketDataProvider } from '../../src/market-data/market-data.port';
 import { createTestDatabase, TestDatabase } from './database';
+import { deleteRedisKeys, TEST_KEY_ROOT, TEST_REDIS_URL, testRedisPrefix } from './redis-keys';
 
+export { TEST_REDIS_URL };
 export const TEST_ADMIN_KEY = 'test-admin-key-0123456789abcdef';
-export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 
 export interface TestApp {
   app: NestExpressApplication;
@@ -33,6 +37,8 @@ export interface TestAppOptions {
   broker?: BrokerClient;
   /** Replaces the configured market data adapter (e.g. a SimMarketDataProvider a test controls). */
   marketData?: MarketDataProvider;
+  /** The timer of the sim's price walk (BROKER=sim): a ManualScheduler steps prices without waiting. */
+  simWalkScheduler?: Scheduler;
   /** Reuse a database (e.g. a second replica or a restart); default: a fresh copy of the template. */
   database?: TestDatabase;
   /**
@@ -54,7 +60,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
   const database = opts.database ?? (await createTestDatabase());
   let prefix = prefixOfDatabase.get(database);
   if (prefix === undefined) {
-    prefix = `eg_test:${randomBytes(4).toString('hex')}:`;
+    prefix = testRedisPrefix();
     prefixOfDatabase.set(database, prefix);
   }
   const config = loadConfig({
@@ -62,7 +68,12 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     REDIS_URL: TEST_REDIS_URL,
     REDIS_KEY_PREFIX: prefix,
     ADMIN_API_KEY: TEST_ADMIN_KEY,
-    LOG_LEVEL: 'silent',
+    // Tests that provoke errors on purpose print nothing; TEST_LOG=1 shows the logs.
+    LOG_LEVEL: process.env.TEST_LOG === '1' ? 'debug' : 'silent',
+    // Tests read log lines as JSON, terminal or not.
+    LOG_FORMAT: 'json',
+    // A generated bootstrap key is never written into the checkout.
+    BOOTSTRAP_KEY_FILE: join(tmpdir(), `eg-test-bootstrap-key-${randomBytes(6).toString('hex')}`),
     DATABASE_POOL_SIZE: '10',
     PORT: '0',
     // Out of the way unless a test sets its own.
@@ -80,12 +91,15 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     MAX_OPEN_ORDERS_PER_STRATEGY: '1000000',
     CIRCUIT_BREAKER_BROKER_ERRORS: '1000000',
     RECONCILIATION_STARTUP_DELAY_SECONDS: '0',
+    // Sim prices stay at 100 unless a test walks them (docs/simulator.md#tests).
+    SIM_PRICE_VOLATILITY_BPS: '0',
     ...opts.env,
   });
   const app = await createApp(config, {
     clock: opts.clock,
     broker: opts.broker,
     marketData: opts.marketData,
+    simWalkScheduler: opts.simWalkScheduler,
     leader: { intervalMs: 200 },
   });
   await app.listen(0, '127.0.0.1');
@@ -103,7 +117,12 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     async close() {
       await app.close();
       await db.destroy();
-      if (!opts.database) await database.drop();
+      if (!opts.database) {
+        await database.drop();
+        // The deployment ends with its database: its Redis keys go too (replicas closed first).
+        const own = config.redis.keyPrefix;
+        if (own?.startsWith(TEST_KEY_ROOT)) await deleteRedisKeys(`${own}*`);
+      }
     },
   };
 }

@@ -8,13 +8,17 @@ import {
   TEST_DB_PREFIX,
   withAdmin,
 } from './database';
+import { newRunId } from './redis-keys';
 
 /**
  * Migrates a fresh template database once per run; each test file copies it.
  * Leftovers of earlier runs (older than STALE_AFTER_MS, or unstamped) are
  * dropped; databases of a run going on beside this one are left alone.
+ * Also names the run, so its Redis keys can be found and deleted at the end.
  */
 export default async function globalSetup(): Promise<void> {
+  // Every Redis key prefix of this run starts with eg_test:<run>: (test/support/redis-keys.ts).
+  process.env.EG_TEST_RUN_ID ??= newRunId();
   const template = stampedName(TEMPLATE_PREFIX);
   process.env.EG_TEST_TEMPLATE_DB = template;
   await withAdmin(async (c) => {

@@ -37,6 +37,13 @@ export const RBAC_ROUTES: RbacRoute[] = [
     permission: 'SUBMIT_ORDER',
   },
   { route: 'GET /api/v1/orders', path: '/api/v1/orders', permission: 'VIEW_ORDERS' },
+  { route: 'GET /api/v1/orders/pending', path: '/api/v1/orders/pending', permission: 'VIEW_ORDERS' },
+  { route: 'GET /api/v1/orders/recent-fills', path: '/api/v1/orders/recent-fills', permission: 'VIEW_ORDERS' },
+  {
+    route: 'GET /api/v1/orders/{client_order_id}/audit',
+    path: '/api/v1/orders/rbac-matrix-1/audit',
+    permission: 'VIEW_ORDERS',
+  },
   {
     route: 'GET /api/v1/orders/{client_order_id}',
     path: '/api/v1/orders/rbac-matrix-1',
@@ -46,6 +53,18 @@ export const RBAC_ROUTES: RbacRoute[] = [
     route: 'POST /api/v1/orders/{client_order_id}/cancel',
     path: '/api/v1/orders/rbac-matrix-1/cancel',
     permission: 'CANCEL_ORDER',
+  },
+  {
+    route: 'POST /api/v1/orders/cancel-all',
+    path: '/api/v1/orders/cancel-all',
+    body: { symbol: 'RBACX' },
+    permission: 'CANCEL_ORDER',
+  },
+  {
+    route: 'POST /api/v1/manual/orders',
+    path: '/api/v1/manual/orders',
+    body: { symbol: 'RBAC', side: 'buy', qty: 1, client_order_id: 'rbac-matrix-manual', reason: 'rbac matrix' },
+    permission: 'SUBMIT_ORDER',
   },
   // TWAP plans
   {
@@ -68,6 +87,35 @@ export const RBAC_ROUTES: RbacRoute[] = [
 
   // Positions
   { route: 'GET /api/v1/positions', path: '/api/v1/positions', permission: 'VIEW_POSITIONS' },
+  {
+    route: 'POST /api/v1/positions/{symbol}/close',
+    path: '/api/v1/positions/RBACX/close',
+    body: {},
+    permission: 'SUBMIT_ORDER',
+  },
+  {
+    route: 'POST /api/v1/positions/{symbol}/adjust',
+    path: '/api/v1/positions/RBACX/adjust',
+    body: { target_qty: 0 },
+    permission: 'SUBMIT_ORDER',
+  },
+  {
+    route: 'POST /api/v1/positions/flatten-all',
+    path: '/api/v1/positions/flatten-all',
+    body: {},
+    permission: 'SUBMIT_ORDER',
+  },
+
+  { route: 'GET /api/v1/account', path: '/api/v1/account', permission: 'VIEW_POSITIONS' },
+
+  // Simulator (BROKER=sim, the test default)
+  { route: 'GET /api/v1/sim/prices', path: '/api/v1/sim/prices', permission: 'MANAGE_RISK' },
+  {
+    route: 'PUT /api/v1/sim/prices/{symbol}',
+    path: '/api/v1/sim/prices/RBAC',
+    body: { price: '100', operator: 'rbac' },
+    permission: 'MANAGE_RISK',
+  },
 
   // Risk: kill switch, circuit breaker, fat-finger
   { route: 'GET /api/v1/kill-switch/status', path: '/api/v1/kill-switch/status', permission: 'MANAGE_RISK' },

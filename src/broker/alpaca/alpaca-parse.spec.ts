@@ -188,6 +188,8 @@ describe('toBrokerAccount', () => {
     equity: '2000',
     buying_power: '4000',
     last_equity: '1990',
+    long_market_value: '1500.25',
+    short_market_value: '-500.75',
     trading_blocked: false,
     account_blocked: false,
     trade_suspended_by_user: false,
@@ -202,7 +204,17 @@ describe('toBrokerAccount', () => {
       equity: '2000',
       buyingPower: '4000',
       lastEquity: '1990',
+      longMarketValue: '1500.25',
+      shortMarketValue: '-500.75',
       tradingBlocked: false,
+    });
+  });
+
+  it('leaves the market values null when the broker does not send them', () => {
+    const { long_market_value: _l, short_market_value: _s, ...without } = wire;
+    expect(toBrokerAccount(trading.AccountFromJSON(without))).toMatchObject({
+      longMarketValue: null,
+      shortMarketValue: null,
     });
   });
 

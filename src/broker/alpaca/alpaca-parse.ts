@@ -155,6 +155,8 @@ export function toBrokerAccount(account: trading.Account | Raw): BrokerAccount {
     equity: requiredDecimal(a.equity, 'account.equity'),
     buyingPower: requiredDecimal(pick(a, 'buying_power', 'buyingPower'), 'account.buying_power'),
     lastEquity: decimalOrNull(pick(a, 'last_equity', 'lastEquity'), 'account.last_equity'),
+    longMarketValue: decimalOrNull(pick(a, 'long_market_value', 'longMarketValue'), 'account.long_market_value'),
+    shortMarketValue: decimalOrNull(pick(a, 'short_market_value', 'shortMarketValue'), 'account.short_market_value'),
     tradingBlocked:
       flag('trading_blocked', 'tradingBlocked') ||
       flag('account_blocked', 'accountBlocked') ||

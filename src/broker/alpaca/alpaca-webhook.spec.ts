@@ -76,4 +76,47 @@ describe('parseAlpacaWebhook', () => {
     expect(fieldsOf(body({ price: 'x' }))).toEqual(['price']);
     expect(fieldsOf([])).toEqual(['body']);
   });
+
+  describe('the minimal body of the original design', () => {
+    const minimal = {
+      event: 'fill',
+      order: {
+        id: 'broker123',
+        client_order_id: '9467f0b30ecb46c52247b400',
+        symbol: 'AAPL',
+        side: 'buy',
+        qty: '10',
+        filled_qty: '10',
+        filled_avg_price: '150.25',
+        status: 'filled',
+      },
+      timestamp: '2025-10-17T16:30:05Z',
+    };
+
+    it('maps onto an update without an execution (deduped on the cumulative filled_qty)', () => {
+      const u = parseAlpacaWebhook(minimal);
+      expect(u.execution).toBeUndefined();
+      expect(u.at.toISOString()).toBe('2025-10-17T16:30:05.000Z');
+      expect(u.order).toMatchObject({
+        id: 'broker123',
+        clientOrderId: '9467f0b30ecb46c52247b400',
+        status: 'filled',
+        filledQty: '10',
+        filledAvgPrice: '150.25',
+        type: 'unknown',
+        timeInForce: 'unknown',
+      });
+      expect(u.order.createdAt.toISOString()).toBe('2025-10-17T16:30:05.000Z');
+    });
+
+    it('leaves a full order as sent', () => {
+      const u = parseAlpacaWebhook(body());
+      expect(u.order).toMatchObject({ type: 'limit', timeInForce: 'day' });
+      expect(u.order.createdAt.toISOString()).toBe('2026-01-02T15:00:00.000Z');
+    });
+
+    it('still needs a time: without timestamp or order times it names order.created_at', () => {
+      expect(fieldsOf({ ...minimal, timestamp: undefined })).toEqual(['order.created_at']);
+    });
+  });
 });

@@ -10,6 +10,14 @@
  * limit and stop — positive, below MAX_PRICE and within MAX_PRICE_DECIMALS
  * places (the columns are unconstrained NUMERIC: the scale is the gateway's own,
  * docs/api.md#numbers-and-decimals). Every problem names its field.
+ *
+ * The original design's minimal body is accepted too (docs/api.md#compatibility):
+ * `{event, order: {id, client_order_id, symbol, side, qty, filled_qty,
+ * filled_avg_price, status}, timestamp}`. Its order lacks `type`,
+ * `time_in_force` and `created_at`, which no update decision reads: the
+ * type and time in force read `unknown`, the creation time is the event's.
+ * Without an `execution_id` a fill dedupes on the order's cumulative
+ * `filled_qty`, like every channel that names no execution.
  */
 import type { FieldProblem } from '../../common/domain-error';
 import { Decimal } from '../../common/decimal';
@@ -45,7 +53,7 @@ export function parseAlpacaWebhook(body: unknown): OrderUpdate {
   }
   let update: OrderUpdate;
   try {
-    const order = toBrokerOrder(data.order as Record<string, unknown>);
+    const order = toBrokerOrder(withMinimalDefaults(data.order as Record<string, unknown>, data.timestamp));
     const at = timestampOrNull(data.timestamp, 'timestamp') ?? order.updatedAt ?? order.createdAt;
     update = withExecution(
       { event: data.event, order, at },
@@ -65,6 +73,18 @@ export function parseAlpacaWebhook(body: unknown): OrderUpdate {
   if (problems.length) throw new WebhookPayloadError(problems);
   update.order.symbol = parseSymbol(update.order.symbol)!;
   return update;
+}
+
+/** Fills what the minimal body leaves out; a full Alpaca order passes unchanged. */
+function withMinimalDefaults(order: Record<string, unknown>, timestamp: unknown): Record<string, unknown> {
+  const absent = (v: unknown) => v === undefined || v === null || v === '';
+  const filled = { ...order };
+  if (absent(order.type) && absent(order.order_type)) filled.type = 'unknown';
+  if (absent(order.time_in_force)) filled.time_in_force = 'unknown';
+  if (absent(order.created_at) && absent(order.submitted_at)) {
+    filled.created_at = absent(order.updated_at) ? timestamp : order.updated_at;
+  }
+  return filled;
 }
 
 /** The rules the mapper does not know: the symbol's, the prices' and the fill quantity's. */

@@ -362,6 +362,8 @@ describe('SimBrokerClient', () => {
       expect((await sim.listPositions())[0]).toMatchObject({ marketValue: '-800', unrealizedPl: '100' });
       const account = await sim.getAccount();
       expect(account).toMatchObject({ cash: '100750', equity: '99950', lastEquity: '100000', tradingBlocked: false });
+      // The short is marked at the reference price; equity = cash + long + short.
+      expect(account).toMatchObject({ longMarketValue: '0', shortMarketValue: '-800' });
       // equity = starting cash + realized + unrealized
       expect(new Decimal(account.equity).eq(new Decimal('100000').minus(150).plus(100))).toBe(true);
       sim.endOfDay();

@@ -6,7 +6,9 @@
  * `latencyMs`) and their consequences — fills, cancels, expiries — arrive as
  * OrderUpdates on the stream, asynchronously and in order. Matching rules are
  * in sim-order.ts: every execution is at the symbol's reference price, which
- * for a marketable limit is the better of limit and reference.
+ * for a marketable limit is the better of limit and reference. Prices walk
+ * (sim-price-walker.ts) and, after `restore(store)`, the book is durable
+ * (sim-book.ts); both in docs/simulator.md.
  *
  * Invariants:
  * - a client_order_id is taken forever once an order carried it (even after a
@@ -47,7 +49,9 @@ import {
   rateLimited,
   unprocessable,
 } from './sim-errors';
+import { restoreBook, SimJournal, type SimBookStore } from './sim-book';
 import { SimEventStream } from './sim-event-stream';
+import type { SimFault, SimFaultKind, SimFaultOptions } from './sim-faults';
 import { SimExchange } from './sim-exchange';
 import { isOpen, leavesQty, parseOrderTerms, toBrokerOrder, validateClientOrderId, type OrderTerms } from './sim-order';
 import {
@@ -57,23 +61,10 @@ import {
   type ResolvedSimOptions,
   type SimBrokerOptions,
 } from './sim-options';
+import { SimPriceWalker } from './sim-price-walker';
 import { listFills, listOrders, listPositions } from './sim-reports';
 
-export type SimFaultKind = 'unknown_outcome' | 'retryable' | 'rejected';
-
-export interface SimFaultOptions {
-  /** unknown_outcome: the order is accepted (and trades) but the answer is lost. */
-  acceptThenLose?: boolean;
-  /** rejected: acknowledge the order as `new`, then reject it on the stream (a venue-side reject). */
-  afterAck?: boolean;
-  /** retryable: the Retry-After the broker announces. Default 1000. */
-  retryAfterMs?: number;
-  message?: string;
-}
-
-interface SimFault extends SimFaultOptions {
-  kind: SimFaultKind;
-}
+export type { SimFaultKind, SimFaultOptions } from './sim-faults';
 
 export class SimBrokerClient implements BrokerClient {
   readonly name = 'sim';
@@ -87,13 +78,85 @@ export class SimBrokerClient implements BrokerClient {
   /** Latency and fill timers not fired yet (settle waits for them). */
   private readonly timers = new Set<Promise<void>>();
   private lastEquity: Decimal;
+  private readonly walker: SimPriceWalker;
+  private readonly walkScheduler: Scheduler;
+  private journal: SimJournal | null = null;
 
   constructor(options: SimBrokerOptions) {
     this.opts = resolveSimOptions(options);
     this.scheduler = options.scheduler ?? new SystemScheduler();
+    this.walkScheduler = options.walkScheduler ?? this.scheduler;
     this.stream = new SimEventStream(this.scheduler);
     this.ex = new SimExchange(this.opts, this.stream, (fn) => this.afterFillLatency(fn));
     this.lastEquity = this.opts.startingCash;
+    const ex = this.ex;
+    this.walker = new SimPriceWalker(
+      this.opts.priceWalk,
+      {
+        prices: ex.prices,
+        defaultPrice: this.opts.defaultPrice,
+        activeSymbols: () => [...ex.openOrders().map((o) => o.symbol), ...ex.ledger.openPositions().map(([s]) => s)],
+      },
+      (state, moved) => {
+        this.journal?.price(state);
+        if (moved) this.afterFillLatency(() => ex.matchResting(state.symbol));
+      },
+    );
+  }
+
+  // --- durability and the price walk (docs/simulator.md) --------------------
+
+  /**
+   * Makes the book durable in `store`: loads what it holds (orders, executions,
+   * prices; the ledger is replayed) and from then on saves every change. Call
+   * once, before the first command.
+   */
+  async restore(store: SimBookStore, onError: (err: unknown) => void = () => undefined): Promise<void> {
+    if (this.journal !== null) throw new Error('the sim book is already attached to a store');
+    const snapshot = await store.load();
+    this.walker.restoreSteps(restoreBook(this.ex, snapshot));
+    this.lastEquity = this.ex.equity();
+    const journal = new SimJournal(store, onError);
+    this.journal = journal;
+    this.ex.journal = journal;
+    this.stream.barrier = journal;
+  }
+
+  /** Starts the walk's timer (no-op at volatility 0). */
+  startPriceWalk(): void {
+    this.walker.start(this.walkScheduler, () => this.persistLater());
+  }
+
+  /** One step of the walk now, for every walking symbol (what the timer does). */
+  stepPrices(): void {
+    this.walker.stepAll();
+    this.persistLater();
+  }
+
+  /** Stops the walk and waits for what is still to be saved. */
+  async close(): Promise<void> {
+    this.walker.stop();
+    await this.journal?.flushed().catch(() => undefined);
+  }
+
+  /** Reference prices of the symbols the sim knows (configured, set, walked or traded), by symbol. */
+  prices(): Array<{ symbol: string; price: string; step: number }> {
+    return [...this.ex.prices.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([symbol, price]) => ({ symbol, price: price.toFixed(), step: this.walker.stepOf(symbol) }));
+  }
+
+  get defaultPrice(): string {
+    return this.opts.defaultPrice.toFixed();
+  }
+
+  get priceWalk(): { seed: string; volatilityBps: string; stepMs: number; enabled: boolean } {
+    const w = this.opts.priceWalk;
+    return { seed: w.seed, volatilityBps: w.volatilityBps.toFixed(), stepMs: w.stepMs, enabled: this.walker.enabled };
+  }
+
+  get durable(): boolean {
+    return this.journal !== null;
   }
 
   // --- commands ------------------------------------------------------------
@@ -101,7 +164,7 @@ export class SimBrokerClient implements BrokerClient {
   async submitOrder(req: BrokerOrderRequest, opts: { timeoutMs?: number } = {}): Promise<BrokerOrder> {
     this.submissions.set(req.clientOrderId, (this.submissions.get(req.clientOrderId) ?? 0) + 1);
     const fault = this.faults.shift();
-    const answer = this.afterLatency(() => this.handleSubmit(req, fault));
+    const answer = this.afterLatency(() => this.handleSubmit(req, fault)).then((ack) => this.stored(ack));
     if (opts.timeoutMs === undefined || this.opts.latencyMs <= opts.timeoutMs) return answer;
     // The request still lands after the full latency; only its answer is lost.
     answer.catch(() => undefined);
@@ -115,6 +178,7 @@ export class SimBrokerClient implements BrokerClient {
     if (order === undefined) throw notFound(`order ${brokerOrderId} not found`);
     if (!isOpen(order)) throw unprocessable(`order is not cancelable (status ${order.status})`);
     this.ex.finish(order, 'canceled', 'canceled');
+    await this.stored(undefined);
   }
 
   async replaceOrder(brokerOrderId: string, req: BrokerReplaceRequest): Promise<BrokerOrder> {
@@ -140,15 +204,16 @@ export class SimBrokerClient implements BrokerClient {
     this.ex.finish(old, 'replaced', 'replaced');
     this.ex.publish('new', replacement.order);
     this.afterFillLatency(() => this.ex.matchArrival(replacement.order));
-    return replacement.ack;
+    return this.stored(replacement.ack);
   }
 
   async cancelAllOrders(): Promise<Array<{ brokerOrderId: string; status: number }>> {
     await this.delay(this.opts.latencyMs);
-    return this.ex.openOrders().map((order) => {
+    const canceled = this.ex.openOrders().map((order) => {
       this.ex.finish(order, 'canceled', 'canceled');
       return { brokerOrderId: order.id, status: 200 };
     });
+    return this.stored(canceled);
   }
 
   async closePosition(symbol: string, opts: { qty?: string } = {}): Promise<BrokerOrder> {
@@ -173,7 +238,7 @@ export class SimBrokerClient implements BrokerClient {
       limitPrice: null,
       stopPrice: null,
     };
-    return this.ex.accept(this.opts.idFactory(), terms);
+    return this.stored(this.ex.accept(this.opts.idFactory(), terms));
   }
 
   // --- reports -------------------------------------------------------------
@@ -206,6 +271,7 @@ export class SimBrokerClient implements BrokerClient {
   }
 
   async getAccount(): Promise<BrokerAccount> {
+    const { long, short } = this.ex.marketValues();
     return {
       id: this.opts.accountId,
       status: 'ACTIVE',
@@ -214,6 +280,8 @@ export class SimBrokerClient implements BrokerClient {
       equity: this.ex.equity().toFixed(),
       buyingPower: this.ex.buyingPower().toFixed(),
       lastEquity: this.lastEquity.toFixed(),
+      longMarketValue: long.toFixed(),
+      shortMarketValue: short.toFixed(),
       tradingBlocked: false,
     };
   }
@@ -236,7 +304,10 @@ export class SimBrokerClient implements BrokerClient {
 
   /** Moves the reference price; resting orders it crosses trigger and fill (after `fillLatencyMs`). */
   setPrice(symbol: string, price: string): void {
-    this.ex.prices.set(symbol, positiveDecimal(price, `price of ${symbol}`));
+    const value = positiveDecimal(price, `price of ${symbol}`);
+    this.ex.prices.set(symbol, value);
+    this.journal?.price({ symbol, price: value, step: this.walker.stepOf(symbol) });
+    this.persistLater();
     this.afterFillLatency(() => this.ex.matchResting(symbol));
   }
 
@@ -278,7 +349,9 @@ export class SimBrokerClient implements BrokerClient {
     return this.faults.length;
   }
 
+  /** A symbol looked up while the walk is on starts walking from the default price. */
   referencePrice(symbol: string): string {
+    if (this.walker.enabled && !this.ex.prices.has(symbol)) this.ex.prices.set(symbol, this.opts.defaultPrice);
     return this.ex.referencePriceOf(symbol).toFixed();
   }
 
@@ -303,6 +376,22 @@ export class SimBrokerClient implements BrokerClient {
   }
 
   // --- internals -----------------------------------------------------------
+
+  /** With a store: answers only once the change is saved (a failed save is a lost answer, as on a venue). */
+  private stored<T>(value: T): T | Promise<T> {
+    if (this.journal === null) return value;
+    return this.journal.flushed().then(
+      () => value,
+      () => {
+        throw lostResponse('the sim exchange could not store the change; it may still be applied');
+      },
+    );
+  }
+
+  /** Saves in the background (the journal retries a failed batch with the next one). */
+  private persistLater(): void {
+    this.journal?.flushed().catch(() => undefined);
+  }
 
   private handleSubmit(req: BrokerOrderRequest, fault: SimFault | undefined): BrokerOrder {
     if (fault?.kind === 'retryable') {

@@ -2,7 +2,10 @@
 import { ManualClock } from '../../infra/clock/clock';
 import { BrokerError, type BrokerOrderRequest, type OrderUpdate } from '../broker-client.port';
 import { SimBrokerClient } from './sim-broker.client';
+import type { SimBookChanges, SimBookSnapshot, SimBookStore, SimPriceState } from './sim-book';
+import type { SimExecution } from './sim-exchange';
 import type { SimBrokerOptions } from './sim-options';
+import type { SimOrder } from './sim-order';
 
 export function makeSim(overrides: Partial<SimBrokerOptions> = {}): { sim: SimBrokerClient; clock: ManualClock } {
   const clock = new ManualClock(new Date('2026-01-05T15:00:00.000Z'));
@@ -59,4 +62,41 @@ export async function rejection(promise: Promise<unknown>): Promise<BrokerError>
     throw error;
   }
   throw new Error('expected a BrokerError');
+}
+
+/** A SimBookStore in memory (copies in, copies out), as the PostgreSQL one behaves. */
+export class MemorySimBookStore implements SimBookStore {
+  readonly orders = new Map<string, SimOrder>();
+  readonly executions = new Map<string, SimExecution>();
+  readonly prices = new Map<string, SimPriceState>();
+  saves = 0;
+  /** Set to make the next saves fail (each failure consumes one). */
+  failures = 0;
+  /** Set to hold saves until released. */
+  gate: Promise<void> | null = null;
+  /** Batches seen by `save`, in order (held or not). */
+  readonly batches: SimBookChanges[] = [];
+
+  async load(): Promise<SimBookSnapshot> {
+    return {
+      orders: [...this.orders.values()].map((o) => ({ ...o })),
+      executions: [...this.executions.values()].map((e) => ({ ...e })),
+      prices: [...this.prices.values()].map((p) => ({ ...p })),
+    };
+  }
+
+  async save(changes: SimBookChanges): Promise<void> {
+    this.batches.push(changes);
+    const gate = this.gate;
+    if (gate) await gate;
+    if (this.failures > 0) {
+      this.failures -= 1;
+      throw new Error('database unavailable (test)');
+    }
+    this.saves += 1;
+    for (const o of changes.orders) this.orders.set(o.id, { ...o });
+    for (const e of changes.executions)
+      if (!this.executions.has(e.executionId)) this.executions.set(e.executionId, { ...e });
+    for (const p of changes.prices) this.prices.set(p.symbol, { ...p });
+  }
 }

@@ -14,7 +14,15 @@
 import type { Scheduler } from '../../infra/clock/scheduler';
 import type { BrokerStreamHandlers, OrderUpdate, StreamState } from '../broker-client.port';
 
-type Delivery = { kind: 'update'; update: OrderUpdate } | { kind: 'connected'; reconnect: boolean };
+type Delivery = { kind: 'update'; update: OrderUpdate; mark: number } | { kind: 'connected'; reconnect: boolean };
+
+/** What the stream waits for before delivering an update (the sim's journal, sim-book.ts). */
+export interface DeliveryBarrier {
+  /** A token for the changes made so far, taken when an update is published. */
+  readonly mark: number;
+  /** Resolves once the changes up to `mark` are stored. */
+  until(mark: number): Promise<void>;
+}
 
 export class SimEventStream {
   private handlers: BrokerStreamHandlers | null = null;
@@ -28,6 +36,12 @@ export class SimEventStream {
   private lostCount = 0;
   private readonly errors: unknown[] = [];
   private idleWaiters: Array<() => void> = [];
+  /**
+   * Awaited before each update is delivered (the sim's journal: the consumer
+   * never hears of a change before it is stored). A failed barrier does not
+   * hold delivery up.
+   */
+  barrier: DeliveryBarrier | null = null;
 
   /** `scheduler`: delivery runs on a timer of its own (asynchronous, never inside the publishing call). */
   constructor(private readonly scheduler: Scheduler) {}
@@ -84,7 +98,7 @@ export class SimEventStream {
       this.lostCount += 1;
       return;
     }
-    this.queue.push({ kind: 'update', update });
+    this.queue.push({ kind: 'update', update, mark: this.barrier?.mark ?? 0 });
     this.schedule();
   }
 
@@ -129,6 +143,10 @@ export class SimEventStream {
         const handlers = this.handlers;
         const next = this.queue[0];
         if (next === undefined || handlers === null || generation !== this.generation) break;
+        if (next.kind === 'update' && this.barrier !== null) {
+          await this.barrier.until(next.mark).catch(() => undefined);
+          if (this.handlers !== handlers || generation !== this.generation) break;
+        }
         this.queue.shift();
         try {
           if (next.kind === 'update') await handlers.onUpdate(next.update);

@@ -45,6 +45,12 @@ export interface SimExecution {
   transactionTime: Date;
 }
 
+/** What the exchange tells about its changes when its book is durable (sim-book.ts SimJournal). */
+export interface SimChangeListener {
+  order(order: SimOrder): void;
+  execution(execution: SimExecution): void;
+}
+
 export class SimExchange {
   readonly orders = new Map<string, SimOrder>();
   readonly byClientOrderId = new Map<string, SimOrder>();
@@ -54,6 +60,8 @@ export class SimExchange {
   readonly liquidity: Map<string, Decimal | null>;
   private readonly clock: Clock;
   private seq = 0;
+  /** Set when the book is durable: every change is marked for saving. */
+  journal: SimChangeListener | null = null;
 
   /** `deferFill`: runs a match after the fill latency (at once when there is none). */
   constructor(
@@ -101,6 +109,19 @@ export class SimExchange {
     return { order, ack: toBrokerOrder(order) };
   }
 
+  /** Restores a stored order (sim-book.ts); later orders are numbered after it. */
+  restoreOrder(order: SimOrder): void {
+    this.orders.set(order.id, order);
+    this.byClientOrderId.set(order.clientOrderId, order);
+    this.seq = Math.max(this.seq, order.seq);
+  }
+
+  /** Restores a stored execution and books it in the ledger again. */
+  restoreExecution(execution: SimExecution): void {
+    this.executions.push(execution);
+    this.ledger.applyFill(execution.symbol, execution.side, execution.qty, execution.price);
+  }
+
   /** Broker-side checks, after validation: tradable, size, buying power for what adds exposure. */
   checkRisk(terms: OrderTerms, replacing?: SimOrder): void {
     if (this.opts.rejectSymbols.has(terms.symbol)) throw unprocessable(`asset ${terms.symbol} is not tradable`);
@@ -124,6 +145,18 @@ export class SimExchange {
     return this.ledger
       .openPositions()
       .reduce((sum, [symbol, p]) => sum.plus(p.qty.mul(this.referencePriceOf(symbol))), this.ledger.cash);
+  }
+
+  /** Long (≥ 0) and short (≤ 0) market value at the reference prices, Alpaca's signs. */
+  marketValues(): { long: Decimal; short: Decimal } {
+    let long = new Decimal(0);
+    let short = new Decimal(0);
+    for (const [symbol, p] of this.ledger.openPositions()) {
+      const value = p.qty.mul(this.referencePriceOf(symbol));
+      if (value.gte(0)) long = long.plus(value);
+      else short = short.plus(value);
+    }
+    return { long, short };
   }
 
   /**
@@ -186,7 +219,10 @@ export class SimExchange {
 
   /** Triggers a crossed stop (for good), then tells whether the order can trade at the reference. */
   private executable(order: SimOrder, reference: Decimal): boolean {
-    if (!order.triggered && stopCrossed(order, reference)) order.triggered = true;
+    if (!order.triggered && stopCrossed(order, reference)) {
+      order.triggered = true;
+      this.journal?.order(order);
+    }
     return order.triggered && marketableAt(order, reference);
   }
 
@@ -223,6 +259,7 @@ export class SimExchange {
         transactionTime: now,
       };
       this.executions.push(execution);
+      this.journal?.execution(execution);
       this.publish(complete ? 'fill' : 'partial_fill', order, {
         executionId: execution.executionId,
         qty: part.toFixed(),
@@ -241,6 +278,7 @@ export class SimExchange {
   }
 
   publish(event: OrderUpdateEvent, order: SimOrder, execution?: OrderUpdate['execution']): void {
+    this.journal?.order(order);
     const update: OrderUpdate = { event, order: toBrokerOrder(order), at: this.clock.now() };
     if (execution !== undefined) update.execution = execution;
     this.stream.publish(update);

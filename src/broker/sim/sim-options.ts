@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Decimal, normalizeDecimal } from '../../common/decimal';
 import type { Clock } from '../../infra/clock/clock';
 import type { Scheduler } from '../../infra/clock/scheduler';
+import { MAX_VOLATILITY_BPS } from './sim-price-walk';
 
 export interface SimBrokerOptions {
   /** Every timestamp (orders, executions, events) comes from here. */
@@ -38,6 +39,10 @@ export interface SimBrokerOptions {
   idFactory?: () => string;
   /** Default `'sim-account'`. */
   accountId?: string;
+  /** The price walk (docs/simulator.md#price-walk). Default: off (volatility 0). */
+  priceWalk?: { seed?: string; volatilityBps?: string; stepMs?: number };
+  /** The walk's timer. Default: `scheduler` (a test may drive the walk alone with a ManualScheduler). */
+  walkScheduler?: Scheduler;
 }
 
 export interface ResolvedSimOptions {
@@ -55,6 +60,7 @@ export interface ResolvedSimOptions {
   buyingPowerMultiplier: Decimal;
   idFactory: () => string;
   accountId: string;
+  priceWalk: { seed: string; volatilityBps: Decimal; stepMs: number };
 }
 
 /** A positive decimal string, or a configuration error naming the option. */
@@ -110,5 +116,18 @@ export function resolveSimOptions(options: SimBrokerOptions): ResolvedSimOptions
     buyingPowerMultiplier: positiveDecimal(options.buyingPowerMultiplier ?? '1', 'buyingPowerMultiplier'),
     idFactory: options.idFactory ?? randomUUID,
     accountId: options.accountId ?? 'sim-account',
+    priceWalk: resolvePriceWalk(options.priceWalk ?? {}),
   };
+}
+
+function resolvePriceWalk(walk: NonNullable<SimBrokerOptions['priceWalk']>): ResolvedSimOptions['priceWalk'] {
+  const volatilityBps = nonNegativeDecimal(walk.volatilityBps ?? '0', 'priceWalk.volatilityBps');
+  if (volatilityBps.gt(MAX_VOLATILITY_BPS)) {
+    throw new RangeError(
+      `priceWalk.volatilityBps must be at most ${MAX_VOLATILITY_BPS}, got ${volatilityBps.toFixed()}`,
+    );
+  }
+  const stepMs = nonNegativeInteger(walk.stepMs ?? 1000, 'priceWalk.stepMs');
+  if (stepMs < 1) throw new RangeError('priceWalk.stepMs must be at least 1');
+  return { seed: walk.seed ?? 'sim', volatilityBps, stepMs };
 }

@@ -36,14 +36,13 @@ export class DatabaseLifecycle implements OnApplicationShutdown {
         const logger = new Logger('Database');
         let url = config.database.url;
         if (!url) {
-          holder.handle = await startEmbeddedPostgres(
-            config.database.embeddedDir,
-            config.database.embeddedPort,
-            (line) => logger.debug(line),
-          );
+          holder.handle = await startEmbeddedPostgres(config.database.embeddedDir, config.database.embeddedPort, {
+            info: (line) => logger.log(line),
+            debug: (line) => logger.debug(line),
+          });
           url = holder.handle.url;
           logger.log(
-            `database: embedded PostgreSQL on 127.0.0.1:${config.database.embeddedPort}, data in ${config.database.embeddedDir} (set DATABASE_URL to use your own)`,
+            `database: embedded PostgreSQL on 127.0.0.1:${config.database.embeddedPort}, data in ${holder.handle.dataDir} (set DATABASE_URL to use your own)`,
           );
         } else {
           logger.log(`database: PostgreSQL at ${redactUrl(url)}`);

@@ -12,6 +12,8 @@ const QUIET = /^\/(health|metrics)(\/|$|\?)/;
 /** What handlers leave on `res.locals` for the access log. */
 export interface RequestLogFields {
   clientOrderId?: string;
+  /** The `error` code of an error answer (set by the exception filter), e.g. SYMBOL_QUARANTINED. */
+  errorCode?: string;
 }
 
 export function logFields(res: Response): RequestLogFields {
@@ -24,7 +26,8 @@ export function logFields(res: Response): RequestLogFields {
  *   the request for error bodies and audit rows and echoed in the response;
  * - the latency histogram, labelled by route template;
  * - one structured "request completed" log line with the request id and, where
- *   a handler set one, the client_order_id; credentials in the URL's query
+ *   a handler set one, the client_order_id, and on an error answer its code
+ *   (`error_code`, which tells two 503s apart); credentials in the URL's query
  *   string are redacted (docs/security.md#secrets-in-logs).
  * One middleware and one log line per request, rather than a child logger and
  * an async context per request: the order path's budget is tight.
@@ -59,6 +62,7 @@ export class RequestObserverMiddleware {
           status_code: res.statusCode,
           duration_ms: Math.round(seconds * 1000),
           ...(fields.clientOrderId ? { client_order_id: fields.clientOrderId } : {}),
+          ...(fields.errorCode ? { error_code: fields.errorCode } : {}),
         },
         'request completed',
       );

@@ -126,6 +126,8 @@ export const AUDITED_STATUSES: Partial<Record<OrderStatus, string>> = {
   expired: 'order.expired',
   replaced: 'order.replaced',
   failed: 'order.failed',
+  blocked_kill_switch: 'order.blocked',
+  blocked_circuit_breaker: 'order.blocked',
 };
 
 function unchanged(order: Order, warnings: string[] = []): OrderUpdateDecision {

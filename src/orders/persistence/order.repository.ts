@@ -250,6 +250,34 @@ export class OrderRepository {
     return rows.map(toOrder);
   }
 
+  /**
+   * Every order not yet ended (any status but a terminal one), oldest first,
+   * optionally of one symbol, strategy or TWAP parent, within `strategyScope`.
+   */
+  async listOpen(f: {
+    statuses: OrderStatus[];
+    symbol?: string;
+    strategyId?: string;
+    parentOrderId?: string;
+    strategyScope?: string[];
+  }): Promise<Order[]> {
+    const params: unknown[] = [f.statuses];
+    const where = ['status = ANY($1)'];
+    const add = (condition: string, value: unknown) => {
+      params.push(value);
+      where.push(condition.replace('?', `$${params.length}`));
+    };
+    if (f.symbol) add('symbol = ?', f.symbol);
+    if (f.strategyId) add('strategy_id = ?', f.strategyId);
+    if (f.parentOrderId) add('parent_order_id = ?', f.parentOrderId);
+    if (f.strategyScope) add('strategy_id = ANY(?)', f.strategyScope);
+    const rows: OrderRow[] = await this.ds.query(
+      `SELECT ${COLUMNS} FROM orders WHERE ${where.join(' AND ')} ORDER BY seq`,
+      params,
+    );
+    return rows.map(toOrder);
+  }
+
   async list(f: OrderListFilter): Promise<OrderPage> {
     const where: string[] = [];
     const params: unknown[] = [];

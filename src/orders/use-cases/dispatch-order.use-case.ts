@@ -10,19 +10,37 @@
  *   second order: a duplicate answer means an earlier attempt landed, and the
  *   order is adopted by looking it up;
  * - a timeout, 5xx or lost connection is `submitted_unconfirmed`, never
- *   `rejected`; only the broker's definitive word rejects.
+ *   `rejected`; only the broker's definitive word rejects;
+ * - immediately before an unsent order is sent, the kill switch and the
+ *   circuit breaker are read again (../domain/dispatch-safety.decision.ts):
+ *   an order either would now refuse is not sent, it ends
+ *   `blocked_kill_switch` / `blocked_circuit_breaker`, audited. Every path
+ *   that sends (submission, the resolver of unsent orders) comes through here.
  */
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { BROKER_CLIENT, BrokerClient, BrokerError, BrokerOrder } from '../../broker/broker-client.port';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { Clock } from '../../infra/clock/clock';
 import { GatewayMetrics } from '../../infra/metrics/gateway-metrics';
+import { KillSwitchService } from '../../risk/kill-switch/kill-switch.service';
+import { isReduceOnly } from '../../risk/pipeline/pre-trade-checks';
+import { CircuitBreakerSource } from '../../risk/pipeline/pre-trade-sources';
 import { Order } from '../../trading/order';
 import { isTerminal } from '../../trading/order-state-machine';
+import { breakerMayBlock, decideDispatchSafety, DispatchBlock } from '../domain/dispatch-safety.decision';
+import { ExposureRepository } from '../persistence/exposure.repository';
 import { OrderRepository } from '../persistence/order.repository';
 import { ApplyOrderUpdateUseCase } from './apply-order-update.use-case';
 
-export type DispatchOutcome = 'acknowledged' | 'rejected' | 'unconfirmed' | 'retry_scheduled' | 'failed';
+export type DispatchOutcome = 'acknowledged' | 'rejected' | 'unconfirmed' | 'retry_scheduled' | 'failed' | 'blocked';
+
+export interface DispatchResult {
+  outcome: DispatchOutcome;
+  order: Order;
+  error?: BrokerError;
+  /** Set when the safety re-check kept the order from being sent. */
+  block?: DispatchBlock;
+}
 
 @Injectable()
 export class DispatchOrderUseCase {
@@ -35,12 +53,45 @@ export class DispatchOrderUseCase {
     private readonly updates: ApplyOrderUpdateUseCase,
     private readonly clock: Clock,
     private readonly metrics: GatewayMetrics,
+    private readonly killSwitch: KillSwitchService,
+    private readonly breaker: CircuitBreakerSource,
+    private readonly exposure: ExposureRepository,
   ) {}
 
-  async dispatch(order: Order): Promise<{ outcome: DispatchOutcome; order: Order; error?: BrokerError }> {
+  async dispatch(order: Order): Promise<DispatchResult> {
+    const block = await this.safetyRecheck(order);
+    if (block) {
+      await this.updates.recordSubmitOutcome(order.clientOrderId, block.status, {
+        errorMessage: block.denial.message,
+        reasonCode: block.denial.code,
+      });
+      const current = (await this.orders.findByClientOrderId(order.clientOrderId)) ?? order;
+      this.logger.warn({ client_order_id: order.clientOrderId, msg: `not sent: ${block.denial.message}` });
+      // When the order moved on meanwhile (a cancel before it was sent), its status stands; nothing is sent either way.
+      return { outcome: 'blocked', order: current, ...(current.status === block.status ? { block } : {}) };
+    }
     const outcome = await this.send(order);
     const current = (await this.orders.findByClientOrderId(order.clientOrderId)) ?? order;
     return { ...outcome, order: current };
+  }
+
+  /**
+   * The kill switch and the breaker, read again right before the broker call.
+   * Whether the order is reduce-only is read only when the breaker would block
+   * (the order itself is among the open orders counted); a failed read counts
+   * as not reduce-only (fail closed).
+   */
+  private async safetyRecheck(order: Order): Promise<DispatchBlock | null> {
+    if (order.status !== 'pending_new') return null;
+    const breaker = this.breaker.current();
+    let reduceOnly = false;
+    if (breakerMayBlock(breaker)) {
+      reduceOnly = await this.exposure
+        .read(order.symbol, order.strategyId)
+        .then((exposure) => isReduceOnly({ side: order.side, qty: '0' }, exposure))
+        .catch(() => false);
+    }
+    return decideDispatchSafety(order.status, this.killSwitch.current(), breaker, reduceOnly);
   }
 
   /** Looks the order up by client_order_id and adopts what the broker has; null when it has nothing. */

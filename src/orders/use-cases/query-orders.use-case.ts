@@ -3,6 +3,8 @@ import { Principal } from '../../auth/permission';
 import { InputValidationError, NotFoundError } from '../../common/domain-error';
 import { Order } from '../../trading/order';
 import { OrderStatus } from '../../trading/order-status';
+import { OPEN_STATUSES } from '../../trading/order-state-machine';
+import { AuditView, FillView, OrderHistoryRepository } from '../persistence/order-history.repository';
 import { OrderRepository } from '../persistence/order.repository';
 
 export interface ListOrdersQuery {
@@ -18,7 +20,38 @@ export interface ListOrdersQuery {
 /** Reading orders, always within the caller's strategy scope. */
 @Injectable()
 export class QueryOrdersUseCase {
-  constructor(private readonly orders: OrderRepository) {}
+  constructor(
+    private readonly orders: OrderRepository,
+    private readonly history: OrderHistoryRepository,
+  ) {}
+
+  /** The order and its fills (execution order); 404 as `get`. */
+  async getWithFills(clientOrderId: string, principal: Principal): Promise<{ order: Order; fills: FillView[] }> {
+    const order = await this.get(clientOrderId, principal);
+    return { order, fills: await this.history.fillsOf(order.clientOrderId) };
+  }
+
+  /** The order's audit rows, oldest first; 404 as `get`. */
+  async audit(clientOrderId: string, principal: Principal): Promise<AuditView[]> {
+    const order = await this.get(clientOrderId, principal);
+    return this.history.auditOf(order.clientOrderId);
+  }
+
+  /** Every order not yet ended, oldest first, within the key's scope. */
+  async pending(
+    f: { symbol?: string; strategyId?: string; parentOrderId?: string },
+    principal: Principal,
+  ): Promise<Order[]> {
+    return this.orders.listOpen({ ...f, statuses: [...OPEN_STATUSES], strategyScope: principal.strategyScope });
+  }
+
+  /** The newest fills within the key's scope. */
+  async recentFills(
+    f: { symbol?: string; strategyId?: string; limit: number },
+    principal: Principal,
+  ): Promise<{ fills: FillView[]; total: number }> {
+    return this.history.recentFills({ ...f, strategyScope: principal.strategyScope });
+  }
 
   /** A key outside the order's strategy gets the same 404 as for an unknown id. */
   async get(clientOrderId: string, principal: Principal): Promise<Order> {

@@ -1,10 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsISO8601, IsOptional, Matches } from 'class-validator';
-import { NotesField, OperatorField, ReasonField } from '../../common/operator-fields';
+import { NotesField, OptionalOperatorField, ReasonField } from '../../common/operator-fields';
 
 export class ForceCompleteDto {
-  @OperatorField('Who opens the gate')
-  operator!: string;
+  @OptionalOperatorField('Who opens the gate')
+  operator?: string;
 
   @ReasonField({
     description: 'Why (1-500 characters).',
@@ -14,8 +14,8 @@ export class ForceCompleteDto {
 }
 
 export class AcknowledgeFindingDto {
-  @OperatorField('Who acknowledges')
-  operator!: string;
+  @OptionalOperatorField('Who acknowledges')
+  operator?: string;
 
   @NotesField()
   notes?: string;

@@ -5,6 +5,7 @@ import { Actor, ApiKeyAuth, RequirePermissions } from '../../auth/auth.decorator
 import { ErrorResponseDto } from '../../common/error-response.dto';
 import { CircuitBreakerService, CircuitBreakerStatus } from './circuit-breaker.service';
 import { CircuitBreakerStatusDto, ResetCircuitBreakerDto, TripCircuitBreakerDto } from './dto/circuit-breaker.dto';
+import { operatorOf } from '../../common/operator-fields';
 
 export function toStatusDto({ enabled, state, history }: CircuitBreakerStatus): CircuitBreakerStatusDto {
   return {
@@ -59,7 +60,9 @@ export class CircuitBreakerController {
   })
   @ApiResponse({ status: 422, description: 'Invalid input; every bad field is named', type: ErrorResponseDto })
   async trip(@Body() body: TripCircuitBreakerDto, @Actor() actor: ActorContext): Promise<CircuitBreakerStatusDto> {
-    return toStatusDto(await this.breaker.trip({ operator: body.operator, reason: body.reason }, actor));
+    return toStatusDto(
+      await this.breaker.trip({ operator: operatorOf(body.operator, actor), reason: body.reason }, actor),
+    );
   }
 
   @Post('reset')
@@ -73,6 +76,8 @@ export class CircuitBreakerController {
   @ApiResponse({ status: 200, type: CircuitBreakerStatusDto })
   @ApiResponse({ status: 422, description: 'Invalid input; every bad field is named', type: ErrorResponseDto })
   async reset(@Body() body: ResetCircuitBreakerDto, @Actor() actor: ActorContext): Promise<CircuitBreakerStatusDto> {
-    return toStatusDto(await this.breaker.reset({ operator: body.operator, notes: body.notes ?? null }, actor));
+    return toStatusDto(
+      await this.breaker.reset({ operator: operatorOf(body.operator, actor), notes: body.notes ?? null }, actor),
+    );
   }
 }

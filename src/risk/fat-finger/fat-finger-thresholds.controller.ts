@@ -11,6 +11,7 @@ import {
 } from './dto/fat-finger-thresholds.dto';
 import { parseThresholdsUpdate, toThresholdsBody } from './fat-finger-thresholds';
 import { FatFingerThresholdsService } from './fat-finger-thresholds.service';
+import { operatorOf } from '../../common/operator-fields';
 
 @ApiTags('risk')
 @ApiExtraModels(FatFingerOverrideDto)
@@ -42,6 +43,8 @@ export class FatFingerThresholdsController {
   async put(@Body() body: UpdateFatFingerThresholdsDto, @Actor() actor: ActorContext): Promise<FatFingerThresholdsDto> {
     const parsed = parseThresholdsUpdate({ defaults: body.defaults, symbol_overrides: body.symbol_overrides });
     if (!parsed.update) throw new InputValidationError(parsed.problems);
-    return toThresholdsBody(await this.thresholds.update({ operator: body.operator, update: parsed.update }, actor));
+    return toThresholdsBody(
+      await this.thresholds.update({ operator: operatorOf(body.operator, actor), update: parsed.update }, actor),
+    );
   }
 }

@@ -10,6 +10,7 @@ import {
 import { Reflector } from '@nestjs/core';
 import { Principal } from '../../auth/permission';
 import { DomainError } from '../../common/domain-error';
+import { ApiErrors } from '../../common/openapi';
 import { PreTradeSwitch } from '../pipeline/pre-trade-switch';
 import { GatewayMetrics } from '../../infra/metrics/gateway-metrics';
 import { RATE_LIMIT_WINDOW_MS, RateLimitClass, RateLimiter } from './rate-limiter.service';
@@ -21,7 +22,12 @@ export const RATE_LIMIT_CLASS_KEY = 'risk:rate-limit-class';
  * guard, so it runs after the global ApiKeyGuard has set `req.principal`.
  */
 export const RateLimit = (cls: RateLimitClass) =>
-  applyDecorators(SetMetadata(RATE_LIMIT_CLASS_KEY, cls), UseGuards(RateLimitGuard));
+  applyDecorators(
+    SetMetadata(RATE_LIMIT_CLASS_KEY, cls),
+    UseGuards(RateLimitGuard),
+    // A submit fails closed when the store cannot be asked; a cancel passes.
+    cls === 'cancel' ? ApiErrors('RATE_LIMITED') : ApiErrors('RATE_LIMITED', 'SAFETY_STATE_UNAVAILABLE'),
+  );
 
 /**
  * 429 RATE_LIMITED with Retry-After when the key's budget for the class is

@@ -5,6 +5,7 @@
  * alpaca-adapter-errors.contract-spec.ts; the stream: alpaca-adapter-stream.contract-spec.ts.
  */
 import { adapterHarness, brokerError, orderRequest } from './alpaca-adapter.harness';
+import { Decimal } from '../../../src/common/decimal';
 
 const { fake, client } = adapterHarness();
 
@@ -100,7 +101,15 @@ describe('Alpaca adapter: commands and reports', () => {
     expect(fake.requests('DELETE /v2/positions/:symbol')[0].query).toEqual({ qty: '4' });
     expect((await brokerError(alpaca.closePosition('NVDA'))).kind).toBe('not_found');
 
-    expect(await alpaca.getAccount()).toMatchObject({ currency: 'USD', tradingBlocked: false });
+    // GET /v2/account in Alpaca's wire format (AAPL 6 after the close of 4 above, TSLA −3): equity = cash + long + short.
+    expect(await alpaca.getAccount()).toMatchObject({
+      currency: 'USD',
+      tradingBlocked: false,
+      longMarketValue: '1125',
+      shortMarketValue: '-750',
+    });
+    const a = await alpaca.getAccount();
+    expect(new Decimal(a.cash).plus(a.longMarketValue!).plus(a.shortMarketValue!).eq(a.equity)).toBe(true);
     fake.setAccount({ trade_suspended_by_user: true });
     expect((await alpaca.getAccount()).tradingBlocked).toBe(true);
   });

@@ -1,10 +1,15 @@
 /**
  * The bootstrap admin key (docs/configuration.md): without ADMIN_API_KEY and without stored
- * keys, a development start generates a key, stores only its hash, audits it
- * and prints it once; a production start refuses to boot.
+ * keys, a development start generates a key, stores only its hash, audits it,
+ * writes it to a 0600 file and keeps it for the box main.ts prints after the
+ * "listening" line (never in the start-up output); a production start refuses to boot.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Client } from 'pg';
+import { BootstrapKeyNotice, bootstrapKeyBox } from '../../../src/auth/bootstrap-key';
 import { PERMISSIONS } from '../../../src/auth/permission';
 import { startTestApp, TEST_ADMIN_KEY, TestApp } from '../../support/app';
 import { createTestDatabase, TestDatabase } from '../../support/database';
@@ -15,6 +20,8 @@ const NO_ADMIN_KEY = { ADMIN_API_KEY: undefined };
 const KEY_PATTERN = /(?<![A-Za-z0-9_-])eg_[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])/g;
 
 const sha256 = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex');
+const keyFile = (): string => join(tmpdir(), `eg-bootstrap-key-${randomBytes(4).toString('hex')}`);
+const noticeOf = (t: TestApp): BootstrapKeyNotice => t.app.get(BootstrapKeyNotice, { strict: false });
 
 /** Runs `fn` while capturing what is written to stdout. */
 async function captureStdout<T>(fn: () => Promise<T>): Promise<{ result: T; output: string }> {
@@ -46,20 +53,45 @@ describe('bootstrap admin key (e2e)', () => {
     let database: TestDatabase;
     let t: TestApp | undefined;
     let key: string;
+    const file = keyFile();
 
     beforeAll(async () => {
       database = await createTestDatabase();
       const { result, output } = await captureStdout(() =>
-        startTestApp({ database, env: { ...NO_ADMIN_KEY, ENVIRONMENT: 'development' } }),
+        startTestApp({ database, env: { ...NO_ADMIN_KEY, ENVIRONMENT: 'development', BOOTSTRAP_KEY_FILE: file } }),
       );
       t = result;
-      const printed = output.match(KEY_PATTERN) ?? [];
-      expect(printed).toHaveLength(1);
-      key = printed[0] ?? '';
+      // Not among the start-up lines: main.ts shows it once the gateway listens.
+      expect(output.match(KEY_PATTERN)).toBeNull();
+      key = noticeOf(t).key ?? '';
+      expect(key).toMatch(KEY_PATTERN);
     });
     afterAll(async () => {
       await t?.close();
       await database?.drop();
+      rmSync(file, { force: true });
+    });
+
+    it('writes the key to a file only its owner can read, saying how to use it, the key on the last line', () => {
+      expect(noticeOf(t!).file).toBe(file);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      const text = readFileSync(file, 'utf8');
+      expect(text.trimEnd().split('\n').at(-1)).toBe(key);
+      expect(text).toContain('Authorization: Bearer <key>');
+      expect(text.match(KEY_PATTERN)).toHaveLength(1);
+    });
+
+    it('shows the key in a box naming the file', () => {
+      const box = bootstrapKeyBox(key, file);
+      expect(box.match(KEY_PATTERN)).toEqual([key]);
+      expect(box).toContain(file);
+      const widths = new Set(
+        box
+          .split('\n')
+          .filter((l) => /^[│┌└]/.test(l))
+          .map((l) => l.length),
+      );
+      expect(widths.size).toBe(1);
     });
 
     it('stores the generated key hashed, with every permission and every strategy', async () => {
@@ -125,6 +157,7 @@ describe('bootstrap admin key (e2e)', () => {
         );
         t = result;
         expect(output.match(KEY_PATTERN)).toBeNull();
+        expect(noticeOf(t).key).toBeUndefined();
         expect((await t.http.get('/api/v1/orders').set('Authorization', `Bearer ${key}`)).status).toBe(200);
         const keys: Array<{ n: string }> = await t.db.query('SELECT count(*) AS n FROM api_keys');
         expect(Number(keys[0].n)).toBe(1);
@@ -147,7 +180,8 @@ describe('bootstrap admin key (e2e)', () => {
       );
       for (const r of result) if (r.status === 'fulfilled') apps.push(r.value);
       expect(result.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
-      expect(output.match(KEY_PATTERN)).toHaveLength(1);
+      expect(output.match(KEY_PATTERN)).toBeNull();
+      expect(apps.filter((a) => noticeOf(a).key)).toHaveLength(1);
       const rows = await apps[0].db.query(`SELECT name FROM api_keys`);
       expect(rows).toEqual([{ name: 'bootstrap-admin' }]);
     } finally {
@@ -158,9 +192,10 @@ describe('bootstrap admin key (e2e)', () => {
 
   it('refuses to boot in production without ADMIN_API_KEY and without stored keys', async () => {
     const database = await createTestDatabase();
+    const file = keyFile();
     try {
       const { result, output } = await captureStdout(() =>
-        startTestApp({ database, env: { ...NO_ADMIN_KEY, ENVIRONMENT: 'production' } }).then(
+        startTestApp({ database, env: { ...NO_ADMIN_KEY, ENVIRONMENT: 'production', BOOTSTRAP_KEY_FILE: file } }).then(
           async (app) => {
             await app.close();
             return 'booted';
@@ -172,6 +207,7 @@ describe('bootstrap admin key (e2e)', () => {
       expect((result as Error).message).toMatch(/ADMIN_API_KEY/);
       expect((result as Error).message).toMatch(/production/);
       expect(output.match(KEY_PATTERN)).toBeNull();
+      expect(existsSync(file)).toBe(false);
       // Nothing was generated or stored on the way to refusing.
       const c = new Client({ connectionString: database.url });
       await c.connect();

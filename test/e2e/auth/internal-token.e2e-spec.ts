@@ -5,13 +5,13 @@
  * the tolerance (on the gateway's clock) and never accepted twice, on any
  * replica. When the replay cache cannot be reached the call is refused.
  */
-import { randomBytes } from 'node:crypto';
 import { signWebhook } from '../../../src/webhooks/webhook-signature';
 import { ManualClock } from '../../../src/infra/clock/clock';
 import { StateStore } from '../../../src/infra/state/state-store';
 import { auth, startTestApp, TestApp } from '../../support/app';
 import { expectError } from '../../support/http-expect';
 import { internalHeaders } from '../../support/internal-signing';
+import { testRedisPrefix } from '../../support/redis-keys';
 
 const SECRET = 'internal-token-secret-0123456789';
 const WEBHOOK_SECRET = 'webhook-secret-0123456789abcdef';
@@ -24,7 +24,7 @@ describe('service signing (e2e)', () => {
   // so passing calls prove the gateway reads the injected clock.
   const clock = new ManualClock(new Date(Date.now() + 3_600_000));
   const nowS = () => Math.floor(clock.now().getTime() / 1000);
-  const prefix = `eg_test:sig:${randomBytes(4).toString('hex')}:`;
+  const prefix = testRedisPrefix('sig');
   const env = {
     INTERNAL_TOKEN_SECRET: SECRET,
     INTERNAL_TOKEN_TIMESTAMP_TOLERANCE_SECONDS: String(TOLERANCE),

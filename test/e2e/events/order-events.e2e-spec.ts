@@ -8,6 +8,7 @@ import { ApplyOrderUpdateUseCase, OrderUpdateReport } from '../../../src/orders/
 import { auth, startTestApp, TEST_REDIS_URL, TestApp } from '../../support/app';
 import { createTestDatabase } from '../../support/database';
 import { expectError, expectInvalidFields } from '../../support/http-expect';
+import { testRedisPrefix } from '../../support/redis-keys';
 
 /**
  * docs/order-lifecycle.md: order events go to an outbox in the order's transaction and from
@@ -234,9 +235,10 @@ describe('order events: outbox, Redis orders.events, SSE (e2e)', () => {
   });
 
   it('channel names carry the key prefix; a store subscription ends on unsubscribe and close', async () => {
-    const store = await RedisStateStore.connect(TEST_REDIS_URL, `eg_test:${RUN}:`);
+    const storePrefix = testRedisPrefix('ev');
+    const store = await RedisStateStore.connect(TEST_REDIS_URL, storePrefix);
     const bare = `eg-test-channel-${RUN}`;
-    const channel = `eg_test:${RUN}:${bare}`;
+    const channel = `${storePrefix}${bare}`;
     expect(store.channelName(bare)).toBe(channel);
     const raw = new Redis(TEST_REDIS_URL);
     const rawSeen: string[] = [];

@@ -170,8 +170,9 @@ describe('circuit breaker (e2e)', () => {
       'operator',
       'reason',
     ]);
-    const empty = await a.http.post('/api/v1/circuit-breaker/reset').set(auth).send({});
-    expect(empty.status).toBe(422);
+    const noReason = await a.http.post('/api/v1/circuit-breaker/trip').set(auth).send({});
+    expect(noReason.status).toBe(422);
+    expect((noReason.body.details.fields as Array<{ field: string }>).map((f) => f.field)).toEqual(['reason']);
 
     const key = 'cb-trader-key-0123456789abcdef';
     await a.db.query(

@@ -147,9 +147,6 @@ describe('fat-finger thresholds (e2e)', () => {
       'symbol_overrides.NOT VALID!',
     ]);
 
-    const missingOperator = await put(a, { defaults: { max_qty: 10 } });
-    expect(missingOperator.status).toBe(422);
-    expect(fieldsOf(missingOperator)).toEqual(['operator']);
     const nothing = await put(a, { operator: 'jane' });
     expect(nothing.status).toBe(422);
     expect(fieldsOf(nothing)).toEqual(['defaults']);
@@ -158,6 +155,18 @@ describe('fat-finger thresholds (e2e)', () => {
     expect(fieldsOf(nullDefault)).toEqual(['defaults.max_qty']);
 
     expect((await get(a)).body).toEqual(before);
+  });
+
+  it('takes a change without an operator: the calling key is recorded as the operator', async () => {
+    const res = await put(a, { symbol_overrides: { FFOVR: { max_qty: 50 } } });
+    expect(res.status).toBe(200);
+    expect(res.body.symbol_overrides.FFOVR).toEqual({ max_qty: '50' });
+    expect(res.body.updated_by).toBe('admin');
+    const [row] = await a.db.query(
+      `SELECT actor FROM audit_log WHERE action LIKE 'fat_finger%' ORDER BY id DESC LIMIT 1`,
+    );
+    expect(row.actor).toBe('admin');
+    expect((await put(a, { symbol_overrides: { FFOVR: null }, operator: 'jane' })).body.updated_by).toBe('jane');
   });
 
   it('needs MANAGE_RISK (403 otherwise, 401 without a key)', async () => {

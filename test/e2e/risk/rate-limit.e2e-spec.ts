@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hashApiKey } from '../../../src/auth/api-key.service';
 import { StateStore } from '../../../src/infra/state/state-store';
 import { startTestApp, TestApp } from '../../support/app';
+import { testRedisPrefix } from '../../support/redis-keys';
 
 /**
  * Per-key rate limits (docs/risk-and-safety.md, docs/api.md): sliding window per API key and endpoint
@@ -16,7 +17,7 @@ describe('rate limits (e2e)', () => {
     ORDER_SUBMIT_RATE_LIMIT: '3',
     ORDER_CANCEL_RATE_LIMIT: '2',
     // Both replicas on the same keys, as in production.
-    REDIS_KEY_PREFIX: `eg_test:rl:${randomBytes(4).toString('hex')}:`,
+    REDIS_KEY_PREFIX: testRedisPrefix('rl'),
   };
 
   /** A fresh API key per test, so every test starts with a full budget. */

@@ -10,6 +10,7 @@ import { Client } from 'pg';
 import { FakeAlpacaServer } from '../../support/fake-alpaca/fake-alpaca.server';
 import { ensureBuilt, startGateway, waitUntil, type GatewayProcess } from '../../support/crash-gateway';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
+import { testRedisPrefix } from '../../support/redis-keys';
 
 const ADMIN_KEY = 'crash-admin-key-0123456789abcdef';
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
@@ -65,7 +66,7 @@ async function scenario(): Promise<{ env: Record<string, string>; pg: Client }> 
   const pg = new Client({ connectionString: db.url });
   await pg.connect();
   clients.push(pg);
-  return { env: gatewayEnv(db, `eg_crash:${randomBytes(4).toString('hex')}:`), pg };
+  return { env: gatewayEnv(db, testRedisPrefix('crash')), pg };
 }
 
 async function launch(env: Record<string, string>, overrides: Record<string, string> = {}): Promise<GatewayProcess> {

@@ -3,18 +3,16 @@
  * store's unit specs run (sliding window for rate limits, set-if-absent for
  * the signed-call replay cache), each suite under a key prefix of its own.
  */
-import { randomBytes } from 'node:crypto';
 import { RedisStateStore } from '../../../src/infra/state/redis-state-store';
 import { setIfAbsentContract } from '../../support/set-if-absent.contract';
 import { slidingWindowContract } from '../../support/sliding-window.contract';
-
-const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
+import { TEST_REDIS_URL, testRedisPrefix } from '../../support/redis-keys';
 
 describe('RedisStateStore.slidingWindowHit (the rate limiter across replicas)', () => {
   let store: RedisStateStore;
   let n = 0;
   beforeAll(async () => {
-    store = await RedisStateStore.connect(TEST_REDIS_URL, `eg_test:rlw:${randomBytes(4).toString('hex')}:`);
+    store = await RedisStateStore.connect(TEST_REDIS_URL, testRedisPrefix('rlw'));
   });
   afterAll(async () => {
     await store?.close();
@@ -36,7 +34,7 @@ describe('RedisStateStore.slidingWindowHit (the rate limiter across replicas)', 
 describe('RedisStateStore.setIfAbsent (the replay cache across replicas)', () => {
   let store: RedisStateStore;
   let n = 0;
-  const prefix = `eg_test:sia:${randomBytes(4).toString('hex')}:`;
+  const prefix = testRedisPrefix('sia');
   beforeAll(async () => {
     store = await RedisStateStore.connect(TEST_REDIS_URL, prefix);
   });

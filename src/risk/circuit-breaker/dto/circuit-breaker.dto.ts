@@ -1,17 +1,17 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { NotesField, OperatorField, ReasonField } from '../../../common/operator-fields';
+import { NotesField, OptionalOperatorField, ReasonField } from '../../../common/operator-fields';
 
 export class TripCircuitBreakerDto {
-  @OperatorField('Who trips it')
-  operator!: string;
+  @OptionalOperatorField('Who trips it')
+  operator?: string;
 
   @ReasonField({ description: 'Why (1-500 characters).', example: 'venue outage', maxLength: 500 })
   reason!: string;
 }
 
 export class ResetCircuitBreakerDto {
-  @OperatorField('Who resets it')
-  operator!: string;
+  @OptionalOperatorField('Who resets it')
+  operator?: string;
 
   @NotesField()
   notes?: string;

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Allow } from 'class-validator';
 import { FieldProblem } from '../../../common/domain-error';
-import { OperatorField } from '../../../common/operator-fields';
+import { OptionalOperatorField } from '../../../common/operator-fields';
 import { CrossFieldRules } from '../../../common/validation.pipe';
 import { parseThresholdsUpdate } from '../fat-finger-thresholds';
 
@@ -55,8 +55,8 @@ export class FatFingerThresholdsDto {
  * with the other fields, each by its path).
  */
 export class UpdateFatFingerThresholdsDto implements CrossFieldRules {
-  @OperatorField('Who makes the change')
-  operator!: string;
+  @OptionalOperatorField('Who makes the change')
+  operator?: string;
 
   @ApiPropertyOptional({
     type: 'object',

@@ -1,0 +1,211 @@
+/**
+ * The sim's book in the gateway's PostgreSQL: tables sim_orders, sim_fills and
+ * sim_prices (migrations/1764500000000-sim-book.ts). They are the simulated
+ * exchange's own state; nothing else in the gateway reads them (the gateway
+ * sees the sim only through the BrokerClient port).
+ *
+ * Invariants:
+ * - one batch is one statement, so one round trip and atomic: orders
+ *   (upserted by id), fills (inserted once by execution id), prices (upserted
+ *   by symbol);
+ * - decimals travel as text both ways (NUMERIC in, string out): exact.
+ */
+import { Decimal } from '../../common/decimal';
+import { sql, type Db } from '../../infra/database/unit-of-work';
+import type { SimBookChanges, SimBookSnapshot, SimBookStore } from './sim-book';
+import type { SimExecution } from './sim-exchange';
+import type { SimOrder, SimOrderStatus } from './sim-order';
+
+interface OrderRow {
+  id: string;
+  seq: string;
+  client_order_id: string;
+  symbol: string;
+  side: SimOrder['side'];
+  type: SimOrder['type'];
+  time_in_force: SimOrder['timeInForce'];
+  qty: string;
+  limit_price: string | null;
+  stop_price: string | null;
+  status: SimOrderStatus;
+  triggered: boolean;
+  filled_qty: string;
+  filled_notional: string;
+  created_at: Date;
+  updated_at: Date | null;
+  submitted_at: Date | null;
+  filled_at: Date | null;
+  canceled_at: Date | null;
+  replaces: string | null;
+  replaced_by: string | null;
+}
+
+interface FillRow {
+  execution_id: string;
+  seq: string;
+  order_id: string;
+  symbol: string;
+  side: SimExecution['side'];
+  qty: string;
+  price: string;
+  cum_qty: string;
+  leaves_qty: string;
+  position_qty: string;
+  transaction_time: Date;
+}
+
+const dec = (v: string | null): Decimal | null => (v === null ? null : new Decimal(v));
+
+function orderOf(r: OrderRow): SimOrder {
+  return {
+    seq: Number(r.seq),
+    id: r.id,
+    clientOrderId: r.client_order_id,
+    symbol: r.symbol,
+    side: r.side,
+    type: r.type,
+    timeInForce: r.time_in_force,
+    qty: new Decimal(r.qty),
+    limitPrice: dec(r.limit_price),
+    stopPrice: dec(r.stop_price),
+    status: r.status,
+    triggered: r.triggered,
+    filledQty: new Decimal(r.filled_qty),
+    filledNotional: new Decimal(r.filled_notional),
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    submittedAt: r.submitted_at,
+    filledAt: r.filled_at,
+    canceledAt: r.canceled_at,
+    replaces: r.replaces,
+    replacedBy: r.replaced_by,
+  };
+}
+
+function executionOf(r: FillRow): SimExecution {
+  return {
+    seq: Number(r.seq),
+    executionId: r.execution_id,
+    orderId: r.order_id,
+    symbol: r.symbol,
+    side: r.side,
+    qty: new Decimal(r.qty),
+    price: new Decimal(r.price),
+    cumQty: new Decimal(r.cum_qty),
+    leavesQty: new Decimal(r.leaves_qty),
+    positionQty: new Decimal(r.position_qty),
+    transactionTime: r.transaction_time,
+  };
+}
+
+const text = (d: Decimal | null): string | null => (d === null ? null : d.toFixed());
+
+export class PgSimBookStore implements SimBookStore {
+  constructor(private readonly db: Db) {}
+
+  async load(): Promise<SimBookSnapshot> {
+    const [orders, fills, prices] = await Promise.all([
+      sql<OrderRow>(
+        this.db,
+        `SELECT id, seq, client_order_id, symbol, side, type, time_in_force, qty::text, limit_price::text,
+                stop_price::text, status, triggered, filled_qty::text, filled_notional::text, created_at, updated_at,
+                submitted_at, filled_at, canceled_at, replaces, replaced_by
+           FROM sim_orders ORDER BY seq, created_at, id`,
+      ),
+      sql<FillRow>(
+        this.db,
+        `SELECT execution_id, seq, order_id, symbol, side, qty::text, price::text, cum_qty::text, leaves_qty::text,
+                position_qty::text, transaction_time
+           FROM sim_fills ORDER BY seq, transaction_time, execution_id`,
+      ),
+      sql<{ symbol: string; price: string; step: string }>(
+        this.db,
+        'SELECT symbol, price::text, step FROM sim_prices ORDER BY symbol',
+      ),
+    ]);
+    return {
+      orders: orders.map(orderOf),
+      executions: fills.map(executionOf),
+      prices: prices.map((p) => ({ symbol: p.symbol, price: new Decimal(p.price), step: Number(p.step) })),
+    };
+  }
+
+  /** One statement (so one round trip, atomic): orders, then fills, then prices, each as a JSON array of rows. */
+  async save(changes: SimBookChanges): Promise<void> {
+    const orders = changes.orders.map((o) => ({
+      id: o.id,
+      seq: o.seq,
+      client_order_id: o.clientOrderId,
+      symbol: o.symbol,
+      side: o.side,
+      type: o.type,
+      time_in_force: o.timeInForce,
+      qty: o.qty.toFixed(),
+      limit_price: text(o.limitPrice),
+      stop_price: text(o.stopPrice),
+      status: o.status,
+      triggered: o.triggered,
+      filled_qty: o.filledQty.toFixed(),
+      filled_notional: o.filledNotional.toFixed(),
+      created_at: o.createdAt.toISOString(),
+      updated_at: o.updatedAt?.toISOString() ?? null,
+      submitted_at: o.submittedAt?.toISOString() ?? null,
+      filled_at: o.filledAt?.toISOString() ?? null,
+      canceled_at: o.canceledAt?.toISOString() ?? null,
+      replaces: o.replaces,
+      replaced_by: o.replacedBy,
+    }));
+    const fills = changes.executions.map((e) => ({
+      execution_id: e.executionId,
+      seq: e.seq,
+      order_id: e.orderId,
+      symbol: e.symbol,
+      side: e.side,
+      qty: e.qty.toFixed(),
+      price: e.price.toFixed(),
+      cum_qty: e.cumQty.toFixed(),
+      leaves_qty: e.leavesQty.toFixed(),
+      position_qty: e.positionQty.toFixed(),
+      transaction_time: e.transactionTime.toISOString(),
+    }));
+    const prices = changes.prices.map((p) => ({ symbol: p.symbol, price: p.price.toFixed(), step: p.step }));
+    await sql(
+      this.db,
+      `WITH o AS (
+         INSERT INTO sim_orders (id, seq, client_order_id, symbol, side, type, time_in_force, qty, limit_price,
+                                 stop_price, status, triggered, filled_qty, filled_notional, created_at, updated_at,
+                                 submitted_at, filled_at, canceled_at, replaces, replaced_by)
+         SELECT id, seq, client_order_id, symbol, side, type, time_in_force, qty, limit_price, stop_price, status,
+                triggered, filled_qty, filled_notional, created_at, updated_at, submitted_at, filled_at, canceled_at,
+                replaces, replaced_by
+           FROM jsonb_to_recordset($1::jsonb) AS r(id text, seq bigint, client_order_id text, symbol text, side text,
+                type text, time_in_force text, qty numeric, limit_price numeric, stop_price numeric, status text,
+                triggered boolean, filled_qty numeric, filled_notional numeric, created_at timestamptz,
+                updated_at timestamptz, submitted_at timestamptz, filled_at timestamptz, canceled_at timestamptz,
+                replaces text, replaced_by text)
+         ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, triggered = EXCLUDED.triggered,
+           filled_qty = EXCLUDED.filled_qty, filled_notional = EXCLUDED.filled_notional,
+           updated_at = EXCLUDED.updated_at, filled_at = EXCLUDED.filled_at, canceled_at = EXCLUDED.canceled_at,
+           replaced_by = EXCLUDED.replaced_by
+         RETURNING 1
+       ), f AS (
+         INSERT INTO sim_fills (execution_id, seq, order_id, symbol, side, qty, price, cum_qty, leaves_qty,
+                                position_qty, transaction_time)
+         SELECT execution_id, seq, order_id, symbol, side, qty, price, cum_qty, leaves_qty, position_qty,
+                transaction_time
+           FROM jsonb_to_recordset($2::jsonb) AS r(execution_id text, seq bigint, order_id text, symbol text,
+                side text, qty numeric, price numeric, cum_qty numeric, leaves_qty numeric, position_qty numeric,
+                transaction_time timestamptz)
+         ON CONFLICT (execution_id) DO NOTHING
+         RETURNING 1
+       ), p AS (
+         INSERT INTO sim_prices (symbol, price, step, updated_at)
+         SELECT symbol, price, step, now() FROM jsonb_to_recordset($3::jsonb) AS r(symbol text, price numeric, step bigint)
+         ON CONFLICT (symbol) DO UPDATE SET price = EXCLUDED.price, step = EXCLUDED.step, updated_at = now()
+         RETURNING 1
+       )
+       SELECT (SELECT count(*) FROM o) AS orders, (SELECT count(*) FROM f) AS fills, (SELECT count(*) FROM p) AS prices`,
+      [JSON.stringify(orders), JSON.stringify(fills), JSON.stringify(prices)],
+    );
+  }
+}
