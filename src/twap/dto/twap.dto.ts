@@ -56,7 +56,11 @@ export class SlicingRequestDto {
   })
   idempotency_key?: string;
 
-  @ApiPropertyOptional({ description: 'The trade date in the parent id (YYYY-MM-DD); default today (UTC).' })
+  @ApiPropertyOptional({
+    description: 'The trade date in the parent id (YYYY-MM-DD); default today (UTC).',
+    format: 'date',
+    example: '2026-01-02',
+  })
   trade_date?: string;
 }
 
