@@ -1,12 +1,17 @@
 # syntax=docker/dockerfile:1
 #
-# Execution Gateway image: a multi-stage build on node:20-slim.
+# Execution Gateway image: a multi-stage build on Node.js 24 LTS (Debian bookworm slim).
+# package.json's engines (>=20.19) is the oldest Node the code runs and is tested on;
+# the image uses the maintained LTS line (docs/operations.md#deployment).
 #   docker build -t execution-gateway .
 #   docker run --rm -p 8002:8002 -e DATABASE_URL=... -e REDIS_URL=... -e ADMIN_API_KEY=... execution-gateway
+# Another base image: docker build --build-arg NODE_IMAGE=node:22-bookworm-slim -t execution-gateway .
 # Configuration is by environment variables only (see .env.example).
 
+ARG NODE_IMAGE=node:24-bookworm-slim
+
 # --- build: install everything, compile, then drop dev dependencies ------------
-FROM node:20-slim AS build
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -17,7 +22,7 @@ COPY bench ./bench
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 # --- runtime: compiled code and production dependencies, run as non-root -------
-FROM node:20-slim AS runtime
+FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
     PORT=8002
 WORKDIR /app

@@ -4,6 +4,7 @@ import { ApiKeyService } from '../auth/api-key.service';
 import { EventsController } from './events.controller';
 import { KeyStreamRegistry, KeyVerifier } from './key-streams';
 import { DEFAULT_ORDER_EVENTS_OPTIONS, ORDER_EVENTS_OPTIONS } from './events.options';
+import { OrderEventOutboxMetrics } from './order-event-outbox.metrics';
 import { OrderEventHub } from './order-event.hub';
 import { OrderEventPublisher } from './order-event.publisher';
 import { OrderEventRepository } from './persistence/order-event.repository';
@@ -20,6 +21,7 @@ import { StreamOrderEventsUseCase } from './stream-order-events.use-case';
     { provide: ORDER_EVENTS_OPTIONS, useValue: DEFAULT_ORDER_EVENTS_OPTIONS },
     OrderEventRepository,
     OrderEventPublisher,
+    OrderEventOutboxMetrics,
     OrderEventHub,
     StreamOrderEventsUseCase,
     KeyStreamRegistry,

@@ -120,6 +120,20 @@ export class OrderEventRepository {
     return rows.map(toStored);
   }
 
+  /**
+   * Unpublished events (counted up to `cap`, so a scrape stays cheap however
+   * large the backlog) and the age of the oldest on the database's clock.
+   */
+  async backlog(cap: number): Promise<{ count: number; oldestAgeSeconds: number }> {
+    const rows: Array<{ n: string; age: string | null }> = await this.ds.query(
+      `SELECT (SELECT count(*) FROM (SELECT 1 FROM order_events WHERE published_at IS NULL LIMIT $1) c) AS n,
+              (SELECT GREATEST(0, EXTRACT(EPOCH FROM now() - created_at))
+                 FROM order_events WHERE published_at IS NULL ORDER BY id LIMIT 1) AS age`,
+      [cap],
+    );
+    return { count: Number(rows[0]?.n ?? 0), oldestAgeSeconds: Number(rows[0]?.age ?? 0) };
+  }
+
   /** The highest event id written so far (0 for none). */
   async maxId(): Promise<number> {
     const rows: Array<{ id: string | null }> = await this.ds.query('SELECT max(id) AS id FROM order_events');

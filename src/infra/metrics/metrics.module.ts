@@ -7,6 +7,7 @@ import {
 } from '@willsoto/nestjs-prometheus';
 import { GatewayMetrics, METRIC } from './gateway-metrics';
 import { MetricsController } from './metrics.controller';
+import { SCRAPE_GAUGE_PROVIDERS } from './scrape-gauges';
 
 @Global()
 @Module({
@@ -48,6 +49,7 @@ import { MetricsController } from './metrics.controller';
       help: 'Circuit breaker conditions that could not be evaluated, by condition',
       labelNames: ['condition'],
     }),
+    ...SCRAPE_GAUGE_PROVIDERS,
     GatewayMetrics,
   ],
   exports: [GatewayMetrics],

@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { ActorContext } from '../../audit/audit-entry';
 import { AuditRepository } from '../../audit/audit.repository';
 import { GatewayMetrics } from '../../infra/metrics/gateway-metrics';
+import { killSwitchGaugeSource } from '../../infra/metrics/scrape-gauges';
 import { StateStore } from '../../infra/state/state-store';
 import { ReplicatedState } from '../../infra/state/replicated-state';
 import {
@@ -44,6 +45,7 @@ export interface KillSwitchStatus {
 export class KillSwitchService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('KillSwitch');
   private readonly replica: ReplicatedState<KillSwitchState>;
+  private unbindGauge?: () => void;
 
   constructor(
     private readonly repo: KillSwitchRepository,
@@ -71,9 +73,14 @@ export class KillSwitchService implements OnApplicationBootstrap, OnApplicationS
 
   async onApplicationBootstrap(): Promise<void> {
     await this.replica.start();
+    this.unbindGauge = killSwitchGaugeSource.bind(() => {
+      const view = this.current();
+      return !view.readable ? 'unreadable' : view.engaged ? 'engaged' : 'disengaged';
+    });
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.unbindGauge?.();
     await this.replica.stop();
   }
 
