@@ -171,7 +171,11 @@ describe('TWAP plans API (e2e)', () => {
   });
 
   it('with LIQUIDITY_CHECK_ENABLED=false, accepts a plan whose ADV is unknown', async () => {
-    const lax = await startTestApp({ clock, marketData: market, env: { LIQUIDITY_CHECK_ENABLED: 'false' } });
+    const lax = await startTestApp({
+      clock,
+      marketData: market,
+      env: { LIQUIDITY_CHECK_ENABLED: 'false', DATABASE_POOL_SIZE: '3' },
+    });
     try {
       market.setNoData('NOADV2', { adv: true });
       const res = await lax.http

@@ -34,7 +34,13 @@ describe('TWAP dispatch across replicas and restarts (e2e)', () => {
       broker,
       marketData: market,
       database,
-      env: { DRY_RUN: 'false', RECONCILIATION_INTERVAL_SECONDS: '3600', ORDER_POLL_INTERVAL_SECONDS: '1', ...env },
+      env: {
+        DRY_RUN: 'false',
+        RECONCILIATION_INTERVAL_SECONDS: '3600',
+        ORDER_POLL_INTERVAL_SECONDS: '1',
+        DATABASE_POOL_SIZE: '5',
+        ...env,
+      },
     });
     apps.push({ t, broker });
     return { t, dispatcher: t.app.get(TwapDispatcher) };
