@@ -24,6 +24,7 @@ const LAYERS = [
   'orders',
   'reconciliation',
   'order-entry',
+  'twap',
   'controls',
   'manual',
   'webhooks',

@@ -16,7 +16,7 @@ export const OTHER_CPU_WARN_PCT = 20;
 export type Side = 'baseline' | 'gateway';
 export type LivePhase = 'live' | 'latency';
 export type SafetyPhase = 'pipeline' | 'propagation';
-export type Phase = Side | LivePhase | SafetyPhase | 'reconciliation';
+export type Phase = Side | LivePhase | SafetyPhase | 'reconciliation' | 'twap';
 export const PHASES: readonly Phase[] = [
   'baseline',
   'gateway',
@@ -25,6 +25,7 @@ export const PHASES: readonly Phase[] = [
   'pipeline',
   'propagation',
   'reconciliation',
+  'twap',
 ];
 
 export interface BenchConfig {

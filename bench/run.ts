@@ -31,6 +31,7 @@ import { checkPipeline, measurePipeline, PipelineResult, printPipelineReport } f
 import { checkPropagation, measurePropagation, printPropagationReport, PropagationResult } from './propagation';
 import { measureReconciliation } from './reconciliation';
 import { checkTargets, DATABASE_NAME, printReport, runThroughputPhases, SideResult } from './throughput';
+import { checkTwap, measureTwap, printTwapReport, readTwapConfig, TwapResult } from './twap';
 
 async function main(): Promise<number> {
   const cfg = readConfig(process.env);
@@ -60,7 +61,11 @@ async function main(): Promise<number> {
     2 * cfg.pipelineRounds * (perSide + 30) +
     (2 * READY_TIMEOUT_MS) / 1000 +
     60 +
-    cfg.propagationRounds * 12;
+    cfg.propagationRounds * 12 +
+    // twap: plan creation, the window, start and stop.
+    readTwapConfig(process.env).minutes * 60 +
+    READY_TIMEOUT_MS / 1000 +
+    120;
   setTimeout(() => {
     log(`gave up after ${budgetS} s: something hung; killing the servers`);
     killAllChildren();
@@ -84,6 +89,8 @@ async function main(): Promise<number> {
   }
   // One reconciliation run with BENCH_RECON_ORDERS open orders (no target; see bench/reconciliation.ts).
   if (runs('reconciliation') && !abort.signal.aborted) await measureReconciliation(cfg);
+  let twap: TwapResult | undefined;
+  if (runs('twap') && !abort.signal.aborted) twap = await measureTwap(cfg, adminKey, abort.signal);
 
   const { ratio, checks } = checkTargets(results.baseline, results.gateway);
   if (results.baseline || results.gateway) printReport(cfg, results, ratio, checks);
@@ -94,11 +101,14 @@ async function main(): Promise<number> {
   if (pipeline) printPipelineReport(pipeline, cfg, pipelineChecks);
   const propagationChecks = checkPropagation(propagation);
   if (propagation) printPropagationReport(propagation, propagationChecks);
+  const twapChecks = checkTwap(twap);
+  if (twap) printTwapReport(twap, twapChecks);
   const allChecks = [
     ...(results.baseline || results.gateway ? checks : []),
     ...(latencyCheck ? [latencyCheck] : []),
     ...pipelineChecks,
     ...propagationChecks,
+    ...twapChecks,
   ];
 
   // An interrupted run is partial: keep the last complete one on disk.
@@ -124,6 +134,8 @@ async function main(): Promise<number> {
     pipelineTargets: pipelineChecks,
     propagation: propagation ?? null,
     propagationTargets: propagationChecks,
+    twap: twap ?? null,
+    twapTargets: twapChecks,
     pass: allChecks.every((c) => c.pass !== false),
   };
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);

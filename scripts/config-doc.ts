@@ -308,11 +308,24 @@ const MEANINGS: Record<string, Meaning> = {
     meaning:
       'Open `GET /api/v1/events` streams one API key may hold at once, counted across replicas (leases in Redis); one more is answered 429 `TOO_MANY_STREAMS`. See [security.md](security.md#event-streams).',
   },
-  MAX_SLICE_PCT_OF_ADV: { group: 'Not built yet', meaning: 'Largest TWAP slice as a fraction of ADV.' },
-  ORDER_SLICE_RATE_LIMIT: { group: 'Not built yet', meaning: 'TWAP plans per API key per minute.' },
+  MAX_SLICE_PCT_OF_ADV: {
+    group: 'Pre-trade checks and limits',
+    meaning:
+      'Largest TWAP slice as a fraction of ADV; a plan over it is refused 422 `SLICE_EXCEEDS_ADV_PCT` with the interval and duration that fit. See [twap.md](twap.md#liquidity).',
+  },
+  LIQUIDITY_CHECK_ENABLED: {
+    group: 'Pre-trade checks and limits',
+    meaning:
+      '`false`: a TWAP plan for a symbol whose ADV is unknown is accepted (the slice bound is skipped) instead of refused 422 `ADV_UNAVAILABLE`.',
+  },
+  ORDER_SLICE_RATE_LIMIT: {
+    group: 'Pre-trade checks and limits',
+    meaning: 'TWAP plans (`POST /orders/slice`) per API key per minute.',
+  },
   SLICE_MISFIRE_GRACE_SECONDS: {
-    group: 'Not built yet',
-    meaning: 'How late an overdue TWAP slice may still be sent after a restart.',
+    group: 'Jobs and reconciliation',
+    meaning:
+      'How late a due TWAP slice may still be sent (after a restart or an outage); later, it is expired and its quantity carried to the next slice.',
   },
 };
 

@@ -22,6 +22,7 @@ import { StateModule } from './infra/state/state.module';
 import { ControlsModule } from './controls/controls.module';
 import { ManualModule } from './manual/manual.module';
 import { OrderEntryModule } from './order-entry/order-entry.module';
+import { TwapModule } from './twap/twap.module';
 import { OverridesModule } from './infra/overrides.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 import { SystemController } from './system/system.controller';
@@ -64,6 +65,7 @@ export class AppModule {
         AuthModule,
         HealthModule,
         OrderEntryModule,
+        TwapModule,
         ControlsModule,
         ManualModule,
         EventsModule,

@@ -355,6 +355,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/orders/{parent_id}/slices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A TWAP plan with its live progress */
+        get: operations["TwapController_get"];
+        put?: never;
+        post?: never;
+        /**
+         * Cancel a TWAP plan
+         * @description Stops the unsent slices (status canceled) and cancels the open child orders. Idempotent: a repeat answers the same totals.
+         */
+        delete: operations["TwapController_cancel"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/orders/cancel-all": {
         parameters: {
             query?: never;
@@ -406,6 +427,26 @@ export interface paths {
         get: operations["OrdersController_recentFills"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orders/slice": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a TWAP plan
+         * @description Splits qty into ceil(duration_minutes × 60 / interval_seconds) slices sent every interval_seconds through the normal order flow (slice 0 at once). The whole plan passes the pre-trade checks now; each slice again when sent. The same request on the same trade date answers 200 with the existing plan.
+         */
+        post: operations["TwapController_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -870,6 +911,20 @@ export interface components {
              * @enum {string}
              */
             status: "pending_new" | "accepted" | "new" | "partially_filled" | "filled" | "canceled" | "rejected" | "expired" | "replaced" | "done_for_day" | "stopped" | "suspended" | "pending_cancel" | "pending_replace" | "calculated" | "submitted" | "submitted_unconfirmed" | "dry_run" | "failed" | "blocked_kill_switch" | "blocked_circuit_breaker";
+        };
+        CancelPlanResponseDto: {
+            /**
+             * @description Child orders cancelled or being cancelled.
+             * @example 1
+             */
+            canceled_orders: number;
+            /**
+             * @description Slices stopped before they were sent.
+             * @example 8
+             */
+            canceled_slices: number;
+            /** @example 3c1f0a9be2d47781c5a0e6f2 */
+            parent_order_id: string;
         };
         CircuitBreakerHistoryEntryDto: {
             /** @enum {string} */
@@ -1692,6 +1747,178 @@ export interface components {
              * @example 5
              */
             volatility_bps: string;
+        };
+        SliceDto: {
+            /** @example 3c1f0a9be2d47781c5a0e6f2-s0 */
+            client_order_id: string;
+            /** @example 187.42 */
+            filled_avg_price: string | null;
+            /** @example 60 */
+            filled_qty: number;
+            /**
+             * @description Planned quantity.
+             * @example 60
+             */
+            qty: number;
+            /**
+             * @description Why it was not sent.
+             * @example null
+             */
+            reason_code: string | null;
+            /** @example 2026-01-02T15:00:00.000Z */
+            scheduled_time: string;
+            /** @example 2026-01-02T15:00:00.120Z */
+            sent_at: string | null;
+            /**
+             * @description Sent: planned plus carried quantity.
+             * @example 60
+             */
+            sent_qty: number | null;
+            /** @example 0 */
+            slice_num: number;
+            /**
+             * @description The slice's own state until its order exists (scheduled, sending, sent, skipped, expired, canceled, refused, blocked_kill_switch, blocked_circuit_breaker), then the order's status.
+             * @example filled
+             */
+            status: string;
+            /** @example alpha_baseline */
+            strategy_id: string;
+        };
+        SlicingPlanDto: {
+            /**
+             * @description Market price at acceptance.
+             * @example 187.3
+             */
+            arrival_price: string | null;
+            /** @example 2026-01-02T15:00:00.000Z */
+            created_at: string;
+            /** @example 10 */
+            duration_minutes: number;
+            /** @example null */
+            ended_at: string | null;
+            /**
+             * @description VWAP of the fills.
+             * @example 187.4
+             */
+            filled_avg_price: string | null;
+            /** @example 120 */
+            filled_qty: number;
+            /** @example 60 */
+            interval_seconds: number;
+            /** @example null */
+            limit_price: string | null;
+            /**
+             * @example market
+             * @enum {string}
+             */
+            order_type: "market" | "limit" | "stop" | "stop_limit";
+            /** @example 3c1f0a9be2d47781c5a0e6f2 */
+            parent_order_id: string;
+            /** @example alpha_baseline */
+            parent_strategy_id: string;
+            /**
+             * @description Quantity of the orders sent so far.
+             * @example 120
+             */
+            sent_qty: number;
+            /**
+             * @description Set when the plan ended: total_qty minus what filled (or is recorded, in DRY_RUN).
+             * @example null
+             */
+            shortfall_qty: number | null;
+            /**
+             * @example buy
+             * @enum {string}
+             */
+            side: "buy" | "sell";
+            slices: components["schemas"]["SliceDto"][];
+            /**
+             * @description Signed bps against arrival: positive is a cost (buy above, sell below arrival). Null before a fill.
+             * @example 5.34
+             */
+            slippage_bps: string | null;
+            /**
+             * @example active
+             * @enum {string}
+             */
+            status: "scheduled" | "active" | "completed" | "canceled" | "expired";
+            /** @example null */
+            stop_price: string | null;
+            /** @example AAPL */
+            symbol: string;
+            /**
+             * @example day
+             * @enum {string}
+             */
+            time_in_force: "day" | "gtc" | "ioc" | "fok";
+            /** @example 600 */
+            total_qty: number;
+            /** @example 10 */
+            total_slices: number;
+        };
+        SlicingRequestDto: {
+            /**
+             * @description Length of the window, whole minutes 1-390 (one trading day).
+             * @example 10
+             */
+            duration_minutes: number;
+            /**
+             * @description Folded into the parent id, to place a second identical plan on the same day.
+             * @example rebalance-2
+             */
+            idempotency_key?: string;
+            /**
+             * @description Seconds between slices, 1-3600 and not longer than the duration; at most 1000 slices.
+             * @default 60
+             * @example 60
+             */
+            interval_seconds: number;
+            /**
+             * @description Required for limit and stop_limit plans.
+             * @example null
+             */
+            limit_price?: Record<string, never> | null;
+            /**
+             * @default market
+             * @enum {string}
+             */
+            order_type: "market" | "limit" | "stop" | "stop_limit";
+            /**
+             * @description Total whole shares; at least one per slice.
+             * @example 600
+             */
+            qty: number | string;
+            /**
+             * @example buy
+             * @enum {string}
+             */
+            side: "buy" | "sell";
+            /**
+             * @description Required for stop and stop_limit plans.
+             * @example null
+             */
+            stop_price?: Record<string, never> | null;
+            /**
+             * @description Default STRATEGY_ID; must be in the key’s scope.
+             * @example alpha_baseline
+             */
+            strategy_id?: string;
+            /**
+             * @description Ticker; trimmed and upper-cased.
+             * @example AAPL
+             */
+            symbol: string;
+            /**
+             * @default day
+             * @enum {string}
+             */
+            time_in_force: "day" | "gtc" | "ioc" | "fok";
+            /**
+             * Format: date
+             * @description The trade date in the parent id (YYYY-MM-DD); default today (UTC).
+             * @example 2026-01-02
+             */
+            trade_date?: string;
         };
         TripCircuitBreakerDto: {
             /**
@@ -3371,6 +3598,158 @@ export interface operations {
             };
         };
     };
+    TwapController_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The plan’s parent_order_id. */
+                parent_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SlicingPlanDto"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PERMISSION_DENIED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Unknown, or outside the key's strategies */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    TwapController_cancel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The plan’s parent_order_id. */
+                parent_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CancelPlanResponseDto"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PERMISSION_DENIED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Unknown, or outside the key's strategies */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
     CancelAllController_execute: {
         parameters: {
             query?: never;
@@ -3586,6 +3965,123 @@ export interface operations {
             };
             /** @description INTERNAL_ERROR */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    TwapController_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SlicingRequestDto"];
+            };
+        };
+        responses: {
+            /** @description The same plan already existed (idempotent replay) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SlicingPlanDto"];
+                };
+            };
+            /** @description Plan accepted */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SlicingPlanDto"];
+                };
+            };
+            /** @description MALFORMED_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /**
+             * @description Key lacks SUBMIT_ORDER or the strategy
+             *
+             *     PERMISSION_DENIED
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Invalid field (named), a pre-trade refusal (FAT_FINGER_*, MAX_POSITION_*, ...), SLICE_EXCEEDS_ADV_PCT (details: max_slice_qty, max_interval_seconds, min_duration_minutes) or ADV_UNAVAILABLE */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /**
+             * @description RATE_LIMITED: slice budget spent (Retry-After)
+             *
+             *     RATE_LIMITED
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /**
+             * @description KILL_SWITCH_ENGAGED, CIRCUIT_BREAKER_TRIPPED, ...
+             *
+             *     SAFETY_STATE_UNAVAILABLE
+             */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -92,6 +92,8 @@ export interface AppConfig {
     maxPriceAgeSeconds: number;
   };
   maxSlicePctOfAdv: string;
+  /** False: a TWAP plan is accepted when the symbol's ADV is unknown (docs/twap.md#liquidity). */
+  liquidityCheckEnabled: boolean;
   /** Pre-trade risk limits (docs/risk-and-safety.md); decimals as strings. */
   riskLimits: {
     maxPositionSize: string;
@@ -301,6 +303,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       maxPriceAgeSeconds: int('FAT_FINGER_MAX_PRICE_AGE_SECONDS', 30, 1, 86_400),
     },
     maxSlicePctOfAdv: decimal('MAX_SLICE_PCT_OF_ADV', '0.01', '1'),
+    liquidityCheckEnabled: bool('LIQUIDITY_CHECK_ENABLED', true),
     riskLimits: {
       maxPositionSize: decimal('MAX_POSITION_SIZE', '1000'),
       maxPositionPct: decimal('MAX_POSITION_PCT', '0.20', '1'),

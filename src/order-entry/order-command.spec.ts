@@ -354,3 +354,23 @@ describe('OrderCommand.create: `type` as an alias of `order_type`', () => {
     expect(fields({ ...base, type: 'limit' })).toEqual(['limit_price']);
   });
 });
+
+describe('OrderCommand: the id format of TWAP slices', () => {
+  const order = { symbol: 'AAPL', side: 'buy', qty: 1 };
+  const sliceId = '0123456789abcdef01234567-s3';
+
+  it('refuses a slice id from anyone but the TWAP dispatcher, naming client_order_id', () => {
+    expect(() => OrderCommand.create({ ...order, client_order_id: sliceId })).toThrow(InputValidationError);
+    try {
+      OrderCommand.create({ ...order, client_order_id: sliceId });
+    } catch (err) {
+      expect((err as InputValidationError).fields.map((f) => f.field)).toEqual(['client_order_id']);
+    }
+  });
+
+  it('takes it for a slice, and other ids with -s in them from anyone', () => {
+    expect(OrderCommand.forSlice({ ...order, client_order_id: sliceId }).clientOrderId).toBe(sliceId);
+    expect(OrderCommand.create({ ...order, client_order_id: 'my-s3' }).clientOrderId).toBe('my-s3');
+    expect(OrderCommand.create({ ...order, client_order_id: `${sliceId}x` }).clientOrderId).toBe(`${sliceId}x`);
+  });
+});

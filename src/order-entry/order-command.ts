@@ -51,6 +51,8 @@ const DEFAULTS: Partial<Record<(typeof ORDER_REQUEST_FIELDS)[number], string>> =
   time_in_force: 'day',
 };
 const REQUIRED = new Set(['symbol', 'side', 'qty']);
+/** The ids of TWAP slices (`<parent_order_id>-s<i>`, docs/twap.md): only the TWAP dispatcher writes them. */
+export const SLICE_ID_FORMAT = /^[0-9a-f]{24}-s\d+$/;
 
 export class OrderCommand implements SubmitOrderCommand {
   private constructor(
@@ -73,6 +75,15 @@ export class OrderCommand implements SubmitOrderCommand {
    * and the rules across fields (which prices each order type needs).
    */
   static create(raw: unknown): OrderCommand {
+    return OrderCommand.parse(raw, false);
+  }
+
+  /** A TWAP slice's order: as `create`, and its client_order_id may be a slice id. */
+  static forSlice(raw: unknown): OrderCommand {
+    return OrderCommand.parse(raw, true);
+  }
+
+  private static parse(raw: unknown, slice: boolean): OrderCommand {
     // No body at all (or one not read as JSON) is an order with no fields: each required one is named.
     if (raw === undefined) raw = {};
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
@@ -124,6 +135,10 @@ export class OrderCommand implements SubmitOrderCommand {
         stopPrice: input.stop_price === undefined || input.stop_price === null ? null : (v.stop_price ?? '?'),
       });
       problems.push(...cross.filter((p) => !named.has(p.field)));
+    }
+    if (!slice && v.client_order_id !== undefined && SLICE_ID_FORMAT.test(v.client_order_id)) {
+      // A slice's id taken by another order would refuse the slice (or pass the order off as it).
+      problems.push({ field: 'client_order_id', problems: ['is in the format reserved for TWAP slices'] });
     }
     if (problems.length) throw new InputValidationError(problems);
     return new OrderCommand(

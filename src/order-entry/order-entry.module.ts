@@ -23,6 +23,6 @@ import { SubmitOrderUseCase } from './submit-order.use-case';
     PreTradeChecks,
     SubmitOrderUseCase,
   ],
-  exports: [SubmitOrderUseCase],
+  exports: [SubmitOrderUseCase, PreTradeChecks],
 })
 export class OrderEntryModule {}

@@ -66,6 +66,23 @@ export const RBAC_ROUTES: RbacRoute[] = [
     body: { symbol: 'RBAC', side: 'buy', qty: 1, client_order_id: 'rbac-matrix-manual', reason: 'rbac matrix' },
     permission: 'SUBMIT_ORDER',
   },
+  // TWAP plans
+  {
+    route: 'POST /api/v1/orders/slice',
+    path: '/api/v1/orders/slice',
+    body: { symbol: 'RBAC', side: 'buy', qty: 2, duration_minutes: 1, interval_seconds: 30 },
+    permission: 'SUBMIT_ORDER',
+  },
+  {
+    route: 'GET /api/v1/orders/{parent_id}/slices',
+    path: '/api/v1/orders/rbac-matrix-plan/slices',
+    permission: 'VIEW_ORDERS',
+  },
+  {
+    route: 'DELETE /api/v1/orders/{parent_id}/slices',
+    path: '/api/v1/orders/rbac-matrix-plan/slices',
+    permission: 'CANCEL_ORDER',
+  },
   { route: 'GET /api/v1/events', path: '/api/v1/events', permission: 'VIEW_ORDERS', stream: true },
 
   // Positions
