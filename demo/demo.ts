@@ -82,6 +82,41 @@ async function follow(gw: GatewayClient, id: string, waitMs: number): Promise<Or
   }
 }
 
+/** Starts a TWAP plan and follows it to its end (about a minute), printing each change. */
+async function twap(gw: GatewayClient): Promise<void> {
+  const created = await gw.POST('/api/v1/orders/slice', {
+    body: {
+      strategy_id: STRATEGY,
+      symbol: SYMBOL,
+      side: 'buy',
+      qty: 60,
+      duration_minutes: 1,
+      interval_seconds: 10,
+      idempotency_key: RUN,
+    },
+  });
+  if (!created.data) {
+    say(`refused: ${describeError(created.error, created.response.status)}`);
+    return;
+  }
+  const id = created.data.parent_order_id;
+  say(
+    `${created.response.status} plan ${id}: ${created.data.total_slices} slices, arrival price ${created.data.arrival_price ?? 'n/a'}`,
+  );
+  const until = Date.now() + 90_000;
+  let last = '';
+  for (;;) {
+    const { data } = await gw.GET('/api/v1/orders/{parent_id}/slices', { params: { path: { parent_id: id } } });
+    if (!data) return;
+    const slices = data.slices.map((sl) => `${sl.slice_num}:${sl.status}`).join(' ');
+    const line = `${data.status}, filled ${data.filled_qty}/${data.total_qty}${data.filled_avg_price ? ` @ ${data.filled_avg_price}` : ''}, slippage ${data.slippage_bps ?? 'n/a'} bps | ${slices}`;
+    if (line !== last) say(line);
+    last = line;
+    if (!['scheduled', 'active'].includes(data.status) || Date.now() > until) return;
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
+}
+
 async function main(): Promise<void> {
   const gw = createGatewayClient({ baseUrl: BASE_URL, apiKey: apiKey() });
   console.log(`Execution Gateway demo against ${BASE_URL} (run ${RUN})`);
@@ -181,6 +216,11 @@ async function main(): Promise<void> {
       `equity ${a.equity} ${a.currency}, cash ${a.cash}, buying power ${a.buying_power}, long ${a.long_market_value}, short ${a.short_market_value}`,
     );
   } else say(`account: ${describeError(account.error, account.response.status)}`);
+
+  if (!dryRun) {
+    step(`TWAP: buy 60 ${SYMBOL} over one minute, one slice every 10 s`);
+    await twap(gw);
+  }
 
   step('The kill switch: engage it, see an order refused, release it');
   const engage = await gw.POST('/api/v1/kill-switch/engage', {

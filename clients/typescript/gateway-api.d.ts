@@ -812,7 +812,7 @@ export interface components {
              * @example market
              * @enum {string}
              */
-            order_type: "market" | "limit";
+            order_type?: "market" | "limit";
             /**
              * @description Why (1-500 characters); recorded in the audit row.
              * @example risk reduction before the close
@@ -823,7 +823,7 @@ export interface components {
              * @default manual
              * @example manual
              */
-            strategy_id: string;
+            strategy_id?: string;
             /**
              * @description The position wanted, signed (short < 0), whole shares.
              * @example 60
@@ -994,7 +994,7 @@ export interface components {
              * @example market
              * @enum {string}
              */
-            order_type: "market" | "limit";
+            order_type?: "market" | "limit";
             /**
              * @description Shares to close; default: the whole position minus what open orders on the closing side already close.
              * @example 50
@@ -1010,7 +1010,7 @@ export interface components {
              * @default manual
              * @example manual
              */
-            strategy_id: string;
+            strategy_id?: string;
         };
         ConfigResponseDto: {
             alpaca_paper: boolean;
@@ -1027,7 +1027,7 @@ export interface components {
              * @description 1-64 characters; names the key in audit rows.
              * @example signal-service
              */
-            name: Record<string, never>;
+            name: string;
             /**
              * @description At least one permission.
              * @example [
@@ -1232,7 +1232,7 @@ export interface components {
              * @default manual
              * @example manual
              */
-            strategy_id: string;
+            strategy_id?: string;
         };
         FlattenAllResponseDto: {
             /**
@@ -1328,7 +1328,7 @@ export interface components {
              * @default market
              * @enum {string}
              */
-            order_type: "market" | "limit" | "stop" | "stop_limit";
+            order_type?: "market" | "limit" | "stop" | "stop_limit";
             /**
              * @description Whole shares (> 0), as a JSON number or a string: 10, "10" and 10.0 are the same order.
              * @example 10
@@ -1360,7 +1360,7 @@ export interface components {
              * @default day
              * @enum {string}
              */
-            time_in_force: "day" | "gtc" | "ioc" | "fok";
+            time_in_force?: "day" | "gtc" | "ioc" | "fok";
             /**
              * @description Alias of order_type, for clients that send `type`; both given and different is a 422.
              * @enum {string}
@@ -1464,7 +1464,7 @@ export interface components {
              * @default market
              * @enum {string}
              */
-            order_type: "market" | "limit" | "stop" | "stop_limit";
+            order_type?: "market" | "limit" | "stop" | "stop_limit";
             /**
              * @description Whole shares (> 0), as a JSON number or a string: 10, "10" and 10.0 are the same order.
              * @example 10
@@ -1491,7 +1491,7 @@ export interface components {
              * @default day
              * @enum {string}
              */
-            time_in_force: "day" | "gtc" | "ioc" | "fok";
+            time_in_force?: "day" | "gtc" | "ioc" | "fok";
             /**
              * @description Alias of order_type, for clients that send `type`; both given and different is a 422.
              * @enum {string}
@@ -1872,17 +1872,14 @@ export interface components {
              * @default 60
              * @example 60
              */
-            interval_seconds: number;
-            /**
-             * @description Required for limit and stop_limit plans.
-             * @example null
-             */
-            limit_price?: Record<string, never> | null;
+            interval_seconds?: number;
+            /** @description Required for limit and stop_limit plans. JSON number or decimal string. */
+            limit_price?: (number | string) | null;
             /**
              * @default market
              * @enum {string}
              */
-            order_type: "market" | "limit" | "stop" | "stop_limit";
+            order_type?: "market" | "limit" | "stop" | "stop_limit";
             /**
              * @description Total whole shares; at least one per slice.
              * @example 600
@@ -1893,11 +1890,8 @@ export interface components {
              * @enum {string}
              */
             side: "buy" | "sell";
-            /**
-             * @description Required for stop and stop_limit plans.
-             * @example null
-             */
-            stop_price?: Record<string, never> | null;
+            /** @description Required for stop and stop_limit plans. JSON number or decimal string. */
+            stop_price?: (number | string) | null;
             /**
              * @description Default STRATEGY_ID; must be in the key’s scope.
              * @example alpha_baseline
@@ -1912,7 +1906,7 @@ export interface components {
              * @default day
              * @enum {string}
              */
-            time_in_force: "day" | "gtc" | "ioc" | "fok";
+            time_in_force?: "day" | "gtc" | "ioc" | "fok";
             /**
              * Format: date
              * @description The trade date in the parent id (YYYY-MM-DD); default today (UTC).

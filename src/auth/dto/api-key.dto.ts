@@ -9,7 +9,11 @@ import type { ApiKeyRecord } from '../api-key.repository';
  * `keys` command applies.
  */
 export class CreateApiKeyDto {
-  @ApiProperty({ description: '1-64 characters; names the key in audit rows.', example: 'signal-service' })
+  @ApiProperty({
+    type: String,
+    description: '1-64 characters; names the key in audit rows.',
+    example: 'signal-service',
+  })
   @Allow()
   name!: unknown;
 

@@ -38,10 +38,18 @@ export class SlicingRequestDto {
   @ApiPropertyOptional({ enum: ORDER_TYPES, default: 'market' })
   order_type?: OrderType;
 
-  @ApiPropertyOptional({ description: 'Required for limit and stop_limit plans.', nullable: true, example: null })
+  @ApiPropertyOptional({
+    description: 'Required for limit and stop_limit plans. JSON number or decimal string.',
+    nullable: true,
+    oneOf: [{ type: 'number' }, { type: 'string' }],
+  })
   limit_price?: string | null;
 
-  @ApiPropertyOptional({ description: 'Required for stop and stop_limit plans.', nullable: true, example: null })
+  @ApiPropertyOptional({
+    description: 'Required for stop and stop_limit plans. JSON number or decimal string.',
+    nullable: true,
+    oneOf: [{ type: 'number' }, { type: 'string' }],
+  })
   stop_price?: string | null;
 
   @ApiPropertyOptional({ enum: TIME_IN_FORCE, default: 'day' })

@@ -35,7 +35,11 @@ function renderSchemaTypes(documentJson: string): string {
     const output = join(dir, 'gateway-api.d.ts');
     writeFileSync(input, documentJson);
     const cli = join(dirname(require.resolve('openapi-typescript/package.json')), 'bin/cli.js');
-    execFileSync(process.execPath, [cli, input, '--alphabetize', '--output', output], { stdio: 'pipe' });
+    execFileSync(
+      process.execPath,
+      [cli, input, '--alphabetize', '--default-non-nullable', 'false', '--output', output],
+      { stdio: 'pipe' },
+    );
     return readFileSync(output, 'utf8');
   } finally {
     rmSync(dir, { recursive: true, force: true });
