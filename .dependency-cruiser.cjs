@@ -25,6 +25,7 @@ const LAYERS = [
   'order-entry',
   'controls',
   'manual',
+  'strategies',
   'webhooks',
   'health',
   'system',
