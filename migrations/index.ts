@@ -8,6 +8,7 @@ import { Reconciliation1764200000000 } from './1764200000000-reconciliation';
 import { ApiKeyManagement1764300000000 } from './1764300000000-api-key-management';
 import { OpenOrderIndexes1764400000000 } from './1764400000000-open-order-indexes';
 import { SimBook1764500000000 } from './1764500000000-sim-book';
+import { Strategies1764800000000 } from './1764800000000-strategies';
 
 export const MIGRATIONS = [
   InitialSchema1763700000000,
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   ApiKeyManagement1764300000000,
   OpenOrderIndexes1764400000000,
   SimBook1764500000000,
+  Strategies1764800000000,
 ];

@@ -20,6 +20,7 @@ import { MetricsModule } from './infra/metrics/metrics.module';
 import { StateModule } from './infra/state/state.module';
 import { ControlsModule } from './controls/controls.module';
 import { ManualModule } from './manual/manual.module';
+import { StrategiesModule } from './strategies/strategies.module';
 import { OrderEntryModule } from './order-entry/order-entry.module';
 import { OverridesModule } from './infra/overrides.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
@@ -65,6 +66,7 @@ export class AppModule {
         OrderEntryModule,
         ControlsModule,
         ManualModule,
+        StrategiesModule,
         EventsModule,
         WebhooksModule,
       ],

@@ -2,7 +2,14 @@ import fc from 'fast-check';
 import { Decimal } from '../../common/decimal';
 import { PositionState, unrealizedPl } from '../../positions/domain/position-math';
 import { rebuildPosition } from '../../positions/domain/position-rebuild';
-import { BookFill, strategyBooks, SymbolFigures, unattributed, unattributedUnrealized } from './strategy-books';
+import {
+  BookFill,
+  replayBooks,
+  strategyBooks,
+  SymbolFigures,
+  unattributed,
+  unattributedUnrealized,
+} from './strategy-books';
 
 const t0 = Date.UTC(2026, 0, 5, 14, 30);
 
@@ -161,6 +168,22 @@ describe('strategyBooks', () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe('replayBooks', () => {
+  it("property: each strategy's per-fill realized deltas add up to its book's realized P&L", () => {
+    fc.assert(
+      fc.property(fillsArb, (fills) => {
+        const { books, realized } = replayBooks(fills);
+        for (const [strategyId, book] of books) {
+          for (const [symbol, p] of book) {
+            const deltas = realized.filter((r) => r.fill.strategyId === strategyId && r.fill.symbol === symbol);
+            expect(sum(deltas.map((d) => d.realizedDelta)).eq(p.realizedPl)).toBe(true);
+          }
+        }
+      }),
     );
   });
 });

@@ -38,16 +38,26 @@ export interface SymbolFigures {
 
 /** Every strategy's book per symbol, from `fills` in any order (sorted by execution time, then id). */
 export function strategyBooks(fills: readonly BookFill[]): Books {
+  return replayBooks(fills).books;
+}
+
+/** The books, and what each fill realized in its own strategy's book, in execution order. */
+export function replayBooks(fills: readonly BookFill[]): {
+  books: Books;
+  realized: Array<{ fill: BookFill; realizedDelta: string }>;
+} {
   const sorted = [...fills].sort((a, b) => a.executedAt.getTime() - b.executedAt.getTime() || compareIds(a.id, b.id));
   const books: Books = new Map();
+  const realized: Array<{ fill: BookFill; realizedDelta: string }> = [];
   for (const f of sorted) {
     let book = books.get(f.strategyId);
     if (!book) books.set(f.strategyId, (book = new Map()));
     const before = book.get(f.symbol) ?? FLAT;
     const c = applyFillToPosition(before, { side: f.side, qty: f.qty, price: f.price });
     book.set(f.symbol, { qty: c.qty, avgEntryPrice: c.avgEntryPrice, realizedPl: c.realizedPl });
+    realized.push({ fill: f, realizedDelta: c.realizedDelta });
   }
-  return books;
+  return { books, realized };
 }
 
 /**
