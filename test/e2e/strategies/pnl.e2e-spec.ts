@@ -1,5 +1,6 @@
 import { SystemClock } from '../../../src/infra/clock/clock';
 import { SimMarketDataProvider } from '../../../src/market-data/sim/sim-market-data.provider';
+import { createKey } from '../../support/api-keys';
 import { auth, startTestApp, TestApp } from '../../support/app';
 import { expectError, expectInvalidFields } from '../../support/http-expect';
 import { filledOrder } from './fills';
@@ -173,6 +174,26 @@ describe('strategies and P&L (e2e)', () => {
     expect(beta.body).toMatchObject({ strategy_id: 'beta', realized_pl_today: '20', unrealized_pl: '-60' });
     expectError(await get('/api/v1/strategies/nobody'), 404, 'STRATEGY_NOT_FOUND');
     expectInvalidFields(await get('/api/v1/strategies/bad%20id'), ['id']);
+  });
+
+  it("a key scoped to alpha sees only alpha: its strategies, its book's P&L, no unattributed", async () => {
+    const scoped = await createKey(t, ['VIEW_ORDERS', 'VIEW_PNL', 'SUBMIT_ORDER'], ['alpha'], { name: 'alpha-only' });
+    const as = (path: string) => t.http.get(path).set(scoped.auth);
+    const list = await as('/api/v1/strategies');
+    expect(list.body.strategies.map((s: { strategy_id: string }) => s.strategy_id)).toEqual(['alpha']);
+    expectError(await as('/api/v1/strategies/beta'), 404, 'STRATEGY_NOT_FOUND');
+    expectError(await as('/api/v1/positions/pnl/realtime?strategy_id=beta'), 403, 'STRATEGY_FORBIDDEN');
+    expectError(await as('/api/v1/performance/daily?strategy_id=beta'), 403, 'STRATEGY_FORBIDDEN');
+    const pnl = await as('/api/v1/positions/pnl/realtime');
+    expect(pnl.body).toMatchObject({
+      positions: [{ symbol: 'PNL', qty: '-40', unrealized_pl: '-40' }],
+      unattributed: null,
+    });
+    const perf = await as(`/api/v1/performance/daily?start=${today}&end=${today}`);
+    expect(perf.body.days.map((d: { strategy_id: string }) => d.strategy_id)).toEqual(['alpha']);
+    expect(perf.body.unattributed).toBeNull();
+    const hb = await t.http.post('/api/v1/strategies/beta/heartbeat').set(scoped.auth).send({ timeout_seconds: 60 });
+    expectError(hb, 403, 'STRATEGY_FORBIDDEN');
   });
 });
 
