@@ -27,6 +27,7 @@ const LAYERS = [
   'twap',
   'controls',
   'manual',
+  'strategies',
   'webhooks',
   'health',
   'system',

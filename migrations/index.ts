@@ -9,6 +9,7 @@ import { ApiKeyManagement1764300000000 } from './1764300000000-api-key-managemen
 import { OpenOrderIndexes1764400000000 } from './1764400000000-open-order-indexes';
 import { SimBook1764500000000 } from './1764500000000-sim-book';
 import { Twap1764700000000 } from './1764700000000-twap';
+import { Strategies1764800000000 } from './1764800000000-strategies';
 
 export const MIGRATIONS = [
   InitialSchema1763700000000,
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   OpenOrderIndexes1764400000000,
   SimBook1764500000000,
   Twap1764700000000,
+  Strategies1764800000000,
 ];

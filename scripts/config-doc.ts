@@ -35,6 +35,7 @@ const GROUPS = [
   'Market data cache',
   'Jobs and reconciliation',
   'Webhooks and service signing',
+  'Strategies and P&L',
   'Not built yet',
 ] as const;
 type Group = (typeof GROUPS)[number];
@@ -321,6 +322,23 @@ const MEANINGS: Record<string, Meaning> = {
   ORDER_SLICE_RATE_LIMIT: {
     group: 'Pre-trade checks and limits',
     meaning: 'TWAP plans (`POST /orders/slice`) per API key per minute.',
+  },
+  STRATEGY_ACTIVITY_THRESHOLD_SECONDS: {
+    group: 'Strategies and P&L',
+    meaning:
+      'A strategy with an order or a fill newer than this is `active` in `GET /api/v1/strategies`, else `idle`. See [strategies-and-pnl.md](strategies-and-pnl.md).',
+  },
+  PERFORMANCE_CACHE_TTL: {
+    group: 'Strategies and P&L',
+    meaning: 'Seconds `GET /api/v1/performance/daily` answers a range from its cache (0: never cached).',
+  },
+  MAX_PERFORMANCE_DAYS: {
+    group: 'Strategies and P&L',
+    meaning: 'Longest date range `GET /api/v1/performance/daily` accepts; a longer one is 422.',
+  },
+  FEATURE_PERFORMANCE_DASHBOARD: {
+    group: 'Strategies and P&L',
+    meaning: '`false` makes `GET /api/v1/performance/daily` answer 404 `FEATURE_DISABLED`.',
   },
   SLICE_MISFIRE_GRACE_SECONDS: {
     group: 'Jobs and reconciliation',

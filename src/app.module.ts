@@ -21,6 +21,7 @@ import { MetricsModule } from './infra/metrics/metrics.module';
 import { StateModule } from './infra/state/state.module';
 import { ControlsModule } from './controls/controls.module';
 import { ManualModule } from './manual/manual.module';
+import { StrategiesModule } from './strategies/strategies.module';
 import { OrderEntryModule } from './order-entry/order-entry.module';
 import { TwapModule } from './twap/twap.module';
 import { OverridesModule } from './infra/overrides.module';
@@ -68,6 +69,7 @@ export class AppModule {
         TwapModule,
         ControlsModule,
         ManualModule,
+        StrategiesModule,
         EventsModule,
         WebhooksModule,
         AccountModule,

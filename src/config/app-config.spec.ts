@@ -62,6 +62,7 @@ describe('loadConfig (docs/architecture.md#paper-by-default, docs/configuration.
       expect(config.orderPollIntervalSeconds).toBe(5);
       expect(config.sliceMisfireGraceSeconds).toBe(60);
       expect(config.eventStreams).toEqual({ maxPerKey: 5 });
+      expect(Object.values(config.strategies)).toEqual([86_400, 60, 90, true]);
     });
 
     it('has no external database or redis (embedded defaults)', () => {

@@ -143,6 +143,17 @@ export interface AppConfig {
   reconciliationIntervalSeconds: number;
   orderPollIntervalSeconds: number;
   sliceMisfireGraceSeconds: number;
+  /** Strategies and P&L (docs/strategies-and-pnl.md). */
+  strategies: {
+    /** A strategy with an order or fill newer than this is `active`, else `idle`. */
+    activityThresholdSeconds: number;
+    /** How long GET /performance/daily answers from its cache. */
+    performanceCacheTtlSeconds: number;
+    /** The longest range GET /performance/daily accepts, in days. */
+    maxPerformanceDays: number;
+    /** false: GET /performance/daily answers 404 FEATURE_DISABLED. */
+    performanceDashboard: boolean;
+  };
   /** GET /api/v1/events (docs/security.md#event-streams). */
   eventStreams: {
     /** Open streams one API key may hold at once, across replicas. */
@@ -349,6 +360,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
     reconciliationIntervalSeconds: int('RECONCILIATION_INTERVAL_SECONDS', 60, 1, 86_400),
     orderPollIntervalSeconds: int('ORDER_POLL_INTERVAL_SECONDS', 5, 1, 3600),
     sliceMisfireGraceSeconds: int('SLICE_MISFIRE_GRACE_SECONDS', 60, 0, 86_400),
+    strategies: {
+      activityThresholdSeconds: int('STRATEGY_ACTIVITY_THRESHOLD_SECONDS', 86_400, 1, 31_536_000),
+      performanceCacheTtlSeconds: int('PERFORMANCE_CACHE_TTL', 60, 0, 86_400),
+      maxPerformanceDays: int('MAX_PERFORMANCE_DAYS', 90, 1, 3660),
+      performanceDashboard: bool('FEATURE_PERFORMANCE_DASHBOARD', true),
+    },
     eventStreams: {
       maxPerKey: int('SSE_MAX_STREAMS_PER_KEY', 5, 1, 1_000),
     },

@@ -14,7 +14,7 @@ import { KillSwitchRepository } from './kill-switch/kill-switch.repository';
 import { KillSwitchService } from './kill-switch/kill-switch.service';
 import { PIPELINE_PROVIDERS } from './pipeline/pipeline.providers';
 import { AccountEquityService } from './pipeline/account-equity.service';
-import { CircuitBreakerSource, DailyPnlSource, FatFingerSource } from './pipeline/pre-trade-sources';
+import { CircuitBreakerSource, DailyPnlSource, FatFingerSource, StrategyStateGate } from './pipeline/pre-trade-sources';
 import { PreTradeSwitch } from './pipeline/pre-trade-switch';
 import { RateLimitGuard } from './rate-limit/rate-limit.guard';
 import { RateLimiter } from './rate-limit/rate-limiter.service';
@@ -50,6 +50,7 @@ import { RateLimiter } from './rate-limit/rate-limiter.service';
     RateLimiter,
     RateLimitGuard,
     PreTradeSwitch,
+    StrategyStateGate,
   ],
 })
 export class RiskModule {}

@@ -107,6 +107,29 @@ export const RBAC_ROUTES: RbacRoute[] = [
   },
 
   { route: 'GET /api/v1/account', path: '/api/v1/account', permission: 'VIEW_POSITIONS' },
+  { route: 'GET /api/v1/positions/pnl/realtime', path: '/api/v1/positions/pnl/realtime', permission: 'VIEW_PNL' },
+  { route: 'GET /api/v1/performance/daily', path: '/api/v1/performance/daily', permission: 'VIEW_PNL' },
+
+  // Strategies
+  { route: 'GET /api/v1/strategies', path: '/api/v1/strategies', permission: 'VIEW_ORDERS' },
+  { route: 'GET /api/v1/strategies/{id}', path: '/api/v1/strategies/rbac_strategy', permission: 'VIEW_ORDERS' },
+  {
+    route: 'PUT /api/v1/strategies/{id}/state',
+    path: '/api/v1/strategies/rbac_strategy/state',
+    body: { state: 'active', reason: 'rbac matrix' },
+    permission: 'MANAGE_STRATEGIES',
+  },
+  {
+    route: 'POST /api/v1/strategies/{id}/heartbeat',
+    path: '/api/v1/strategies/rbac_strategy/heartbeat',
+    body: { timeout_seconds: 3600 },
+    permission: 'SUBMIT_ORDER',
+  },
+  {
+    route: 'DELETE /api/v1/strategies/{id}/heartbeat',
+    path: '/api/v1/strategies/rbac_strategy/heartbeat',
+    permission: 'SUBMIT_ORDER',
+  },
 
   // Simulator (BROKER=sim, the test default)
   { route: 'GET /api/v1/sim/prices', path: '/api/v1/sim/prices', permission: 'MANAGE_RISK' },

@@ -40,6 +40,16 @@ export class PositionRepository {
     }));
   }
 
+  /** The last fill price (and its time) of each of `symbols` that has a fill. */
+  async lastFillPrices(symbols: readonly string[]): Promise<Map<string, { price: string; at: Date }>> {
+    const rows: Array<{ symbol: string; price: string; executed_at: Date }> = await this.ds.query(
+      `SELECT DISTINCT ON (symbol) symbol, price::text AS price, executed_at
+         FROM fills WHERE symbol = ANY($1) ORDER BY symbol, executed_at DESC, id DESC`,
+      [symbols],
+    );
+    return new Map(rows.map((r) => [r.symbol, { price: r.price, at: r.executed_at }]));
+  }
+
   /** Σ realized P&L of the fills executed at or after `since` (decimal string). */
   async realizedSince(since: Date): Promise<string> {
     const rows: Array<{ total: string }> = await this.ds.query(

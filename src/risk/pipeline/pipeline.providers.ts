@@ -10,7 +10,13 @@ import { AccountEquityService } from './account-equity.service';
 import { CheckResult, gateDenial } from './pre-trade-check';
 import { OrderIntent } from './pre-trade-checks';
 import { PreTradeSwitch } from './pre-trade-switch';
-import { CircuitBreakerSource, DailyPnlSource, FatFingerSource, MarketInputs } from './pre-trade-sources';
+import {
+  CircuitBreakerSource,
+  DailyPnlSource,
+  FatFingerSource,
+  MarketInputs,
+  StrategyStateGate,
+} from './pre-trade-sources';
 
 const tradeDate = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 
@@ -22,6 +28,7 @@ const tradeDate = (ms: number): string => new Date(ms).toISOString().slice(0, 10
 export const PIPELINE_PROVIDERS: Provider[] = [
   AccountEquityService,
   PreTradeSwitch,
+  StrategyStateGate,
   { provide: CircuitBreakerSource, useExisting: CircuitBreakerService },
   {
     provide: FatFingerSource,

@@ -21,6 +21,7 @@ import {
   checkKillSwitch,
   checkReconciliationGate,
   checkRiskLimits,
+  checkStrategyState,
   ExposureSnapshot,
   firstDenial,
   isReduceOnly,
@@ -34,6 +35,7 @@ import {
   FatFingerSource,
   MarketInputs,
   ReconciliationGateSource,
+  StrategyStateGate,
 } from './pre-trade-sources';
 
 /** What the checks read besides the exposure: gathered before any transaction opens (it may be slow). */
@@ -45,7 +47,7 @@ export interface PreTradeInputs {
 
 /**
  * The pre-trade checks as the order-entry door uses them (docs/risk-and-safety.md):
- * kill switch, circuit breaker, reconciliation gate and quarantines,
+ * kill switch, circuit breaker, strategy state, reconciliation gate and quarantines,
  * fat-finger, risk limits, in that order; the first refusal is the answer.
  *
  * Risk owns the rules and reads the safety states; the caller owns the
@@ -71,6 +73,7 @@ export class PreTradeChecks {
     private readonly metrics: GatewayMetrics,
     private readonly clock: Clock,
     private readonly checks: PreTradeSwitch,
+    private readonly strategies: StrategyStateGate,
   ) {
     const r = config.riskLimits;
     this.limits = {
@@ -107,6 +110,7 @@ export class PreTradeChecks {
     return firstDenial([
       () => checkKillSwitch(this.killSwitch.current()),
       () => checkCircuitBreaker(this.breaker.current(), reduceOnly),
+      () => checkStrategyState(intent.strategyId, this.strategies.current(intent.strategyId), reduceOnly),
       () => checkReconciliationGate(this.gate.current(), intent.symbol, reduceOnly),
       () => this.fatFinger.check(intent, inputs.market, this.clock.now()),
       () =>

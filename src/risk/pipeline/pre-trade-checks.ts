@@ -1,6 +1,6 @@
 /**
  * The pure checks of the pre-trade pipeline (docs/risk-and-safety.md#the-pre-trade-pipeline, docs/risk-and-safety.md#reason-codes-and-status-codes), in the
- * order they run: kill switch, circuit breaker, reconciliation gate (and
+ * order they run: kill switch, circuit breaker, strategy state, reconciliation gate (and
  * quarantined symbols), fat-finger (src/risk/fat-finger), risk limits. Each
  * answers allow (null) or a Denial; the first denial is the answer.
  *
@@ -9,6 +9,9 @@
  *   open orders already working on its side, is "reduce-only";
  * - the kill switch refuses every new order, and refuses every new order when
  *   its state is unreadable (a halt must not leak);
+ * - a halted strategy's new orders are all refused, a reducing strategy's
+ *   pass only when reduce-only; an unreadable strategy state refuses every
+ *   new order (a halt must not leak);
  * - the circuit breaker, the reconciliation gate and quarantined symbols
  *   refuse orders that add exposure; reduce-only orders pass them; an
  *   unreadable state refuses exposure (fail closed, docs/risk-and-safety.md#fail-closed);
@@ -110,6 +113,45 @@ export interface ReconciliationGateView {
 }
 
 /** The startup gate, then the symbol's quarantine. Reduce-only orders pass both. */
+export interface StrategyStateView {
+  readable: boolean;
+  state: 'active' | 'reducing' | 'halted';
+  reason: string | null;
+  changedAt: Date | null;
+  changedBy: string | null;
+}
+
+export function checkStrategyState(strategyId: string, s: StrategyStateView, reduceOnly: boolean): CheckResult {
+  if (!s.readable) {
+    return gateDenial(
+      'SAFETY_STATE_UNAVAILABLE',
+      'Strategy states cannot be read: new orders are refused until they can (cancels still pass)',
+      { state: 'strategy_state', strategy_id: strategyId },
+    );
+  }
+  const details = {
+    strategy_id: strategyId,
+    reason: s.reason,
+    changed_at: s.changedAt?.toISOString() ?? null,
+    changed_by: s.changedBy,
+  };
+  if (s.state === 'halted') {
+    return gateDenial(
+      'STRATEGY_HALTED',
+      `Strategy ${strategyId} is halted (${s.reason ?? 'no reason given'}): its new orders are refused until an operator sets it active`,
+      details,
+    );
+  }
+  if (s.state === 'reducing' && !reduceOnly) {
+    return gateDenial(
+      'STRATEGY_REDUCING',
+      `Strategy ${strategyId} is reducing (${s.reason ?? 'no reason given'}): only orders that reduce a position pass`,
+      details,
+    );
+  }
+  return null;
+}
+
 export function checkReconciliationGate(
   gate: ReconciliationGateView,
   symbol: string,

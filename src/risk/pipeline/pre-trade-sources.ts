@@ -6,7 +6,7 @@
  */
 import { AverageDailyVolume, PriceObservation } from '../../market-data/market-data.port';
 import { CheckResult } from './pre-trade-check';
-import { CircuitBreakerView, OrderIntent, ReconciliationGateView } from './pre-trade-checks';
+import { CircuitBreakerView, OrderIntent, ReconciliationGateView, StrategyStateView } from './pre-trade-checks';
 
 export abstract class CircuitBreakerSource {
   /** Synchronous, from memory; `readable` false when not confirmed recently. */
@@ -32,4 +32,29 @@ export abstract class FatFingerSource {
 export abstract class DailyPnlSource {
   /** Today's realized + unrealized P&L as a decimal string; null when it cannot be known. */
   abstract total(): Promise<string | null>;
+}
+
+/** A strategy's trading state (active, reducing, halted), synchronous, from memory. */
+export interface StrategyStateSource {
+  current(strategyId: string): StrategyStateView;
+}
+
+const UNBOUND: StrategyStateView = { readable: false, state: 'halted', reason: null, changedAt: null, changedBy: null };
+
+/**
+ * Where the pipeline reads strategy states: the strategies module (above
+ * order-entry) binds its replicated state here when it starts. Until one is
+ * bound, every strategy's state is unreadable, so orders are refused (fail
+ * closed).
+ */
+export class StrategyStateGate {
+  private source?: StrategyStateSource;
+
+  bind(source: StrategyStateSource): void {
+    this.source = source;
+  }
+
+  current(strategyId: string): StrategyStateView {
+    return this.source?.current(strategyId) ?? UNBOUND;
+  }
 }

@@ -268,8 +268,10 @@ describe('order lifecycle: applyOrderUpdate (e2e)', () => {
       qty: '15',
       avg_entry_price: '105',
       realized_pl: '75',
-      current_price: null,
-      unrealized_pl: null,
+      // Marked at the sim's market price (100): 15 × (100 − 105).
+      current_price: '100',
+      market_value: '1500',
+      unrealized_pl: '-75',
     });
     expect(res.body.total_positions).toBe(res.body.positions.length);
     expect(typeof res.body.total_realized_pl).toBe('string');

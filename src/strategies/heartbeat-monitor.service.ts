@@ -1,0 +1,75 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Principal, PERMISSIONS } from '../auth/permission';
+import { CancelAllOrdersUseCase } from '../controls/cancel-all-orders.use-case';
+import { Clock } from '../infra/clock/clock';
+import { Scheduler, TaskHandle } from '../infra/clock/scheduler';
+import { LeaderElection } from '../infra/leader/leader-election.service';
+import { StrategyStateRepository } from './persistence/strategy-state.repository';
+import { StrategyStateService } from './strategy-state.service';
+
+const SYSTEM = new Principal('system', 'heartbeat-monitor', new Set(PERMISSIONS), ['*']);
+
+/** How often the leader looks for due heartbeats. */
+export const HEARTBEAT_SCAN_MS = 1_000;
+
+/**
+ * The dead-man's switch (docs/strategies-and-pnl.md#dead-mans-switch): every
+ * second, on the leader only, the strategies whose persisted heartbeat
+ * deadline has passed are halted (HEARTBEAT_EXPIRED, audited, an event on the
+ * order stream) and their open orders cancelled. The deadline lives in
+ * PostgreSQL, so it fires even if the leader changes between the heartbeat
+ * and the deadline.
+ */
+@Injectable()
+export class HeartbeatMonitor implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('HeartbeatMonitor');
+  private timer?: TaskHandle;
+
+  constructor(
+    private readonly repo: StrategyStateRepository,
+    private readonly states: StrategyStateService,
+    private readonly cancelAll: CancelAllOrdersUseCase,
+    private readonly leader: LeaderElection,
+    private readonly scheduler: Scheduler,
+    private readonly clock: Clock,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = this.scheduler.every(HEARTBEAT_SCAN_MS, () => this.leader.whenLeader(() => this.scan()), {
+      name: 'heartbeat-monitor',
+    });
+  }
+
+  onApplicationShutdown(): void {
+    this.timer?.cancel();
+  }
+
+  /** One pass: halts and cancels every strategy due now. Answers the strategies it halted. */
+  async scan(): Promise<string[]> {
+    const now = this.clock.now();
+    const due = await this.repo.dueHeartbeats(now).catch((err: unknown) => {
+      this.logger.warn(`cannot read heartbeat deadlines: ${(err as Error).message}`);
+      return [] as string[];
+    });
+    const fired: string[] = [];
+    for (const strategyId of due) {
+      try {
+        if (!(await this.states.expireHeartbeat(strategyId, now))) continue;
+        fired.push(strategyId);
+        this.logger.warn(`heartbeat of strategy ${strategyId} expired: halted, cancelling its open orders`);
+        const report = await this.cancelAll.run(
+          { strategyId },
+          SYSTEM,
+          { operator: 'system', reason: 'HEARTBEAT_EXPIRED' },
+          { actor: 'system' },
+        );
+        if (report.failed.length) {
+          this.logger.error(`heartbeat expiry of ${strategyId}: ${report.failed.length} cancels failed`);
+        }
+      } catch (err) {
+        this.logger.error(`heartbeat expiry of ${strategyId} failed: ${(err as Error).message}`);
+      }
+    }
+    return fired;
+  }
+}

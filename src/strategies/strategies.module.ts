@@ -1,0 +1,34 @@
+import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
+import { ControlsModule } from '../controls/controls.module';
+import { EventsModule } from '../events/events.module';
+import { PositionsModule } from '../positions/positions.module';
+import { RiskModule } from '../risk/risk.module';
+import { HeartbeatMonitor } from './heartbeat-monitor.service';
+import { PerformanceQuery } from './performance.query';
+import { StrategyActivityRepository } from './persistence/strategy-activity.repository';
+import { StrategyStateRepository } from './persistence/strategy-state.repository';
+import { PnlController } from './pnl.controller';
+import { StrategiesController } from './strategies.controller';
+import { StrategiesQuery } from './strategies.query';
+import { StrategyStateService } from './strategy-state.service';
+
+/**
+ * Strategies (docs/strategies-and-pnl.md): their trading states (bound into
+ * risk's StrategyStateGate for the pre-trade pipeline), the dead-man's
+ * switch, per-strategy books and P&L views. Above controls/ (cancel-all).
+ */
+@Module({
+  imports: [AuditModule, ControlsModule, EventsModule, PositionsModule, RiskModule],
+  controllers: [StrategiesController, PnlController],
+  providers: [
+    StrategyStateRepository,
+    StrategyActivityRepository,
+    StrategyStateService,
+    HeartbeatMonitor,
+    StrategiesQuery,
+    PerformanceQuery,
+  ],
+  exports: [StrategyStateService],
+})
+export class StrategiesModule {}

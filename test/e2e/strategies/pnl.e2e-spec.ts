@@ -1,0 +1,212 @@
+import { SystemClock } from '../../../src/infra/clock/clock';
+import { SimMarketDataProvider } from '../../../src/market-data/sim/sim-market-data.provider';
+import { createKey } from '../../support/api-keys';
+import { auth, startTestApp, TestApp } from '../../support/app';
+import { expectError, expectInvalidFields } from '../../support/http-expect';
+import { filledOrder } from './fills';
+
+/**
+ * Positions marked to market, per-strategy books and daily performance, with
+ * exact decimals: two strategies trade one symbol, alpha closes part of its
+ * long and flips through zero, beta's sell flips the account through zero.
+ */
+describe('strategies and P&L (e2e)', () => {
+  let t: TestApp;
+  let market: SimMarketDataProvider;
+  const today = new Date().toISOString().slice(0, 10);
+
+  beforeAll(async () => {
+    market = new SimMarketDataProvider({ clock: new SystemClock() });
+    t = await startTestApp({ marketData: market, env: { MARKET_DATA_PRICE_CACHE_MS: '0' } });
+    await filledOrder(t, { strategyId: 'alpha', symbol: 'PNL', side: 'buy', qty: '100', price: '10' });
+    await filledOrder(t, { strategyId: 'beta', symbol: 'PNL', side: 'buy', qty: '50', price: '12' });
+    await filledOrder(t, { strategyId: 'alpha', symbol: 'PNL', side: 'sell', qty: '40', price: '11.5' }); // +60
+    await filledOrder(t, { strategyId: 'alpha', symbol: 'PNL', side: 'sell', qty: '100', price: '9' }); // −60, 40 short @ 9
+    await filledOrder(t, { strategyId: 'beta', symbol: 'PNL', side: 'sell', qty: '20', price: '13' }); // +20
+    market.setPrice('PNL', '10');
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  const get = (path: string) => t.http.get(path).set(auth);
+
+  it('GET /positions marks to market: current_price, market_value, unrealized_pl; ?symbol= filters', async () => {
+    const res = await get('/api/v1/positions?symbol=PNL');
+    expect(res.status).toBe(200);
+    // Account: 150 @ 10.66666667, sells 40 @ 11.5 and 100 @ 9 (10 left), then 20 @ 13 flips it to 10 short @ 13.
+    expect(res.body.positions).toEqual([
+      expect.objectContaining({
+        symbol: 'PNL',
+        qty: '-10',
+        avg_entry_price: '13',
+        current_price: '10',
+        market_value: '-100',
+        unrealized_pl: '30',
+        realized_pl: '-110',
+      }),
+    ]);
+    expect(res.body.total_positions).toBe(1);
+    expectInvalidFields(await get('/api/v1/positions?symbol=not%20a%20symbol'), ['symbol']);
+  });
+
+  it("GET /positions/pnl/realtime?strategy_id= is that strategy's own book, exact", async () => {
+    const alpha = await get('/api/v1/positions/pnl/realtime?strategy_id=alpha');
+    expect(alpha.status).toBe(200);
+    expect(alpha.body).toMatchObject({
+      strategy_id: 'alpha',
+      positions: [
+        {
+          symbol: 'PNL',
+          qty: '-40',
+          avg_entry_price: '9',
+          current_price: '10',
+          price_source: 'realtime',
+          unrealized_pl: '-40',
+          unrealized_pl_pct: '-11.1111',
+          realized_pl: '0',
+        },
+      ],
+      total_unrealized_pl: '-40',
+      total_realized_pl: '0',
+      unattributed: null,
+    });
+    const beta = await get('/api/v1/positions/pnl/realtime?strategy_id=beta&symbol=PNL');
+    expect(beta.body).toMatchObject({
+      positions: [{ symbol: 'PNL', qty: '30', avg_entry_price: '12', unrealized_pl: '-60', realized_pl: '20' }],
+      total_unrealized_pl: '-60',
+      total_realized_pl: '20',
+    });
+  });
+
+  it('the account view carries the unattributed netting: strategies + unattributed = account', async () => {
+    const res = await get('/api/v1/positions/pnl/realtime?symbol=PNL');
+    expect(res.status).toBe(200);
+    expect(res.body.positions).toEqual([
+      expect.objectContaining({ symbol: 'PNL', qty: '-10', unrealized_pl: '30', realized_pl: '-110' }),
+    ]);
+    // Realized: −110 − (0 + 20); unrealized: 30 − (−40 − 60); no shares.
+    expect(res.body.unattributed).toEqual({
+      positions: [{ symbol: 'PNL', qty: '0', realized_pl: '-130', unrealized_pl: '130' }],
+    });
+  });
+
+  it('falls back to the last fill price when market data is stale, then to none', async () => {
+    market.setTimestamp('PNL', new Date(Date.now() - 3_600_000));
+    const res = await get('/api/v1/positions/pnl/realtime?strategy_id=alpha');
+    expect(res.body.positions[0]).toMatchObject({
+      current_price: '13',
+      price_source: 'last_fill',
+      unrealized_pl: '-160',
+    });
+    const positions = await get('/api/v1/positions?symbol=PNL');
+    expect(positions.body.positions[0]).toMatchObject({ current_price: null, market_value: null, unrealized_pl: null });
+    market.clear('PNL');
+    market.setPrice('PNL', '10');
+  });
+
+  it('GET /performance/daily: per day and strategy, exact, with the unattributed remainder', async () => {
+    const res = await get(`/api/v1/performance/daily?start=${today}&end=${today}`);
+    expect(res.status).toBe(200);
+    expect(res.body.days).toEqual([
+      {
+        date: today,
+        strategy_id: 'alpha',
+        realized_pl: '0',
+        fills: 3,
+        buy_notional: '1000',
+        sell_notional: '1360',
+        orders: 3,
+        rejections: 0,
+      },
+      {
+        date: today,
+        strategy_id: 'beta',
+        realized_pl: '20',
+        fills: 2,
+        buy_notional: '600',
+        sell_notional: '260',
+        orders: 2,
+        rejections: 0,
+      },
+    ]);
+    expect(res.body.totals).toEqual({
+      realized_pl: '20',
+      fills: 5,
+      buy_notional: '1600',
+      sell_notional: '1620',
+      orders: 5,
+      rejections: 0,
+    });
+    expect(res.body.unattributed).toEqual({ realized_pl: '-130' });
+    const one = await get(`/api/v1/performance/daily?strategy_id=beta&start=${today}&end=${today}`);
+    expect(one.body.days).toHaveLength(1);
+    expect(one.body.unattributed).toBeNull();
+  });
+
+  it('GET /performance/daily names the bad field: dates, order, range', async () => {
+    expectInvalidFields(await get('/api/v1/performance/daily?start=2026-02-30&end=2026-03-01'), ['start']);
+    expectInvalidFields(await get('/api/v1/performance/daily?start=2026-01-01&end=yesterday'), ['end']);
+    expectInvalidFields(await get('/api/v1/performance/daily?start=2026-03-02&end=2026-03-01'), ['start']);
+    expectInvalidFields(await get('/api/v1/performance/daily?start=2025-01-01&end=2026-01-01'), ['end']);
+    expectInvalidFields(await get('/api/v1/performance/daily?strategy_id=bad%20id'), ['strategy_id']);
+    // 90 days is the default limit: exactly 90 passes.
+    expect((await get('/api/v1/performance/daily?start=2026-01-01&end=2026-03-31')).status).toBe(200);
+  });
+
+  it('GET /strategies and /strategies/{id}: state, activity, positions, P&L of the day', async () => {
+    const res = await get('/api/v1/strategies');
+    expect(res.status).toBe(200);
+    const byId = Object.fromEntries(res.body.strategies.map((s: { strategy_id: string }) => [s.strategy_id, s]));
+    expect(byId.alpha).toMatchObject({
+      state: 'active',
+      activity: 'active',
+      state_reason: null,
+      open_orders: 0,
+      positions: [{ symbol: 'PNL', qty: '-40' }],
+      realized_pl_today: '0',
+      unrealized_pl: '-40',
+      heartbeat: null,
+    });
+    expect(typeof byId.alpha.last_order_at).toBe('string');
+    expect(typeof byId.alpha.last_fill_at).toBe('string');
+    const beta = await get('/api/v1/strategies/beta');
+    expect(beta.body).toMatchObject({ strategy_id: 'beta', realized_pl_today: '20', unrealized_pl: '-60' });
+    expectError(await get('/api/v1/strategies/nobody'), 404, 'STRATEGY_NOT_FOUND');
+    expectInvalidFields(await get('/api/v1/strategies/bad%20id'), ['id']);
+  });
+
+  it("a key scoped to alpha sees only alpha: its strategies, its book's P&L, no unattributed", async () => {
+    const scoped = await createKey(t, ['VIEW_ORDERS', 'VIEW_PNL', 'SUBMIT_ORDER'], ['alpha'], { name: 'alpha-only' });
+    const as = (path: string) => t.http.get(path).set(scoped.auth);
+    const list = await as('/api/v1/strategies');
+    expect(list.body.strategies.map((s: { strategy_id: string }) => s.strategy_id)).toEqual(['alpha']);
+    expectError(await as('/api/v1/strategies/beta'), 404, 'STRATEGY_NOT_FOUND');
+    expectError(await as('/api/v1/positions/pnl/realtime?strategy_id=beta'), 403, 'STRATEGY_FORBIDDEN');
+    expectError(await as('/api/v1/performance/daily?strategy_id=beta'), 403, 'STRATEGY_FORBIDDEN');
+    const pnl = await as('/api/v1/positions/pnl/realtime');
+    expect(pnl.body).toMatchObject({
+      positions: [{ symbol: 'PNL', qty: '-40', unrealized_pl: '-40' }],
+      unattributed: null,
+    });
+    const perf = await as(`/api/v1/performance/daily?start=${today}&end=${today}`);
+    expect(perf.body.days.map((d: { strategy_id: string }) => d.strategy_id)).toEqual(['alpha']);
+    expect(perf.body.unattributed).toBeNull();
+    const hb = await t.http.post('/api/v1/strategies/beta/heartbeat').set(scoped.auth).send({ timeout_seconds: 60 });
+    expectError(hb, 403, 'STRATEGY_FORBIDDEN');
+  });
+});
+
+describe('performance dashboard switched off (e2e)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { FEATURE_PERFORMANCE_DASHBOARD: 'false' } });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('answers 404 FEATURE_DISABLED', async () => {
+    expectError(await t.http.get('/api/v1/performance/daily').set(auth), 404, 'FEATURE_DISABLED');
+  });
+});
