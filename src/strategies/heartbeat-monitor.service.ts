@@ -4,6 +4,7 @@ import { CancelAllOrdersUseCase } from '../controls/cancel-all-orders.use-case';
 import { Clock } from '../infra/clock/clock';
 import { Scheduler, TaskHandle } from '../infra/clock/scheduler';
 import { LeaderElection } from '../infra/leader/leader-election.service';
+import { PlanQueriesUseCase } from '../twap/use-cases/plan-queries.use-case';
 import { StrategyStateRepository } from './persistence/strategy-state.repository';
 import { StrategyStateService } from './strategy-state.service';
 
@@ -29,6 +30,7 @@ export class HeartbeatMonitor implements OnApplicationBootstrap, OnApplicationSh
     private readonly repo: StrategyStateRepository,
     private readonly states: StrategyStateService,
     private readonly cancelAll: CancelAllOrdersUseCase,
+    private readonly twapPlans: PlanQueriesUseCase,
     private readonly leader: LeaderElection,
     private readonly scheduler: Scheduler,
     private readonly clock: Clock,
@@ -56,7 +58,15 @@ export class HeartbeatMonitor implements OnApplicationBootstrap, OnApplicationSh
       try {
         if (!(await this.states.expireHeartbeat(strategyId, now))) continue;
         fired.push(strategyId);
-        this.logger.warn(`heartbeat of strategy ${strategyId} expired: halted, cancelling its open orders`);
+        this.logger.warn(
+          `heartbeat of strategy ${strategyId} expired: halted, cancelling its TWAP plans and open orders`,
+        );
+        // Plans first: a plan left running would send its next slice (refused by the halt, but
+        // carried forward until the window ends); cancelling it also cancels its open children.
+        const plans = await this.twapPlans.cancelPlansOf(strategyId, SYSTEM, { actor: 'system' });
+        if (plans.failed.length) {
+          this.logger.error(`heartbeat expiry of ${strategyId}: ${plans.failed.length} TWAP plan cancels failed`);
+        }
         const report = await this.cancelAll.run(
           { strategyId },
           SYSTEM,

@@ -1,3 +1,4 @@
+import { TwapModule } from '../twap/twap.module';
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
 import { ControlsModule } from '../controls/controls.module';
@@ -19,7 +20,7 @@ import { StrategyStateService } from './strategy-state.service';
  * switch, per-strategy books and P&L views. Above controls/ (cancel-all).
  */
 @Module({
-  imports: [AuditModule, ControlsModule, EventsModule, PositionsModule, RiskModule],
+  imports: [AuditModule, ControlsModule, EventsModule, PositionsModule, RiskModule, TwapModule],
   controllers: [StrategiesController, PnlController],
   providers: [
     StrategyStateRepository,

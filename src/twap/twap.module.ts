@@ -26,5 +26,6 @@ import { PlanQueriesUseCase } from './use-cases/plan-queries.use-case';
     PlanQueriesUseCase,
     TwapDispatcher,
   ],
+  exports: [PlanQueriesUseCase],
 })
 export class TwapModule {}

@@ -139,6 +139,17 @@ export class TwapRepository {
     return rows.length ? toPlan(rows[0]) : null;
   }
 
+  /** The live (scheduled or active) plans of one strategy, oldest first. */
+  async livePlanIdsOf(strategyId: string): Promise<string[]> {
+    const rows = await sql<{ parent_order_id: string }>(
+      this.ds,
+      `SELECT parent_order_id FROM twap_plans
+        WHERE strategy_id = $1 AND status IN ('scheduled', 'active') ORDER BY created_at`,
+      [strategyId],
+    );
+    return rows.map((r) => r.parent_order_id);
+  }
+
   /** Locks the plan row (waiting for a dispatcher tick holding it). */
   async lockPlan(tx: Tx, parentOrderId: string): Promise<TwapPlan | null> {
     const rows = await sql<PlanRow>(

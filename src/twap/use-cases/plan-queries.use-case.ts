@@ -40,6 +40,29 @@ export class PlanQueriesUseCase {
   }
 
   /**
+   * Cancels every live plan of a strategy (the dead-man's switch): each as
+   * `cancel` does. Answers the plans cancelled; one that fails is logged by
+   * the caller's report and does not stop the others.
+   */
+  async cancelPlansOf(
+    strategyId: string,
+    principal: Principal,
+    ctx: ActorContext,
+  ): Promise<{ canceled: string[]; failed: Array<{ parent_order_id: string; error: string }> }> {
+    const canceled: string[] = [];
+    const failed: Array<{ parent_order_id: string; error: string }> = [];
+    for (const id of await this.plans.livePlanIdsOf(strategyId)) {
+      try {
+        await this.cancel(id, principal, ctx);
+        canceled.push(id);
+      } catch (err) {
+        failed.push({ parent_order_id: id, error: (err as Error).message });
+      }
+    }
+    return { canceled, failed };
+  }
+
+  /**
    * Stops the unsent slices and cancels the open children. Idempotent: a
    * second call finds nothing more to stop and answers the same totals. The
    * plan row's lock orders it with a dispatcher tick: a slice claimed before

@@ -16,7 +16,7 @@ describe("dead-man's switch (e2e)", () => {
   const sim = new SimBrokerClient({ clock: new SystemClock() });
 
   beforeAll(async () => {
-    const env = { DRY_RUN: 'false', ORDER_POLL_INTERVAL_SECONDS: '1' };
+    const env = { DRY_RUN: 'false', ORDER_POLL_INTERVAL_SECONDS: '1', LIQUIDITY_CHECK_ENABLED: 'false' };
     a = await startTestApp({ clock, broker: sim, env });
     b = await startTestApp({ clock, broker: sim, env, database: a.database });
   });
@@ -125,6 +125,41 @@ describe("dead-man's switch (e2e)", () => {
         strategy_id: 'hb_fire',
       });
     expect(refused.body.error).toBe('STRATEGY_HALTED');
+  });
+
+  it("fires: also cancels the strategy's live TWAP plans (their unsent slices never go out)", async () => {
+    const created = await a.http.post('/api/v1/orders/slice').set(auth).send({
+      strategy_id: 'hb_twap',
+      symbol: 'DMS',
+      side: 'buy',
+      qty: 10,
+      order_type: 'limit',
+      limit_price: '1',
+      duration_minutes: 10,
+      interval_seconds: 60,
+    });
+    expect(created.status).toBe(201);
+    const parent = created.body.parent_order_id as string;
+    expect((await arm(a, 'hb_twap', 5)).status).toBe(200);
+    clock.advance(5_000);
+    await eventually(
+      () => strategy(b, 'hb_twap'),
+      (s) => s.state === 'halted',
+    );
+    const plan = await eventually(
+      async () => (await b.http.get(`/api/v1/orders/${parent}/slices`).set(auth)).body,
+      (p) => p.status === 'canceled',
+    );
+    expect(plan.status).toBe('canceled');
+    // Every slice not sent before the halt is canceled; none is left to send later.
+    const unsent = plan.slices.filter((sl: { sent_qty: number | null }) => sl.sent_qty === null);
+    expect(unsent.length).toBeGreaterThan(0);
+    expect(unsent.every((sl: { status: string }) => sl.status === 'canceled')).toBe(true);
+    const [audit] = await b.db.query(
+      `SELECT actor FROM audit_log WHERE action = 'twap.canceled' AND client_order_id = $1`,
+      [parent],
+    );
+    expect(audit).toEqual({ actor: 'system' });
   });
 
   it('disarmed, it never fires', async () => {
