@@ -453,6 +453,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/performance/daily": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Per day and strategy: realized P&L, fills, buy/sell notional, orders, rejections
+         * @description Dates YYYY-MM-DD (UTC days, both included; default: the last 7 days), range at most MAX_PERFORMANCE_DAYS. Answers are cached for PERFORMANCE_CACHE_TTL seconds. 404 FEATURE_DISABLED when FEATURE_PERFORMANCE_DASHBOARD=false.
+         */
+        get: operations["PnlController_daily"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/positions": {
         parameters: {
             query?: never;
@@ -460,7 +480,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Open positions with P&L (decimal strings) */
+        /**
+         * Open positions marked to market (decimal strings)
+         * @description current_price is the fresh market-data price (no older than FAT_FINGER_MAX_PRICE_AGE_SECONDS); null when there is none, and then so are market_value and unrealized_pl.
+         */
         get: operations["PositionsController_list"];
         put?: never;
         post?: never;
@@ -524,6 +547,26 @@ export interface paths {
          * @description Cancels every open order first, then sends one reduce-only market order per non-zero position (strategy_id from the body, default `manual`). Per-symbol refusals are listed in `failed`.
          */
         post: operations["PositionControlsController_flattenAll"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/positions/pnl/realtime": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Positions marked to market with P&L: the account, or one strategy’s own book
+         * @description A key limited to some strategies sees the sum of their books. Without strategy_id, for a key that sees every strategy, `unattributed` carries what no strategy’s book holds.
+         */
+        get: operations["PnlController_pnl"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -663,6 +706,81 @@ export interface paths {
          * @description Moves the reference price at once (audited as sim.price_set with the operator, by default the calling key's name); resting limit and stop orders it crosses fill, and the walk continues from it. Only with BROKER=sim (otherwise 404 SIMULATOR_NOT_ACTIVE).
          */
         put: operations["SimPricesController_set"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/strategies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The strategies the key may see: state, activity, positions, today's P&L, heartbeat */
+        get: operations["StrategiesController_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/strategies/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One strategy (it exists once it has an order or a state) */
+        get: operations["StrategiesController_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/strategies/{id}/heartbeat": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Arm or re-arm the strategy's dead-man switch
+         * @description Unless another heartbeat comes within timeout_seconds (5-3600), the gateway cancels the strategy’s open orders and halts it (reason HEARTBEAT_EXPIRED). The key must be allowed to trade the strategy.
+         */
+        post: operations["StrategiesController_heartbeat"];
+        /** Disarm the strategy's dead-man switch */
+        delete: operations["StrategiesController_disarm"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/strategies/{id}/state": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set a strategy's trading state
+         * @description halted refuses its new orders (503 STRATEGY_HALTED), reducing lets only reduce-only ones through (503 STRATEGY_REDUCING); cancels always pass. Durable, audited, on every replica within 1 s. Setting the state it has changes nothing.
+         */
+        put: operations["StrategiesController_setState"];
         post?: never;
         delete?: never;
         options?: never;
@@ -1272,6 +1390,27 @@ export interface components {
              */
             reason: string;
         };
+        HeartbeatDto: {
+            /**
+             * @description Seconds until the dead-man switch fires unless another heartbeat comes (5-3600).
+             * @example 30
+             */
+            timeout_seconds: number;
+        };
+        HeartbeatStatusDto: {
+            /**
+             * Format: date-time
+             * @example 2026-01-05T15:00:30.000Z
+             */
+            expires_at: string;
+            /**
+             * Format: date-time
+             * @example 2026-01-05T15:00:00.000Z
+             */
+            last_at: string;
+            /** @example 30 */
+            timeout_seconds: number;
+        };
         KillSwitchHistoryEntryDto: {
             /** @enum {string} */
             action: "engage" | "disengage";
@@ -1583,13 +1722,121 @@ export interface components {
             /** @example 1 */
             total: number;
         };
+        PerformanceDayDto: {
+            /** @example 1000 */
+            buy_notional: string;
+            /** @example 2026-01-05 */
+            date: string;
+            /** @example 3 */
+            fills: number;
+            /** @example 3 */
+            orders: number;
+            /** @example 60 */
+            realized_pl: string;
+            /** @example 1 */
+            rejections: number;
+            /** @example 1360 */
+            sell_notional: string;
+            /** @example alpha_baseline */
+            strategy_id: string;
+        };
+        PerformanceResponseDto: {
+            /**
+             * Format: date-time
+             * @example 2026-01-05T15:00:00.000Z
+             */
+            as_of: string;
+            days: components["schemas"]["PerformanceDayDto"][];
+            /** @example 2026-01-05 */
+            end: string;
+            /** @example 2025-12-30 */
+            start: string;
+            /** @example null */
+            strategy_id: string | null;
+            totals: components["schemas"]["PerformanceTotalsDto"];
+            /**
+             * @description The account's realized P&L over the range minus the strategies'; null when scoped.
+             * @example {
+             *       "realized_pl": "0"
+             *     }
+             */
+            unattributed: Record<string, never> | null;
+        };
+        PerformanceTotalsDto: {
+            /** @example 1000 */
+            buy_notional: string;
+            /** @example 3 */
+            fills: number;
+            /** @example 3 */
+            orders: number;
+            /** @example 60 */
+            realized_pl: string;
+            /** @example 1 */
+            rejections: number;
+            /** @example 1360 */
+            sell_notional: string;
+        };
+        PnlPositionDto: {
+            /** @example 150.25 */
+            avg_entry_price: string;
+            /** @example 152.1 */
+            current_price: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-01-05T15:00:00.000Z
+             */
+            price_as_of: string | null;
+            /**
+             * @description realtime: market data no older than FAT_FINGER_MAX_PRICE_AGE_SECONDS; else the last fill; else none.
+             * @example realtime
+             * @enum {string}
+             */
+            price_source: "realtime" | "last_fill" | "none";
+            /** @example 10 */
+            qty: string;
+            /** @example 75 */
+            realized_pl: string;
+            /** @example AAPL */
+            symbol: string;
+            /** @example 18.5 */
+            unrealized_pl: string | null;
+            /**
+             * @description Percent of the entry cost, 4 dp.
+             * @example 1.2313
+             */
+            unrealized_pl_pct: string | null;
+        };
+        PnlResponseDto: {
+            /**
+             * Format: date-time
+             * @example 2026-01-05T15:00:00.000Z
+             */
+            as_of: string;
+            positions: components["schemas"]["PnlPositionDto"][];
+            /** @example null */
+            strategy_id: string | null;
+            /** @example 75 */
+            total_realized_pl: string;
+            /** @example 18.5 */
+            total_unrealized_pl: string;
+            /** @description The account's figures minus the strategies' books (netting, reconciliation corrections, orphans); only for the whole account (no strategy_id, a key that sees every strategy). */
+            unattributed: components["schemas"]["UnattributedDto"] | null;
+        };
         PositionDto: {
             /** @example 150.25 */
             avg_entry_price: string;
-            /** @description Last known price; null until market data is wired. */
+            /**
+             * @description The market-data price if no older than FAT_FINGER_MAX_PRICE_AGE_SECONDS; else null.
+             * @example 152.1
+             */
             current_price: string | null;
             /** Format: date-time */
             last_trade_at: string | null;
+            /**
+             * @description qty × current_price; null without a price.
+             * @example 1521
+             */
+            market_value: string | null;
             /**
              * @description Signed decimal string: negative for a short.
              * @example 10
@@ -1599,7 +1846,10 @@ export interface components {
             realized_pl: string;
             /** @example AAPL */
             symbol: string;
-            /** @description null while there is no current price. */
+            /**
+             * @description qty × (current_price − avg_entry_price); null without a price.
+             * @example 18.5
+             */
             unrealized_pl: string | null;
             /** Format: date-time */
             updated_at: string;
@@ -1690,6 +1940,24 @@ export interface components {
              * @example 187.25
              */
             price: string;
+        };
+        SetStrategyStateDto: {
+            /**
+             * @description Who changes the state (1-200 characters); the actor of the audit row. Default: the calling API key's name.
+             * @example jane.doe
+             */
+            operator?: string;
+            /**
+             * @description Why (1-500 characters); recorded in the audit row.
+             * @example drawdown review
+             */
+            reason?: string;
+            /**
+             * @description active: trades; reducing: only reduce-only orders pass; halted: no new order passes. Cancels always pass.
+             * @example reducing
+             * @enum {string}
+             */
+            state: "active" | "reducing" | "halted";
         };
         SimPriceDto: {
             /**
@@ -1914,6 +2182,66 @@ export interface components {
              */
             trade_date?: string;
         };
+        StrategiesResponseDto: {
+            strategies: components["schemas"]["StrategyDto"][];
+        };
+        StrategyDto: {
+            /**
+             * @description active when an order or a fill is newer than STRATEGY_ACTIVITY_THRESHOLD_SECONDS.
+             * @example active
+             * @enum {string}
+             */
+            activity: "active" | "idle";
+            heartbeat: components["schemas"]["HeartbeatStatusDto"] | null;
+            /**
+             * Format: date-time
+             * @example 2026-01-05T14:59:59.000Z
+             */
+            last_fill_at: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-01-05T14:59:58.000Z
+             */
+            last_order_at: string | null;
+            /** @example 2 */
+            open_orders: number;
+            positions: components["schemas"]["StrategyPositionDto"][];
+            /**
+             * @description Realized today (UTC) in its own book.
+             * @example 60
+             */
+            realized_pl_today: string;
+            /**
+             * @example active
+             * @enum {string}
+             */
+            state: "active" | "reducing" | "halted";
+            /**
+             * Format: date-time
+             * @example null
+             */
+            state_changed_at: string | null;
+            /** @example null */
+            state_changed_by: string | null;
+            /** @example null */
+            state_reason: string | null;
+            /** @example alpha_baseline */
+            strategy_id: string;
+            /**
+             * @description Its open positions at the current marks.
+             * @example -12.5
+             */
+            unrealized_pl: string;
+        };
+        StrategyPositionDto: {
+            /**
+             * @description Signed decimal string from the strategy’s own fills.
+             * @example -40
+             */
+            qty: string;
+            /** @example AAPL */
+            symbol: string;
+        };
         TripCircuitBreakerDto: {
             /**
              * @description Who trips it (1-200 characters); the actor of the audit row. Default: the calling API key's name.
@@ -1925,6 +2253,19 @@ export interface components {
              * @example venue outage
              */
             reason: string;
+        };
+        UnattributedDto: {
+            positions: components["schemas"]["UnattributedPositionDto"][];
+        };
+        UnattributedPositionDto: {
+            /** @example 0 */
+            qty: string;
+            /** @example 50 */
+            realized_pl: string;
+            /** @example AAPL */
+            symbol: string;
+            /** @example -50 */
+            unrealized_pl: string | null;
         };
         UpdateFatFingerThresholdsDto: {
             /**
@@ -4085,9 +4426,88 @@ export interface operations {
             };
         };
     };
+    PnlController_daily: {
+        parameters: {
+            query?: {
+                end?: string;
+                start?: string;
+                strategy_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PerformanceResponseDto"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PERMISSION_DENIED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description FEATURE_DISABLED */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Invalid input; every bad field is named */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
     PositionsController_list: {
         parameters: {
-            query?: never;
+            query?: {
+                symbol?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -4113,6 +4533,15 @@ export interface operations {
             };
             /** @description PERMISSION_DENIED */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4489,6 +4918,73 @@ export interface operations {
              *     SAFETY_STATE_UNAVAILABLE
              */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    PnlController_pnl: {
+        parameters: {
+            query?: {
+                strategy_id?: string;
+                symbol?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PnlResponseDto"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PERMISSION_DENIED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Invalid input; every bad field is named */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4992,6 +5488,382 @@ export interface operations {
             };
             /** @description SIMULATOR_NOT_ACTIVE: BROKER is not sim */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Invalid input; every bad field is named */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    StrategiesController_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StrategiesResponseDto"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PERMISSION_DENIED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    StrategiesController_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 1-64 characters of A-Z a-z 0-9 _ . : - */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StrategyDto"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PERMISSION_DENIED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description STRATEGY_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    StrategiesController_heartbeat: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 1-64 characters of A-Z a-z 0-9 _ . : - */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HeartbeatDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StrategyDto"];
+                };
+            };
+            /** @description MALFORMED_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PERMISSION_DENIED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description timeout_seconds out of range */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    StrategiesController_disarm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 1-64 characters of A-Z a-z 0-9 _ . : - */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StrategyDto"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PERMISSION_DENIED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    StrategiesController_setState: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 1-64 characters of A-Z a-z 0-9 _ . : - */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetStrategyStateDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StrategyDto"];
+                };
+            };
+            /** @description MALFORMED_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PERMISSION_DENIED */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
