@@ -2141,7 +2141,10 @@ export interface components {
              * @example 60
              */
             interval_seconds?: number;
-            /** @description Required for limit and stop_limit plans. JSON number or decimal string. */
+            /**
+             * @description Required for limit and stop_limit plans. JSON number or decimal string.
+             * @example null
+             */
             limit_price?: (number | string) | null;
             /**
              * @default market
@@ -2158,7 +2161,10 @@ export interface components {
              * @enum {string}
              */
             side: "buy" | "sell";
-            /** @description Required for stop and stop_limit plans. JSON number or decimal string. */
+            /**
+             * @description Required for stop and stop_limit plans. JSON number or decimal string.
+             * @example null
+             */
             stop_price?: (number | string) | null;
             /**
              * @description Default STRATEGY_ID; must be in the key’s scope.

@@ -42,6 +42,7 @@ export class SlicingRequestDto {
     description: 'Required for limit and stop_limit plans. JSON number or decimal string.',
     nullable: true,
     oneOf: [{ type: 'number' }, { type: 'string' }],
+    example: null,
   })
   limit_price?: string | null;
 
@@ -49,6 +50,7 @@ export class SlicingRequestDto {
     description: 'Required for stop and stop_limit plans. JSON number or decimal string.',
     nullable: true,
     oneOf: [{ type: 'number' }, { type: 'string' }],
+    example: null,
   })
   stop_price?: string | null;
 
