@@ -127,3 +127,20 @@ export function Timestamp(options?: ValidationOptions): PropertyDecorator {
     options,
   );
 }
+
+/**
+ * A query-string count such as `limit`: digits are read as a number, which
+ * must be a whole number from `min` to `max`.
+ */
+export function IntegerParam(min: number, max: number): PropertyDecorator {
+  return applyDecorators(
+    Transform(({ value }) => (typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value)),
+    ValidateBy({
+      name: 'integerParam',
+      validator: {
+        validate: (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max,
+        defaultMessage: () => `must be an integer from ${min} to ${max}`,
+      },
+    }),
+  );
+}

@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsOptional, ValidateBy } from 'class-validator';
-import { Identifier, TickerSymbol, Timestamp } from '../../common/validators';
+import { Identifier, IntegerParam, TickerSymbol, Timestamp } from '../../common/validators';
 import { ORDER_STATUSES, OrderStatus } from '../../trading/order-status';
 
 export class ListOrdersQueryDto {
@@ -43,14 +43,7 @@ export class ListOrdersQueryDto {
 
   @ApiPropertyOptional({ description: 'Page size, 1-500.', default: 50 })
   @IsOptional()
-  @Transform(({ value }) => (typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value))
-  @ValidateBy({
-    name: 'pageLimit',
-    validator: {
-      validate: (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 500,
-      defaultMessage: () => 'must be an integer from 1 to 500',
-    },
-  })
+  @IntegerParam(1, 500)
   limit: number = 50;
 
   @ApiPropertyOptional({ description: "Opaque cursor from a previous page's next_cursor." })

@@ -1,8 +1,7 @@
 /** The manual-control views of orders: open orders, recent fills, an order's fills and audit rows. */
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
-import { IsOptional, ValidateBy } from 'class-validator';
-import { Identifier, TickerSymbol } from '../../common/validators';
+import { IsOptional } from 'class-validator';
+import { Identifier, IntegerParam, TickerSymbol } from '../../common/validators';
 import { ORDER_SIDES } from '../../trading/order-status';
 import { OrderDetailDto } from './order-response.dto';
 
@@ -39,14 +38,7 @@ export class RecentFillsQueryDto {
 
   @ApiPropertyOptional({ description: 'How many fills, 1-500.', default: 50, example: 50 })
   @IsOptional()
-  @Transform(({ value }) => (typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value))
-  @ValidateBy({
-    name: 'fillsLimit',
-    validator: {
-      validate: (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 500,
-      defaultMessage: () => 'must be an integer from 1 to 500',
-    },
-  })
+  @IntegerParam(1, 500)
   limit: number = 50;
 }
 
