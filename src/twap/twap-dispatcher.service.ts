@@ -29,6 +29,7 @@ import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Clock } from '../infra/clock/clock';
 import { Scheduler, TaskHandle } from '../infra/clock/scheduler';
 import { Tx, UnitOfWork } from '../infra/database/unit-of-work';
+import { CoalescedRefresher } from '../infra/state/replicated-state';
 import { OrderCommand } from '../order-entry/order-command';
 import { SubmitOrderUseCase } from '../order-entry/submit-order.use-case';
 import { OrderRepository } from '../orders/persistence/order.repository';
@@ -77,8 +78,8 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
   private timer?: TaskHandle;
   /** The wake-up at the next due slice, when it falls before the next periodic pass. */
   private wake?: TaskHandle;
-  private running: Promise<void> | null = null;
-  private again = false;
+  /** Passes never overlap; one asked for during a pass runs right after it. */
+  private readonly passes = new CoalescedRefresher(() => this.pass());
   /** Claimed slices waiting for a free send, and the sends under way. */
   private readonly queue: Claimed[] = [];
   private readonly sending = new Set<Promise<void>>();
@@ -109,7 +110,7 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
     this.stopped = true;
     this.timer?.cancel();
     this.wake?.cancel();
-    await this.running;
+    await this.passes.stop();
     await this.drained();
   }
 
@@ -130,20 +131,7 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
    * one runs is run right after it.
    */
   private claimPass(): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = (async () => {
-      do {
-        this.again = false;
-        await this.pass();
-      } while (this.again && !this.stopped);
-    })().finally(() => {
-      this.running = null;
-    });
-    return this.running;
+    return this.passes.refresh();
   }
 
   private async pass(): Promise<void> {
