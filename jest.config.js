@@ -53,7 +53,9 @@ const withDatabase = {
  *   Alpaca server, and the fake's own wire format;
  * - `security`: test/security/, one regression test per security finding and
  *   the probes that held (authentication, authorisation, malformed input,
- *   forgeries), against the whole app.
+ *   forgeries), against the whole app;
+ * - `chaos`: test/chaos/, faults under load (an unreachable database) and the
+ *   invariants after them (docs/runbook.md#chaos-suite).
  */
 /** @type {import('jest').Config} */
 module.exports = {
@@ -89,6 +91,13 @@ module.exports = {
       displayName: 'security',
       roots: ['<rootDir>/test/security'],
       testRegex: '\\.security-spec\\.ts$',
+    },
+    {
+      ...shared,
+      ...withDatabase,
+      displayName: 'chaos',
+      roots: ['<rootDir>/test/chaos'],
+      testRegex: '\\.chaos-spec\\.ts$',
     },
   ],
 };
