@@ -8,7 +8,7 @@ import {
   NotFoundError,
   UnauthenticatedError,
 } from './domain-error';
-import { ErrorBody, HttpExceptionFilter, notFoundResponder } from './http-exception.filter';
+import { ErrorBody, HttpExceptionFilter, isDatabaseUnreachable, notFoundResponder } from './http-exception.filter';
 
 interface FakeResponse {
   statusCode?: number;
@@ -193,6 +193,36 @@ describe('HttpExceptionFilter (docs/api.md#errors)', () => {
       expect(res.statusCode).toBe(status);
       expect(res.body!.error).toBe(code);
       expect(res.body!.message).not.toContain('body bytes');
+    });
+  });
+
+  describe('the database unreachable under a request', () => {
+    const cases: Array<[string, unknown]> = [
+      ['a reset socket', Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' })],
+      [
+        'a refused connection',
+        Object.assign(new Error('connect ECONNREFUSED 10.0.0.5:5432'), { code: 'ECONNREFUSED' }),
+      ],
+      ['pg: connection lost mid-query', new Error('Connection terminated unexpectedly')],
+      ['pg: the pool could not connect in time', new Error('timeout exceeded when trying to connect')],
+      ['PostgreSQL class 08', Object.assign(new Error('connection failure'), { code: '08006' })],
+      ['PostgreSQL shutting down (57P01)', Object.assign(new Error('terminating connection'), { code: '57P01' })],
+      [
+        'TypeORM wrapping the driver error',
+        Object.assign(new Error('Query failed'), { driverError: { code: 'ECONNRESET' } }),
+      ],
+    ];
+    it.each(cases)('%s → 503 DATABASE_UNAVAILABLE with Retry-After, nothing of the cause', (_name, err) => {
+      const res = run(err);
+      expect(res.statusCode).toBe(503);
+      expect(res.headers['Retry-After']).toBe('1');
+      expect(res.body).toMatchObject({ error: 'DATABASE_UNAVAILABLE', request_id: 'req-123' });
+      expect(JSON.stringify(res.body)).not.toMatch(/10\.0\.0\.5|ECONN|08006/);
+    });
+
+    it('a query error of another class (a constraint, a syntax error) stays a 500', () => {
+      expect(isDatabaseUnreachable(Object.assign(new Error('duplicate key'), { code: '23505' }))).toBe(false);
+      expect(run(Object.assign(new Error('syntax'), { code: '42601' })).statusCode).toBe(500);
     });
   });
 

@@ -115,11 +115,47 @@ export class HttpExceptionFilter implements ExceptionFilter {
         },
       };
     }
+    if (isDatabaseUnreachable(exception)) {
+      return {
+        status: HttpStatus.SERVICE_UNAVAILABLE,
+        body: {
+          error: 'DATABASE_UNAVAILABLE',
+          message:
+            'The database cannot be reached; the request may or may not have taken effect: retry it with the same client_order_id (a retry never creates a second order)',
+          request_id: null,
+        },
+        retryAfter: 1,
+      };
+    }
     return {
       status: HttpStatus.INTERNAL_SERVER_ERROR,
       body: { error: 'INTERNAL_ERROR', message: 'Internal error', request_id: null },
     };
   }
+}
+
+/** Socket errors, and PostgreSQL's class 08 (connection exception) and 57P0x (shutting down). */
+const UNREACHABLE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND']);
+const UNREACHABLE_MESSAGES =
+  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/;
+
+/**
+ * The database connection failed under a request (lost mid-query, refused,
+ * pool timed out): a 503 the client may retry, not a 500. TypeORM wraps the
+ * driver's error (`driverError`); pg's own errors carry `code`.
+ */
+export function isDatabaseUnreachable(e: unknown): boolean {
+  for (
+    let err = e as { code?: unknown; message?: unknown; driverError?: unknown } | undefined, depth = 0;
+    err && depth < 3;
+    depth++
+  ) {
+    const code = typeof err.code === 'string' ? err.code : '';
+    if (UNREACHABLE_CODES.has(code) || code.startsWith('08') || /^57P0[1-3]$/.test(code)) return true;
+    if (typeof err.message === 'string' && UNREACHABLE_MESSAGES.test(err.message)) return true;
+    err = err.driverError as typeof err;
+  }
+  return false;
 }
 
 function bodyParserError(e: unknown): { status: number; code: string; message: string } | undefined {

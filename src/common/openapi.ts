@@ -109,6 +109,12 @@ export const ERROR_EXAMPLES = {
     message: 'Kill-switch state cannot be read: new orders are refused until it can (cancels still pass)',
     details: { state: 'kill_switch' },
   },
+  DATABASE_UNAVAILABLE: {
+    status: 503,
+    summary: 'The database cannot be reached (Retry-After); retry with the same ids',
+    message:
+      'The database cannot be reached; the request may or may not have taken effect: retry it with the same client_order_id (a retry never creates a second order)',
+  },
   INTERNAL_ERROR: {
     status: 500,
     summary: 'Unexpected (the detail is in the log only)',
@@ -189,8 +195,9 @@ function errorsAsJson(responses: Responses): void {
  * answer: 401 (no or bad key), 429 (the failed-authentication throttle), 500, and,
  * with a body, 400 (not JSON), 413 (too large) and 422 (invalid fields); with
  * path or query parameters, 422. Declared responses keep their text and gain
- * the examples. With service signing on, every operation can also answer 503
- * (the signature replay cache unreachable).
+ * the examples. Every operation can answer 503 DATABASE_UNAVAILABLE; with
+ * service signing on, also 503 SAFETY_STATE_UNAVAILABLE (the signature replay
+ * cache unreachable).
  */
 export function completeErrorResponses(document: OpenAPIObject, prefix: string, signing: boolean): void {
   for (const [path, item] of Object.entries(document.paths)) {
@@ -208,6 +215,8 @@ export function completeErrorResponses(document: OpenAPIObject, prefix: string, 
       if (op.requestBody || op.parameters?.some((p) => 'in' in p && (p.in === 'query' || p.in === 'path'))) {
         addResponse(op.responses, ['VALIDATION_FAILED']);
       }
+      // Every route reads the database (the key lookup at least).
+      addResponse(op.responses, ['DATABASE_UNAVAILABLE']);
       if (signing) addResponse(op.responses, ['SAFETY_STATE_UNAVAILABLE']);
       addResponse(op.responses, ['INTERNAL_ERROR']);
     }

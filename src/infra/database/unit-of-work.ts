@@ -82,11 +82,20 @@ export async function prepared<R extends QueryResultRow = QueryResultRow>(
  */
 @Injectable()
 export class UnitOfWork {
+  private readonly leases = new WeakMap<PoolClient, { broken: boolean; onError: () => void }>();
+
   constructor(private readonly ds: DataSource) {}
 
   async run<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     const client = await poolOf(this.ds).connect();
     let broken = false;
+    // A connection lost while checked out (no query running) is reported as an
+    // 'error' event: unheard, it would crash the process. The next query fails
+    // and the connection is discarded, not reused.
+    const onError = () => {
+      broken = true;
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const result = await fn(client as unknown as Tx);
@@ -98,6 +107,7 @@ export class UnitOfWork {
       });
       throw err;
     } finally {
+      client.removeListener('error', onError);
       client.release(broken);
     }
   }
@@ -111,10 +121,18 @@ export class UnitOfWork {
    */
   async lease(): Promise<Lease> {
     const client = await poolOf(this.ds).connect();
+    // As in run(): a lost connection must not crash the process, and is never reused.
+    const state = { broken: false, onError: () => (state.broken = true) };
+    client.on('error', state.onError);
+    this.leases.set(client, state);
     return client as unknown as Lease;
   }
 
   release(lease: Lease, opts: { discard?: boolean } = {}): void {
-    (lease as unknown as PoolClient).release(opts.discard === true);
+    const client = lease as unknown as PoolClient;
+    const state = this.leases.get(client);
+    this.leases.delete(client);
+    if (state) client.removeListener('error', state.onError);
+    client.release(opts.discard === true || state?.broken === true);
   }
 }

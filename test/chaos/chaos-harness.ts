@@ -1,0 +1,170 @@
+/**
+ * The chaos suite's harness: a gateway whose database connections go through
+ * a TCP proxy a test can cut, trading against the fake Alpaca; a steady order
+ * load; and the invariants checked after each fault (docs/runbook.md#chaos-suite).
+ */
+import { AlpacaBrokerClient } from '../../src/broker/alpaca/alpaca-broker-client';
+import { auth, startTestApp, TestApp } from '../support/app';
+import { createTestDatabase } from '../support/database';
+import { FakeAlpacaServer } from '../support/fake-alpaca/fake-alpaca.server';
+import { TcpProxy } from '../support/tcp-proxy';
+import { eventually } from '../support/wait';
+
+export const SYMBOL = 'CHAOS';
+
+export interface Sent {
+  id: string;
+  status: number;
+  error?: string;
+  at: number;
+}
+
+export interface Chaos {
+  fake: FakeAlpacaServer;
+  proxy: TcpProxy;
+  t: TestApp;
+  close(): Promise<void>;
+}
+
+export async function startChaos(): Promise<Chaos> {
+  const fake = new FakeAlpacaServer();
+  await fake.start();
+  const alpaca = new AlpacaBrokerClient({
+    keyId: fake.keyId,
+    secretKey: fake.secretKey,
+    baseUrl: fake.baseUrl,
+    streamUrl: fake.streamUrl,
+    submitTimeoutMs: 2000,
+    requestTimeoutMs: 2000,
+    stream: { watchdogMs: 5000, handshakeTimeoutMs: 1000, initialReconnectMs: 50, maxReconnectMs: 500 },
+  });
+  const pg = new URL(process.env.TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
+  const proxy = new TcpProxy(pg.hostname, Number(pg.port || 5432));
+  await proxy.start();
+  // The app's own connections go through the proxy; the test's assertion connection does not.
+  const database = await createTestDatabase();
+  const proxied = new URL(database.url);
+  proxied.port = String(proxy.port);
+  const t = await startTestApp({
+    broker: alpaca,
+    database,
+    env: {
+      DATABASE_URL: proxied.toString(),
+      DRY_RUN: 'false',
+      ORDER_POLL_INTERVAL_SECONDS: '1',
+      RECONCILIATION_INTERVAL_SECONDS: '3600',
+    },
+  });
+  return {
+    fake,
+    proxy,
+    t,
+    async close() {
+      proxy.restore();
+      await t.app.close();
+      await t.db.destroy();
+      await database.drop();
+      await alpaca.disconnect();
+      await fake.stop();
+      await proxy.stop();
+    },
+  };
+}
+
+/** Market buys of 1 share every 100 ms with fresh ids until `stop()`; every answer recorded. */
+export function orderLoad(t: TestApp, prefix: string) {
+  const sent: Sent[] = [];
+  let n = 0;
+  let stopped = false;
+  const submit = async () => {
+    const id = `${prefix}-${n++}`;
+    const res = await t.http
+      .post('/api/v1/orders')
+      .set(auth)
+      .send({ client_order_id: id, symbol: SYMBOL, side: 'buy', qty: 1, strategy_id: 'chaos' })
+      .timeout(15_000)
+      .catch((err: { status?: number }) => ({ status: err.status ?? 0, body: {} }));
+    sent.push({ id, status: res.status, error: (res.body as { error?: string }).error, at: Date.now() });
+  };
+  const running = (async () => {
+    const inFlight = new Set<Promise<void>>();
+    while (!stopped) {
+      const p = submit().finally(() => inFlight.delete(p));
+      inFlight.add(p);
+      await sleep(100);
+    }
+    await Promise.all(inFlight);
+  })();
+  return {
+    sent,
+    async stop(): Promise<void> {
+      stopped = true;
+      await running;
+    },
+    /** The first order answered 201 after `since`. */
+    recovered(since: number, timeoutMs = 60_000): Promise<Sent | undefined> {
+      return eventually(
+        async () => sent.find((s) => s.at > since && s.status === 201),
+        (s) => s !== undefined,
+        timeoutMs,
+      );
+    },
+  };
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function accepted(sent: Sent[]): Sent[] {
+  return sent.filter((s) => s.status === 200 || s.status === 201 || s.status === 202);
+}
+
+/** `201 ×41, 503 SAFETY_STATE_UNAVAILABLE ×100` */
+export function answers(sent: Sent[]): string {
+  const by = new Map<string, number>();
+  for (const s of sent) {
+    const k = `${s.status} ${s.error ?? ''}`.trim();
+    by.set(k, (by.get(k) ?? 0) + 1);
+  }
+  return [...by].map(([k, v]) => `${k} ×${v}`).join(', ');
+}
+
+/**
+ * The invariants after a fault: never a 500; every order settled (terminal or
+ * open at the broker); no accepted order lost; nothing at the broker twice or
+ * unknown to the gateway; the position equal to the broker's.
+ */
+export async function expectInvariants(c: Chaos, sent: Sent[]): Promise<{ atBroker: number; statuses: string }> {
+  const { t, fake } = c;
+  expect(sent.filter((s) => s.status >= 500 && s.status !== 503)).toEqual([]);
+  const unsettled = await eventually(
+    async () =>
+      (
+        await t.db.query(
+          `SELECT count(*)::int AS n FROM orders WHERE status IN ('pending_new', 'submitted_unknown', 'submitted_unconfirmed')`,
+        )
+      )[0].n as number,
+    (n) => n === 0,
+    60_000,
+  );
+  // Every order settled: terminal, or open at the broker (none still on its way or unconfirmed).
+  expect(unsettled).toBe(0);
+  const rows: Array<{ client_order_id: string }> = await t.db.query(`SELECT client_order_id FROM orders`);
+  const known = new Set(rows.map((r) => r.client_order_id));
+  expect(accepted(sent).filter((s) => !known.has(s.id))).toEqual([]);
+  const atBroker = fake.orders().map((o) => o.client_order_id);
+  expect(atBroker.length).toBe(new Set(atBroker).size);
+  expect(atBroker.filter((id) => !known.has(id))).toEqual([]);
+  const brokerQty = () => Number(fake.positions().find((p) => p.symbol === SYMBOL)?.qty ?? '0');
+  const localQty = async () =>
+    Number((await t.db.query(`SELECT qty::text AS qty FROM positions WHERE symbol = $1`, [SYMBOL]))[0]?.qty ?? '0');
+  const local = await eventually(localQty, (q) => q === brokerQty(), 60_000);
+  expect(local).toBe(brokerQty());
+  const statuses: Array<{ status: string; n: number }> = await t.db.query(
+    `SELECT status, count(*)::int AS n FROM orders GROUP BY status ORDER BY status`,
+  );
+  return { atBroker: atBroker.length, statuses: statuses.map((r) => `${r.status} ×${r.n}`).join(', ') };
+}
+
+export function report(line: string): void {
+  process.stderr.write(`chaos: ${line}\n`);
+}
