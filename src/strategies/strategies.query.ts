@@ -7,13 +7,14 @@ import { isSymbol, SYMBOL_PROBLEM } from '../common/symbol';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Clock } from '../infra/clock/clock';
 import { PositionState, unrealizedPl } from '../positions/domain/position-math';
-import { utcMidnight } from '../positions/domain/daily-pnl';
 import { PositionRepository } from '../positions/persistence/position.repository';
 import { Mark, PositionMarks } from '../positions/position-marks.service';
-import { replayBooks, unattributed, unattributedUnrealized } from './domain/strategy-books';
+import { Books, unattributed, unattributedUnrealized } from './domain/strategy-books';
+import { utcDate } from './domain/performance';
 import { StrategyStateRecord } from './domain/strategy-state';
 import { StrategyActivity, StrategyActivityRepository } from './persistence/strategy-activity.repository';
 import { StrategyStateRepository } from './persistence/strategy-state.repository';
+import { StrategyLedger } from './strategy-ledger.service';
 
 export interface StrategyView {
   strategy_id: string;
@@ -66,6 +67,7 @@ export class StrategiesQuery {
     private readonly states: StrategyStateRepository,
     private readonly positions: PositionRepository,
     private readonly marks: PositionMarks,
+    private readonly ledger: StrategyLedger,
     private readonly clock: Clock,
   ) {}
 
@@ -85,19 +87,14 @@ export class StrategiesQuery {
     const acts = await this.activity.activity(scope, only);
     if (!acts.length) return [];
     const ids = acts.map((a) => a.strategyId);
-    const [records, fills] = await Promise.all([
-      this.states.findMany(ids),
-      this.activity.fills(ids, new Date(now.getTime() + 1)),
-    ]);
-    const { books, realized } = replayBooks(fills);
+    const [records, ledger] = await Promise.all([this.states.findMany(ids), this.ledger.current()]);
+    // Read synchronously: the next refresh extends the ledger in place.
+    const books = ledger.books(ids);
+    const today = new Map<string, Decimal>();
+    const todayDate = utcDate(now);
+    for (const d of ledger.dayFigures(todayDate, todayDate, ids)) today.set(d.strategyId, d.realized);
     const open = [...books.values()].flatMap((b) => [...b].filter(([, p]) => !exact(p.qty).isZero()).map(([s]) => s));
     const marks = await this.marks.marks(open);
-    const midnight = utcMidnight(now).getTime();
-    const today = new Map<string, Decimal>();
-    for (const r of realized) {
-      if (r.fill.executedAt.getTime() < midnight) continue;
-      today.set(r.fill.strategyId, (today.get(r.fill.strategyId) ?? new Decimal(0)).plus(r.realizedDelta));
-    }
     const byId = new Map(records.map((r) => [r.strategyId, r]));
     return acts.map((a) =>
       this.view(a, byId.get(a.strategyId), books.get(a.strategyId), marks, today.get(a.strategyId), now),
@@ -160,11 +157,13 @@ export class StrategiesQuery {
     }
     // A key limited to some strategies sees the sum of their books, never the account's.
     const strategies = q.strategy_id !== undefined ? [q.strategy_id] : scope;
-    const fills = await this.activity.fills(strategies, new Date(now.getTime() + 1), q.symbol);
-    const { books } = replayBooks(fills);
-    const accountRows = strategies
-      ? null
-      : (await this.positions.listAll()).filter((p) => !q.symbol || p.symbol === q.symbol);
+    const [ledger, allPositions] = await Promise.all([
+      this.ledger.current(),
+      strategies ? Promise.resolve(null) : this.positions.listAll(),
+    ]);
+    // Read synchronously: the next refresh extends the ledger in place.
+    const books = ledger.books(strategies, q.symbol);
+    const accountRows = allPositions && allPositions.filter((p) => !q.symbol || p.symbol === q.symbol);
     const held = new Map<string, PositionState>();
     if (accountRows) for (const p of accountRows) held.set(p.symbol, p);
     else {
@@ -212,7 +211,7 @@ export class StrategiesQuery {
 
   private unattributedRows(
     account: Map<string, PositionState>,
-    books: ReturnType<typeof replayBooks>['books'],
+    books: Books,
     marks: Map<string, Mark>,
   ): NonNullable<PnlView['unattributed']> {
     const rest = unattributed(account, books);

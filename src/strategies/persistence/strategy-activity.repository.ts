@@ -68,15 +68,35 @@ export class StrategyActivityRepository {
         ORDER BY executed_at, id`,
       [strategyIds ?? null, before, symbol ?? null],
     );
-    return rows.map((r) => ({
-      id: r.id,
-      strategyId: r.strategy_id,
-      symbol: r.symbol,
-      side: r.side,
-      qty: r.qty,
-      price: r.price,
-      executedAt: r.executed_at,
-    }));
+    return rows.map(toBookFill);
+  }
+
+  /**
+   * How many fills come at or before `w` in execution order (time truncated
+   * to the ms as the books order fills, then id). Two index range scans.
+   */
+  async countFillsThrough(w: { executedAt: Date; id: string }): Promise<number> {
+    const rows: Array<{ n: number }> = await this.ds.query(
+      `SELECT ((SELECT count(*) FROM fills WHERE executed_at < $1)
+             + (SELECT count(*) FROM fills
+                 WHERE executed_at >= $1 AND executed_at < $1 + interval '1 millisecond' AND id <= $2::bigint))::int AS n`,
+      [w.executedAt, w.id],
+    );
+    return rows[0].n;
+  }
+
+  /** Every fill after `w` (null: all) in execution order, executed before `before`. */
+  async fillsAfter(w: { executedAt: Date; id: string } | null, before: Date): Promise<BookFill[]> {
+    const rows: FillRow[] = await this.ds.query(
+      `SELECT id::text AS id, strategy_id, symbol, side, qty::text AS qty, price::text AS price, executed_at
+         FROM fills
+        WHERE executed_at < $3
+          AND ($1::timestamptz IS NULL
+               OR (executed_at >= $1 AND (executed_at >= $1 + interval '1 millisecond' OR id > $2::bigint)))
+        ORDER BY executed_at, id`,
+      [w?.executedAt ?? null, w?.id ?? null, before],
+    );
+    return rows.map(toBookFill);
   }
 
   /** The account's realized P&L (as recorded on the fills) per UTC day in [from, to). */
@@ -128,4 +148,16 @@ export class StrategyActivityRepository {
     ]);
     return rows.map((r) => ({ date: r.date, strategyId: r.strategy_id, count: r.count }));
   }
+}
+
+function toBookFill(r: FillRow): BookFill {
+  return {
+    id: r.id,
+    strategyId: r.strategy_id,
+    symbol: r.symbol,
+    side: r.side,
+    qty: r.qty,
+    price: r.price,
+    executedAt: r.executed_at,
+  };
 }
