@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Principal } from '../auth/permission';
+import { Coalescer } from '../common/coalesce';
 import { Decimal, exact, plain, quotient } from '../common/decimal';
 import { ForbiddenError, InputValidationError, NotFoundError } from '../common/domain-error';
 import { IDENTIFIER_PATTERN } from '../common/validators';
@@ -59,8 +60,13 @@ export interface PnlView {
 const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
 
 /** The strategies' views and the real-time P&L (docs/strategies-and-pnl.md). Reads only. */
+/** Bound on the distinct (strategy, scope, symbol) reads that share computations. */
+const PNL_RUNS_LIMIT = 1000;
+
 @Injectable()
 export class StrategiesQuery {
+  private readonly pnlRuns = new Map<string, Coalescer<PnlView>>();
+
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly activity: StrategyActivityRepository,
@@ -150,11 +156,26 @@ export class StrategiesQuery {
     }
     if (q.symbol !== undefined && !isSymbol(q.symbol)) problems.push({ field: 'symbol', problems: [SYMBOL_PROBLEM] });
     if (problems.length) throw new InputValidationError(problems);
-    const now = this.clock.now();
     const scope = principal.strategyScope;
     if (q.strategy_id !== undefined && !principal.canAccessStrategy(q.strategy_id)) {
       throw new ForbiddenError('STRATEGY_FORBIDDEN', `This API key may not see strategy "${q.strategy_id}"`);
     }
+    // Concurrent identical reads share one computation, never one that started before they asked.
+    const key = JSON.stringify([q.strategy_id ?? null, scope ?? null, q.symbol ?? null]);
+    let shared = this.pnlRuns.get(key);
+    if (!shared) {
+      if (this.pnlRuns.size >= PNL_RUNS_LIMIT) this.pnlRuns.clear();
+      shared = new Coalescer(() => this.computePnl(scope, q));
+      this.pnlRuns.set(key, shared);
+    }
+    return shared.run();
+  }
+
+  private async computePnl(
+    scope: string[] | undefined,
+    q: { strategy_id?: string; symbol?: string },
+  ): Promise<PnlView> {
+    const now = this.clock.now();
     // A key limited to some strategies sees the sum of their books, never the account's.
     const strategies = q.strategy_id !== undefined ? [q.strategy_id] : scope;
     const [ledger, allPositions] = await Promise.all([
