@@ -10,7 +10,7 @@ import { Clock } from '../infra/clock/clock';
 import { PositionState, unrealizedPl } from '../positions/domain/position-math';
 import { PositionRepository } from '../positions/persistence/position.repository';
 import { Mark, PositionMarks } from '../positions/position-marks.service';
-import { Books, unattributed, unattributedUnrealized } from './domain/strategy-books';
+import { unattributedFromTotals } from './domain/book-ledger';
 import { utcDate } from './domain/performance';
 import { StrategyStateRecord } from './domain/strategy-state';
 import { StrategyActivity, StrategyActivityRepository } from './persistence/strategy-activity.repository';
@@ -182,14 +182,15 @@ export class StrategiesQuery {
       this.ledger.current(),
       strategies ? Promise.resolve(null) : this.positions.listAll(),
     ]);
-    // Read synchronously: the next refresh extends the ledger in place.
-    const books = ledger.books(strategies, q.symbol);
+    // Read synchronously: the next refresh extends the ledger in place. The account view needs
+    // only the books' sums per symbol (for unattributed), a scoped view the books themselves.
     const accountRows = allPositions && allPositions.filter((p) => !q.symbol || p.symbol === q.symbol);
+    const totals = accountRows ? ledger.symbolTotals(q.symbol) : null;
     const held = new Map<string, PositionState>();
     if (accountRows) for (const p of accountRows) held.set(p.symbol, p);
     else {
       // The sum of the strategies' books: one row per symbol (same math per strategy, summed).
-      for (const book of books.values()) {
+      for (const book of ledger.books(strategies, q.symbol).values()) {
         for (const [symbol, p] of book) {
           const h = held.get(symbol);
           held.set(symbol, h ? sumPositions(h, p) : p);
@@ -225,26 +226,11 @@ export class StrategiesQuery {
       positions,
       total_unrealized_pl: plain(totalU),
       total_realized_pl: plain(totalR),
-      unattributed: accountRows ? this.unattributedRows(held, books, marks) : null,
+      unattributed: totals
+        ? { positions: unattributedFromTotals(held, totals, (s) => marks.get(s)?.price ?? null) }
+        : null,
       as_of: now.toISOString(),
     };
-  }
-
-  private unattributedRows(
-    account: Map<string, PositionState>,
-    books: Books,
-    marks: Map<string, Mark>,
-  ): NonNullable<PnlView['unattributed']> {
-    const rest = unattributed(account, books);
-    const rows = [];
-    for (const [symbol, r] of rest) {
-      const mine = [...books.values()].map((b) => b.get(symbol)).filter((p): p is PositionState => !!p);
-      const price = marks.get(symbol)?.price ?? null;
-      const u = price === null ? null : unattributedUnrealized(account.get(symbol), mine, price);
-      if (exact(r.qty).isZero() && exact(r.realizedPl).isZero() && (u === null || exact(u).isZero())) continue;
-      rows.push({ symbol, qty: r.qty, realized_pl: r.realizedPl, unrealized_pl: u });
-    }
-    return { positions: rows };
   }
 }
 

@@ -1,8 +1,10 @@
 import fc from 'fast-check';
 import { Decimal } from '../../common/decimal';
-import { BookLedger } from './book-ledger';
+import { PositionState } from '../../positions/domain/position-math';
+import { rebuildPosition } from '../../positions/domain/position-rebuild';
+import { BookLedger, unattributedFromTotals } from './book-ledger';
 import { dailyPerformance, dailyPerformanceOf } from './performance';
-import { BookFill, compareFills, replayBooks } from './strategy-books';
+import { BookFill, compareFills, replayBooks, unattributed, unattributedUnrealized } from './strategy-books';
 
 const t0 = Date.UTC(2026, 0, 5, 22, 30);
 
@@ -59,6 +61,43 @@ describe('BookLedger', () => {
             );
           }
         }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it("unattributed from the books' sums equals unattributed() and unattributedUnrealized() of every book", () => {
+    const markArb = fc.option(
+      fc.integer({ min: 1, max: 50_000_000 }).map((n) => new Decimal(n).div(10_000).toFixed()),
+      { nil: null },
+    );
+    fc.assert(
+      fc.property(fillsArb, fillsArb, markArb, markArb, (fills, orphans, aaplMark, msftMark) => {
+        const marks: Record<string, string | null> = { AAPL: aaplMark, MSFT: msftMark };
+        // The account: every strategy's fills plus some no strategy sent (corrections, orphans).
+        const all = [...fills, ...orphans.map((f) => ({ ...f, id: String(Number(f.id) + 1000), strategyId: '?' }))];
+        const account = new Map<string, PositionState>();
+        for (const symbol of new Set(all.map((f) => f.symbol))) {
+          const mine = all.filter((f) => f.symbol === symbol).sort(compareFills);
+          account.set(symbol, rebuildPosition(mine.map((f) => ({ ...f, realizedPl: '0' }))).position);
+        }
+        const ledger = new BookLedger();
+        ledger.apply(fills);
+        const books = replayBooks(fills).books;
+        const expected = [];
+        for (const [symbol, r] of unattributed(account, books)) {
+          const mark = marks[symbol] ?? null;
+          const inBooks = [...books.values()].map((b) => b.get(symbol)).filter((p): p is PositionState => !!p);
+          const u = mark === null ? null : unattributedUnrealized(account.get(symbol), inBooks, mark);
+          if (
+            new Decimal(r.qty).isZero() &&
+            new Decimal(r.realizedPl).isZero() &&
+            (u === null || new Decimal(u).isZero())
+          )
+            continue;
+          expected.push({ symbol, qty: r.qty, realized_pl: r.realizedPl, unrealized_pl: u });
+        }
+        expect(unattributedFromTotals(account, ledger.symbolTotals(), (s) => marks[s] ?? null)).toEqual(expected);
       }),
       { numRuns: 150 },
     );

@@ -25,6 +25,55 @@ interface ExactPosition {
   realizedPl: Decimal;
 }
 
+/** Every strategy's position in one symbol, summed: Σ qty, Σ realized P&L, Σ qty × avg entry. */
+export interface SymbolTotals {
+  qty: Decimal;
+  realizedPl: Decimal;
+  cost: Decimal;
+}
+
+export interface UnattributedRow {
+  symbol: string;
+  qty: string;
+  realized_pl: string;
+  unrealized_pl: string | null;
+}
+
+/**
+ * What no strategy's book holds, per symbol, as in unattributed() and
+ * unattributedUnrealized() of every book, but from the books' sums: the
+ * unattributed unrealized P&L at mark m is
+ * (qty_acct − Σ qty) × m − qty_acct × avg_acct + Σ qty × avg, exactly.
+ * Symbols with nothing unattributed (qty, realized and unrealized all 0) are
+ * left out; a symbol without a mark has unrealized null. Sorted by symbol.
+ */
+export function unattributedFromTotals(
+  account: ReadonlyMap<string, PositionState>,
+  totals: ReadonlyMap<string, SymbolTotals>,
+  markOf: (symbol: string) => string | null,
+): UnattributedRow[] {
+  const rows: UnattributedRow[] = [];
+  for (const symbol of [...new Set([...account.keys(), ...totals.keys()])].sort()) {
+    const a = account.get(symbol);
+    const t = totals.get(symbol);
+    const aQty = exact(a?.qty ?? '0');
+    const qty = t ? aQty.minus(t.qty) : aQty;
+    const realized = exact(a?.realizedPl ?? '0').minus(t?.realizedPl ?? ZERO);
+    const price = markOf(symbol);
+    let u: Decimal | null = null;
+    if (price !== null) {
+      const aCost = aQty.isZero() ? ZERO : aQty.times(a?.avgEntryPrice ?? '0');
+      u = qty
+        .times(price)
+        .minus(aCost)
+        .plus(t?.cost ?? ZERO);
+    }
+    if (qty.isZero() && realized.isZero() && (u === null || u.isZero())) continue;
+    rows.push({ symbol, qty: plain(qty), realized_pl: plain(realized), unrealized_pl: u === null ? null : plain(u) });
+  }
+  return rows;
+}
+
 export interface Watermark {
   /** Execution time of the last fill applied (ms precision, as replayBooks orders fills). */
   executedAt: Date;
@@ -38,6 +87,8 @@ export class BookLedger {
   private readonly positions = new Map<string, Map<string, ExactPosition>>();
   /** `date\0strategy` → that day's figures of the strategy. */
   private readonly days = new Map<string, DayFigures>();
+  /** symbol → every strategy's position in it, summed. */
+  private readonly totals = new Map<string, SymbolTotals>();
   private applied = 0;
   private last: Watermark | null = null;
 
@@ -72,6 +123,14 @@ export class BookLedger {
       avgEntryPrice: c.avgEntryPrice,
       realizedPl: (before?.realizedPl ?? ZERO).plus(c.realizedDelta),
     });
+    const oldQty = before?.qty ?? ZERO;
+    const oldCost = oldQty.isZero() ? ZERO : oldQty.times(before?.avgEntryPrice ?? ZERO);
+    const t = this.totals.get(f.symbol) ?? { qty: ZERO, realizedPl: ZERO, cost: ZERO };
+    this.totals.set(f.symbol, {
+      qty: t.qty.plus(c.qty).minus(oldQty),
+      realizedPl: t.realizedPl.plus(c.realizedDelta),
+      cost: t.cost.plus(c.qty.times(c.avgEntryPrice)).minus(oldCost),
+    });
     const date = utcDate(f.executedAt);
     const key = `${date}\u0000${f.strategyId}`;
     let day = this.days.get(key);
@@ -100,6 +159,13 @@ export class BookLedger {
       }
       if (copy.size || symbol === undefined) out.set(strategyId, copy);
     }
+    return out;
+  }
+
+  /** Every strategy's position per symbol, summed (only `symbol` when given). */
+  symbolTotals(symbol?: string): Map<string, SymbolTotals> {
+    const out = new Map<string, SymbolTotals>();
+    for (const [s, t] of this.totals) if (symbol === undefined || s === symbol) out.set(s, { ...t });
     return out;
   }
 
