@@ -102,8 +102,11 @@ export class StrategyActivityRepository {
   /** The account's realized P&L (as recorded on the fills) per UTC day in [from, to). */
   async accountRealizedByDay(from: Date, to: Date): Promise<Array<{ date: string; realizedPl: string }>> {
     const rows: Array<{ date: string; realized_pl: string }> = await this.ds.query(
-      `SELECT to_char(executed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS date, SUM(realized_pl)::text AS realized_pl
-         FROM fills WHERE executed_at >= $1 AND executed_at < $2 GROUP BY 1 ORDER BY 1`,
+      // Grouped by the date first: one to_char per day instead of one per row.
+      `SELECT to_char(d, 'YYYY-MM-DD') AS date, realized_pl::text AS realized_pl
+         FROM (SELECT (executed_at AT TIME ZONE 'UTC')::date AS d, SUM(realized_pl) AS realized_pl
+                 FROM fills WHERE executed_at >= $1 AND executed_at < $2 GROUP BY 1) s
+        ORDER BY d`,
       [from, to],
     );
     return rows.map((r) => ({ date: r.date, realizedPl: r.realized_pl }));
@@ -112,9 +115,10 @@ export class StrategyActivityRepository {
   /** Orders created per UTC day and strategy in [from, to). */
   async ordersByDay(strategyIds: readonly string[] | undefined, from: Date, to: Date): Promise<DayCount[]> {
     return this.countByDay(
-      `SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS date, strategy_id, COUNT(*)::int AS count
-         FROM orders WHERE created_at >= $2 AND created_at < $3 AND ($1::text[] IS NULL OR strategy_id = ANY($1))
-        GROUP BY 1, 2`,
+      `SELECT to_char(d, 'YYYY-MM-DD') AS date, strategy_id, count::int AS count
+         FROM (SELECT (created_at AT TIME ZONE 'UTC')::date AS d, strategy_id, COUNT(*) AS count
+                 FROM orders WHERE created_at >= $2 AND created_at < $3 AND ($1::text[] IS NULL OR strategy_id = ANY($1))
+                GROUP BY 1, 2) s`,
       strategyIds,
       from,
       to,
@@ -124,11 +128,12 @@ export class StrategyActivityRepository {
   /** Refusals (pre-trade and broker rejections, `order.rejected` audit rows) per UTC day and strategy. */
   async rejectionsByDay(strategyIds: readonly string[] | undefined, from: Date, to: Date): Promise<DayCount[]> {
     return this.countByDay(
-      `SELECT to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS date, strategy_id, COUNT(*)::int AS count
-         FROM audit_log
-        WHERE action = 'order.rejected' AND strategy_id IS NOT NULL AND occurred_at >= $2 AND occurred_at < $3
-          AND ($1::text[] IS NULL OR strategy_id = ANY($1))
-        GROUP BY 1, 2`,
+      `SELECT to_char(d, 'YYYY-MM-DD') AS date, strategy_id, count::int AS count
+         FROM (SELECT (occurred_at AT TIME ZONE 'UTC')::date AS d, strategy_id, COUNT(*) AS count
+                 FROM audit_log
+                WHERE action = 'order.rejected' AND strategy_id IS NOT NULL AND occurred_at >= $2 AND occurred_at < $3
+                  AND ($1::text[] IS NULL OR strategy_id = ANY($1))
+                GROUP BY 1, 2) s`,
       strategyIds,
       from,
       to,
