@@ -28,6 +28,8 @@ export interface ReadPhaseResult {
   phase: 'pnl' | 'performance';
   seeded: string;
   connections: number;
+  /** The first request after boot, in ms: it replays every fill into the strategies' books. */
+  firstRequestMs: number;
   load: LoadSummary;
 }
 
@@ -102,15 +104,18 @@ export async function measureReadPhase(
     const path =
       phase === 'pnl' ? '/api/v1/positions/pnl/realtime' : `/api/v1/performance/daily?start=${start}&end=${today}`;
     const headers = { authorization: `Bearer ${adminKey}` };
+    const probeStart = performance.now();
     const probe = await fetch(`${server.baseUrl}${path}`, { headers });
     const body = (await probe.json()) as { positions?: unknown[]; days?: unknown[] };
+    const firstRequestMs = Math.round(performance.now() - probeStart);
     if (probe.status !== 200) throw new Error(`${phase}: ${path} answered ${probe.status}: ${JSON.stringify(body)}`);
     log(`${phase}: probe answered ${phase === 'pnl' ? body.positions?.length : body.days?.length} rows`);
     const connections = phase === 'pnl' ? Number(process.env.BENCH_PNL_CONNECTIONS ?? 16) : 1;
     const load = { baseUrl: server.baseUrl, path, headers, method: 'GET' as const, connections, signal };
     if (cfg.warmupS > 0) await runLoad({ ...load, durationS: cfg.warmupS });
     log(`${phase}: measuring for ${cfg.durationS} s at ${connections} connection(s)`);
-    return { phase, seeded, connections, load: await runLoad({ ...load, durationS: cfg.durationS }) };
+    const measured = await runLoad({ ...load, durationS: cfg.durationS });
+    return { phase, seeded, connections, firstRequestMs, load: measured };
   } finally {
     await server.stop();
   }
@@ -129,6 +134,7 @@ export function printReadPhaseReport(r: ReadPhaseResult, checks: TargetCheck[]):
   const out = [
     '',
     `${r.phase}: ${what}; seeded ${r.seeded}; ${r.connections} connection(s), ${l.durationS} s`,
+    `  first request after boot (replays every fill): ${r.firstRequestMs} ms`,
     `  req/s ${l.rps}  p50 ${l.latencyMs.p50} ms  p99 ${l.latencyMs.p99} ms  max ${l.latencyMs.max} ms  requests ${l.requests}  errors ${l.errors}`,
   ];
   process.stdout.write(`${out.join('\n')}\n`);
