@@ -59,18 +59,6 @@ export class StrategyActivityRepository {
     }));
   }
 
-  /** The fills of `strategyIds` (undefined: all) executed before `before`. */
-  async fills(strategyIds: readonly string[] | undefined, before: Date, symbol?: string): Promise<BookFill[]> {
-    const rows: FillRow[] = await this.ds.query(
-      `SELECT id::text AS id, strategy_id, symbol, side, qty::text AS qty, price::text AS price, executed_at
-         FROM fills
-        WHERE ($1::text[] IS NULL OR strategy_id = ANY($1)) AND executed_at < $2 AND ($3::text IS NULL OR symbol = $3)
-        ORDER BY executed_at, id`,
-      [strategyIds ?? null, before, symbol ?? null],
-    );
-    return rows.map(toBookFill);
-  }
-
   /**
    * How many fills come at or before `w` in execution order (time truncated
    * to the ms as the books order fills, then id). Two index range scans.
