@@ -16,7 +16,7 @@ export const OTHER_CPU_WARN_PCT = 20;
 export type Side = 'baseline' | 'gateway';
 export type LivePhase = 'live' | 'latency';
 export type SafetyPhase = 'pipeline' | 'propagation';
-export type Phase = Side | LivePhase | SafetyPhase | 'reconciliation' | 'twap';
+export type Phase = Side | LivePhase | SafetyPhase | 'reconciliation' | 'twap' | 'pnl' | 'performance';
 export const PHASES: readonly Phase[] = [
   'baseline',
   'gateway',
@@ -26,6 +26,8 @@ export const PHASES: readonly Phase[] = [
   'propagation',
   'reconciliation',
   'twap',
+  'pnl',
+  'performance',
 ];
 
 export interface BenchConfig {

@@ -6,8 +6,10 @@ export interface LoadOptions {
   baseUrl: string;
   path: string;
   headers: Record<string, string>;
-  /** Called once per request sent, so every request can carry a different body. */
-  nextBody: () => string;
+  /** POST (the default) or GET; a GET sends no body. */
+  method?: 'GET' | 'POST';
+  /** Called once per request sent, so every request can carry a different body (POST only). */
+  nextBody?: () => string;
   durationS: number;
   connections: number;
   /** Aborting stops the run early; autocannon still reports what it measured. */
@@ -41,13 +43,15 @@ export function runLoad(opts: LoadOptions): Promise<LoadSummary> {
         duration: opts.durationS,
         pipelining: 1,
         requests: [
-          {
-            method: 'POST',
-            path: opts.path,
-            headers: { 'content-type': 'application/json', ...opts.headers },
-            // A fixed body would make every request after the first an idempotent replay (a read, not an insert).
-            setupRequest: (request) => ({ ...request, body: opts.nextBody() }),
-          },
+          opts.method === 'GET'
+            ? { method: 'GET', path: opts.path, headers: opts.headers }
+            : {
+                method: 'POST',
+                path: opts.path,
+                headers: { 'content-type': 'application/json', ...opts.headers },
+                // A fixed body would make every request after the first an idempotent replay (a read, not an insert).
+                setupRequest: (request) => ({ ...request, body: opts.nextBody?.() ?? '{}' }),
+              },
         ],
       },
       (err, result) => {

@@ -29,6 +29,7 @@ import {
 import { LIVE_DRAIN_S, LIVE_SETTLE_S, LiveResult, measureLive, printLiveReport } from './live';
 import { checkPipeline, measurePipeline, PipelineResult, printPipelineReport } from './pipeline';
 import { checkPropagation, measurePropagation, printPropagationReport, PropagationResult } from './propagation';
+import { checkReadPhase, measureReadPhase, printReadPhaseReport, ReadPhaseResult } from './pnl';
 import { measureReconciliation } from './reconciliation';
 import { checkTargets, DATABASE_NAME, printReport, runThroughputPhases, SideResult } from './throughput';
 import { checkTwap, measureTwap, printTwapReport, readTwapConfig, TwapResult } from './twap';
@@ -91,6 +92,12 @@ async function main(): Promise<number> {
   if (runs('reconciliation') && !abort.signal.aborted) await measureReconciliation(cfg);
   let twap: TwapResult | undefined;
   if (runs('twap') && !abort.signal.aborted) twap = await measureTwap(cfg, adminKey, abort.signal);
+  // The read side of strategies and P&L: only when asked for by name (seeding 100,000 fills takes a while).
+  const reads: ReadPhaseResult[] = [];
+  for (const phase of ['pnl', 'performance'] as const) {
+    if (cfg.only === phase && !abort.signal.aborted)
+      reads.push(await measureReadPhase(phase, cfg, adminKey, abort.signal));
+  }
 
   const { ratio, checks } = checkTargets(results.baseline, results.gateway);
   if (results.baseline || results.gateway) printReport(cfg, results, ratio, checks);
@@ -103,12 +110,18 @@ async function main(): Promise<number> {
   if (propagation) printPropagationReport(propagation, propagationChecks);
   const twapChecks = checkTwap(twap);
   if (twap) printTwapReport(twap, twapChecks);
+  const readChecks = reads.flatMap((r) => {
+    const c = checkReadPhase(r);
+    printReadPhaseReport(r, c);
+    return c;
+  });
   const allChecks = [
     ...(results.baseline || results.gateway ? checks : []),
     ...(latencyCheck ? [latencyCheck] : []),
     ...pipelineChecks,
     ...propagationChecks,
     ...twapChecks,
+    ...readChecks,
   ];
 
   // An interrupted run is partial: keep the last complete one on disk.
@@ -136,6 +149,8 @@ async function main(): Promise<number> {
     propagationTargets: propagationChecks,
     twap: twap ?? null,
     twapTargets: twapChecks,
+    reads,
+    readTargets: readChecks,
     pass: allChecks.every((c) => c.pass !== false),
   };
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);

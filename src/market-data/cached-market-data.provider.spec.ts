@@ -285,6 +285,39 @@ describe('CachedMarketDataProvider', () => {
     expect(inner.priceCalls).toBe(4);
   });
 
+  describe('latestPrices', () => {
+    it('answers fresh cached symbols from the cache, looks up only the others, once per symbol', async () => {
+      const { clock, inner, cached } = setup();
+      await cached.latestPrice('AAPL');
+      clock.advance(PRICE_TTL - 1);
+      const prices = await cached.latestPrices(['AAPL', 'MSFT', 'MSFT', 'TSLA']);
+      expect(inner.priceCalls).toBe(3);
+      expect([...prices.keys()].sort()).toEqual(['AAPL', 'MSFT', 'TSLA']);
+      expect(prices.get('AAPL')?.price).toBe('100');
+      clock.advance(1);
+      const again = await cached.latestPrices(['AAPL', 'MSFT']);
+      expect(inner.priceCalls).toBe(4); // AAPL expired; MSFT still fresh
+      expect(again.get('AAPL')?.price).toBe('103');
+    });
+
+    it('null is "no data"; a failed symbol is absent and not cached; copies are handed out', async () => {
+      const { inner, cached } = setup();
+      inner.price = (symbol) =>
+        symbol === 'DOWN'
+          ? Promise.reject(new MarketDataUnavailableError('down'))
+          : symbol === 'NONE'
+            ? Promise.resolve(null)
+            : Promise.resolve({ symbol, price: '5', timestamp: NOW, source: 'sim' });
+      const prices = await cached.latestPrices(['DOWN', 'NONE', 'OK']);
+      expect(prices.has('DOWN')).toBe(false);
+      expect(prices.get('NONE')).toBeNull();
+      prices.get('OK')!.timestamp.setTime(0);
+      const again = await cached.latestPrices(['DOWN', 'OK']);
+      expect(inner.priceCalls).toBe(4); // DOWN asked again, OK from the cache
+      expect(again.get('OK')?.timestamp).toEqual(NOW);
+    });
+  });
+
   it('refuses a negative TTL', () => {
     const clock = new ManualClock(NOW);
     expect(

@@ -80,6 +80,12 @@ export class SingleFlightCache<T> {
     }
   }
 
+  /** The cached value of `key` when it is still fresh; undefined when a lookup is needed. */
+  peek(key: string): { value: T | null } | undefined {
+    const cached = this.entries.get(key);
+    return cached !== undefined && this.clock.now().getTime() < cached.expiresAt ? { value: cached.value } : undefined;
+  }
+
   invalidate(key?: string): void {
     if (key === undefined) {
       this.epoch += 1;
@@ -145,6 +151,30 @@ export class CachedMarketDataProvider implements MarketDataProvider {
     const p = await this.prices.get(symbol, () => this.inner.latestPrice(symbol));
     // A copy: callers share the cached object, and a Date is mutable.
     return p && { ...p, timestamp: new Date(p.timestamp.getTime()) };
+  }
+
+  /**
+   * The latest price of each of `symbols`: fresh cached answers at once, the
+   * others looked up in parallel (each with latestPrice's single flight). A
+   * symbol whose lookup failed is absent from the map; null is "no data".
+   */
+  async latestPrices(symbols: readonly string[]): Promise<Map<string, PriceObservation | null>> {
+    const out = new Map<string, PriceObservation | null>();
+    const misses: string[] = [];
+    for (const s of new Set(symbols)) {
+      const hit = this.prices.peek(s);
+      if (hit === undefined) misses.push(s);
+      else out.set(s, hit.value && { ...hit.value, timestamp: new Date(hit.value.timestamp.getTime()) });
+    }
+    await Promise.all(
+      misses.map((s) =>
+        this.latestPrice(s).then(
+          (p) => void out.set(s, p),
+          () => undefined,
+        ),
+      ),
+    );
+    return out;
   }
 
   async averageDailyVolume(symbol: string): Promise<AverageDailyVolume | null> {

@@ -32,6 +32,11 @@ export interface AverageDailyVolume {
  */
 export interface MarketDataProvider {
   latestPrice(symbol: string): Promise<PriceObservation | null>;
+  /**
+   * Many symbols at once (the cached provider has it): a symbol whose lookup
+   * failed is absent from the map, null is "no data".
+   */
+  latestPrices?(symbols: readonly string[]): Promise<Map<string, PriceObservation | null>>;
   averageDailyVolume(symbol: string): Promise<AverageDailyVolume | null>;
 }
 

@@ -30,14 +30,33 @@ export class PositionMarks {
   async marks(symbols: readonly string[], withLastFill = true): Promise<Map<string, Mark>> {
     const unique = [...new Set(symbols)];
     const [market, fills] = await Promise.all([
-      Promise.all(unique.map((s) => this.marketPrice(s))),
+      this.marketPrices(unique),
       withLastFill && unique.length
         ? this.positions.lastFillPrices(unique)
         : Promise.resolve(new Map<string, PricePoint>()),
     ]);
     const now = this.clock.now();
     const out = new Map<string, Mark>();
-    unique.forEach((s, i) => out.set(s, chooseMark(market[i], fills.get(s) ?? null, now, this.maxAgeMs)));
+    for (const s of unique) out.set(s, chooseMark(market.get(s) ?? null, fills.get(s) ?? null, now, this.maxAgeMs));
+    return out;
+  }
+
+  /** One batch from the cached provider when it has one, else one lookup per symbol. */
+  private async marketPrices(symbols: readonly string[]): Promise<Map<string, PricePoint | null>> {
+    const out = new Map<string, PricePoint | null>();
+    if (!symbols.length) return out;
+    if (this.marketData.latestPrices) {
+      try {
+        for (const [s, obs] of await this.marketData.latestPrices(symbols)) {
+          out.set(s, obs ? { price: obs.price, at: obs.timestamp } : null);
+        }
+      } catch (err) {
+        this.logger.debug(`no market prices: ${(err as Error).message}`);
+      }
+      return out;
+    }
+    const points = await Promise.all(symbols.map((s) => this.marketPrice(s)));
+    symbols.forEach((s, i) => out.set(s, points[i]));
     return out;
   }
 

@@ -5,16 +5,16 @@ import { DomainError, FieldProblem, ForbiddenError, InputValidationError } from 
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Clock } from '../infra/clock/clock';
 import {
-  dailyPerformance,
+  dailyPerformanceOf,
   daysInRange,
   parseDay,
   PerformanceRow,
   PerformanceTotals,
   utcDate,
 } from './domain/performance';
-import { replayBooks } from './domain/strategy-books';
 import { StrategyActivityRepository } from './persistence/strategy-activity.repository';
 import { isStrategyId } from './strategies.query';
+import { StrategyLedger } from './strategy-ledger.service';
 
 export interface PerformanceView {
   start: string;
@@ -37,6 +37,7 @@ export class PerformanceQuery {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly activity: StrategyActivityRepository,
+    private readonly ledger: StrategyLedger,
     private readonly clock: Clock,
   ) {}
 
@@ -96,13 +97,15 @@ export class PerformanceQuery {
   ): Promise<PerformanceView> {
     const from = new Date(`${start}T00:00:00Z`);
     const to = new Date(Date.parse(`${end}T00:00:00Z`) + 86_400_000);
-    const [fills, orders, rejections, account] = await Promise.all([
-      this.activity.fills(strategies, to),
+    const [ledger, orders, rejections, account] = await Promise.all([
+      this.ledger.current(),
       this.activity.ordersByDay(strategies, from, to),
       this.activity.rejectionsByDay(strategies, from, to),
       strategies ? Promise.resolve(null) : this.activity.accountRealizedByDay(from, to),
     ]);
-    const { days, totals } = dailyPerformance(replayBooks(fills).realized, orders, rejections, start, end);
+    // Read synchronously: the next refresh extends the ledger in place.
+    const figures = ledger.dayFigures(start, end, strategies);
+    const { days, totals } = dailyPerformanceOf(figures, orders, rejections, start, end);
     let unattributed: PerformanceView['unattributed'] = null;
     if (account) {
       const accountTotal = account.reduce((acc, d) => acc.plus(d.realizedPl), exact('0'));

@@ -12,6 +12,7 @@ import { StrategyStateRepository } from './persistence/strategy-state.repository
 import { PnlController } from './pnl.controller';
 import { StrategiesController } from './strategies.controller';
 import { StrategiesQuery } from './strategies.query';
+import { StrategyLedger } from './strategy-ledger.service';
 import { StrategyStateService } from './strategy-state.service';
 
 /**
@@ -27,6 +28,7 @@ import { StrategyStateService } from './strategy-state.service';
     StrategyActivityRepository,
     StrategyStateService,
     HeartbeatMonitor,
+    StrategyLedger,
     StrategiesQuery,
     PerformanceQuery,
   ],

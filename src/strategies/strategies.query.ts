@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Principal } from '../auth/permission';
+import { Coalescer } from '../common/coalesce';
 import { Decimal, exact, plain, quotient } from '../common/decimal';
 import { ForbiddenError, InputValidationError, NotFoundError } from '../common/domain-error';
 import { IDENTIFIER_PATTERN } from '../common/validators';
@@ -7,13 +8,14 @@ import { isSymbol, SYMBOL_PROBLEM } from '../common/symbol';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Clock } from '../infra/clock/clock';
 import { PositionState, unrealizedPl } from '../positions/domain/position-math';
-import { utcMidnight } from '../positions/domain/daily-pnl';
 import { PositionRepository } from '../positions/persistence/position.repository';
 import { Mark, PositionMarks } from '../positions/position-marks.service';
-import { replayBooks, unattributed, unattributedUnrealized } from './domain/strategy-books';
+import { unattributedFromTotals } from './domain/book-ledger';
+import { utcDate } from './domain/performance';
 import { StrategyStateRecord } from './domain/strategy-state';
 import { StrategyActivity, StrategyActivityRepository } from './persistence/strategy-activity.repository';
 import { StrategyStateRepository } from './persistence/strategy-state.repository';
+import { StrategyLedger } from './strategy-ledger.service';
 
 export interface StrategyView {
   strategy_id: string;
@@ -58,14 +60,20 @@ export interface PnlView {
 const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
 
 /** The strategies' views and the real-time P&L (docs/strategies-and-pnl.md). Reads only. */
+/** Bound on the distinct (strategy, scope, symbol) reads that share computations. */
+const PNL_RUNS_LIMIT = 1000;
+
 @Injectable()
 export class StrategiesQuery {
+  private readonly pnlRuns = new Map<string, Coalescer<PnlView>>();
+
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly activity: StrategyActivityRepository,
     private readonly states: StrategyStateRepository,
     private readonly positions: PositionRepository,
     private readonly marks: PositionMarks,
+    private readonly ledger: StrategyLedger,
     private readonly clock: Clock,
   ) {}
 
@@ -85,19 +93,14 @@ export class StrategiesQuery {
     const acts = await this.activity.activity(scope, only);
     if (!acts.length) return [];
     const ids = acts.map((a) => a.strategyId);
-    const [records, fills] = await Promise.all([
-      this.states.findMany(ids),
-      this.activity.fills(ids, new Date(now.getTime() + 1)),
-    ]);
-    const { books, realized } = replayBooks(fills);
+    const [records, ledger] = await Promise.all([this.states.findMany(ids), this.ledger.current()]);
+    // Read synchronously: the next refresh extends the ledger in place.
+    const books = ledger.books(ids);
+    const today = new Map<string, Decimal>();
+    const todayDate = utcDate(now);
+    for (const d of ledger.dayFigures(todayDate, todayDate, ids)) today.set(d.strategyId, d.realized);
     const open = [...books.values()].flatMap((b) => [...b].filter(([, p]) => !exact(p.qty).isZero()).map(([s]) => s));
     const marks = await this.marks.marks(open);
-    const midnight = utcMidnight(now).getTime();
-    const today = new Map<string, Decimal>();
-    for (const r of realized) {
-      if (r.fill.executedAt.getTime() < midnight) continue;
-      today.set(r.fill.strategyId, (today.get(r.fill.strategyId) ?? new Decimal(0)).plus(r.realizedDelta));
-    }
     const byId = new Map(records.map((r) => [r.strategyId, r]));
     return acts.map((a) =>
       this.view(a, byId.get(a.strategyId), books.get(a.strategyId), marks, today.get(a.strategyId), now),
@@ -153,23 +156,41 @@ export class StrategiesQuery {
     }
     if (q.symbol !== undefined && !isSymbol(q.symbol)) problems.push({ field: 'symbol', problems: [SYMBOL_PROBLEM] });
     if (problems.length) throw new InputValidationError(problems);
-    const now = this.clock.now();
     const scope = principal.strategyScope;
     if (q.strategy_id !== undefined && !principal.canAccessStrategy(q.strategy_id)) {
       throw new ForbiddenError('STRATEGY_FORBIDDEN', `This API key may not see strategy "${q.strategy_id}"`);
     }
+    // Concurrent identical reads share one computation, never one that started before they asked.
+    const key = JSON.stringify([q.strategy_id ?? null, scope ?? null, q.symbol ?? null]);
+    let shared = this.pnlRuns.get(key);
+    if (!shared) {
+      if (this.pnlRuns.size >= PNL_RUNS_LIMIT) this.pnlRuns.clear();
+      shared = new Coalescer(() => this.computePnl(scope, q));
+      this.pnlRuns.set(key, shared);
+    }
+    return shared.run();
+  }
+
+  private async computePnl(
+    scope: string[] | undefined,
+    q: { strategy_id?: string; symbol?: string },
+  ): Promise<PnlView> {
+    const now = this.clock.now();
     // A key limited to some strategies sees the sum of their books, never the account's.
     const strategies = q.strategy_id !== undefined ? [q.strategy_id] : scope;
-    const fills = await this.activity.fills(strategies, new Date(now.getTime() + 1), q.symbol);
-    const { books } = replayBooks(fills);
-    const accountRows = strategies
-      ? null
-      : (await this.positions.listAll()).filter((p) => !q.symbol || p.symbol === q.symbol);
+    const [ledger, allPositions] = await Promise.all([
+      this.ledger.current(),
+      strategies ? Promise.resolve(null) : this.positions.listAll(),
+    ]);
+    // Read synchronously: the next refresh extends the ledger in place. The account view needs
+    // only the books' sums per symbol (for unattributed), a scoped view the books themselves.
+    const accountRows = allPositions && allPositions.filter((p) => !q.symbol || p.symbol === q.symbol);
+    const totals = accountRows ? ledger.symbolTotals(q.symbol) : null;
     const held = new Map<string, PositionState>();
     if (accountRows) for (const p of accountRows) held.set(p.symbol, p);
     else {
       // The sum of the strategies' books: one row per symbol (same math per strategy, summed).
-      for (const book of books.values()) {
+      for (const book of ledger.books(strategies, q.symbol).values()) {
         for (const [symbol, p] of book) {
           const h = held.get(symbol);
           held.set(symbol, h ? sumPositions(h, p) : p);
@@ -205,26 +226,11 @@ export class StrategiesQuery {
       positions,
       total_unrealized_pl: plain(totalU),
       total_realized_pl: plain(totalR),
-      unattributed: accountRows ? this.unattributedRows(held, books, marks) : null,
+      unattributed: totals
+        ? { positions: unattributedFromTotals(held, totals, (s) => marks.get(s)?.price ?? null) }
+        : null,
       as_of: now.toISOString(),
     };
-  }
-
-  private unattributedRows(
-    account: Map<string, PositionState>,
-    books: ReturnType<typeof replayBooks>['books'],
-    marks: Map<string, Mark>,
-  ): NonNullable<PnlView['unattributed']> {
-    const rest = unattributed(account, books);
-    const rows = [];
-    for (const [symbol, r] of rest) {
-      const mine = [...books.values()].map((b) => b.get(symbol)).filter((p): p is PositionState => !!p);
-      const price = marks.get(symbol)?.price ?? null;
-      const u = price === null ? null : unattributedUnrealized(account.get(symbol), mine, price);
-      if (exact(r.qty).isZero() && exact(r.realizedPl).isZero() && (u === null || exact(u).isZero())) continue;
-      rows.push({ symbol, qty: r.qty, realized_pl: r.realizedPl, unrealized_pl: u });
-    }
-    return { positions: rows };
   }
 }
 

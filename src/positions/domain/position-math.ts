@@ -54,10 +54,36 @@ export function applyFillToPosition(p: PositionState, f: FillForPosition): Posit
   const price = exact(f.price);
   if (!fillQty.gt(0)) throw new RangeError(`fill qty must be positive, got ${f.qty}`);
   if (!price.gt(0)) throw new RangeError(`fill price must be positive, got ${f.price}`);
+  const c = applyFillExact(exact(p.qty), exact(p.avgEntryPrice), f.side, fillQty, price);
+  return {
+    qty: plain(c.qty),
+    avgEntryPrice: plain(c.avgEntryPrice),
+    realizedPl: plain(exact(p.realizedPl).plus(c.realizedDelta)),
+    realizedDelta: plain(c.realizedDelta),
+  };
+}
 
-  const oldQty = exact(p.qty);
-  const oldAvg = oldQty.isZero() ? exact('0') : exact(p.avgEntryPrice);
-  const signed = f.side === 'buy' ? fillQty : fillQty.neg();
+export interface ExactPositionChange {
+  qty: Decimal;
+  avgEntryPrice: Decimal;
+  realizedDelta: Decimal;
+}
+
+/**
+ * applyFillToPosition on exact Decimals (the same math; the string form is
+ * this one's output as plain text). For loops over many fills, which then
+ * convert to text once at the end. fillQty and price must be positive.
+ */
+export function applyFillExact(
+  oldQty: Decimal,
+  avgEntryPrice: Decimal,
+  side: 'buy' | 'sell',
+  fillQty: Decimal,
+  price: Decimal,
+): ExactPositionChange {
+  if (!fillQty.gt(0) || !price.gt(0)) throw new RangeError('fill qty and price must be positive');
+  const oldAvg = oldQty.isZero() ? ZERO : avgEntryPrice;
+  const signed = side === 'buy' ? fillQty : fillQty.neg();
   const newQty = oldQty.plus(signed);
 
   if (oldQty.isZero() || oldQty.isNeg() === signed.isNeg()) {
@@ -65,27 +91,20 @@ export function applyFillToPosition(p: PositionState, f: FillForPosition): Posit
     // average's rounding remainder (zero when the average is exact).
     const newAvg = quotient(oldQty.abs().times(oldAvg).plus(fillQty.times(price)), newQty.abs());
     const remainder = newQty.times(newAvg).minus(oldQty.times(oldAvg)).minus(signed.times(price));
-    return change(p, newQty, newAvg, remainder);
+    return { qty: newQty, avgEntryPrice: newAvg, realizedDelta: remainder };
   }
   // Reducing, closing or crossing zero: realize P&L on the closed quantity.
   const closed = fillQty.lt(oldQty.abs()) ? fillQty : oldQty.abs();
   const realized = oldQty.isPos() ? price.minus(oldAvg).times(closed) : oldAvg.minus(price).times(closed);
   let newAvg: Decimal;
-  if (newQty.isZero()) newAvg = exact('0');
+  if (newQty.isZero()) newAvg = ZERO;
   else if (newQty.isNeg() === oldQty.isNeg())
     newAvg = oldAvg; // what remains keeps its entry price
   else newAvg = price; // the remainder opens on the other side at the fill price
-  return change(p, newQty, newAvg, realized);
+  return { qty: newQty, avgEntryPrice: newAvg, realizedDelta: realized };
 }
 
-function change(p: PositionState, qty: Decimal, avg: Decimal, realizedDelta: Decimal): PositionChange {
-  return {
-    qty: plain(qty),
-    avgEntryPrice: plain(avg),
-    realizedPl: plain(exact(p.realizedPl).plus(realizedDelta)),
-    realizedDelta: plain(realizedDelta),
-  };
-}
+const ZERO = exact('0');
 
 /** Unrealized P&L at `markPrice`: qty × (mark − avg), so a short gains when the price falls. */
 export function unrealizedPl(p: PositionState, markPrice: string): string {

@@ -6,7 +6,7 @@
  * Invariants: a day's realized P&L is the sum of what its fills realized in
  * their strategy's book; totals are the sums of the rows; money is exact.
  */
-import { exact, plain } from '../../common/decimal';
+import { Decimal, exact, plain } from '../../common/decimal';
 import { BookFill } from './strategy-books';
 
 export interface PerformanceRow {
@@ -26,6 +26,16 @@ export interface DayCount {
   count: number;
 }
 
+/** What a strategy's fills did on one UTC day, exact. */
+export interface DayFigures {
+  date: string;
+  strategyId: string;
+  realized: Decimal;
+  fills: number;
+  buyNotional: Decimal;
+  sellNotional: Decimal;
+}
+
 export type PerformanceTotals = Omit<PerformanceRow, 'date' | 'strategy_id'>;
 
 export const utcDate = (d: Date): string => d.toISOString().slice(0, 10);
@@ -33,6 +43,38 @@ export const utcDate = (d: Date): string => d.toISOString().slice(0, 10);
 /** Rows for every (day, strategy) with any activity in [start, end] (dates inclusive), by date then strategy. */
 export function dailyPerformance(
   realized: ReadonlyArray<{ fill: BookFill; realizedDelta: string }>,
+  orders: readonly DayCount[],
+  rejections: readonly DayCount[],
+  start: string,
+  end: string,
+): { days: PerformanceRow[]; totals: PerformanceTotals } {
+  return dailyPerformanceOf(dayFiguresOf(realized), orders, rejections, start, end);
+}
+
+/** The fills' figures per UTC day and strategy (every day, in order of first appearance). */
+export function dayFiguresOf(realized: ReadonlyArray<{ fill: BookFill; realizedDelta: string }>): DayFigures[] {
+  const out = new Map<string, DayFigures>();
+  for (const { fill, realizedDelta } of realized) {
+    const date = utcDate(fill.executedAt);
+    const key = `${date}\u0000${fill.strategyId}`;
+    let d = out.get(key);
+    if (!d) {
+      const zero = exact('0');
+      d = { date, strategyId: fill.strategyId, realized: zero, fills: 0, buyNotional: zero, sellNotional: zero };
+      out.set(key, d);
+    }
+    d.realized = d.realized.plus(realizedDelta);
+    d.fills += 1;
+    const notional = exact(fill.qty).times(fill.price);
+    if (fill.side === 'buy') d.buyNotional = d.buyNotional.plus(notional);
+    else d.sellNotional = d.sellNotional.plus(notional);
+  }
+  return [...out.values()];
+}
+
+/** dailyPerformance from day figures already summed (see BookLedger). */
+export function dailyPerformanceOf(
+  figures: readonly DayFigures[],
   orders: readonly DayCount[],
   rejections: readonly DayCount[],
   start: string,
@@ -58,15 +100,13 @@ export function dailyPerformance(
     return r;
   };
   const inRange = (date: string) => date >= start && date <= end;
-  for (const { fill, realizedDelta } of realized) {
-    const date = utcDate(fill.executedAt);
-    if (!inRange(date)) continue;
-    const r = row(date, fill.strategyId);
-    r.realized_pl = plain(exact(r.realized_pl).plus(realizedDelta));
-    r.fills += 1;
-    const notional = exact(fill.qty).times(fill.price);
-    if (fill.side === 'buy') r.buy_notional = plain(exact(r.buy_notional).plus(notional));
-    else r.sell_notional = plain(exact(r.sell_notional).plus(notional));
+  for (const f of figures) {
+    if (!inRange(f.date)) continue;
+    const r = row(f.date, f.strategyId);
+    r.realized_pl = plain(exact(r.realized_pl).plus(f.realized));
+    r.fills += f.fills;
+    r.buy_notional = plain(exact(r.buy_notional).plus(f.buyNotional));
+    r.sell_notional = plain(exact(r.sell_notional).plus(f.sellNotional));
   }
   for (const o of orders) if (inRange(o.date)) row(o.date, o.strategyId).orders += o.count;
   for (const o of rejections) if (inRange(o.date)) row(o.date, o.strategyId).rejections += o.count;

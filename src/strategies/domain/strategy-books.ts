@@ -46,7 +46,7 @@ export function replayBooks(fills: readonly BookFill[]): {
   books: Books;
   realized: Array<{ fill: BookFill; realizedDelta: string }>;
 } {
-  const sorted = [...fills].sort((a, b) => a.executedAt.getTime() - b.executedAt.getTime() || compareIds(a.id, b.id));
+  const sorted = [...fills].sort(compareFills);
   const books: Books = new Map();
   const realized: Array<{ fill: BookFill; realizedDelta: string }> = [];
   for (const f of sorted) {
@@ -96,6 +96,11 @@ export function unattributedUnrealized(
   let total = exact(account ? unrealizedPl(account, mark) : '0');
   for (const p of strategyPositions) total = total.minus(unrealizedPl(p, mark));
   return plain(total);
+}
+
+/** Execution order: by execution time (ms), then id. */
+export function compareFills(a: { executedAt: Date; id: string }, b: { executedAt: Date; id: string }): number {
+  return a.executedAt.getTime() - b.executedAt.getTime() || compareIds(a.id, b.id);
 }
 
 /** Numeric ids as strings (BIGINT): shorter is smaller. */

@@ -59,31 +59,42 @@ export class StrategyActivityRepository {
     }));
   }
 
-  /** The fills of `strategyIds` (undefined: all) executed before `before`. */
-  async fills(strategyIds: readonly string[] | undefined, before: Date, symbol?: string): Promise<BookFill[]> {
+  /**
+   * How many fills come at or before `w` in execution order (time truncated
+   * to the ms as the books order fills, then id). Two index range scans.
+   */
+  async countFillsThrough(w: { executedAt: Date; id: string }): Promise<number> {
+    const rows: Array<{ n: number }> = await this.ds.query(
+      `SELECT ((SELECT count(*) FROM fills WHERE executed_at < $1)
+             + (SELECT count(*) FROM fills
+                 WHERE executed_at >= $1 AND executed_at < $1 + interval '1 millisecond' AND id <= $2::bigint))::int AS n`,
+      [w.executedAt, w.id],
+    );
+    return rows[0].n;
+  }
+
+  /** Every fill after `w` (null: all) in execution order, executed before `before`. */
+  async fillsAfter(w: { executedAt: Date; id: string } | null, before: Date): Promise<BookFill[]> {
     const rows: FillRow[] = await this.ds.query(
       `SELECT id::text AS id, strategy_id, symbol, side, qty::text AS qty, price::text AS price, executed_at
          FROM fills
-        WHERE ($1::text[] IS NULL OR strategy_id = ANY($1)) AND executed_at < $2 AND ($3::text IS NULL OR symbol = $3)
+        WHERE executed_at < $3
+          AND ($1::timestamptz IS NULL
+               OR (executed_at >= $1 AND (executed_at >= $1 + interval '1 millisecond' OR id > $2::bigint)))
         ORDER BY executed_at, id`,
-      [strategyIds ?? null, before, symbol ?? null],
+      [w?.executedAt ?? null, w?.id ?? null, before],
     );
-    return rows.map((r) => ({
-      id: r.id,
-      strategyId: r.strategy_id,
-      symbol: r.symbol,
-      side: r.side,
-      qty: r.qty,
-      price: r.price,
-      executedAt: r.executed_at,
-    }));
+    return rows.map(toBookFill);
   }
 
   /** The account's realized P&L (as recorded on the fills) per UTC day in [from, to). */
   async accountRealizedByDay(from: Date, to: Date): Promise<Array<{ date: string; realizedPl: string }>> {
     const rows: Array<{ date: string; realized_pl: string }> = await this.ds.query(
-      `SELECT to_char(executed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS date, SUM(realized_pl)::text AS realized_pl
-         FROM fills WHERE executed_at >= $1 AND executed_at < $2 GROUP BY 1 ORDER BY 1`,
+      // Grouped by the date first: one to_char per day instead of one per row.
+      `SELECT to_char(d, 'YYYY-MM-DD') AS date, realized_pl::text AS realized_pl
+         FROM (SELECT (executed_at AT TIME ZONE 'UTC')::date AS d, SUM(realized_pl) AS realized_pl
+                 FROM fills WHERE executed_at >= $1 AND executed_at < $2 GROUP BY 1) s
+        ORDER BY d`,
       [from, to],
     );
     return rows.map((r) => ({ date: r.date, realizedPl: r.realized_pl }));
@@ -92,9 +103,10 @@ export class StrategyActivityRepository {
   /** Orders created per UTC day and strategy in [from, to). */
   async ordersByDay(strategyIds: readonly string[] | undefined, from: Date, to: Date): Promise<DayCount[]> {
     return this.countByDay(
-      `SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS date, strategy_id, COUNT(*)::int AS count
-         FROM orders WHERE created_at >= $2 AND created_at < $3 AND ($1::text[] IS NULL OR strategy_id = ANY($1))
-        GROUP BY 1, 2`,
+      `SELECT to_char(d, 'YYYY-MM-DD') AS date, strategy_id, count::int AS count
+         FROM (SELECT (created_at AT TIME ZONE 'UTC')::date AS d, strategy_id, COUNT(*) AS count
+                 FROM orders WHERE created_at >= $2 AND created_at < $3 AND ($1::text[] IS NULL OR strategy_id = ANY($1))
+                GROUP BY 1, 2) s`,
       strategyIds,
       from,
       to,
@@ -104,11 +116,12 @@ export class StrategyActivityRepository {
   /** Refusals (pre-trade and broker rejections, `order.rejected` audit rows) per UTC day and strategy. */
   async rejectionsByDay(strategyIds: readonly string[] | undefined, from: Date, to: Date): Promise<DayCount[]> {
     return this.countByDay(
-      `SELECT to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS date, strategy_id, COUNT(*)::int AS count
-         FROM audit_log
-        WHERE action = 'order.rejected' AND strategy_id IS NOT NULL AND occurred_at >= $2 AND occurred_at < $3
-          AND ($1::text[] IS NULL OR strategy_id = ANY($1))
-        GROUP BY 1, 2`,
+      `SELECT to_char(d, 'YYYY-MM-DD') AS date, strategy_id, count::int AS count
+         FROM (SELECT (occurred_at AT TIME ZONE 'UTC')::date AS d, strategy_id, COUNT(*) AS count
+                 FROM audit_log
+                WHERE action = 'order.rejected' AND strategy_id IS NOT NULL AND occurred_at >= $2 AND occurred_at < $3
+                  AND ($1::text[] IS NULL OR strategy_id = ANY($1))
+                GROUP BY 1, 2) s`,
       strategyIds,
       from,
       to,
@@ -128,4 +141,16 @@ export class StrategyActivityRepository {
     ]);
     return rows.map((r) => ({ date: r.date, strategyId: r.strategy_id, count: r.count }));
   }
+}
+
+function toBookFill(r: FillRow): BookFill {
+  return {
+    id: r.id,
+    strategyId: r.strategy_id,
+    symbol: r.symbol,
+    side: r.side,
+    qty: r.qty,
+    price: r.price,
+    executedAt: r.executed_at,
+  };
 }

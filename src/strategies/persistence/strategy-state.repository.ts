@@ -1,7 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { sql, Tx, UnitOfWork } from '../../infra/database/unit-of-work';
+import { OPEN_STATUSES } from '../../trading/order-state-machine';
 import { StrategyStateRecord, StrategyStates, StrategyTradingState } from '../domain/strategy-state';
+
+/** Open orders a cancel-all still has to ask for (one being canceled already is on its way). */
+const CANCELABLE_LIST = [...OPEN_STATUSES]
+  .filter((s) => s !== 'pending_cancel')
+  .map((s) => `'${s}'`)
+  .join(', ');
 
 interface Row {
   strategy_id: string;
@@ -139,6 +146,24 @@ export class StrategyStateRepository {
         WHERE heartbeat_expires_at IS NOT NULL AND heartbeat_expires_at <= $1
         ORDER BY heartbeat_expires_at LIMIT $2`,
       [now, limit],
+    );
+    return rows.map((r) => r.strategy_id);
+  }
+
+  /**
+   * Strategies halted by an expired heartbeat that still have open orders
+   * (not already pending cancel) or live TWAP plans: an expiry whose cancels
+   * never ran (the process stopped between the halt and the cancel-all).
+   */
+  async haltedByHeartbeatWithOpenWork(limit = 100): Promise<string[]> {
+    const rows: Array<{ strategy_id: string }> = await this.ds.query(
+      `SELECT s.strategy_id FROM strategy_states s
+        WHERE s.state = 'halted' AND s.reason = 'HEARTBEAT_EXPIRED'
+          AND (EXISTS (SELECT 1 FROM orders o WHERE o.strategy_id = s.strategy_id AND o.status IN (${CANCELABLE_LIST}))
+               OR EXISTS (SELECT 1 FROM twap_plans p
+                           WHERE p.strategy_id = s.strategy_id AND p.status IN ('scheduled', 'active')))
+        ORDER BY s.changed_at LIMIT $1`,
+      [limit],
     );
     return rows.map((r) => r.strategy_id);
   }

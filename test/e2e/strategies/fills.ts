@@ -6,7 +6,7 @@ let seq = 0;
 /** A filled order of `strategyId`, as if the broker had reported it: one execution at `price`. */
 export async function filledOrder(
   t: TestApp,
-  o: { strategyId: string; symbol: string; side: 'buy' | 'sell'; qty: string; price: string },
+  o: { strategyId: string; symbol: string; side: 'buy' | 'sell'; qty: string; price: string; at?: Date },
 ): Promise<string> {
   const id = `pnl-${++seq}-${Date.now()}`;
   await t.db.query(
@@ -14,7 +14,7 @@ export async function filledOrder(
      VALUES ($1, $2, $3, $4, $5, 'market', 'day', 'submitted')`,
     [id, o.strategyId, o.symbol, o.side, o.qty],
   );
-  const at = new Date();
+  const at = o.at ?? new Date();
   await t.app.get(ApplyOrderUpdateUseCase).apply({
     source: 'stream',
     at,

@@ -162,6 +162,41 @@ describe("dead-man's switch (e2e)", () => {
     expect(audit).toEqual({ actor: 'system' });
   });
 
+  it('an expiry interrupted between the halt and the cancels: the next scans cancel what it left open', async () => {
+    const order = await resting(a, 'hb_crash');
+    await eventually(
+      () => statusOf(order),
+      (s) => s === 'new' || s === 'accepted',
+    );
+    // What the halt alone leaves behind when the process stops before the cancel-all.
+    await a.db.query(
+      `INSERT INTO strategy_states (strategy_id, state, reason, changed_by, changed_at, version)
+       VALUES ('hb_crash', 'halted', 'HEARTBEAT_EXPIRED', 'system', now(), nextval('strategy_state_version'))`,
+    );
+    expect(
+      await eventually(
+        () => statusOf(order),
+        (s) => s === 'canceled',
+      ),
+    ).toBe('canceled');
+    const [cancelAll] = await b.db.query(
+      `SELECT actor, details FROM audit_log WHERE action = 'orders.cancel_all' AND strategy_id = 'hb_crash'`,
+    );
+    expect(cancelAll).toMatchObject({ actor: 'system', details: { reason: 'HEARTBEAT_EXPIRED', requested: 1 } });
+    // A strategy halted for another reason keeps its open orders.
+    const kept = await resting(a, 'hb_other_halt');
+    await eventually(
+      () => statusOf(kept),
+      (s) => s === 'new' || s === 'accepted',
+    );
+    await a.db.query(
+      `INSERT INTO strategy_states (strategy_id, state, reason, changed_by, changed_at, version)
+       VALUES ('hb_other_halt', 'halted', 'manual review', 'ops', now(), nextval('strategy_state_version'))`,
+    );
+    await twoScans();
+    expect(await statusOf(kept)).not.toBe('canceled');
+  });
+
   it('disarmed, it never fires', async () => {
     expect((await arm(a, 'hb_off', 5)).status).toBe(200);
     const off = await b.http.delete('/api/v1/strategies/hb_off/heartbeat').set(auth);

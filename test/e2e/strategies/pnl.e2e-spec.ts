@@ -210,3 +210,57 @@ describe('performance dashboard switched off (e2e)', () => {
     expectError(await t.http.get('/api/v1/performance/daily').set(auth), 404, 'FEATURE_DISABLED');
   });
 });
+
+describe('books kept up to date between reads (e2e)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { PERFORMANCE_CACHE_TTL: '0' } });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  const book = async () =>
+    (await t.http.get('/api/v1/positions/pnl/realtime?strategy_id=late').set(auth)).body as {
+      positions: Array<{ qty: string; avg_entry_price: string; realized_pl: string }>;
+    };
+
+  it('new fills extend the books; a fill recorded late, executed earlier, replays them in execution order', async () => {
+    const base = Date.now() - 60_000;
+    await filledOrder(t, {
+      strategyId: 'late',
+      symbol: 'LATE',
+      side: 'buy',
+      qty: '10',
+      price: '10',
+      at: new Date(base),
+    });
+    expect((await book()).positions).toMatchObject([{ qty: '10', avg_entry_price: '10', realized_pl: '0' }]);
+    await filledOrder(t, {
+      strategyId: 'late',
+      symbol: 'LATE',
+      side: 'buy',
+      qty: '10',
+      price: '20',
+      at: new Date(base + 2000),
+    });
+    expect((await book()).positions).toMatchObject([{ qty: '20', avg_entry_price: '15', realized_pl: '0' }]);
+    // Executed before both: short 5 @ 12, the first buy closes it (+10) and opens 5 @ 10, the second makes
+    // 15 @ 16.66666667 (the average's rounding remainder, 0.00000005, is realized on the increase).
+    // Applied after them instead, it would realize −15 on a 20 @ 15 long.
+    await filledOrder(t, {
+      strategyId: 'late',
+      symbol: 'LATE',
+      side: 'sell',
+      qty: '5',
+      price: '12',
+      at: new Date(base - 2000),
+    });
+    expect((await book()).positions).toMatchObject([
+      { qty: '15', avg_entry_price: '16.66666667', realized_pl: '10.00000005' },
+    ]);
+    const today = new Date().toISOString().slice(0, 10);
+    const perf = await t.http.get(`/api/v1/performance/daily?strategy_id=late&start=${today}&end=${today}`).set(auth);
+    expect(perf.body.totals).toMatchObject({ fills: 3, buy_notional: '300', sell_notional: '60' });
+  });
+});
