@@ -10,6 +10,7 @@ import { OpenOrderIndexes1764400000000 } from './1764400000000-open-order-indexe
 import { SimBook1764500000000 } from './1764500000000-sim-book';
 import { Twap1764700000000 } from './1764700000000-twap';
 import { Strategies1764800000000 } from './1764800000000-strategies';
+import { OrderTypes1765000000000 } from './1765000000000-order-types';
 
 export const MIGRATIONS = [
   InitialSchema1763700000000,
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   SimBook1764500000000,
   Twap1764700000000,
   Strategies1764800000000,
+  OrderTypes1765000000000,
 ];

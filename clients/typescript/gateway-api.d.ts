@@ -1454,6 +1454,11 @@ export interface components {
         ManualOrderRequestDto: {
             /** @description Your own id (1-48 characters of letters, digits, "_", ".", ":", "-"). When absent the gateway derives one from the order terms and the UTC trade date, so the same order on the same day is the same order. */
             client_order_id?: string;
+            /**
+             * @description Eligible for the pre- and after-market sessions. Only limit orders with time_in_force day.
+             * @default false
+             */
+            extended_hours?: boolean;
             /** @description Folded into the derived client_order_id, for a caller that legitimately wants two identical orders on one day. Ignored when client_order_id is given. */
             idempotency_key?: string;
             /** @description Required for limit and stop_limit orders; forbidden otherwise. JSON number or decimal string. */
@@ -1467,7 +1472,7 @@ export interface components {
              * @default market
              * @enum {string}
              */
-            order_type?: "market" | "limit" | "stop" | "stop_limit";
+            order_type?: "market" | "limit" | "stop" | "stop_limit" | "trailing_stop";
             /**
              * @description Whole shares (> 0), as a JSON number or a string: 10, "10" and 10.0 are the same order.
              * @example 10
@@ -1500,11 +1505,15 @@ export interface components {
              * @enum {string}
              */
             time_in_force?: "day" | "gtc" | "ioc" | "fok";
+            /** @description trailing_stop only, exactly one of trail_price / trail_percent: the trail in percent of the best price (above 0, below 100). */
+            trail_percent?: (number | string) | null;
+            /** @description trailing_stop only, exactly one of trail_price / trail_percent: the stop trails the best price since the order was placed by this many dollars. Positive decimal. */
+            trail_price?: (number | string) | null;
             /**
              * @description Alias of order_type, for clients that send `type`; both given and different is a 422.
              * @enum {string}
              */
-            type?: "market" | "limit" | "stop" | "stop_limit";
+            type?: "market" | "limit" | "stop" | "stop_limit" | "trailing_stop";
         };
         OrderAuditEntryDto: {
             /** @example order.accepted */
@@ -1547,6 +1556,8 @@ export interface components {
             /** Format: date-time */
             created_at: string;
             error_message: string | null;
+            /** @description Eligible for the pre- and after-market sessions. */
+            extended_hours: boolean;
             /** Format: date-time */
             filled_at: string | null;
             /** @description Decimal string. */
@@ -1562,7 +1573,7 @@ export interface components {
                 [key: string]: unknown;
             };
             /** @enum {string} */
-            order_type: "market" | "limit" | "stop" | "stop_limit";
+            order_type: "market" | "limit" | "stop" | "stop_limit" | "trailing_stop";
             /** @description TWAP parent, for slices. */
             parent_order_id: string | null;
             /** @description Whole shares. */
@@ -1584,6 +1595,10 @@ export interface components {
             /** @enum {string} */
             time_in_force: "day" | "gtc" | "ioc" | "fok";
             total_slices: number | null;
+            /** @description Trailing stops: the trail in percent. */
+            trail_percent: string | null;
+            /** @description Trailing stops: the trail in dollars. */
+            trail_price: string | null;
             /** Format: date-time */
             updated_at: string;
         };
@@ -1595,6 +1610,11 @@ export interface components {
         OrderRequestDto: {
             /** @description Your own id (1-48 characters of letters, digits, "_", ".", ":", "-"). When absent the gateway derives one from the order terms and the UTC trade date, so the same order on the same day is the same order. */
             client_order_id?: string;
+            /**
+             * @description Eligible for the pre- and after-market sessions. Only limit orders with time_in_force day.
+             * @default false
+             */
+            extended_hours?: boolean;
             /** @description Folded into the derived client_order_id, for a caller that legitimately wants two identical orders on one day. Ignored when client_order_id is given. */
             idempotency_key?: string;
             /** @description Required for limit and stop_limit orders; forbidden otherwise. JSON number or decimal string. */
@@ -1603,7 +1623,7 @@ export interface components {
              * @default market
              * @enum {string}
              */
-            order_type?: "market" | "limit" | "stop" | "stop_limit";
+            order_type?: "market" | "limit" | "stop" | "stop_limit" | "trailing_stop";
             /**
              * @description Whole shares (> 0), as a JSON number or a string: 10, "10" and 10.0 are the same order.
              * @example 10
@@ -1631,11 +1651,15 @@ export interface components {
              * @enum {string}
              */
             time_in_force?: "day" | "gtc" | "ioc" | "fok";
+            /** @description trailing_stop only, exactly one of trail_price / trail_percent: the trail in percent of the best price (above 0, below 100). */
+            trail_percent?: (number | string) | null;
+            /** @description trailing_stop only, exactly one of trail_price / trail_percent: the stop trails the best price since the order was placed by this many dollars. Positive decimal. */
+            trail_price?: (number | string) | null;
             /**
              * @description Alias of order_type, for clients that send `type`; both given and different is a 422.
              * @enum {string}
              */
-            type?: "market" | "limit" | "stop" | "stop_limit";
+            type?: "market" | "limit" | "stop" | "stop_limit" | "trailing_stop";
         };
         OrderResponseDto: {
             /** @description The broker's id, once the broker has the order. */
@@ -1652,7 +1676,7 @@ export interface components {
             /** @example Order logged (DRY_RUN mode) */
             message: string;
             /** @enum {string} */
-            order_type: "market" | "limit" | "stop" | "stop_limit";
+            order_type: "market" | "limit" | "stop" | "stop_limit" | "trailing_stop";
             /**
              * @description Whole shares.
              * @example 10
@@ -1674,6 +1698,8 @@ export interface components {
             /** Format: date-time */
             created_at: string;
             error_message: string | null;
+            /** @description Eligible for the pre- and after-market sessions. */
+            extended_hours: boolean;
             /** Format: date-time */
             filled_at: string | null;
             /** @description Decimal string. */
@@ -1691,7 +1717,7 @@ export interface components {
                 [key: string]: unknown;
             };
             /** @enum {string} */
-            order_type: "market" | "limit" | "stop" | "stop_limit";
+            order_type: "market" | "limit" | "stop" | "stop_limit" | "trailing_stop";
             /** @description TWAP parent, for slices. */
             parent_order_id: string | null;
             /** @description Whole shares. */
@@ -1713,6 +1739,10 @@ export interface components {
             /** @enum {string} */
             time_in_force: "day" | "gtc" | "ioc" | "fok";
             total_slices: number | null;
+            /** @description Trailing stops: the trail in percent. */
+            trail_percent: string | null;
+            /** @description Trailing stops: the trail in dollars. */
+            trail_price: string | null;
             /** Format: date-time */
             updated_at: string;
         };

@@ -45,6 +45,11 @@ export interface BrokerOrderRequest {
   timeInForce: TimeInForce;
   limitPrice: string | null;
   stopPrice: string | null;
+  /** A trailing stop's trail, in dollars or in percent (exactly one); absent otherwise. */
+  trailPrice?: string | null;
+  trailPercent?: string | null;
+  /** Eligible for the pre- and after-market sessions; absent means false. */
+  extendedHours?: boolean;
 }
 
 /** A broker's view of one order. */
@@ -58,6 +63,10 @@ export interface BrokerOrder {
   qty: string | null;
   limitPrice: string | null;
   stopPrice: string | null;
+  /** A trailing stop's trail and its high-water mark (the best price since it was placed), when the broker says. */
+  trailPrice?: string | null;
+  trailPercent?: string | null;
+  hwm?: string | null;
   /** Unrecognised statuses are passed through as-is and treated as non-terminal. */
   status: BrokerOrderStatus | string;
   /** Cumulative; the truth from which fill increments are derived. */

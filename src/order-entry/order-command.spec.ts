@@ -150,7 +150,7 @@ describe('OrderCommand.create: the one validation of a new order, whatever sends
       expect(fieldNames(await refuse({ ...valid, side }))).toEqual(['side']);
     });
 
-    it.each(['MARKET', 'trailing_stop', ''])('order_type %p is refused', async (order_type) => {
+    it.each(['MARKET', 'trailing', ''])('order_type %p is refused', async (order_type) => {
       expect(fieldNames(await refuse({ ...valid, order_type }))).toEqual(['order_type']);
     });
 

@@ -28,10 +28,28 @@ export const ORDER_REQUEST_FIELDS = [
   'limit_price',
   'stop_price',
   'time_in_force',
+  'trail_price',
+  'trail_percent',
+  'extended_hours',
   'client_order_id',
   'idempotency_key',
   'strategy_id',
 ] as const;
+
+/** A trailing stop's trail in percent: a price-shaped decimal below 100. */
+const TRAIL_PERCENT_RULE: FieldRule<string> = {
+  normalize: PRICE_RULE.normalize,
+  isValid: (v): v is string => PRICE_RULE.isValid(v) && Number(v) < 100,
+  message:
+    'must be a positive decimal below 100 with at most 8 decimal places (a JSON number or a string such as "1.5")',
+};
+
+/** A JSON boolean, kept as "true"/"false" among the other normalized fields. */
+const BOOLEAN_RULE: FieldRule<string> = {
+  normalize: (v) => (typeof v === 'boolean' ? String(v) : v),
+  isValid: (v): v is string => v === 'true' || v === 'false',
+  message: 'must be a boolean (true or false)',
+};
 
 const RULES = {
   symbol: SYMBOL_RULE,
@@ -41,6 +59,9 @@ const RULES = {
   limit_price: PRICE_RULE,
   stop_price: PRICE_RULE,
   time_in_force: oneOfRule(TIME_IN_FORCE),
+  trail_price: PRICE_RULE,
+  trail_percent: TRAIL_PERCENT_RULE,
+  extended_hours: BOOLEAN_RULE,
   client_order_id: identifierRule(48),
   idempotency_key: identifierRule(64),
   strategy_id: identifierRule(64),
@@ -66,6 +87,9 @@ export class OrderCommand implements SubmitOrderCommand {
     readonly strategyId: string | undefined,
     readonly clientOrderId: string | undefined,
     readonly idempotencyKey: string | undefined,
+    readonly trailPrice: string | null = null,
+    readonly trailPercent: string | null = null,
+    readonly extendedHours: boolean = false,
   ) {}
 
   /**
@@ -131,8 +155,12 @@ export class OrderCommand implements SubmitOrderCommand {
       const cross = orderTermProblems({
         orderType: v.order_type as OrderType,
         // A price that failed its own rule was given: it still counts as given here.
-        limitPrice: input.limit_price === undefined || input.limit_price === null ? null : (v.limit_price ?? '?'),
-        stopPrice: input.stop_price === undefined || input.stop_price === null ? null : (v.stop_price ?? '?'),
+        limitPrice: given(input.limit_price) ? (v.limit_price ?? '?') : null,
+        stopPrice: given(input.stop_price) ? (v.stop_price ?? '?') : null,
+        trailPrice: given(input.trail_price) ? (v.trail_price ?? '?') : null,
+        trailPercent: given(input.trail_percent) ? (v.trail_percent ?? '?') : null,
+        extendedHours: v.extended_hours === 'true',
+        timeInForce: v.time_in_force as TimeInForce | undefined,
       });
       problems.push(...cross.filter((p) => !named.has(p.field)));
     }
@@ -152,6 +180,11 @@ export class OrderCommand implements SubmitOrderCommand {
       v.strategy_id,
       v.client_order_id,
       v.idempotency_key,
+      v.trail_price ?? null,
+      v.trail_percent ?? null,
+      v.extended_hours === 'true',
     );
   }
 }
+
+const given = (value: unknown): boolean => value !== undefined && value !== null;

@@ -51,6 +51,29 @@ export class OrderRequestDto {
 
   @ApiPropertyOptional({
     description:
+      'trailing_stop only, exactly one of trail_price / trail_percent: the stop trails the best price since the order was placed by this many dollars. Positive decimal.',
+    oneOf: [{ type: 'number' }, { type: 'string' }],
+    nullable: true,
+  })
+  trail_price?: string | null;
+
+  @ApiPropertyOptional({
+    description:
+      'trailing_stop only, exactly one of trail_price / trail_percent: the trail in percent of the best price (above 0, below 100).',
+    oneOf: [{ type: 'number' }, { type: 'string' }],
+    nullable: true,
+  })
+  trail_percent?: string | null;
+
+  @ApiPropertyOptional({
+    type: Boolean,
+    default: false,
+    description: 'Eligible for the pre- and after-market sessions. Only limit orders with time_in_force day.',
+  })
+  extended_hours?: boolean;
+
+  @ApiPropertyOptional({
+    description:
       'Your own id (1-48 characters of letters, digits, "_", ".", ":", "-"). When absent the gateway derives one from the order terms and the UTC trade date, so the same order on the same day is the same order.',
     maxLength: 48,
   })
@@ -74,7 +97,7 @@ export class OrderRequestDto {
 /**
  * Named examples of the body (Swagger UI pre-fills the first): each is a valid
  * order, proven by test/e2e/health/openapi.e2e-spec.ts. Fields only some
- * orders may carry (limit_price, stop_price) have no field-level example, so
+ * orders may carry (limit_price, stop_price, trail_price, trail_percent) have no field-level example, so
  * the field examples combine into a valid market order too.
  */
 export const ORDER_REQUEST_EXAMPLES = {
@@ -108,6 +131,33 @@ export const ORDER_REQUEST_EXAMPLES = {
       stop_price: '250',
       limit_price: '252.5',
       time_in_force: 'day',
+    },
+  },
+  trailing_stop: {
+    summary: 'Trailing stop: sell when the price falls 2.5 % from its best',
+    value: {
+      symbol: 'AAPL',
+      side: 'sell',
+      qty: 10,
+      order_type: 'trailing_stop',
+      trail_percent: '2.5',
+      time_in_force: 'gtc',
+    },
+  },
+  trailing_stop_dollars: {
+    summary: 'Trailing stop with a trail in dollars',
+    value: { symbol: 'TSLA', side: 'buy', qty: 2, order_type: 'trailing_stop', trail_price: '5', time_in_force: 'day' },
+  },
+  extended_hours: {
+    summary: 'Limit day order eligible for extended hours',
+    value: {
+      symbol: 'AAPL',
+      side: 'buy',
+      qty: 10,
+      order_type: 'limit',
+      limit_price: '189.5',
+      time_in_force: 'day',
+      extended_hours: true,
     },
   },
   own_id: {

@@ -187,3 +187,44 @@ describe('client_order_id (docs/api.md#client_order_id-and-idempotency)', () => 
     });
   });
 });
+
+describe('client_order_id: trailing stops and extended hours add terms only when present', () => {
+  const base = {
+    symbol: 'AAPL',
+    side: 'sell',
+    qty: '10',
+    limitPrice: null,
+    stopPrice: null,
+    strategyId: 'default',
+    at: new Date('2026-12-07T10:00:00Z'),
+  };
+
+  it('a simple order hashes exactly as before, whatever the new optional terms say when absent', () => {
+    const before = 'AAPL|sell|10|None|None|default|2026-12-07';
+    expect(clientOrderIdHashInput(base)).toBe(before);
+    expect(clientOrderIdHashInput({ ...base, orderType: 'market', extendedHours: false, trailPrice: null })).toBe(
+      before,
+    );
+    expect(clientOrderIdHashInput({ ...base, orderType: 'limit', limitPrice: '150' })).toBe(
+      'AAPL|sell|10|150|None|default|2026-12-07',
+    );
+  });
+
+  it('a trailing stop carries its trail; dollars and percent differ', () => {
+    const dollars = { ...base, orderType: 'trailing_stop', trailPrice: '2' };
+    const percent = { ...base, orderType: 'trailing_stop', trailPercent: '2' };
+    expect(clientOrderIdHashInput(dollars)).toBe('AAPL|sell|10|None|None|default|2026-12-07|trail:2|None');
+    expect(clientOrderIdHashInput({ ...percent, idempotencyKey: 'k1' })).toBe(
+      'AAPL|sell|10|None|None|default|2026-12-07|trail:None|2|k1',
+    );
+    expect(generateClientOrderId(dollars)).not.toBe(generateClientOrderId(percent));
+    expect(generateClientOrderId(dollars)).not.toBe(generateClientOrderId(base));
+  });
+
+  it('extended hours is a term of its own', () => {
+    const limit = { ...base, orderType: 'limit', limitPrice: '150' };
+    expect(clientOrderIdHashInput({ ...limit, extendedHours: true })).toBe(
+      'AAPL|sell|10|150|None|default|2026-12-07|eh',
+    );
+  });
+});

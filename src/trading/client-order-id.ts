@@ -1,8 +1,10 @@
 /**
  * Deterministic client_order_id (docs/api.md#client_order_id-and-idempotency): the first 24 hex characters of
  * SHA-256 over `symbol|side|qty|limit_price|stop_price|strategy_id|YYYY-MM-DD`,
- * with `|<idempotency_key>` appended when one is given. The same order on the
- * same UTC trade date is the same order.
+ * then `|trail:<trail_price>|<trail_percent>` for a trailing stop and `|eh` for
+ * an extended-hours order (absent for every other order, so their ids do not
+ * change), with `|<idempotency_key>` appended when one is given. The same
+ * order on the same UTC trade date is the same order.
  */
 import { createHash } from 'node:crypto';
 
@@ -19,6 +21,10 @@ export interface ClientOrderIdInput {
   /** The instant whose UTC date is the trade date. */
   at: Date;
   idempotencyKey?: string | null;
+  orderType?: string;
+  trailPrice?: string | null;
+  trailPercent?: string | null;
+  extendedHours?: boolean;
 }
 
 export function utcTradeDate(at: Date): string {
@@ -35,7 +41,12 @@ export function clientOrderIdHashInput(i: ClientOrderIdInput): string {
     i.strategyId,
     utcTradeDate(i.at),
   ].join('|');
-  return i.idempotencyKey ? `${base}|${i.idempotencyKey}` : base;
+  let terms = base;
+  if (i.orderType === 'trailing_stop' || i.trailPrice || i.trailPercent) {
+    terms += `|trail:${i.trailPrice ?? 'None'}|${i.trailPercent ?? 'None'}`;
+  }
+  if (i.extendedHours) terms += '|eh';
+  return i.idempotencyKey ? `${terms}|${i.idempotencyKey}` : terms;
 }
 
 export function generateClientOrderId(i: ClientOrderIdInput): string {

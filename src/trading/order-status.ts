@@ -27,7 +27,7 @@ export type OrderStatus = (typeof ORDER_STATUSES)[number];
 export const ORDER_SIDES = ['buy', 'sell'] as const;
 export type OrderSide = (typeof ORDER_SIDES)[number];
 
-export const ORDER_TYPES = ['market', 'limit', 'stop', 'stop_limit'] as const;
+export const ORDER_TYPES = ['market', 'limit', 'stop', 'stop_limit', 'trailing_stop'] as const;
 export type OrderType = (typeof ORDER_TYPES)[number];
 
 export const TIME_IN_FORCE = ['day', 'gtc', 'ioc', 'fok'] as const;

@@ -26,6 +26,7 @@ describe('orderTermProblems', () => {
     limit: { limit: true, stop: false },
     stop: { limit: false, stop: true },
     stop_limit: { limit: true, stop: true },
+    trailing_stop: { limit: false, stop: false },
   };
 
   const table: Array<[OrderType, boolean, boolean, string[]]> = [];
@@ -41,7 +42,7 @@ describe('orderTermProblems', () => {
   }
 
   it('covers every order type with every presence combination', () => {
-    expect(table).toHaveLength(16);
+    expect(table).toHaveLength(20);
   });
 
   it.each(table)('%s with limit=%p stop=%p → problems %j', (orderType, hasLimit, hasStop, bad) => {
@@ -49,6 +50,7 @@ describe('orderTermProblems', () => {
       orderType,
       limitPrice: hasLimit ? '150.5' : null,
       stopPrice: hasStop ? '149' : null,
+      trailPercent: orderType === 'trailing_stop' ? '1.5' : null,
     });
     expect(problems.map((p) => p.field)).toEqual(bad);
     for (const p of problems) {
@@ -93,6 +95,9 @@ describe('buildNewOrder', () => {
       limitPrice: null,
       stopPrice: null,
       timeInForce: 'day',
+      trailPrice: null,
+      trailPercent: null,
+      extendedHours: false,
       strategyId: 'alpha_baseline',
       clientOrderId: order.clientOrderId,
       status: 'pending_new',
@@ -206,6 +211,9 @@ describe('differingTerms', () => {
       stopPrice: 'stop_price',
       timeInForce: 'time_in_force',
       strategyId: 'strategy_id',
+      trailPrice: 'trail_price',
+      trailPercent: 'trail_percent',
+      extendedHours: 'extended_hours',
     };
     const other: OrderTerms = {
       symbol: 'MSFT',
@@ -216,6 +224,9 @@ describe('differingTerms', () => {
       stopPrice: '140',
       timeInForce: 'gtc',
       strategyId: 'momo_v2',
+      trailPrice: '2',
+      trailPercent: '1.5',
+      extendedHours: true,
     };
     const keys = Object.keys(apiName) as Array<keyof OrderTerms>;
     fc.assert(
@@ -225,6 +236,61 @@ describe('differingTerms', () => {
         const expected = keys.filter((k) => changed.includes(k)).map((k) => apiName[k]);
         expect(differingTerms(terms, b)).toEqual(expected);
       }),
+    );
+  });
+});
+
+describe('orderTermProblems: trailing stops and extended hours', () => {
+  const trailing = { orderType: 'trailing_stop' as OrderType, limitPrice: null, stopPrice: null };
+
+  it.each([
+    [{ trailPrice: '2' }, []],
+    [{ trailPercent: '1.5' }, []],
+    [{}, ['trail_price', 'trail_percent']],
+    [{ trailPrice: null, trailPercent: null }, ['trail_price', 'trail_percent']],
+    [{ trailPrice: '2', trailPercent: '1.5' }, ['trail_price', 'trail_percent']],
+    [{ trailPrice: '2', limitPrice: '150' }, ['limit_price']],
+    [{ trailPrice: '2', stopPrice: '150' }, ['stop_price']],
+    [{ trailPrice: '2', extendedHours: true, timeInForce: 'day' }, ['extended_hours']],
+  ] as Array<[Record<string, unknown>, string[]]>)('trailing_stop %j → %j', (change, fields) => {
+    expect(orderTermProblems({ ...trailing, ...change }).map((p) => p.field)).toEqual(fields);
+  });
+
+  it('names both trail fields, saying what is wrong', () => {
+    expect(orderTermProblems(trailing)[0].problems[0]).toMatch(/one of trail_price and trail_percent is required/);
+    expect(orderTermProblems({ ...trailing, trailPrice: '1', trailPercent: '1' })[0].problems[0]).toMatch(/only one/);
+  });
+
+  it.each(['market', 'limit', 'stop', 'stop_limit'] as OrderType[])('a trail on a %s order is refused', (orderType) => {
+    const problems = orderTermProblems({
+      orderType,
+      limitPrice: orderType.includes('limit') ? '150' : null,
+      stopPrice: orderType.includes('stop') ? '149' : null,
+      trailPrice: '1',
+      trailPercent: '2',
+    });
+    expect(problems.map((p) => p.field)).toEqual(['trail_price', 'trail_percent']);
+  });
+
+  it('extended_hours: only limit day orders (property over every type and time in force)', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...ORDER_TYPES),
+        fc.constantFrom('day', 'gtc', 'ioc', 'fok' as const),
+        fc.boolean(),
+        (orderType, timeInForce, extendedHours) => {
+          const problems = orderTermProblems({
+            orderType,
+            limitPrice: orderType === 'limit' || orderType === 'stop_limit' ? '150' : null,
+            stopPrice: orderType === 'stop' || orderType === 'stop_limit' ? '149' : null,
+            trailPercent: orderType === 'trailing_stop' ? '1' : null,
+            timeInForce,
+            extendedHours,
+          });
+          const refused = extendedHours && !(orderType === 'limit' && timeInForce === 'day');
+          expect(problems.map((p) => p.field)).toEqual(refused ? ['extended_hours'] : []);
+        },
+      ),
     );
   });
 });

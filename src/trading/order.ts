@@ -16,6 +16,12 @@ export interface OrderTerms {
   stopPrice: string | null;
   timeInForce: TimeInForce;
   strategyId: string;
+  /** A trailing stop's trail in dollars (docs/order-lifecycle.md#trailing-stop-orders); absent or null otherwise. */
+  trailPrice?: string | null;
+  /** A trailing stop's trail in percent of the best price; absent or null otherwise. */
+  trailPercent?: string | null;
+  /** Eligible for the pre- and after-market sessions (limit day orders only); absent means false. */
+  extendedHours?: boolean;
 }
 
 export interface SubmitOrderCommand extends Omit<OrderTerms, 'strategyId'> {
@@ -46,8 +52,16 @@ export interface Order extends NewOrder {
   scheduledTime: Date | null;
 }
 
-/** Rules across fields: which prices each order type needs and forbids. */
-export function orderTermProblems(t: Pick<OrderTerms, 'orderType' | 'limitPrice' | 'stopPrice'>): FieldProblem[] {
+/** The terms the cross-field rules read. */
+export type CrossFieldTerms = Pick<OrderTerms, 'orderType' | 'limitPrice' | 'stopPrice'> &
+  Partial<Pick<OrderTerms, 'trailPrice' | 'trailPercent' | 'extendedHours' | 'timeInForce'>>;
+
+/**
+ * Rules across fields: which prices each order type needs and forbids; a
+ * trailing stop takes exactly one of trail_price / trail_percent; extended
+ * hours only for limit day orders.
+ */
+export function orderTermProblems(t: CrossFieldTerms): FieldProblem[] {
   const problems: FieldProblem[] = [];
   const needsLimit = t.orderType === 'limit' || t.orderType === 'stop_limit';
   const needsStop = t.orderType === 'stop' || t.orderType === 'stop_limit';
@@ -62,6 +76,27 @@ export function orderTermProblems(t: Pick<OrderTerms, 'orderType' | 'limitPrice'
   }
   if (!needsStop && t.stopPrice !== null) {
     problems.push({ field: 'stop_price', problems: [`must not be set for ${t.orderType} orders`] });
+  }
+  const trailPrice = t.trailPrice ?? null;
+  const trailPercent = t.trailPercent ?? null;
+  if (t.orderType === 'trailing_stop') {
+    if (trailPrice === null && trailPercent === null) {
+      const message = 'one of trail_price and trail_percent is required for trailing_stop orders';
+      problems.push({ field: 'trail_price', problems: [message] }, { field: 'trail_percent', problems: [message] });
+    } else if (trailPrice !== null && trailPercent !== null) {
+      const message = 'give only one of trail_price and trail_percent';
+      problems.push({ field: 'trail_price', problems: [message] }, { field: 'trail_percent', problems: [message] });
+    }
+  } else {
+    if (trailPrice !== null) {
+      problems.push({ field: 'trail_price', problems: [`must not be set for ${t.orderType} orders`] });
+    }
+    if (trailPercent !== null) {
+      problems.push({ field: 'trail_percent', problems: [`must not be set for ${t.orderType} orders`] });
+    }
+  }
+  if (t.extendedHours === true && (t.orderType !== 'limit' || (t.timeInForce ?? 'day') !== 'day')) {
+    problems.push({ field: 'extended_hours', problems: ['is allowed only for limit orders with time_in_force day'] });
   }
   return problems;
 }
@@ -88,6 +123,9 @@ export function buildNewOrder(
     limitPrice: cmd.limitPrice,
     stopPrice: cmd.stopPrice,
     timeInForce: cmd.timeInForce,
+    trailPrice: cmd.trailPrice ?? null,
+    trailPercent: cmd.trailPercent ?? null,
+    extendedHours: cmd.extendedHours ?? false,
     strategyId,
     clientOrderId,
     status: defaults.status,
@@ -105,9 +143,19 @@ const TERM_FIELDS: Array<[keyof OrderTerms, string]> = [
   ['stopPrice', 'stop_price'],
   ['timeInForce', 'time_in_force'],
   ['strategyId', 'strategy_id'],
+  ['trailPrice', 'trail_price'],
+  ['trailPercent', 'trail_percent'],
+  ['extendedHours', 'extended_hours'],
 ];
+
+/** The optional terms with their absent value, so an absent term equals its default. */
+const TERM_DEFAULTS: Partial<Record<keyof OrderTerms, unknown>> = {
+  trailPrice: null,
+  trailPercent: null,
+  extendedHours: false,
+};
 
 /** The API names of the terms in which two orders differ (terms are normalized, so equal values are equal strings). */
 export function differingTerms(a: OrderTerms, b: OrderTerms): string[] {
-  return TERM_FIELDS.filter(([k]) => a[k] !== b[k]).map(([, name]) => name);
+  return TERM_FIELDS.filter(([k]) => (a[k] ?? TERM_DEFAULTS[k]) !== (b[k] ?? TERM_DEFAULTS[k])).map(([, name]) => name);
 }

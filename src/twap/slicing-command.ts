@@ -18,6 +18,8 @@ import {
 const SCHEDULE_FIELDS = ['duration_minutes', 'interval_seconds', 'trade_date'] as const;
 /** Fields of a plain order that a plan does not take: each slice's id is derived from the plan's. */
 const NOT_FOR_PLANS = ['client_order_id', 'type'];
+/** Order terms a plan does not carry to its slices (docs/twap.md): refused rather than dropped. */
+const NOT_SLICED = ['trail_price', 'trail_percent', 'extended_hours'];
 const DEFAULT_INTERVAL_SECONDS = 60;
 
 export class SlicingCommand {
@@ -51,6 +53,16 @@ export class SlicingCommand {
         problems.push({ field, problems: ['is not a field of a TWAP plan (slice ids derive from the plan)'] });
         delete input[field];
       }
+    }
+    for (const field of NOT_SLICED) {
+      if (field in input) {
+        problems.push({ field, problems: ['is not supported for TWAP plans'] });
+        delete input[field];
+      }
+    }
+    if (input.order_type === 'trailing_stop') {
+      problems.push({ field: 'order_type', problems: ['trailing_stop is not supported for TWAP plans'] });
+      delete input.order_type;
     }
     const schedule: Record<string, unknown> = {};
     for (const f of SCHEDULE_FIELDS) {

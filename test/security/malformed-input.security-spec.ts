@@ -81,7 +81,9 @@ const ORDER_CASES: Case[] = [
   invalid('symbol of blanks', order({ symbol: '   ' }), ['symbol']),
   // --- enums ----------------------------------------------------------------
   invalid('side "hold"', order({ side: 'hold' }), ['side']),
-  invalid('order_type "trailing_stop"', order({ order_type: 'trailing_stop' }), ['order_type']),
+  invalid('order_type "trailing"', order({ order_type: 'trailing' }), ['order_type']),
+  invalid('a trailing stop without a trail', order({ order_type: 'trailing_stop' }), ['trail_price', 'trail_percent']),
+  invalid('extended_hours as a string', order({ extended_hours: 'true' }), ['extended_hours']),
   invalid('time_in_force "opg"', order({ time_in_force: 'opg' }), ['time_in_force']),
   // --- prices and order types -----------------------------------------------
   invalid('limit order without limit_price', order({ order_type: 'limit' }), ['limit_price']),
@@ -114,7 +116,7 @@ const ORDER_CASES: Case[] = [
       symbol: 'WAY_TOO_LONG_SYMBOL',
       side: 'hold',
       qty: 0,
-      order_type: 'trailing_stop',
+      order_type: 'trailing',
       time_in_force: 'opg',
       limit_price: -1,
       client_order_id: 'x'.repeat(49),

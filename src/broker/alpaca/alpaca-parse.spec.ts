@@ -60,6 +60,9 @@ describe('toBrokerOrder', () => {
       qty: '10',
       limitPrice: '150.5',
       stopPrice: null,
+      trailPrice: null,
+      trailPercent: null,
+      hwm: null,
       status: 'partially_filled',
       filledQty: '4',
       filledAvgPrice: '150.25',
@@ -245,6 +248,63 @@ describe('requests to Alpaca', () => {
       limit_price: '150.5',
     });
     expect(JSON.stringify(trading.PostOrderRequestToJSON(body))).not.toContain('stop_price');
+  });
+
+  it('sends a trailing stop with its trail, and extended_hours only when true', () => {
+    const base = {
+      clientOrderId: 'eg-2',
+      symbol: 'AAPL',
+      side: 'sell' as const,
+      qty: '10',
+      type: 'trailing_stop' as const,
+      timeInForce: 'gtc' as const,
+      limitPrice: null,
+      stopPrice: null,
+    };
+    expect(trading.PostOrderRequestToJSON(toPostOrderRequest({ ...base, trailPrice: '2.50' }))).toEqual({
+      client_order_id: 'eg-2',
+      symbol: 'AAPL',
+      side: 'sell',
+      qty: '10',
+      type: 'trailing_stop',
+      time_in_force: 'gtc',
+      trail_price: '2.5',
+    });
+    const pct = trading.PostOrderRequestToJSON(toPostOrderRequest({ ...base, trailPercent: '1.25' }));
+    expect(pct).toMatchObject({ trail_percent: '1.25' });
+    expect(JSON.stringify(pct)).not.toContain('trail_price');
+    expect(JSON.stringify(pct)).not.toContain('extended_hours');
+    const eh = toPostOrderRequest({
+      ...base,
+      type: 'limit',
+      timeInForce: 'day',
+      limitPrice: '150',
+      extendedHours: true,
+    });
+    expect(trading.PostOrderRequestToJSON(eh)).toMatchObject({ extended_hours: true, limit_price: '150' });
+    expect(() => toPostOrderRequest({ ...base, trailPrice: '0' })).toThrow(AlpacaRequestError);
+  });
+
+  it('reads a trailing stop back with its trail and high-water mark', () => {
+    const o = toBrokerOrder(
+      trading.OrderFromJSON(
+        wireOrder({
+          type: 'trailing_stop',
+          order_type: 'trailing_stop',
+          limit_price: null,
+          stop_price: '97.50',
+          trail_percent: '2.5',
+          hwm: '100.00',
+        }),
+      ),
+    );
+    expect(o).toMatchObject({
+      type: 'trailing_stop',
+      stopPrice: '97.5',
+      trailPercent: '2.5',
+      trailPrice: null,
+      hwm: '100',
+    });
   });
 
   it('refuses malformed amounts before sending', () => {

@@ -94,6 +94,9 @@ export function toBrokerOrder(order: trading.Order | Raw): BrokerOrder {
     qty: decimalOrNull(o.qty, 'order.qty'),
     limitPrice: decimalOrNull(pick(o, 'limit_price', 'limitPrice'), 'order.limit_price'),
     stopPrice: decimalOrNull(pick(o, 'stop_price', 'stopPrice'), 'order.stop_price'),
+    trailPrice: decimalOrNull(pick(o, 'trail_price', 'trailPrice'), 'order.trail_price'),
+    trailPercent: decimalOrNull(pick(o, 'trail_percent', 'trailPercent'), 'order.trail_percent'),
+    hwm: decimalOrNull(o.hwm, 'order.hwm'),
     status: requiredString(o.status, 'order.status'),
     filledQty: decimalOrNull(pick(o, 'filled_qty', 'filledQty'), 'order.filled_qty') ?? '0',
     filledAvgPrice: decimalOrNull(pick(o, 'filled_avg_price', 'filledAvgPrice'), 'order.filled_avg_price'),
@@ -228,6 +231,11 @@ export function toPostOrderRequest(req: BrokerOrderRequest): trading.PostOrderRe
   };
   if (req.limitPrice !== null) body.limitPrice = requestDecimal(req.limitPrice, 'limitPrice', { positive: true });
   if (req.stopPrice !== null) body.stopPrice = requestDecimal(req.stopPrice, 'stopPrice', { positive: true });
+  if (req.trailPrice != null) body.trailPrice = requestDecimal(req.trailPrice, 'trailPrice', { positive: true });
+  if (req.trailPercent != null) {
+    body.trailPercent = requestDecimal(req.trailPercent, 'trailPercent', { positive: true });
+  }
+  if (req.extendedHours) body.extendedHours = true;
   return body;
 }
 

@@ -27,6 +27,9 @@ interface OrderRow {
   qty: string;
   limit_price: string | null;
   stop_price: string | null;
+  trail_price: string | null;
+  trail_percent: string | null;
+  hwm: string | null;
   status: SimOrderStatus;
   triggered: boolean;
   filled_qty: string;
@@ -68,6 +71,9 @@ function orderOf(r: OrderRow): SimOrder {
     qty: new Decimal(r.qty),
     limitPrice: dec(r.limit_price),
     stopPrice: dec(r.stop_price),
+    trailPrice: dec(r.trail_price),
+    trailPercent: dec(r.trail_percent),
+    hwm: dec(r.hwm),
     status: r.status,
     triggered: r.triggered,
     filledQty: new Decimal(r.filled_qty),
@@ -109,7 +115,8 @@ export class PgSimBookStore implements SimBookStore {
         this.db,
         `SELECT id, seq, client_order_id, symbol, side, type, time_in_force, qty::text, limit_price::text,
                 stop_price::text, status, triggered, filled_qty::text, filled_notional::text, created_at, updated_at,
-                submitted_at, filled_at, canceled_at, replaces, replaced_by
+                submitted_at, filled_at, canceled_at, replaces, replaced_by, trail_price::text, trail_percent::text,
+                hwm::text
            FROM sim_orders ORDER BY seq, created_at, id`,
       ),
       sql<FillRow>(
@@ -143,6 +150,9 @@ export class PgSimBookStore implements SimBookStore {
       qty: o.qty.toFixed(),
       limit_price: text(o.limitPrice),
       stop_price: text(o.stopPrice),
+      trail_price: text(o.trailPrice),
+      trail_percent: text(o.trailPercent),
+      hwm: text(o.hwm),
       status: o.status,
       triggered: o.triggered,
       filled_qty: o.filledQty.toFixed(),
@@ -174,16 +184,18 @@ export class PgSimBookStore implements SimBookStore {
       `WITH o AS (
          INSERT INTO sim_orders (id, seq, client_order_id, symbol, side, type, time_in_force, qty, limit_price,
                                  stop_price, status, triggered, filled_qty, filled_notional, created_at, updated_at,
-                                 submitted_at, filled_at, canceled_at, replaces, replaced_by)
+                                 submitted_at, filled_at, canceled_at, replaces, replaced_by, trail_price,
+                                 trail_percent, hwm)
          SELECT id, seq, client_order_id, symbol, side, type, time_in_force, qty, limit_price, stop_price, status,
                 triggered, filled_qty, filled_notional, created_at, updated_at, submitted_at, filled_at, canceled_at,
-                replaces, replaced_by
+                replaces, replaced_by, trail_price, trail_percent, hwm
            FROM jsonb_to_recordset($1::jsonb) AS r(id text, seq bigint, client_order_id text, symbol text, side text,
                 type text, time_in_force text, qty numeric, limit_price numeric, stop_price numeric, status text,
                 triggered boolean, filled_qty numeric, filled_notional numeric, created_at timestamptz,
                 updated_at timestamptz, submitted_at timestamptz, filled_at timestamptz, canceled_at timestamptz,
-                replaces text, replaced_by text)
+                replaces text, replaced_by text, trail_price numeric, trail_percent numeric, hwm numeric)
          ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, triggered = EXCLUDED.triggered,
+           stop_price = EXCLUDED.stop_price, hwm = EXCLUDED.hwm,
            filled_qty = EXCLUDED.filled_qty, filled_notional = EXCLUDED.filled_notional,
            updated_at = EXCLUDED.updated_at, filled_at = EXCLUDED.filled_at, canceled_at = EXCLUDED.canceled_at,
            replaced_by = EXCLUDED.replaced_by

@@ -54,6 +54,7 @@ import { SimEventStream } from './sim-event-stream';
 import type { SimFault, SimFaultKind, SimFaultOptions } from './sim-faults';
 import { SimExchange } from './sim-exchange';
 import { isOpen, leavesQty, parseOrderTerms, toBrokerOrder, validateClientOrderId, type OrderTerms } from './sim-order';
+import { NO_TRAIL, replacedStop } from './sim-order';
 import {
   nonNegativeDecimal,
   positiveDecimal,
@@ -195,7 +196,7 @@ export class SimBrokerClient implements BrokerClient {
       timeInForce: req.timeInForce ?? old.timeInForce,
       qty: req.qty ?? leavesQty(old).toFixed(),
       limitPrice: req.limitPrice ?? old.limitPrice?.toFixed() ?? null,
-      stopPrice: req.stopPrice ?? old.stopPrice?.toFixed() ?? null,
+      ...replacedStop(old, req.stopPrice),
     });
     this.ex.checkRisk(terms, old);
 
@@ -237,6 +238,7 @@ export class SimBrokerClient implements BrokerClient {
       qty,
       limitPrice: null,
       stopPrice: null,
+      ...NO_TRAIL,
     };
     return this.stored(this.ex.accept(this.opts.idFactory(), terms));
   }

@@ -23,6 +23,7 @@ import {
   marketableAt,
   openingQuantity,
   splitQuantity,
+  ratchet,
   stopCrossed,
   toBrokerOrder,
   type OrderTerms,
@@ -95,6 +96,7 @@ export class SimExchange {
       replaces,
       status: 'new',
       triggered: !isStop(terms.type),
+      hwm: null,
       filledQty: new Decimal(0),
       filledNotional: new Decimal(0),
       createdAt: now,
@@ -219,6 +221,16 @@ export class SimExchange {
 
   /** Triggers a crossed stop (for good), then tells whether the order can trade at the reference. */
   private executable(order: SimOrder, reference: Decimal): boolean {
+    if (!order.triggered && order.type === 'trailing_stop') {
+      // The stop follows the best price first: a new best never crosses the stop it sets.
+      const moved = ratchet(order, reference);
+      if (!order.hwm?.eq(moved.hwm) || !order.stopPrice?.eq(moved.stopPrice)) {
+        order.hwm = moved.hwm;
+        order.stopPrice = moved.stopPrice;
+        order.updatedAt = this.clock.now();
+        this.journal?.order(order);
+      }
+    }
     if (!order.triggered && stopCrossed(order, reference)) {
       order.triggered = true;
       this.journal?.order(order);

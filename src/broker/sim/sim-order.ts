@@ -5,6 +5,9 @@
  * Matching rules (the reference price is the symbol's last price):
  * - a stop buy triggers when reference ≥ stop, a stop sell when reference ≤ stop;
  *   once triggered a stop is a market order and a stop_limit a limit order;
+ * - a trailing stop's stop follows the best price since it was placed (its
+ *   high-water mark: the highest reference for a sell, the lowest for a buy)
+ *   at the trail's distance, never moving back; crossed, it is a market order;
  * - a market order is always marketable; a limit buy when reference ≤ limit,
  *   a limit sell when reference ≥ limit;
  * - every execution is at the reference price, which for a marketable limit
@@ -16,7 +19,7 @@ import type { BrokerOrder, BrokerOrderStatus } from '../broker-client.port';
 import { invalidRequest } from './sim-errors';
 
 const SIDES: readonly OrderSide[] = ['buy', 'sell'];
-const TYPES: readonly OrderType[] = ['market', 'limit', 'stop', 'stop_limit'];
+const TYPES: readonly OrderType[] = ['market', 'limit', 'stop', 'stop_limit', 'trailing_stop'];
 const TIME_IN_FORCE: readonly TimeInForce[] = ['day', 'gtc', 'ioc', 'fok'];
 
 /** Alpaca's limit on client_order_id length. */
@@ -35,10 +38,16 @@ export interface OrderTerms {
   timeInForce: TimeInForce;
   qty: Decimal;
   limitPrice: Decimal | null;
+  /** For a trailing stop, the current stop (moved by `ratchet`). */
   stopPrice: Decimal | null;
+  /** A trailing stop's trail: exactly one of them, null for every other type. */
+  trailPrice: Decimal | null;
+  trailPercent: Decimal | null;
 }
 
 export interface SimOrder extends OrderTerms {
+  /** A trailing stop's best price since it was placed (null for other types, and before its first price). */
+  hwm: Decimal | null;
   /** Arrival sequence: time priority, and the tie-break for equal timestamps. */
   readonly seq: number;
   readonly id: string;
@@ -67,6 +76,8 @@ export interface RawTerms {
   qty: unknown;
   limitPrice: unknown;
   stopPrice: unknown;
+  trailPrice?: unknown;
+  trailPercent?: unknown;
 }
 
 function oneOf<T extends string>(value: unknown, allowed: readonly T[], field: string): T {
@@ -109,7 +120,69 @@ export function parseOrderTerms(raw: RawTerms): OrderTerms {
     qty: new Decimal(qty),
     limitPrice: price(raw.limitPrice, 'limit_price', type === 'limit' || type === 'stop_limit', type),
     stopPrice: price(raw.stopPrice, 'stop_price', type === 'stop' || type === 'stop_limit', type),
+    ...trail(raw, type),
   };
+}
+
+function trail(raw: RawTerms, type: OrderType): Pick<OrderTerms, 'trailPrice' | 'trailPercent'> {
+  const given = (v: unknown): boolean => v !== null && v !== undefined;
+  if (type !== 'trailing_stop') {
+    return {
+      trailPrice: price(raw.trailPrice, 'trail_price', false, type),
+      trailPercent: price(raw.trailPercent, 'trail_percent', false, type),
+    };
+  }
+  if (given(raw.trailPrice) === given(raw.trailPercent)) {
+    throw invalidRequest('exactly one of trail_price or trail_percent is required for trailing_stop orders');
+  }
+  return {
+    trailPrice: price(raw.trailPrice, 'trail_price', given(raw.trailPrice), type),
+    trailPercent: price(raw.trailPercent, 'trail_percent', given(raw.trailPercent), type),
+  };
+}
+
+export const NO_TRAIL = { trailPrice: null, trailPercent: null } as const;
+
+/**
+ * A replacement's stop terms: a trailing stop's stop is the broker's to move,
+ * so its replacement keeps the trail and starts a new mark; others take the
+ * new stop or keep theirs.
+ */
+export function replacedStop(
+  old: Pick<SimOrder, 'type' | 'stopPrice' | 'trailPrice' | 'trailPercent'>,
+  stopPrice: string | undefined,
+): Pick<RawTerms, 'stopPrice' | 'trailPrice' | 'trailPercent'> {
+  if (old.type !== 'trailing_stop') return { stopPrice: stopPrice ?? old.stopPrice?.toFixed() ?? null };
+  return {
+    stopPrice: null,
+    trailPrice: old.trailPrice?.toFixed() ?? null,
+    trailPercent: old.trailPercent?.toFixed() ?? null,
+  };
+}
+
+/** The stop `trail` away from the best price `hwm`: below it for a sell, above it for a buy. */
+export function trailingStopAt(
+  side: OrderSide,
+  hwm: Decimal,
+  trail: Pick<OrderTerms, 'trailPrice' | 'trailPercent'>,
+): Decimal {
+  const distance = trail.trailPrice ?? hwm.mul(trail.trailPercent ?? 0).div(100);
+  return side === 'sell' ? hwm.minus(distance) : hwm.plus(distance);
+}
+
+/**
+ * A trailing stop after the reference `reference`: the high-water mark moves
+ * only to a better price (higher for a sell, lower for a buy), and the stop
+ * with it, so the stop never moves against the position it protects.
+ */
+export function ratchet(
+  order: Pick<SimOrder, 'side' | 'hwm' | 'stopPrice' | 'trailPrice' | 'trailPercent'>,
+  reference: Decimal,
+): { hwm: Decimal; stopPrice: Decimal } {
+  const better = order.hwm === null || (order.side === 'sell' ? reference.gt(order.hwm) : reference.lt(order.hwm));
+  if (!better && order.stopPrice !== null) return { hwm: order.hwm!, stopPrice: order.stopPrice };
+  const hwm = better ? reference : order.hwm!;
+  return { hwm, stopPrice: trailingStopAt(order.side, hwm, order) };
 }
 
 export function validateClientOrderId(value: unknown): string {
@@ -128,7 +201,7 @@ export function leavesQty(order: SimOrder): Decimal {
 }
 
 export function isStop(type: OrderType): boolean {
-  return type === 'stop' || type === 'stop_limit';
+  return type === 'stop' || type === 'stop_limit' || type === 'trailing_stop';
 }
 
 /** Has the reference crossed the order's stop? Always true for orders without one. */
@@ -139,7 +212,8 @@ export function stopCrossed(order: Pick<OrderTerms, 'side' | 'type' | 'stopPrice
 
 /** Can a (triggered) order execute at the reference price? */
 export function marketableAt(order: Pick<OrderTerms, 'side' | 'type' | 'limitPrice'>, reference: Decimal): boolean {
-  if (order.type === 'market' || order.type === 'stop' || order.limitPrice === null) return true;
+  if (order.type === 'market' || order.type === 'stop' || order.type === 'trailing_stop') return true;
+  if (order.limitPrice === null) return true;
   return order.side === 'buy' ? reference.lte(order.limitPrice) : reference.gte(order.limitPrice);
 }
 
@@ -182,6 +256,9 @@ export function toBrokerOrder(order: SimOrder): BrokerOrder {
     qty: order.qty.toFixed(),
     limitPrice: order.limitPrice?.toFixed() ?? null,
     stopPrice: order.stopPrice?.toFixed() ?? null,
+    trailPrice: order.trailPrice?.toFixed() ?? null,
+    trailPercent: order.trailPercent?.toFixed() ?? null,
+    hwm: order.hwm?.toFixed() ?? null,
     status: order.status,
     filledQty: order.filledQty.toFixed(),
     filledAvgPrice: order.filledQty.isZero() ? null : order.filledNotional.div(order.filledQty).toFixed(),

@@ -42,6 +42,11 @@ export class OrderDetailDto {
   @ApiProperty({ enum: ORDER_TYPES }) order_type!: string;
   @ApiProperty({ type: String, nullable: true, description: 'Decimal string.' }) limit_price!: string | null;
   @ApiProperty({ type: String, nullable: true, description: 'Decimal string.' }) stop_price!: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'Trailing stops: the trail in dollars.' }) trail_price!:
+    string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'Trailing stops: the trail in percent.' })
+  trail_percent!: string | null;
+  @ApiProperty({ description: 'Eligible for the pre- and after-market sessions.' }) extended_hours!: boolean;
   @ApiProperty({ enum: TIME_IN_FORCE }) time_in_force!: string;
   @ApiProperty({ enum: ORDER_STATUSES }) status!: string;
   @ApiProperty({ type: String, nullable: true }) broker_order_id!: string | null;

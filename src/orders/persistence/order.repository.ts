@@ -16,6 +16,9 @@ interface OrderRow {
   order_type: OrderType;
   limit_price: string | null;
   stop_price: string | null;
+  trail_price: string | null;
+  trail_percent: string | null;
+  extended_hours: boolean;
   time_in_force: TimeInForce;
   status: OrderStatus;
   broker_order_id: string | null;
@@ -37,13 +40,15 @@ interface OrderRow {
 /** Every column an Order is read from, listed so statements keep their shape across migrations. */
 const COLUMNS = `seq, client_order_id, strategy_id, symbol, side, qty, order_type, limit_price, stop_price,
   time_in_force, status, broker_order_id, error_message, retry_count, created_at, updated_at, submitted_at,
-  filled_at, filled_qty, filled_avg_price, metadata, parent_order_id, slice_num, total_slices, scheduled_time`;
+  filled_at, filled_qty, filled_avg_price, metadata, parent_order_id, slice_num, total_slices, scheduled_time,
+  trail_price, trail_percent, extended_hours`;
 
 /** The hot path: prepared once per connection (see `prepared` in infra/database/unit-of-work). */
 const INSERT_WITH_AUDIT = `WITH ins AS (
     INSERT INTO orders (client_order_id, strategy_id, symbol, side, qty, order_type, limit_price,
-                        stop_price, time_in_force, status, metadata, created_at, updated_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
+                        stop_price, time_in_force, status, metadata, created_at, updated_at,
+                        trail_price, trail_percent, extended_hours)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $17, $18, $19)
     ON CONFLICT (client_order_id) DO NOTHING
     RETURNING ${COLUMNS}
   ), audit AS (
@@ -120,6 +125,9 @@ export class OrderRepository {
       audit.actor,
       audit.requestId ?? null,
       JSON.stringify(audit.details ?? {}),
+      order.trailPrice ?? null,
+      order.trailPercent ?? null,
+      order.extendedHours ?? false,
     ]);
     return rows.length ? { order: toOrder(rows[0]), created: true } : { order: null, created: false };
   }
@@ -314,6 +322,9 @@ function toOrder(r: OrderRow): Order {
     orderType: r.order_type,
     limitPrice: r.limit_price,
     stopPrice: r.stop_price,
+    trailPrice: r.trail_price,
+    trailPercent: r.trail_percent,
+    extendedHours: r.extended_hours,
     timeInForce: r.time_in_force,
     status: r.status,
     brokerOrderId: r.broker_order_id,

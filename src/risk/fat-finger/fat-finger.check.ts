@@ -25,7 +25,7 @@ import type { AverageDailyVolume, PriceObservation } from '../../market-data/mar
 import { CheckResult, limitDenial } from '../pipeline/pre-trade-check';
 import type { EffectiveThresholds } from './fat-finger-thresholds';
 
-export type FatFingerOrderType = 'market' | 'limit' | 'stop' | 'stop_limit';
+export type FatFingerOrderType = 'market' | 'limit' | 'stop' | 'stop_limit' | 'trailing_stop';
 
 export interface FatFingerOrder {
   symbol: string;

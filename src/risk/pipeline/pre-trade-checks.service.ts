@@ -159,7 +159,8 @@ export class PreTradeChecks {
   }
 
   private async market(order: OrderIntent): Promise<MarketInputs> {
-    const needsPrice = order.orderType === 'market';
+    // A trailing stop has no price of its own: it is judged at the market, as a market order.
+    const needsPrice = order.orderType === 'market' || order.orderType === 'trailing_stop';
     const [price, adv] = await Promise.all([
       needsPrice
         ? this.marketData.latestPrice(order.symbol).then(

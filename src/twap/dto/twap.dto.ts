@@ -6,6 +6,8 @@ import { MAX_DURATION_MINUTES, MAX_INTERVAL_SECONDS } from '../domain/twap-plan'
 import { PLAN_STATUSES } from '../persistence/twap.repository';
 
 const PARENT_ID = '3c1f0a9be2d47781c5a0e6f2';
+/** The order types a plan slices (a trailing stop is not one of them). */
+const PLAN_ORDER_TYPES = ORDER_TYPES.filter((t) => t !== 'trailing_stop');
 
 /** The body of POST /orders/slice, for the API description; SlicingCommand.create checks it. */
 export class SlicingRequestDto {
@@ -35,7 +37,7 @@ export class SlicingRequestDto {
   })
   interval_seconds?: number;
 
-  @ApiPropertyOptional({ enum: ORDER_TYPES, default: 'market' })
+  @ApiPropertyOptional({ enum: PLAN_ORDER_TYPES, default: 'market' })
   order_type?: OrderType;
 
   @ApiPropertyOptional({
@@ -99,7 +101,7 @@ export class SlicingPlanDto {
   @ApiProperty({ example: 'alpha_baseline' }) parent_strategy_id!: string;
   @ApiProperty({ example: 'AAPL' }) symbol!: string;
   @ApiProperty({ enum: ORDER_SIDES, example: 'buy' }) side!: string;
-  @ApiProperty({ enum: ORDER_TYPES, example: 'market' }) order_type!: string;
+  @ApiProperty({ enum: PLAN_ORDER_TYPES, example: 'market' }) order_type!: string;
   @ApiProperty({ type: String, nullable: true, example: null }) limit_price!: string | null;
   @ApiProperty({ type: String, nullable: true, example: null }) stop_price!: string | null;
   @ApiProperty({ enum: TIME_IN_FORCE, example: 'day' }) time_in_force!: string;

@@ -219,6 +219,9 @@ describe('operations (e2e)', () => {
           'limit_price',
           'stop_price',
           'time_in_force',
+          'trail_price',
+          'trail_percent',
+          'extended_hours',
           'client_order_id',
           'idempotency_key',
           'strategy_id',
@@ -227,7 +230,7 @@ describe('operations (e2e)', () => {
       );
       expect(dto.required.slice().sort()).toEqual(['qty', 'side', 'symbol']);
       expect(dto.properties.side.enum).toEqual(['buy', 'sell']);
-      expect(dto.properties.order_type.enum).toEqual(['market', 'limit', 'stop', 'stop_limit']);
+      expect(dto.properties.order_type.enum).toEqual(['market', 'limit', 'stop', 'stop_limit', 'trailing_stop']);
       expect(dto.properties.time_in_force.enum).toEqual(['day', 'gtc', 'ioc', 'fok']);
     });
   });

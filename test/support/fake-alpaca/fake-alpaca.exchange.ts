@@ -324,6 +324,19 @@ export class FakeExchange {
 
   /** After the answer: the `new` event, then whatever the fill behaviour says. */
   private afterAccept(orderId: string): void {
+    const accepted = this.book.live(orderId);
+    // As Alpaca: a trailing stop's high-water mark starts at the current price, its stop the trail away from it.
+    if (accepted?.type === 'trailing_stop') {
+      const hwm = new Decimal(this.price(accepted.symbol));
+      const trail =
+        accepted.trail_price ??
+        hwm
+          .mul(accepted.trail_percent ?? 0)
+          .div(100)
+          .toFixed();
+      accepted.hwm = hwm.toFixed();
+      accepted.stop_price = (accepted.side === 'sell' ? hwm.minus(trail) : hwm.plus(trail)).toFixed();
+    }
     this.hooks.schedule(() => {
       const o = this.book.live(orderId);
       if (!o) return;
