@@ -222,7 +222,8 @@ export class OrderRepository {
    * queued ends it locally). Null when it is no longer this queue's to send.
    */
   async claimQueued(clientOrderId: string, at: Date): Promise<Order | null> {
-    const rows: OrderRow[] = await this.ds.query(
+    const rows = await sql<OrderRow>(
+      this.ds,
       `UPDATE orders SET metadata = metadata - 'paced_until', updated_at = $2
         WHERE client_order_id = $1 AND status = 'pending_new' AND metadata ? 'paced_until'
           AND NOT metadata ? 'cancel_requested_at'
