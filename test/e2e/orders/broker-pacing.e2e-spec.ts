@@ -76,8 +76,10 @@ describe('broker pacing (e2e, fake Alpaca)', () => {
   });
 
   it('a burst of 60 within a budget of 120/min, broker allowing 150: all 2xx within 2 s, each sent once, no 429', async () => {
-    const t = await deployment({ BROKER_RATE_LIMIT_PER_MINUTE: '120' });
+    const t = await deployment({ BROKER_RATE_LIMIT_PER_MINUTE: '120', DATABASE_POOL_SIZE: '10' });
     fake.setRateLimit(150);
+    // One order first, so the timing below is of the burst, not of a cold start.
+    expect((await order(t, 'WARM')).status).toBe(201);
     const started = Date.now();
     const answers = await Promise.all(Array.from({ length: 60 }, (_, i) => order(t, `BU${i}`)));
     expect(Date.now() - started).toBeLessThan(2_000);
@@ -101,6 +103,13 @@ describe('broker pacing (e2e, fake Alpaca)', () => {
     const queued = answers.filter((r) => r.status === 202);
     expect(queued.length).toBeGreaterThan(0);
     expect(queued.every((r) => r.body.status === 'pending_new')).toBe(true);
+    // The backlog on /health: with a key, the figures; without, the state only.
+    const health = await t.http.get('/health').set(auth);
+    expect(health.body.details.broker_pacing).toMatchObject({ status: 'up', budget: 8, window_ms: 1000 });
+    expect(health.body.details.broker_pacing.queued_orders).toBeGreaterThan(0);
+    expect(health.body.details.broker_pacing.backlog.submit).toBeGreaterThan(0);
+    const anonymous = await t.http.get('/health');
+    expect(anonymous.body.details.broker_pacing).toEqual({ status: 'up' });
     const ids = answers.map((r) => r.body.client_order_id as string);
     await eventually(
       async () => ids.filter((id) => fake.postOrderCount(id) === 1).length,
