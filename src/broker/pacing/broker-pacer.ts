@@ -132,6 +132,8 @@ export class BrokerPacer {
     const current = await this.opts.store.get(PACE_SHRINK_KEY).catch(() => null);
     const shrunk = shrunkBudget(this.budget, current === null ? null : Number(current));
     await this.opts.store.set(PACE_SHRINK_KEY, String(shrunk), this.windowMs).catch(() => undefined);
+    this.lastBudget = shrunk;
+    this.opts.metrics?.pacingBudgetUsed(this.used, shrunk);
   }
 
   close(): void {

@@ -187,4 +187,26 @@ describe('broker pacing (e2e, fake Alpaca)', () => {
     expect(fake.rateLimit.refused).toBe(0);
     expect(fake.rateLimit.maxInWindow).toBeLessThanOrEqual(6);
   });
+
+  it('a broker 429 shrinks the budget for the window; the order is resent with the same id after Retry-After', async () => {
+    const t = await deployment({
+      BROKER_RATE_LIMIT_PER_MINUTE: '100',
+      BROKER_RATE_LIMIT_WINDOW_MS: '3000',
+      ORDER_POLL_INTERVAL_SECONDS: '1',
+    });
+    fake.failNext('POST /v2/orders', 1, { status: 429, retryAfterSeconds: 1 });
+    const res = await order(t, 'RL0');
+    expect(res.status).toBe(202);
+    expect(res.body.status).toBe('pending_new');
+    const id = res.body.client_order_id as string;
+    const health = await t.http.get('/health').set(auth);
+    expect(health.body.details.broker_pacing).toMatchObject({ budget: 100, budget_in_force: 90 });
+    await eventually(
+      async () => (await t.http.get(`${ORDERS}/${id}`).set(auth)).body.status as string,
+      (s) => s !== 'pending_new',
+      8_000,
+    );
+    expect(fake.postOrderCount(id)).toBe(2);
+    expect((await t.http.get(`${ORDERS}/${id}`).set(auth)).body.status).not.toBe('pending_new');
+  });
 });
