@@ -75,14 +75,15 @@ describe('broker pacing (e2e, fake Alpaca)', () => {
     await fake.stop();
   });
 
-  it('a burst of 60 within a budget of 120/min, broker allowing 150: all 2xx within 2 s, each sent once, no 429', async () => {
+  it('a burst of 60 within a budget of 120/min, broker allowing 150: all 2xx at once, each sent once, no 429', async () => {
     const t = await deployment({ BROKER_RATE_LIMIT_PER_MINUTE: '120', DATABASE_POOL_SIZE: '10' });
     fake.setRateLimit(150);
     // One order first, so the timing below is of the burst, not of a cold start.
     expect((await order(t, 'WARM')).status).toBe(201);
     const started = Date.now();
     const answers = await Promise.all(Array.from({ length: 60 }, (_, i) => order(t, `BU${i}`)));
-    expect(Date.now() - started).toBeLessThan(2_000);
+    // Within 2 s on a quiet machine (no answer waits for the 60 s window); the bound leaves room for a loaded CI runner.
+    expect(Date.now() - started).toBeLessThan(3_000);
     expect(answers.filter((r) => r.status >= 300).map((r) => [r.status, r.body])).toEqual([]);
     expect(answers.every((r) => r.status === 201 || r.status === 202)).toBe(true);
     const ids = answers.map((r) => r.body.client_order_id as string);
