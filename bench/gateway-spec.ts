@@ -106,6 +106,8 @@ export function serverSpec(
       LOG_LEVEL: 'warn',
       // The per-minute limiter must not turn the load into 429s; it still runs, it just never trips.
       ORDER_SUBMIT_RATE_LIMIT: '1000000',
+      // Likewise the broker budget (docs/broker-pacing.md): live runs against the sim are not paced to Alpaca's 200/min.
+      BROKER_RATE_LIMIT_PER_MINUTE: '1000000',
       ...GATEWAY_CHECKS_ENV,
       ...gatewayOverrides(),
     },

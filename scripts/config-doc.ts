@@ -167,6 +167,16 @@ const MEANINGS: Record<string, Meaning> = {
     group: 'Broker',
     meaning: 'Deadline of a broker submission; past it the outcome is unknown (`submitted_unconfirmed`).',
   },
+  BROKER_RATE_LIMIT_PER_MINUTE: {
+    group: 'Broker',
+    meaning:
+      'Trading calls to the broker allowed in any sliding window, all replicas together (Redis; in-process without it). Cancels go first, then submissions, then reads; a burst above it is answered 202 and sent as the budget allows. Alpaca allows 200. See docs/broker-pacing.md.',
+  },
+  BROKER_RATE_LIMIT_WINDOW_MS: {
+    group: 'Broker',
+    meaning:
+      'The window of `BROKER_RATE_LIMIT_PER_MINUTE` in ms. Keep 60000 (the broker counts per minute); tests shorten it to run in seconds.',
+  },
   SIM_PRICE_SEED: {
     group: 'Simulator',
     meaning:

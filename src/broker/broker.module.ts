@@ -11,10 +11,14 @@ import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Clock } from '../infra/clock/clock';
 import { Scheduler } from '../infra/clock/scheduler';
+import { GatewayMetrics } from '../infra/metrics/gateway-metrics';
+import { StateStore } from '../infra/state/state-store';
 import { AlpacaBrokerClient } from './alpaca/alpaca-broker-client';
 import { AlpacaLogger } from './alpaca/alpaca-logger';
 import { BrokerCallObserver, observeBrokerClient } from './broker-call-observer';
 import { BROKER_CLIENT, BrokerClient } from './broker-client.port';
+import { BrokerPacer } from './pacing/broker-pacer';
+import { paceBrokerClient } from './pacing/paced-broker-client';
 import { PgSimBookStore } from './sim/sim-book.pg-store';
 import { SimBrokerClient } from './sim/sim-broker.client';
 
@@ -30,6 +34,7 @@ class BrokerLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdo
   constructor(
     @Inject(BROKER_CLIENT) private readonly broker: BrokerClient,
     @Inject(SIM_BROKER) private readonly sim: SimBrokerClient | null,
+    private readonly pacer: BrokerPacer,
   ) {}
   onApplicationBootstrap(): void {
     this.sim?.startPriceWalk();
@@ -39,6 +44,7 @@ class BrokerLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdo
     await this.sim?.close();
   }
   async onApplicationShutdown(): Promise<void> {
+    this.pacer.close();
     await this.broker.disconnect();
   }
 }
@@ -86,19 +92,34 @@ export const SIM_WALK_SCHEDULER_OVERRIDE = Symbol('SIM_WALK_SCHEDULER_OVERRIDE')
         BrokerModule.createSim(config, clock, walkScheduler ?? scheduler, ds, broker),
     },
     {
+      provide: BrokerPacer,
+      inject: [APP_CONFIG, StateStore, Clock, Scheduler, GatewayMetrics],
+      useFactory: (config: AppConfig, store: StateStore, clock: Clock, scheduler: Scheduler, metrics: GatewayMetrics) =>
+        new BrokerPacer({
+          budget: config.broker.rateLimitPerMinute,
+          windowMs: config.broker.rateLimitWindowMs,
+          store,
+          clock,
+          scheduler,
+          metrics,
+        }),
+    },
+    {
       provide: BROKER_CLIENT,
-      inject: [APP_CONFIG, BrokerCallObserver, SIM_BROKER, { token: BROKER_OVERRIDE, optional: true }],
-      // Every call's outcome is reported (broker-error bursts trip the circuit breaker).
+      inject: [APP_CONFIG, BrokerCallObserver, SIM_BROKER, BrokerPacer, { token: BROKER_OVERRIDE, optional: true }],
+      // Every trading call waits for the shared budget (docs/broker-pacing.md), and every call's
+      // outcome is reported (broker-error bursts trip the circuit breaker).
       useFactory: (
         config: AppConfig,
         observer: BrokerCallObserver,
         sim: SimBrokerClient | null,
+        pacer: BrokerPacer,
         broker?: BrokerClient,
-      ) => observeBrokerClient(BrokerModule.createClient(config, sim, broker), observer),
+      ) => paceBrokerClient(observeBrokerClient(BrokerModule.createClient(config, sim, broker), observer), pacer),
     },
     BrokerLifecycle,
   ],
-  exports: [BROKER_CLIENT, BrokerCallObserver, SIM_BROKER],
+  exports: [BROKER_CLIENT, BrokerCallObserver, SIM_BROKER, BrokerPacer],
 })
 export class BrokerModule {
   /** The sim, its book restored from PostgreSQL (docs/simulator.md#durability), when BROKER=sim. */

@@ -64,6 +64,10 @@ export interface AppConfig {
   broker: {
     kind: BrokerKind;
     submitTimeoutMs: number;
+    /** Trading calls allowed in any window, all replicas together (docs/broker-pacing.md). */
+    rateLimitPerMinute: number;
+    /** The window of that budget: 60 s, as the broker counts; shorter only in tests. */
+    rateLimitWindowMs: number;
     alpaca: {
       keyId?: string;
       secretKey?: string;
@@ -289,6 +293,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     broker: {
       kind: brokerKind,
       submitTimeoutMs: int('BROKER_SUBMIT_TIMEOUT_MS', 10_000, 100, 120_000),
+      rateLimitPerMinute: int('BROKER_RATE_LIMIT_PER_MINUTE', 200, 1, 10_000_000),
+      rateLimitWindowMs: int('BROKER_RATE_LIMIT_WINDOW_MS', 60_000, 100, 3_600_000),
       alpaca: {
         keyId,
         secretKey,

@@ -7,6 +7,7 @@ import { RequestAuthenticator } from '../auth/request-authenticator';
 import { DomainError } from '../common/domain-error';
 import { Public } from '../common/public-route';
 import { BROKER_CLIENT, BrokerClient } from '../broker/broker-client.port';
+import { BrokerPacer } from '../broker/pacing/broker-pacer';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { LeaderElection } from '../infra/leader/leader-election.service';
 import { StateStore } from '../infra/state/state-store';
@@ -39,6 +40,7 @@ export class HealthController {
     private readonly leader: LeaderElection,
     private readonly reconciliationGate: ReconciliationGateService,
     private readonly authenticator: RequestAuthenticator,
+    private readonly pacer: BrokerPacer,
   ) {}
 
   @Get()
@@ -87,6 +89,7 @@ export class HealthController {
         }),
       () => this.brokerStream(),
       () => this.reconciliation(),
+      () => this.brokerPacing(),
     ]);
   }
 
@@ -168,6 +171,32 @@ export class HealthController {
       blocked_symbols: [...g.blockedSymbols.keys()],
     };
     return session.up(data);
+  }
+
+  /**
+   * The outbound broker budget (docs/broker-pacing.md): reported, never down.
+   * `queued_orders` are the orders waiting for a slot in PostgreSQL (all
+   * replicas); `backlog` the calls waiting on this replica, by class.
+   */
+  private brokerPacing() {
+    const session = this.indicator.check('broker_pacing');
+    return session
+      .attempt(async () => {
+        const rows: Array<{ n: string }> = await this.ds
+          .query(`SELECT count(*) AS n FROM orders WHERE status = 'pending_new' AND metadata ? 'paced_until'`)
+          .catch(() => [{ n: null }]);
+        const usage = this.pacer.usage();
+        return {
+          budget: this.pacer.budget,
+          window_ms: this.pacer.windowMs,
+          budget_in_force: usage.budget,
+          used_in_window: usage.used,
+          backlog: this.pacer.backlog(),
+          // null when the database cannot say (its own component reports that).
+          queued_orders: rows[0]?.n === null || rows[0]?.n === undefined ? null : Number(rows[0].n),
+        };
+      })
+      .withTimeout(CHECK_TIMEOUT_MS);
   }
 
   private database() {

@@ -23,7 +23,9 @@
  * - DRY_RUN never reaches a broker: the order is recorded as `dry_run`;
  * - otherwise the order is written `pending_new` first, then dispatched
  *   outside any transaction; an ambiguous broker answer is a 202 with the
- *   order still resolving.
+ *   order still resolving. When the shared broker budget has no room the
+ *   order is queued instead and answered 202 `pending_new`; it is sent as the
+ *   budget allows (docs/broker-pacing.md).
  */
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
@@ -36,7 +38,8 @@ import { UnitOfWork } from '../infra/database/unit-of-work';
 import { GatewayMetrics } from '../infra/metrics/gateway-metrics';
 import { ExposureRepository } from '../orders/persistence/exposure.repository';
 import { OrderRepository } from '../orders/persistence/order.repository';
-import { DispatchOrderUseCase, DispatchOutcome } from '../orders/use-cases/dispatch-order.use-case';
+import { PacedDispatchService } from '../orders/jobs/paced-dispatch.service';
+import { DispatchOutcome } from '../orders/use-cases/dispatch-order.use-case';
 import { Denial } from '../risk/pipeline/pre-trade-check';
 import { ExposureSnapshot, isReduceOnly, OrderIntent } from '../risk/pipeline/pre-trade-checks';
 import { PreTradeChecks } from '../risk/pipeline/pre-trade-checks.service';
@@ -74,6 +77,9 @@ const DISPATCH_MESSAGES: Record<DispatchOutcome, string> = {
   failed: 'Order could not be sent: the broker refused the credentials',
   blocked: 'Order not sent: a safety control engaged after it was accepted',
 };
+
+const QUEUED_MESSAGE =
+  'Order accepted and queued: the broker budget is in use; it will be sent in turn with the same client_order_id (docs/broker-pacing.md)';
 
 /** How long one exposure read serves DRY_RUN orders of the same symbol and strategy. */
 export const DRY_RUN_EXPOSURE_TTL_MS = 1_000;
@@ -118,7 +124,7 @@ export class SubmitOrderUseCase {
     private readonly orders: OrderRepository,
     private readonly exposure: ExposureRepository,
     private readonly uow: UnitOfWork,
-    private readonly dispatcher: DispatchOrderUseCase,
+    private readonly dispatcher: PacedDispatchService,
     private readonly checks: PreTradeChecks,
     private readonly clock: Clock,
     private readonly metrics: GatewayMetrics,
@@ -162,7 +168,8 @@ export class SubmitOrderUseCase {
       this.metrics.orderStatus(order.status);
       if (dryRun) return { order, created: true, pending: false, message: 'Order logged (DRY_RUN mode)' };
       // Written ahead; now (outside any transaction) the broker.
-      const sent = await this.dispatcher.dispatch(order);
+      const sent = await this.dispatcher.dispatchOrQueue(order);
+      if (!sent) return { order, created: true, pending: true, message: QUEUED_MESSAGE };
       const message = sent.error
         ? `${DISPATCH_MESSAGES[sent.outcome]}: ${sent.error.message}`
         : DISPATCH_MESSAGES[sent.outcome];

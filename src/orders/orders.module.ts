@@ -5,6 +5,7 @@ import { EventsModule } from '../events/events.module';
 import { PositionsModule } from '../positions/positions.module';
 import { RiskModule } from '../risk/risk.module';
 import { OrderSyncService } from './jobs/order-sync.service';
+import { PacedDispatchService } from './jobs/paced-dispatch.service';
 import { OrdersController } from './orders.controller';
 import { ExposureRepository } from './persistence/exposure.repository';
 import { FillRepository } from './persistence/fill.repository';
@@ -33,6 +34,7 @@ import { QueryOrdersUseCase } from './use-cases/query-orders.use-case';
     DispatchOrderUseCase,
     CancelOrderUseCase,
     OrderSyncService,
+    PacedDispatchService,
   ],
   exports: [
     OrderRepository,
@@ -41,6 +43,7 @@ import { QueryOrdersUseCase } from './use-cases/query-orders.use-case';
     ApplyOrderUpdateUseCase,
     DispatchOrderUseCase,
     CancelOrderUseCase,
+    PacedDispatchService,
   ],
 })
 export class OrdersModule {}

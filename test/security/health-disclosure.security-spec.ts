@@ -36,7 +36,7 @@ it.each([
   expect(res.status).toBe(200);
   expect(res.body.status).toBe('ok');
   expect(Object.keys(res.body.details).sort()).toEqual(
-    ['broker_stream', 'database', 'gateway', 'reconciliation_gate', 'state_store'].sort(),
+    ['broker_pacing', 'broker_stream', 'database', 'gateway', 'reconciliation_gate', 'state_store'].sort(),
   );
   statesOnly(res.body);
   expect(res.text).not.toMatch(/instance_id|leader|blocked_symbols|redis|environment/);

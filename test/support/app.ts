@@ -90,6 +90,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     MAX_DRAWDOWN_PCT: '1',
     MAX_OPEN_ORDERS_PER_STRATEGY: '1000000',
     CIRCUIT_BREAKER_BROKER_ERRORS: '1000000',
+    BROKER_RATE_LIMIT_PER_MINUTE: '100000',
     RECONCILIATION_STARTUP_DELAY_SECONDS: '0',
     // Sim prices stay at 100 unless a test walks them (docs/simulator.md#tests).
     SIM_PRICE_VOLATILITY_BPS: '0',

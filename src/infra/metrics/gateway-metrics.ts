@@ -10,6 +10,11 @@ export const METRIC = {
   circuitBreakerTripped: 'execution_gateway_circuit_breaker_tripped',
   circuitBreakerTrips: 'execution_gateway_circuit_breaker_trips_total',
   circuitBreakerCheckFailures: 'execution_gateway_circuit_breaker_check_failures_total',
+  pacingQueueDepth: 'execution_gateway_broker_pacing_queue_depth',
+  pacingBudgetUsed: 'execution_gateway_broker_pacing_budget_used',
+  pacingBudget: 'execution_gateway_broker_pacing_budget',
+  pacingWait: 'execution_gateway_broker_pacing_wait_seconds',
+  pacingRateLimited: 'execution_gateway_broker_rate_limited_total',
 } as const;
 
 /** The gateway's own metrics, behind names that read well at the call site. */
@@ -23,7 +28,33 @@ export class GatewayMetrics {
     @InjectMetric(METRIC.circuitBreakerTripped) private readonly breakerTripped: Gauge,
     @InjectMetric(METRIC.circuitBreakerTrips) private readonly breakerTrips: Counter<'reason_code'>,
     @InjectMetric(METRIC.circuitBreakerCheckFailures) private readonly breakerCheckFailures: Counter<'condition'>,
+    @InjectMetric(METRIC.pacingQueueDepth) private readonly paceDepth: Gauge<'class'>,
+    @InjectMetric(METRIC.pacingBudgetUsed) private readonly paceUsed: Gauge,
+    @InjectMetric(METRIC.pacingBudget) private readonly paceBudget: Gauge,
+    @InjectMetric(METRIC.pacingWait) private readonly paceWait: Histogram<'class'>,
+    @InjectMetric(METRIC.pacingRateLimited) private readonly paceRateLimited: Counter,
   ) {}
+
+  /** Broker calls of `cls` waiting for the shared budget on this replica (docs/broker-pacing.md). */
+  pacingQueueDepth(cls: string, depth: number): void {
+    this.paceDepth.set({ class: cls }, depth);
+  }
+
+  /** Calls counted in the current window, and the budget in force (shrunk after a 429). */
+  pacingBudgetUsed(used: number, budget: number): void {
+    this.paceUsed.set(used);
+    this.paceBudget.set(budget);
+  }
+
+  /** How long one broker call of `cls` waited for its slot. */
+  pacingWait(cls: string, seconds: number): void {
+    this.paceWait.observe({ class: cls }, seconds);
+  }
+
+  /** The broker answered 429. */
+  pacingRateLimited(): void {
+    this.paceRateLimited.inc();
+  }
 
   /** The circuit breaker's state as this replica sees it: 1 tripped, 0 open. */
   circuitBreakerState(tripped: boolean): void {

@@ -49,6 +49,29 @@ import { SCRAPE_GAUGE_PROVIDERS } from './scrape-gauges';
       help: 'Circuit breaker conditions that could not be evaluated, by condition',
       labelNames: ['condition'],
     }),
+    makeGaugeProvider({
+      name: METRIC.pacingQueueDepth,
+      help: 'Broker calls waiting for the shared outbound budget on this replica, by class',
+      labelNames: ['class'],
+    }),
+    makeGaugeProvider({
+      name: METRIC.pacingBudgetUsed,
+      help: 'Broker trading calls counted in the current window (all replicas)',
+    }),
+    makeGaugeProvider({
+      name: METRIC.pacingBudget,
+      help: 'Broker trading calls allowed per window now (the configured budget, or less after a 429)',
+    }),
+    makeHistogramProvider({
+      name: METRIC.pacingWait,
+      help: 'Time a broker call waited for a slot of the outbound budget, by class',
+      labelNames: ['class'],
+      buckets: [0.001, 0.01, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+    }),
+    makeCounterProvider({
+      name: METRIC.pacingRateLimited,
+      help: 'Broker answers 429 (rate limited)',
+    }),
     ...SCRAPE_GAUGE_PROVIDERS,
     GatewayMetrics,
   ],

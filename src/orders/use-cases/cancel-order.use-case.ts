@@ -9,13 +9,19 @@
  *   audited), so a send that is in flight, or a later resend, cancels at once
  *   instead of leaving a live order behind a local `canceled`;
  * - an order whose outcome is unknown is never cancelled locally: it may exist
- *   at the broker. It is looked up, and cancelled there once found.
+ *   at the broker. It is looked up, and cancelled there once found;
+ * - an order still queued for the broker budget (docs/broker-pacing.md) is
+ *   cancelled locally without asking the broker: recording the request takes
+ *   it out of the queue, so it is never sent;
+ * - the cancel's broker calls (lookups included) are served before queued
+ *   submissions and reads.
  */
 import { Inject, Injectable } from '@nestjs/common';
 import { ActorContext } from '../../audit/audit-entry';
 import { AuditRepository } from '../../audit/audit.repository';
 import { Principal } from '../../auth/permission';
 import { BROKER_CLIENT, BrokerClient, BrokerError } from '../../broker/broker-client.port';
+import { BrokerPacer } from '../../broker/pacing/broker-pacer';
 import { ConflictError } from '../../common/domain-error';
 import { Clock } from '../../infra/clock/clock';
 import { UnitOfWork } from '../../infra/database/unit-of-work';
@@ -44,17 +50,24 @@ export class CancelOrderUseCase {
     private readonly clock: Clock,
     private readonly uow: UnitOfWork,
     private readonly audit: AuditRepository,
+    private readonly pacer: BrokerPacer,
   ) {}
 
-  async execute(clientOrderId: string, principal: Principal, ctx: ActorContext): Promise<CancelResult> {
+  execute(clientOrderId: string, principal: Principal, ctx: ActorContext): Promise<CancelResult> {
+    return this.pacer.as('cancel', () => this.cancel(clientOrderId, principal, ctx));
+  }
+
+  private async cancel(clientOrderId: string, principal: Principal, ctx: ActorContext): Promise<CancelResult> {
     let order = await this.queryOrders.get(clientOrderId, principal);
     if (isTerminal(order.status)) {
       return { order, pending: false, message: `Order is already ${order.status}; nothing to cancel` };
     }
     const at = this.clock.now();
+    let queued = false;
     await this.uow.run(async (tx) => {
       const marked = await this.orders.markCancelRequested(tx, clientOrderId, at);
       if (!marked) return;
+      queued = marked.queued;
       await this.audit.append(
         {
           action: 'order.cancel_requested',
@@ -70,6 +83,11 @@ export class CancelOrderUseCase {
       );
     });
 
+    if (queued) {
+      // Queued for the broker budget and never sent: the request above took it out of the queue.
+      await this.updates.recordSubmitOutcome(clientOrderId, 'canceled', { reasonCode: 'CANCELED_BEFORE_SEND' });
+      return { order: await this.reread(clientOrderId), pending: false, message: 'Order canceled before it was sent' };
+    }
     let brokerOrderId = order.brokerOrderId;
     if (!brokerOrderId) {
       // Not acknowledged yet: does the broker have it?

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { BROKER_CLIENT, BrokerClient } from '../../broker/broker-client.port';
+import { BrokerPacer } from '../../broker/pacing/broker-pacer';
 import { Clock } from '../../infra/clock/clock';
 
 /** How long one reading of the account serves. */
@@ -21,6 +22,7 @@ export class AccountEquityService {
   constructor(
     @Inject(BROKER_CLIENT) private readonly broker: BrokerClient,
     private readonly clock: Clock,
+    private readonly pacer: BrokerPacer,
   ) {}
 
   async equity(): Promise<string | null> {
@@ -33,7 +35,8 @@ export class AccountEquityService {
   private refresh(): Promise<void> {
     this.inflight ??= (async () => {
       try {
-        const account = await this.broker.getAccount();
+        // Order entry waits on this read: it goes with the cancels, ahead of a backlog (docs/broker-pacing.md).
+        const account = await this.pacer.as('cancel', () => this.broker.getAccount());
         this.value = { equity: account.equity, at: this.clock.now().getTime() };
       } catch (err) {
         this.logger.warn(`account equity cannot be read: ${(err as Error).message}`);

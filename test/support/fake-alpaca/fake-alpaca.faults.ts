@@ -95,3 +95,53 @@ export function failure(opts: FailOptions): WireResponse {
       : { code: opts.status * 100000 + 10000, message: `fake failure ${opts.status}` });
   return { status: opts.status, body, headers };
 }
+
+/**
+ * Alpaca's rate limit on the trading API: at most `perWindow` requests in any
+ * sliding window (one minute by default); above it a request is not acted on
+ * and answered 429 with Retry-After (whole seconds) and Alpaca's error body.
+ * Counts what it admitted, so a test can check no window ever held more.
+ */
+export class RateLimitMode {
+  private limit: { perWindow: number; windowMs: number } | null = null;
+  private admitted: number[] = [];
+  private refusedCount = 0;
+  private peak = 0;
+
+  /** On with a budget, off with null. Resets the counts. */
+  set(perWindow: number | null, windowMs = 60_000): void {
+    this.limit = perWindow === null ? null : { perWindow, windowMs };
+    this.reset();
+  }
+
+  reset(): void {
+    this.admitted = [];
+    this.refusedCount = 0;
+    this.peak = 0;
+  }
+
+  /** Requests answered 429 since the mode was set. */
+  get refused(): number {
+    return this.refusedCount;
+  }
+
+  /** The most requests admitted within any one window since the mode was set. */
+  get maxInWindow(): number {
+    return this.peak;
+  }
+
+  /** The 429 for a request at `nowMs`, or null when it is admitted (and counted). */
+  take(nowMs: number): WireResponse | null {
+    if (!this.limit) return null;
+    const { perWindow, windowMs } = this.limit;
+    this.admitted = this.admitted.filter((t) => t > nowMs - windowMs);
+    if (this.admitted.length >= perWindow) {
+      this.refusedCount += 1;
+      const retryMs = this.admitted[this.admitted.length - perWindow] + windowMs - nowMs;
+      return failure({ status: 429, retryAfterSeconds: Math.max(1, Math.ceil(retryMs / 1000)) });
+    }
+    this.admitted.push(nowMs);
+    this.peak = Math.max(this.peak, this.admitted.length);
+    return null;
+  }
+}

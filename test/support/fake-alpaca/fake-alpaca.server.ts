@@ -40,7 +40,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { FakeExchange, type FillBehaviour, type FillResult } from './fake-alpaca.exchange';
-import { failure, FaultPlan, type DelayOptions, type FailOptions } from './fake-alpaca.faults';
+import { failure, FaultPlan, RateLimitMode, type DelayOptions, type FailOptions } from './fake-alpaca.faults';
 import { FakeMarketData } from './fake-alpaca.market-data';
 import {
   handleTrading,
@@ -97,6 +97,8 @@ export class FakeAlpacaServer {
   private readonly exchange: FakeExchange;
   private readonly stream: FakeTradeStream;
   private readonly plan = new FaultPlan();
+  /** Alpaca's per-minute limit on trading requests, when set (setRateLimit). */
+  readonly rateLimit = new RateLimitMode();
   /** Market data endpoints (/v2/stocks/...) and their controls: fake-alpaca.market-data.ts. */
   readonly marketData: FakeMarketData;
   /** Scheduled exchange work (cleared by reset) and response delays (cleared only by stop). */
@@ -170,6 +172,7 @@ export class FakeAlpacaServer {
     this.log.length = 0;
     this.postsByClientOrderId.clear();
     this.plan.reset();
+    this.rateLimit.set(null);
     this.errors.length = 0;
     this.postOrders = 0;
     this.unreachable = false;
@@ -232,6 +235,11 @@ export class FakeAlpacaServer {
   }
 
   // --- faults ---------------------------------------------------------------------
+
+  /** Alpaca's rate limit: at most `perWindow` trading requests in any sliding window, else 429 (null: off). */
+  setRateLimit(perWindow: number | null, windowMs = 60_000): void {
+    this.rateLimit.set(perWindow, windowMs);
+  }
 
   /** The next `n` requests on `route` answer `status` (429 with Retry-After when given). */
   failNext(route: FaultRoute, n: number, opts: FailOptions): void {
@@ -395,6 +403,11 @@ export class FakeAlpacaServer {
       return;
     }
 
+    const limited = this.rateLimit.take(Date.now());
+    if (limited) {
+      this.write(res, limited);
+      return;
+    }
     const fault = this.plan.takeFault(matched.route);
     let answer: WireResponse;
     if (fault?.kind === 'reject') {

@@ -1,0 +1,109 @@
+import { ManualClock } from '../../infra/clock/clock';
+import { ManualScheduler } from '../../infra/clock/manual-scheduler';
+import { MemoryStateStore } from '../../infra/state/memory-state-store';
+import { BrokerPacer, PACE_TRANSIT_SLACK_MS } from './broker-pacer';
+import { PaceClass } from './pacing.decision';
+
+describe('BrokerPacer', () => {
+  let clock: ManualClock;
+  let scheduler: ManualScheduler;
+  let store: MemoryStateStore;
+  const make = (budget: number, windowMs = 1_000) => new BrokerPacer({ budget, windowMs, store, clock, scheduler });
+
+  beforeEach(() => {
+    clock = new ManualClock();
+    scheduler = new ManualScheduler(clock);
+    store = new MemoryStateStore(clock);
+  });
+
+  const flush = () => new Promise((r) => setImmediate(r));
+
+  it('admits up to the budget at once, then serves the rest as the window slides, by class', async () => {
+    const pacer = make(2);
+    const served: string[] = [];
+    const go = (cls: PaceClass, name: string) => pacer.acquire(cls).then(() => served.push(name));
+    void go('submit', 's1');
+    void go('submit', 's2');
+    await flush();
+    expect(served).toEqual(['s1', 's2']);
+    void go('read', 'r1');
+    void go('submit', 's3');
+    void go('submit', 's4');
+    void go('cancel', 'c1');
+    await flush();
+    expect(served).toHaveLength(2);
+    expect(pacer.backlog()).toEqual({ cancel: 1, submit: 2, read: 1 });
+    await scheduler.advance(1_000 + PACE_TRANSIT_SLACK_MS);
+    await flush();
+    expect(served).toEqual(['s1', 's2', 'c1', 's3']);
+    await scheduler.advance(1_000 + PACE_TRANSIT_SLACK_MS);
+    await flush();
+    expect(served).toEqual(['s1', 's2', 'c1', 's3', 's4', 'r1']);
+    pacer.close();
+  });
+
+  it('tryAcquire takes a slot only with room and nobody of its class ahead; withSlot spends it once', async () => {
+    const pacer = make(1);
+    expect(await pacer.tryAcquire('submit')).toBe(true);
+    expect(await pacer.tryAcquire('submit')).toBe(false);
+    let second = false;
+    await pacer.withSlot(async () => {
+      await pacer.acquire('submit'); // the slot taken above
+      void pacer.acquire('submit').then(
+        () => (second = true),
+        () => undefined,
+      );
+    });
+    await flush();
+    expect(second).toBe(false);
+    await scheduler.advance(1_000 + PACE_TRANSIT_SLACK_MS);
+    await flush();
+    expect(second).toBe(true);
+    pacer.close();
+  });
+
+  it('two pacers on one store share the budget', async () => {
+    const a = make(3);
+    const b = make(3);
+    let n = 0;
+    for (let i = 0; i < 5; i++) {
+      void a.acquire('submit').then(
+        () => n++,
+        () => undefined,
+      );
+      void b.acquire('submit').then(
+        () => n++,
+        () => undefined,
+      );
+    }
+    await flush();
+    await flush();
+    expect(n).toBe(3);
+    a.close();
+    b.close();
+  });
+
+  it('a 429 shrinks the budget for one window, for everyone on the store', async () => {
+    const a = make(10);
+    for (let i = 0; i < 8; i++) await a.acquire('submit');
+    await a.rateLimited();
+    await a.rateLimited();
+    const b = make(10);
+    // 8 used, shrunk to 9 then 8: nothing more this window.
+    expect(await b.tryAcquire('submit')).toBe(false);
+    expect(b.usage()).toEqual({ used: 8, budget: 8 });
+    clock.advance(1_000 + PACE_TRANSIT_SLACK_MS);
+    expect(await b.tryAcquire('submit')).toBe(true);
+    expect(b.usage().budget).toBe(10);
+    a.close();
+    b.close();
+  });
+
+  it('closing rejects the waiting calls', async () => {
+    const pacer = make(1);
+    await pacer.acquire('read');
+    const waiting = pacer.acquire('read');
+    pacer.close();
+    await expect(waiting).rejects.toMatchObject({ kind: 'retryable' });
+  });
+});

@@ -1,0 +1,212 @@
+/**
+ * One outbound budget for trading calls to the broker, shared by every
+ * replica (docs/broker-pacing.md): a sliding-window log in the state store
+ * (Redis, or in-process without it). A call waits here for a slot; waiting
+ * calls are served cancels first, then submissions, then reads, oldest first
+ * within a class. A broker 429 shrinks the budget for one window, for every
+ * replica.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { Clock } from '../../infra/clock/clock';
+import { Scheduler, TaskHandle } from '../../infra/clock/scheduler';
+import { StateStore } from '../../infra/state/state-store';
+import { BrokerError } from '../broker-client.port';
+import {
+  budgetInForce,
+  mayGoAhead,
+  nextToServe,
+  PACE_CLASSES,
+  PaceClass,
+  shrunkBudget,
+  Waiting,
+} from './pacing.decision';
+
+/** Shared keys (under the deployment's key prefix). */
+export const PACE_KEY = 'broker:pace';
+export const PACE_SHRINK_KEY = 'broker:pace:shrink';
+/** Slack on the window for the time a request spends in transit, so the broker never counts more than the budget. */
+export const PACE_TRANSIT_SLACK_MS = 250;
+
+export interface PacingMetrics {
+  pacingQueueDepth(cls: PaceClass, depth: number): void;
+  pacingBudgetUsed(used: number, budget: number): void;
+  pacingWait(cls: PaceClass, seconds: number): void;
+  pacingRateLimited(): void;
+}
+
+export interface BrokerPacerOptions {
+  /** Trading calls allowed in any window. */
+  budget: number;
+  windowMs: number;
+  store: StateStore;
+  clock: Clock;
+  scheduler: Scheduler;
+  metrics?: PacingMetrics;
+}
+
+interface Waiter extends Waiting {
+  since: number;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+interface PaceContext {
+  /** Calls inside are served as this class (e.g. the lookup a cancel makes is a cancel). */
+  cls?: PaceClass;
+  /** A slot already taken: the first paced call inside uses it. */
+  slot?: { used: boolean };
+}
+
+export class BrokerPacer {
+  readonly budget: number;
+  readonly windowMs: number;
+  private readonly waiting: Waiter[] = [];
+  private readonly context = new AsyncLocalStorage<PaceContext>();
+  private seq = 0;
+  private pumping = false;
+  private timer?: TaskHandle;
+  private closed = false;
+  private used = 0;
+  private lastBudget: number;
+
+  constructor(private readonly opts: BrokerPacerOptions) {
+    if (!Number.isInteger(opts.budget) || opts.budget < 1) throw new RangeError('budget must be a positive integer');
+    this.budget = opts.budget;
+    this.windowMs = opts.windowMs;
+    this.lastBudget = opts.budget;
+  }
+
+  /** Waiting calls on this replica, by class. */
+  backlog(): Record<PaceClass, number> {
+    const out = { cancel: 0, submit: 0, read: 0 };
+    for (const w of this.waiting) out[w.cls] += 1;
+    return out;
+  }
+
+  /** Calls counted in the current window when this replica last looked, and the budget then in force. */
+  usage(): { used: number; budget: number } {
+    return { used: this.used, budget: this.lastBudget };
+  }
+
+  /** Resolves when a call of `cls` may go to the broker (its slot counted). */
+  acquire(cls: PaceClass): Promise<void> {
+    const ctx = this.context.getStore();
+    if (ctx?.slot && !ctx.slot.used) {
+      ctx.slot.used = true;
+      return Promise.resolve();
+    }
+    const served = ctx?.cls ?? cls;
+    if (this.closed) return Promise.reject(unavailable('the broker pacer is closed'));
+    return new Promise<void>((resolve, reject) => {
+      this.waiting.push({ cls: served, seq: ++this.seq, since: this.nowMs(), resolve, reject });
+      this.depths();
+      // While a timer waits for the window to slide, a new caller need not ask the store again.
+      if (!this.timer) void this.pump();
+    });
+  }
+
+  /**
+   * A slot for a call of `cls` now, if no call of its class or a higher one
+   * is waiting and the budget has room: true when taken (use it with
+   * `withSlot`), false otherwise (nothing counted).
+   */
+  async tryAcquire(cls: PaceClass): Promise<boolean> {
+    if (this.closed || !mayGoAhead(cls, this.waiting)) return false;
+    const hit = await this.hit();
+    return hit.allowed;
+  }
+
+  /** Runs `fn` with a slot taken by tryAcquire: its first paced call uses it. */
+  withSlot<T>(fn: () => Promise<T>): Promise<T> {
+    return this.context.run({ ...this.context.getStore(), slot: { used: false } }, fn);
+  }
+
+  /** Runs `fn` with its calls served as `cls` (a cancel's own lookups go with the cancels). */
+  as<T>(cls: PaceClass, fn: () => Promise<T>): Promise<T> {
+    return this.context.run({ cls }, fn);
+  }
+
+  /** The broker answered 429: the budget shrinks for one window, for every replica. */
+  async rateLimited(): Promise<void> {
+    this.opts.metrics?.pacingRateLimited();
+    const current = await this.opts.store.get(PACE_SHRINK_KEY).catch(() => null);
+    const shrunk = shrunkBudget(this.budget, current === null ? null : Number(current));
+    await this.opts.store.set(PACE_SHRINK_KEY, String(shrunk), this.windowMs).catch(() => undefined);
+    this.lastBudget = shrunk;
+    this.opts.metrics?.pacingBudgetUsed(this.used, shrunk);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.timer?.cancel();
+    this.timer = undefined;
+    for (const w of this.waiting.splice(0)) w.reject(unavailable('the broker pacer is closed'));
+    this.depths();
+  }
+
+  private nowMs(): number {
+    return this.opts.clock.now().getTime();
+  }
+
+  private async hit(): Promise<{ allowed: boolean; retryAfterMs: number }> {
+    const shrink = await this.opts.store.get(PACE_SHRINK_KEY);
+    const budget = budgetInForce(this.budget, shrink === null ? null : Number(shrink));
+    this.lastBudget = budget;
+    const r = await this.opts.store.slidingWindowHit(
+      PACE_KEY,
+      budget,
+      this.windowMs + PACE_TRANSIT_SLACK_MS,
+      this.nowMs(),
+    );
+    if (r.allowed) this.used = r.count;
+    else this.used = budget;
+    this.opts.metrics?.pacingBudgetUsed(this.used, budget);
+    return r.allowed ? { allowed: true, retryAfterMs: 0 } : { allowed: false, retryAfterMs: r.retryAfterMs };
+  }
+
+  private async pump(): Promise<void> {
+    if (this.pumping || this.closed) return;
+    this.pumping = true;
+    try {
+      while (this.waiting.length && !this.closed) {
+        let r: { allowed: boolean; retryAfterMs: number };
+        try {
+          r = await this.hit();
+        } catch (err) {
+          // The shared budget cannot be read: nothing goes out uncounted; the callers retry later.
+          for (const w of this.waiting.splice(0)) w.reject(unavailable(`broker budget unavailable: ${String(err)}`));
+          break;
+        }
+        if (!r.allowed) {
+          this.timer = this.opts.scheduler.after(
+            Math.max(5, r.retryAfterMs),
+            () => {
+              this.timer = undefined;
+              return this.pump();
+            },
+            { name: 'broker-pacing' },
+          );
+          break;
+        }
+        const i = nextToServe(this.waiting);
+        const [w] = this.waiting.splice(i, 1);
+        this.opts.metrics?.pacingWait(w.cls, (this.nowMs() - w.since) / 1000);
+        w.resolve();
+      }
+    } finally {
+      this.pumping = false;
+      this.depths();
+    }
+    // A caller that arrived while the last hit was in flight, with no timer set, is served now.
+    if (this.waiting.length && !this.timer && !this.closed) void this.pump();
+  }
+
+  private depths(): void {
+    const b = this.backlog();
+    for (const cls of PACE_CLASSES) this.opts.metrics?.pacingQueueDepth(cls, b[cls]);
+  }
+}
+
+function unavailable(message: string): BrokerError {
+  return new BrokerError('retryable', message, { retryAfterMs: 1_000 });
+}
