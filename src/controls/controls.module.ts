@@ -1,3 +1,4 @@
+import { MarketDataModule } from '../market-data/market-data.module';
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
 import { BrokerModule } from '../broker/broker.module';
@@ -17,7 +18,7 @@ import { SimPricesUseCase } from './sim-prices.use-case';
  * the other.
  */
 @Module({
-  imports: [AuditModule, BrokerModule, OrdersModule, RiskModule],
+  imports: [AuditModule, BrokerModule, MarketDataModule, OrdersModule, RiskModule],
   controllers: [KillSwitchController, CancelAllController, SimPricesController],
   providers: [CancelAllOrdersUseCase, EngageKillSwitchUseCase, SimPricesUseCase],
   exports: [CancelAllOrdersUseCase],

@@ -5,6 +5,7 @@ import { SIM_BROKER } from '../broker/broker.module';
 import type { SimBrokerClient } from '../broker/sim/sim-broker.client';
 import { DomainError, InputValidationError } from '../common/domain-error';
 import { parseSymbol, SYMBOL_PROBLEM } from '../common/symbol';
+import { MARKET_DATA, type MarketDataProvider } from '../market-data/market-data.port';
 
 export interface SimPrices {
   walk: { enabled: boolean; seed: string; volatilityBps: string; stepMs: number };
@@ -23,6 +24,7 @@ export class SimPricesUseCase {
   constructor(
     @Inject(SIM_BROKER) private readonly sim: SimBrokerClient | null,
     private readonly audit: AuditRepository,
+    @Inject(MARKET_DATA) private readonly marketData: MarketDataProvider,
   ) {}
 
   list(): SimPrices {
@@ -39,6 +41,8 @@ export class SimPricesUseCase {
     if (symbol === null) throw InputValidationError.field('symbol', SYMBOL_PROBLEM);
     const previous = sim.prices().find((p) => p.symbol === symbol)?.price ?? null;
     sim.setPrice(symbol, cmd.price);
+    // Marks, checks and arrival prices see the new price at once, not after the cache's TTL.
+    this.marketData.invalidate?.(symbol);
     await this.audit.append({
       action: 'sim.price_set',
       actor: cmd.operator,

@@ -37,6 +37,8 @@ export interface MarketDataProvider {
    * failed is absent from the map, null is "no data".
    */
   latestPrices?(symbols: readonly string[]): Promise<Map<string, PriceObservation | null>>;
+  /** Drops a cached observation of `symbol` (all when omitted), where the provider caches. */
+  invalidate?(symbol?: string): void;
   averageDailyVolume(symbol: string): Promise<AverageDailyVolume | null>;
 }
 
