@@ -11,6 +11,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { ActorContext } from '../audit/audit-entry';
 import { AuditRepository } from '../audit/audit.repository';
 import { Principal } from '../auth/permission';
+import { Decimal } from '../common/decimal';
 import { DomainError } from '../common/domain-error';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { CancelAllOrdersUseCase } from '../controls/cancel-all-orders.use-case';
@@ -59,7 +60,7 @@ export class FlattenPositionsUseCase {
       failed: cancels.failed.map((f) => ({ client_order_id: f.client_order_id, error: f.error })),
     };
     for (const position of await this.positions.listAll()) {
-      if (Number(position.qty) === 0) continue;
+      if (new Decimal(position.qty).isZero()) continue;
       try {
         const r = await this.controls.act(
           'flatten',

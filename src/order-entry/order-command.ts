@@ -6,6 +6,7 @@
  * InputValidationError naming every bad field. An OrderCommand that exists is
  * valid: the door does not check its fields again.
  */
+import { Decimal } from '../common/decimal';
 import { FieldProblem, InputValidationError } from '../common/domain-error';
 import { textProblems } from '../common/text';
 import {
@@ -39,7 +40,7 @@ export const ORDER_REQUEST_FIELDS = [
 /** A trailing stop's trail in percent: a price-shaped decimal below 100. */
 const TRAIL_PERCENT_RULE: FieldRule<string> = {
   normalize: PRICE_RULE.normalize,
-  isValid: (v): v is string => PRICE_RULE.isValid(v) && Number(v) < 100,
+  isValid: (v): v is string => PRICE_RULE.isValid(v) && new Decimal(v).lt(100),
   message:
     'must be a positive decimal below 100 with at most 8 decimal places (a JSON number or a string such as "1.5")',
 };
