@@ -8,6 +8,7 @@
  * It refuses to run against a production gateway: it engages the kill switch.
  */
 import { readFileSync } from 'node:fs';
+import Decimal from 'decimal.js';
 import { join } from 'node:path';
 import { createGatewayClient, type components, type GatewayClient } from '../clients/typescript/gateway-client';
 
@@ -158,7 +159,7 @@ async function main(): Promise<void> {
 
   step('A limit order below the market rests until the price comes to it');
   const reference = bought?.filled_avg_price ?? '100';
-  const limit = (Math.floor(Number(reference) * 99) / 100).toFixed(2);
+  const limit = new Decimal(reference).times('0.99').toDecimalPlaces(2, Decimal.ROUND_DOWN).toFixed(2);
   const resting = await submit(
     gw,
     {
@@ -176,7 +177,7 @@ async function main(): Promise<void> {
 
   if (resting && !TERMINAL.has(resting.status) && broker === 'sim' && !dryRun) {
     step(`Move the sim's ${SYMBOL} price through the limit (an operator endpoint of the simulator)`);
-    const through = (Number(limit) - 0.05).toFixed(2);
+    const through = new Decimal(limit).minus('0.05').toFixed(2);
     const moved = await gw.PUT('/api/v1/sim/prices/{symbol}', {
       params: { path: { symbol: SYMBOL } },
       body: { price: through, operator: 'demo' },
