@@ -8,9 +8,12 @@
  *
  * Invariants:
  * - the order row and its audit row are written in one statement before any
- *   broker call (write-ahead), in the unit of work that read the exposure the
- *   checks judged, under the symbol and strategy locks (live trading): two
- *   concurrent orders cannot both pass a limit only one of them fits under;
+ *   broker call (write-ahead); live, that insert counts the order in its
+ *   symbol's and strategy's exposure counters, whose rows it then holds
+ *   locked, and the checks judge the exposure read from those held rows in
+ *   the same unit of work (a refusal rolls it back): two concurrent orders
+ *   cannot both pass a limit only one of them fits under, and orders of one
+ *   strategy wait for each other only from insert to commit;
  * - a refused order writes no order row; its refusal is audited;
  * - one client_order_id is one order: concurrent duplicates resolve on the
  *   primary key and every caller gets the same order back; a replay of an
@@ -41,7 +44,7 @@ import { OrderRepository } from '../orders/persistence/order.repository';
 import { PacedDispatchService } from '../orders/jobs/paced-dispatch.service';
 import { DispatchOutcome } from '../orders/use-cases/dispatch-order.use-case';
 import { Denial } from '../risk/pipeline/pre-trade-check';
-import { ExposureSnapshot, isReduceOnly, OrderIntent } from '../risk/pipeline/pre-trade-checks';
+import { exposureBefore, ExposureSnapshot, isReduceOnly, OrderIntent } from '../risk/pipeline/pre-trade-checks';
 import { PreTradeChecks } from '../risk/pipeline/pre-trade-checks.service';
 import { generateClientOrderId } from '../trading/client-order-id';
 import { buildNewOrder, differingTerms, NewOrder, Order } from '../trading/order';
@@ -86,6 +89,13 @@ export const DRY_RUN_EXPOSURE_TTL_MS = 1_000;
 const DRY_RUN_EXPOSURE_MAX_KEYS = 10_000;
 
 type Insert = { order: Order | null; created: boolean };
+
+/** Thrown inside the admitting unit of work to roll the insert back: the checks refused the order. */
+class Refused extends Error {
+  constructor(readonly denial: Denial) {
+    super(denial.code);
+  }
+}
 
 /** The format of derived ids (../trading/client-order-id.ts): a caller's id in it must be this order's own. */
 const DERIVED_ID_FORMAT = /^[0-9a-f]{24}$/;
@@ -195,9 +205,11 @@ export class SubmitOrderUseCase {
   }
 
   /**
-   * The pre-trade checks, then the insert while the exposure they saw cannot
-   * change. A refusal writes no order row, unless the order already exists
-   * (a replay): then the insert finds it and the caller answers with it.
+   * The pre-trade checks and the insert in one unit of work, the checks judging
+   * the exposure under the row locks the insert took (live), so it cannot
+   * change before the commit. A refusal rolls the insert back and writes no
+   * order row, unless the order already exists (a replay): then the insert
+   * finds it and the caller answers with it.
    */
   private async admit(draft: NewOrder, principal: Principal, ctx: ActorContext, reduceOnly: boolean): Promise<Insert> {
     const insert = (tx?: Parameters<OrderRepository['insertWithAudit']>[2]) =>
@@ -233,23 +245,33 @@ export class SubmitOrderUseCase {
         outcome = denial ? { denial } : { written: await insert() };
       } else {
         outcome = await this.uow.run(async (tx) => {
-          const exposure = await this.exposure.lockAndRead(tx, intent.symbol, intent.strategyId);
+          // The insert counts the order in its symbol's and strategy's exposure rows (triggers), which
+          // locks them until this unit of work ends: the checks then judge the exposure as it stood
+          // just before this order, and no other order can move it until the commit (or the rollback
+          // a refusal causes). A replay inserts nothing, counts nothing, and is answered as one.
+          const written = await insert(tx);
+          if (!written.created) return { written };
+          const exposure = exposureBefore(intent, await this.exposure.readHeld(tx, intent.symbol, intent.strategyId));
           if (reduceOnly) assertReduceOnly(draft, exposure);
           const denial = this.checks.decide(intent, inputs, exposure);
-          return denial ? { denial } : { written: await insert(tx) };
+          if (denial) throw new Refused(denial);
+          return { written };
         });
       }
     } catch (err) {
-      if (err instanceof DomainError) throw err;
-      // The exposure could not be read, or the order not written with it: nothing was written
-      // (one transaction), and refusing is the safe side.
-      this.logger.error(`pre-trade check of ${draft.clientOrderId} failed: ${(err as Error).message}`);
-      throw new DomainError(
-        'unavailable',
-        'SAFETY_STATE_UNAVAILABLE',
-        'The order could not be checked against the risk state and recorded (database unavailable); nothing was written, send it again later (cancels still pass)',
-        { client_order_id: draft.clientOrderId },
-      );
+      if (err instanceof Refused) outcome = { denial: err.denial };
+      else if (err instanceof DomainError) throw err;
+      else {
+        // The exposure could not be read, or the order not written with it: nothing was written
+        // (one transaction), and refusing is the safe side.
+        this.logger.error(`pre-trade check of ${draft.clientOrderId} failed: ${(err as Error).message}`);
+        throw new DomainError(
+          'unavailable',
+          'SAFETY_STATE_UNAVAILABLE',
+          'The order could not be checked against the risk state and recorded (database unavailable); nothing was written, send it again later (cancels still pass)',
+          { client_order_id: draft.clientOrderId },
+        );
+      }
     }
     if ('written' in outcome) return outcome.written;
     return this.refuse(draft, principal, ctx, outcome.denial, insert);
@@ -304,7 +326,7 @@ export class SubmitOrderUseCase {
    * DRY_RUN: dry_run orders add no open orders and no fills, so the exposure they
    * are checked against changes only through what live trading left behind
    * (fills of older orders). One read per symbol and strategy serves for up to
-   * DRY_RUN_EXPOSURE_TTL_MS; live orders always read it under the lock.
+   * DRY_RUN_EXPOSURE_TTL_MS; live orders judge the counters they hold locked.
    */
   private dryRunExposure(order: OrderIntent): Promise<ExposureSnapshot> {
     const key = `${order.symbol}\u0000${order.strategyId}`;

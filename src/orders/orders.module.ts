@@ -4,6 +4,7 @@ import { BrokerModule } from '../broker/broker.module';
 import { EventsModule } from '../events/events.module';
 import { PositionsModule } from '../positions/positions.module';
 import { RiskModule } from '../risk/risk.module';
+import { ExposureCountersService } from './jobs/exposure-counters.service';
 import { OrderSyncService } from './jobs/order-sync.service';
 import { PacedDispatchService } from './jobs/paced-dispatch.service';
 import { OrdersController } from './orders.controller';
@@ -35,6 +36,7 @@ import { QueryOrdersUseCase } from './use-cases/query-orders.use-case';
     CancelOrderUseCase,
     OrderSyncService,
     PacedDispatchService,
+    ExposureCountersService,
   ],
   exports: [
     OrderRepository,
@@ -44,6 +46,7 @@ import { QueryOrdersUseCase } from './use-cases/query-orders.use-case';
     DispatchOrderUseCase,
     CancelOrderUseCase,
     PacedDispatchService,
+    ExposureCountersService,
   ],
 })
 export class OrdersModule {}

@@ -1,27 +1,38 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { prepared, Tx } from '../../infra/database/unit-of-work';
+import { prepared, sql, Tx } from '../../infra/database/unit-of-work';
 import { OPEN_STATUSES } from '../../trading/order-state-machine';
 import { ExposureSnapshot } from '../../risk/pipeline/pre-trade-checks';
-
-/** Advisory-lock namespaces (first key of the two-key form): one symbol, one strategy. */
-const SYMBOL_LOCK_SPACE = 7_342_201;
-const STRATEGY_LOCK_SPACE = 7_342_202;
 
 /** The open statuses as a literal list, matching the partial indexes of migration 1764400000000. */
 const OPEN_LIST = [...OPEN_STATUSES].map((s) => `'${s}'`).join(', ');
 
+/**
+ * The counters (migration 1765300000000): one row per symbol and one per
+ * strategy, kept by triggers in the transaction of every order and position
+ * change. Read in the transaction that inserted an order, they are rows that
+ * transaction holds locked (the insert's trigger updated them).
+ */
 const EXPOSURE = `SELECT
-    COALESCE((SELECT qty FROM positions WHERE symbol = $1), 0)::text AS position_qty,
-    COALESCE(SUM(qty - filled_qty) FILTER (WHERE symbol = $1 AND side = 'buy'), 0)::text AS open_buy,
-    COALESCE(SUM(qty - filled_qty) FILTER (WHERE symbol = $1 AND side = 'sell'), 0)::text AS open_sell,
-    COUNT(*) FILTER (WHERE strategy_id = $2)::int AS strategy_open
-  FROM orders
-  WHERE status IN (${OPEN_LIST}) AND (symbol = $1 OR strategy_id = $2)`;
+    COALESCE(s.position_qty, 0)::text AS position_qty,
+    COALESCE(s.open_buy_qty, 0)::text AS open_buy,
+    COALESCE(s.open_sell_qty, 0)::text AS open_sell,
+    COALESCE((SELECT open_orders FROM strategy_exposure WHERE strategy_id = $2), 0)::int AS strategy_open
+  FROM (SELECT 1) one LEFT JOIN symbol_exposure s ON s.symbol = $1`;
 
-/** A statement of its own: folded into the read, the planner may skip evaluating it when no order matches. */
-const LOCK = `SELECT pg_advisory_xact_lock(${SYMBOL_LOCK_SPACE}, hashtext($1)),
-  pg_advisory_xact_lock(${STRATEGY_LOCK_SPACE}, hashtext($2))`;
+/** The same figures computed from the orders and positions themselves (verification at start). */
+const SYMBOLS_FROM_ORDERS = `SELECT symbol, SUM(position_qty)::text AS position_qty, SUM(open_buy)::text AS open_buy,
+    SUM(open_sell)::text AS open_sell
+  FROM (
+    SELECT symbol, qty AS position_qty, 0 AS open_buy, 0 AS open_sell FROM positions
+    UNION ALL
+    SELECT symbol, 0, COALESCE(SUM(qty - filled_qty) FILTER (WHERE side = 'buy'), 0),
+      COALESCE(SUM(qty - filled_qty) FILTER (WHERE side = 'sell'), 0)
+    FROM orders WHERE status IN (${OPEN_LIST}) GROUP BY symbol
+  ) x GROUP BY symbol`;
+
+const STRATEGIES_FROM_ORDERS = `SELECT strategy_id, COUNT(*)::int AS open_orders
+  FROM orders WHERE status IN (${OPEN_LIST}) GROUP BY strategy_id`;
 
 interface ExposureRow {
   position_qty: string;
@@ -39,28 +50,107 @@ function toSnapshot(row: ExposureRow | undefined): ExposureSnapshot {
   };
 }
 
+/** A counter row that did not match the orders and positions it counts, as found and as corrected. */
+export interface CounterDrift {
+  kind: 'symbol' | 'strategy';
+  key: string;
+  found: string;
+  expected: string;
+}
+
 /**
  * What an order's risk limits are checked against: the symbol's position and
- * open orders, and the strategy's open orders. The order-entry door locks and
- * reads them in the unit of work that then inserts the order, holding an
- * advisory lock on the symbol and one on the strategy (always in that order,
- * so two of them cannot deadlock): two concurrent orders cannot both pass a
- * limit only one of them fits under.
+ * open orders (all strategies), and the strategy's open orders, read from the
+ * exposure counters. The order-entry door inserts the order first, which locks
+ * the symbol's and the strategy's counter rows (symbol first, always), then
+ * reads them with `readHeld` in the same transaction: two concurrent orders
+ * cannot both pass a limit only one of them fits under, and the rows are held
+ * only from the insert to the commit (docs/risk-and-safety.md#how-limits-stay-atomic).
  */
 @Injectable()
 export class ExposureRepository {
   constructor(private readonly ds: DataSource) {}
 
-  /** A read without locks, for orders that can add no open exposure (DRY_RUN). */
+  /** A read without locks: the committed counters. */
   async read(symbol: string, strategyId: string): Promise<ExposureSnapshot> {
     const rows = await prepared<ExposureRow>(this.ds, 'pretrade_exposure', EXPOSURE, [symbol, strategyId]);
     return toSnapshot(rows[0]);
   }
 
-  /** Locks the symbol and the strategy for the rest of `tx` (released at commit or rollback), then reads. */
-  async lockAndRead(tx: Tx, symbol: string, strategyId: string): Promise<ExposureSnapshot> {
-    await prepared(tx, 'pretrade_lock', LOCK, [symbol, strategyId]);
+  /** The counters as `tx` sees them: after `tx` inserted an open order, rows it holds locked until it ends. */
+  async readHeld(tx: Tx, symbol: string, strategyId: string): Promise<ExposureSnapshot> {
     const rows = await prepared<ExposureRow>(tx, 'pretrade_exposure', EXPOSURE, [symbol, strategyId]);
     return toSnapshot(rows[0]);
+  }
+
+  /**
+   * Recomputes every counter from the orders and positions and corrects the
+   * rows that differ, answering what it corrected. The counter tables are
+   * locked EXCLUSIVE for the transaction: writers that already changed a
+   * counter have committed before the recount reads, later ones wait for it.
+   */
+  async verifyAndRepair(tx: Tx): Promise<CounterDrift[]> {
+    await sql(tx, 'LOCK TABLE symbol_exposure, strategy_exposure IN EXCLUSIVE MODE');
+    const drift: CounterDrift[] = [];
+    const symbols = await sql<{ symbol: string; found: string | null; expected: string; differs: boolean }>(
+      tx,
+      `SELECT COALESCE(e.symbol, x.symbol) AS symbol,
+            e.position_qty::text || '/' || e.open_buy_qty::text || '/' || e.open_sell_qty::text AS found,
+            COALESCE(x.position_qty, '0')::numeric::text || '/' || COALESCE(x.open_buy, '0')::numeric::text || '/' ||
+              COALESCE(x.open_sell, '0')::numeric::text AS expected,
+            (COALESCE(e.position_qty, 0) <> COALESCE(x.position_qty::numeric, 0)
+              OR COALESCE(e.open_buy_qty, 0) <> COALESCE(x.open_buy::numeric, 0)
+              OR COALESCE(e.open_sell_qty, 0) <> COALESCE(x.open_sell::numeric, 0)) AS differs
+          FROM symbol_exposure e FULL JOIN (${SYMBOLS_FROM_ORDERS}) x ON x.symbol = e.symbol`,
+    );
+    for (const r of symbols) {
+      if (!r.differs) continue;
+      drift.push({ kind: 'symbol', key: r.symbol, found: r.found ?? 'none', expected: r.expected });
+    }
+    const strategies = await sql<{ strategy_id: string; found: number | null; expected: number }>(
+      tx,
+      `SELECT COALESCE(e.strategy_id, x.strategy_id) AS strategy_id, e.open_orders AS found,
+            COALESCE(x.open_orders, 0) AS expected
+          FROM strategy_exposure e FULL JOIN (${STRATEGIES_FROM_ORDERS}) x ON x.strategy_id = e.strategy_id
+          WHERE COALESCE(e.open_orders, 0) <> COALESCE(x.open_orders, 0)`,
+    );
+    for (const r of strategies) {
+      drift.push({
+        kind: 'strategy',
+        key: r.strategy_id,
+        found: String(r.found ?? 'none'),
+        expected: String(r.expected),
+      });
+    }
+    if (drift.length) {
+      await sql(
+        tx,
+        `INSERT INTO symbol_exposure (symbol, position_qty, open_buy_qty, open_sell_qty)
+           SELECT symbol, position_qty::numeric, open_buy::numeric, open_sell::numeric FROM (${SYMBOLS_FROM_ORDERS}) x
+           ON CONFLICT (symbol) DO UPDATE SET position_qty = EXCLUDED.position_qty,
+             open_buy_qty = EXCLUDED.open_buy_qty, open_sell_qty = EXCLUDED.open_sell_qty
+           WHERE (symbol_exposure.position_qty, symbol_exposure.open_buy_qty, symbol_exposure.open_sell_qty)
+             IS DISTINCT FROM (EXCLUDED.position_qty, EXCLUDED.open_buy_qty, EXCLUDED.open_sell_qty)`,
+      );
+      await sql(
+        tx,
+        `UPDATE symbol_exposure e SET position_qty = 0, open_buy_qty = 0, open_sell_qty = 0
+           WHERE NOT EXISTS (SELECT 1 FROM (${SYMBOLS_FROM_ORDERS}) x WHERE x.symbol = e.symbol)
+             AND (position_qty <> 0 OR open_buy_qty <> 0 OR open_sell_qty <> 0)`,
+      );
+      await sql(
+        tx,
+        `INSERT INTO strategy_exposure (strategy_id, open_orders)
+           SELECT strategy_id, open_orders FROM (${STRATEGIES_FROM_ORDERS}) x
+           ON CONFLICT (strategy_id) DO UPDATE SET open_orders = EXCLUDED.open_orders
+           WHERE strategy_exposure.open_orders <> EXCLUDED.open_orders`,
+      );
+      await sql(
+        tx,
+        `UPDATE strategy_exposure e SET open_orders = 0
+           WHERE open_orders <> 0 AND NOT EXISTS (SELECT 1 FROM (${STRATEGIES_FROM_ORDERS}) x WHERE x.strategy_id = e.strategy_id)`,
+      );
+    }
+    return drift;
   }
 }

@@ -25,7 +25,7 @@ import Decimal from 'decimal.js';
 import { OrderTerms } from '../../trading/order';
 import { CheckResult, gateDenial, limitDenial } from './pre-trade-check';
 
-/** Local exposure in one symbol and one strategy, as read (under a lock) before the insert. */
+/** Local exposure in one symbol and one strategy, as it stood before the order (judged under the counters' row locks). */
 export interface ExposureSnapshot {
   /** Signed position in shares: long > 0, short < 0. */
   positionQty: string;
@@ -39,6 +39,31 @@ export interface ExposureSnapshot {
 export type OrderIntent = Pick<OrderTerms, 'symbol' | 'side' | 'qty' | 'orderType' | 'limitPrice' | 'stopPrice'> & {
   strategyId: string;
 };
+
+/**
+ * The exposure as it stood just before `order` was counted, from counters
+ * that already count it (read under the lock its insert took): what the
+ * checks judge. The order is open and unfilled, so it adds its quantity on its
+ * side and one open order to its strategy.
+ */
+export function exposureBefore(order: Pick<OrderIntent, 'side' | 'qty'>, held: ExposureSnapshot): ExposureSnapshot {
+  return {
+    positionQty: held.positionQty,
+    openBuyQty: order.side === 'buy' ? new Decimal(held.openBuyQty).minus(order.qty).toFixed() : held.openBuyQty,
+    openSellQty: order.side === 'sell' ? new Decimal(held.openSellQty).minus(order.qty).toFixed() : held.openSellQty,
+    strategyOpenOrders: held.strategyOpenOrders - 1,
+  };
+}
+
+/** The exposure once `order` is counted (the inverse of exposureBefore). */
+export function exposureWith(order: Pick<OrderIntent, 'side' | 'qty'>, before: ExposureSnapshot): ExposureSnapshot {
+  return {
+    positionQty: before.positionQty,
+    openBuyQty: order.side === 'buy' ? new Decimal(before.openBuyQty).plus(order.qty).toFixed() : before.openBuyQty,
+    openSellQty: order.side === 'sell' ? new Decimal(before.openSellQty).plus(order.qty).toFixed() : before.openSellQty,
+    strategyOpenOrders: before.strategyOpenOrders + 1,
+  };
+}
 
 /** Sell when long, buy when short, never past flat, counting what is already working on that side. */
 export function isReduceOnly(order: Pick<OrderIntent, 'side' | 'qty'>, exposure: ExposureSnapshot): boolean {
