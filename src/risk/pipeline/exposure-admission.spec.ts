@@ -1,0 +1,148 @@
+/**
+ * Live admission under the exposure counters (docs/risk-and-safety.md#how-limits-stay-atomic):
+ * each order's insert counts it in the counter rows and locks them; the checks
+ * judge exposureBefore(order, held) and a refusal rolls the count back. The
+ * row locks serialize the judging in lock order, so this models concurrent
+ * orders as the sequence in which they take the locks (any permutation) and
+ * checks that no order ever passes a limit that the orders committed before
+ * it leave no room for — two orders can never both squeeze under a limit.
+ */
+import Decimal from 'decimal.js';
+import fc from 'fast-check';
+import {
+  checkRiskLimits,
+  ExposureSnapshot,
+  exposureBefore,
+  exposureWith,
+  isReduceOnly,
+  OrderIntent,
+  projectedPosition,
+  RiskLimits,
+} from './pre-trade-checks';
+
+const intent = (side: 'buy' | 'sell', qty: number): OrderIntent => ({
+  symbol: 'AAPL',
+  side,
+  qty: String(qty),
+  orderType: 'limit',
+  limitPrice: '10',
+  stopPrice: null,
+  strategyId: 's1',
+});
+
+/** The risk-limit verdict the door asks for (gates open, equity ample, no loss today). */
+function admits(order: OrderIntent, exposure: ExposureSnapshot, limits: RiskLimits): boolean {
+  return (
+    checkRiskLimits({
+      order,
+      exposure,
+      reduceOnly: isReduceOnly(order, exposure),
+      referencePrice: order.limitPrice,
+      equity: '1000000000',
+      dailyPnl: '0',
+      limits,
+    }) === null
+  );
+}
+
+/** One order's unit of work: count it (the insert's triggers), judge what stood before it, keep or roll back. */
+function admitUnderLock(
+  order: OrderIntent,
+  counters: ExposureSnapshot,
+  limits: RiskLimits,
+): { admitted: boolean; counters: ExposureSnapshot } {
+  const held = exposureWith(order, counters);
+  const admitted = admits(order, exposureBefore(order, held), limits);
+  return { admitted, counters: admitted ? held : counters };
+}
+
+const snapshot = fc.record({
+  positionQty: fc.integer({ min: -300, max: 300 }).map(String),
+  openBuyQty: fc.integer({ min: 0, max: 200 }).map(String),
+  openSellQty: fc.integer({ min: 0, max: 200 }).map(String),
+  strategyOpenOrders: fc.integer({ min: 0, max: 30 }),
+});
+const orderArb = fc.tuple(fc.constantFrom<'buy' | 'sell'>('buy', 'sell'), fc.integer({ min: 1, max: 120 }));
+const limitsArb = fc.record({
+  maxPositionSize: fc.integer({ min: 1, max: 500 }).map(String),
+  maxPositionPct: fc.constant('1'),
+  dailyLossLimit: fc.constant('1000'),
+  maxOpenOrdersPerStrategy: fc.integer({ min: 1, max: 40 }),
+});
+
+describe('exposure admission under the counter locks', () => {
+  it('exposureBefore undoes exposureWith', () => {
+    fc.assert(
+      fc.property(snapshot, orderArb, (s, [side, qty]) => {
+        const o = intent(side, qty);
+        const back = exposureBefore(o, exposureWith(o, s));
+        expect(new Decimal(back.openBuyQty).eq(s.openBuyQty)).toBe(true);
+        expect(new Decimal(back.openSellQty).eq(s.openSellQty)).toBe(true);
+        expect(back.positionQty).toBe(s.positionQty);
+        expect(back.strategyOpenOrders).toBe(s.strategyOpenOrders);
+      }),
+    );
+  });
+
+  it('judging the held counters minus the order is judging the exposure before it', () => {
+    fc.assert(
+      fc.property(snapshot, orderArb, limitsArb, (s, [side, qty], limits) => {
+        const o = intent(side, qty);
+        expect(admitUnderLock(o, s, limits).admitted).toBe(admits(o, s, limits));
+      }),
+    );
+  });
+
+  it('in any lock order, every admitted order fits the limits given the orders admitted before it', () => {
+    fc.assert(
+      fc.property(snapshot, fc.array(orderArb, { minLength: 1, maxLength: 25 }), limitsArb, (start, orders, limits) => {
+        let counters = start;
+        for (const [side, qty] of orders) {
+          const o = intent(side, qty);
+          const before = counters;
+          const r = admitUnderLock(o, counters, limits);
+          counters = r.counters;
+          if (!r.admitted) continue;
+          // The strategy's open orders never pass the limit through this order.
+          expect(before.strategyOpenOrders).toBeLessThan(limits.maxOpenOrdersPerStrategy);
+          // An order that adds exposure leaves the projected position within the size limit.
+          if (!isReduceOnly(o, before)) {
+            expect(projectedPosition(o, before).abs().lte(limits.maxPositionSize)).toBe(true);
+          }
+        }
+      }),
+    );
+  });
+
+  it('N identical buys against a size limit: exactly floor(limit / qty) pass, whatever the order', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 30 }),
+        fc.integer({ min: 1, max: 400 }),
+        (n, qty, limit) => {
+          const limits: RiskLimits = {
+            maxPositionSize: String(limit),
+            maxPositionPct: '1',
+            dailyLossLimit: '1000',
+            maxOpenOrdersPerStrategy: 1000,
+          };
+          let counters: ExposureSnapshot = {
+            positionQty: '0',
+            openBuyQty: '0',
+            openSellQty: '0',
+            strategyOpenOrders: 0,
+          };
+          let passed = 0;
+          for (let i = 0; i < n; i++) {
+            const r = admitUnderLock(intent('buy', qty), counters, limits);
+            counters = r.counters;
+            if (r.admitted) passed++;
+          }
+          expect(passed).toBe(Math.min(n, Math.floor(limit / qty)));
+          expect(new Decimal(counters.openBuyQty).toNumber()).toBe(passed * qty);
+        },
+      ),
+    );
+  });
+});
