@@ -167,6 +167,14 @@ export class OrderRepository {
     return null;
   }
 
+  /** Locks these orders for the rest of `tx`, in client_order_id order (so two such units cannot deadlock). */
+  async lockMany(tx: Tx, clientOrderIds: string[]): Promise<void> {
+    const ids = [...new Set(clientOrderIds)].sort();
+    await sql(tx, `SELECT 1 FROM orders WHERE client_order_id = ANY($1::text[]) ORDER BY client_order_id FOR UPDATE`, [
+      ids,
+    ]);
+  }
+
   /** Writes the lifecycle fields of a locked order. */
   async updateLifecycle(tx: Tx, clientOrderId: string, c: OrderLifecycleChange): Promise<void> {
     await sql(

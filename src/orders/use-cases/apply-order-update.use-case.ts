@@ -18,6 +18,7 @@ import { OrderEventRepository } from '../../events/persistence/order-event.repos
 import { Clock } from '../../infra/clock/clock';
 import { Tx, UnitOfWork } from '../../infra/database/unit-of-work';
 import { GatewayMetrics } from '../../infra/metrics/gateway-metrics';
+import { PositionState } from '../../positions/domain/position-math';
 import { PositionRepository } from '../../positions/persistence/position.repository';
 import { OrderStatus } from '../../trading/order-status';
 import {
@@ -88,21 +89,70 @@ export class ApplyOrderUpdateUseCase {
   }
 
   async apply(r: OrderUpdateReport, opts: ApplyOptions = {}): Promise<ApplyResult> {
-    const d: Decided = await this.uow.run(async (tx) => {
-      const order = await this.orders.lockForUpdate(tx, {
-        clientOrderId: r.order.clientOrderId,
-        brokerOrderId: r.order.id,
+    const d: Decided = await this.uow.run((tx) => this.applyIn(tx, r, opts, new Map()));
+    return this.after(d);
+  }
+
+  /**
+   * Several reports in one unit of work, in the order given (the stream's
+   * updates of one symbol that waited behind each other): their orders are
+   * locked first, in one fixed order, then each report is decided against the
+   * position the previous one left, so a busy symbol's position row is locked
+   * and committed once per batch rather than once per fill. Each report is
+   * applied exactly as `apply` would, one after the other; if the unit of work
+   * fails, each report is applied again on its own.
+   */
+  async applyMany(reports: OrderUpdateReport[]): Promise<ApplyResult[]> {
+    if (reports.length === 1) return [await this.apply(reports[0])];
+    let decided: Decided[];
+    try {
+      decided = await this.uow.run(async (tx) => {
+        await this.orders.lockMany(
+          tx,
+          reports.map((r) => r.order.clientOrderId),
+        );
+        const positions = new Map<string, PositionState>();
+        const out: Decided[] = [];
+        for (const r of reports) out.push(await this.applyIn(tx, r, {}, positions));
+        return out;
       });
-      if (!order) return { outcome: 'unknown_order' as const };
-      const position = mayRecordFill(order, r) ? await this.positions.lockOrCreate(tx, order.symbol) : null;
-      const now = this.clock.now();
-      let decision = decideOrderUpdate({ order, position, report: r, now });
-      if (decision.fill && !(await this.fills.insert(tx, decision.fill))) {
-        decision = decideOrderUpdate({ order, position, report: r, now, fillAlreadyRecorded: true });
-      }
-      await this.write(tx, order.clientOrderId, decision, opts);
-      return decision;
+    } catch (err) {
+      this.logger.warn(`a batch of ${reports.length} updates failed (${(err as Error).message}); applying each alone`);
+      const results: ApplyResult[] = [];
+      for (const r of reports) results.push(await this.apply(r));
+      return results;
+    }
+    return decided.map((d) => this.after(d));
+  }
+
+  /** One report in `tx`: the order locked, the position locked (once per symbol per unit of work) when a fill is possible. */
+  private async applyIn(
+    tx: Tx,
+    r: OrderUpdateReport,
+    opts: ApplyOptions,
+    positions: Map<string, PositionState>,
+  ): Promise<Decided> {
+    const order = await this.orders.lockForUpdate(tx, {
+      clientOrderId: r.order.clientOrderId,
+      brokerOrderId: r.order.id,
     });
+    if (!order) return { outcome: 'unknown_order' as const };
+    let position: PositionState | null = null;
+    if (mayRecordFill(order, r)) {
+      position = positions.get(order.symbol) ?? (await this.positions.lockOrCreate(tx, order.symbol));
+      positions.set(order.symbol, position);
+    }
+    const now = this.clock.now();
+    let decision = decideOrderUpdate({ order, position, report: r, now });
+    if (decision.fill && !(await this.fills.insert(tx, decision.fill))) {
+      decision = decideOrderUpdate({ order, position, report: r, now, fillAlreadyRecorded: true });
+    }
+    await this.write(tx, order.clientOrderId, decision, opts);
+    if (decision.positionChange) positions.set(decision.positionChange.symbol, decision.positionChange.position);
+    return decision;
+  }
+
+  private after(d: Decided): ApplyResult {
     if (d.outcome === 'unknown_order') return { outcome: d.outcome, fillsRecorded: 0 };
     for (const w of d.warnings) this.logger.warn(w);
     if (d.outcome === 'applied' && d.status !== d.previousStatus) this.metrics.orderStatus(d.status);
