@@ -33,10 +33,12 @@ const OPEN = EXPOSURE_OPEN_STATUSES.map((s) => `'${s}'`).join(', ');
  * every terminal status), a position's quantity changed. A change that moves
  * no counter (new → accepted, a mark price) touches no counter row. Rows are
  * always updated symbol first, then strategy, so two writers cannot deadlock
- * on them. The order-entry door inserts an order, which takes the two rows'
- * locks, then judges the limits against the rows it now holds
- * (src/order-entry/submit-order.use-case.ts). The gateway verifies the counters
- * against the orders and positions at start (ExposureCountersService).
+ * on them. The order-entry door inserts an order, which takes its symbol
+ * row's lock, then judges the limits against the row it now holds; the
+ * strategy's open-order slot is taken at commit by a deferred trigger that
+ * refuses a count past the limit the door set for the transaction
+ * (src/order-entry/submit-order.use-case.ts). The gateway verifies the
+ * counters against the orders and positions at start (ExposureCountersService).
  */
 export class ExposureCounters1765300000000 implements MigrationInterface {
   name = 'ExposureCounters1765300000000';
@@ -108,7 +110,8 @@ export class ExposureCounters1765300000000 implements MigrationInterface {
         IF old_open THEN
           PERFORM exposure_strategy_add(OLD.strategy_id, -1);
         END IF;
-        IF new_open THEN
+        -- An inserted open order is counted for its strategy at commit (exposure_strategy_claim).
+        IF new_open AND TG_OP <> 'INSERT' THEN
           PERFORM exposure_strategy_add(NEW.strategy_id, 1);
         END IF;
         RETURN NULL;
@@ -120,6 +123,30 @@ export class ExposureCounters1765300000000 implements MigrationInterface {
     await q.query(`
       CREATE TRIGGER orders_exposure_update AFTER UPDATE OF status, qty, filled_qty, symbol, side, strategy_id ON orders
         FOR EACH ROW EXECUTE FUNCTION exposure_order_change()`);
+    // An inserted open order takes its strategy's slot at commit: the strategy's row is locked only for
+    // the commit itself, so orders of one strategy in different symbols do not wait for each other. When
+    // the inserting transaction set exposure.max_open_orders (the order-entry door does), a count past
+    // it fails the commit with SQLSTATE EG001 and the order is not written.
+    await q.query(`
+      CREATE FUNCTION exposure_strategy_claim() RETURNS trigger LANGUAGE plpgsql AS $$
+      DECLARE
+        n     INTEGER;
+        limit_setting TEXT := current_setting('exposure.max_open_orders', true);
+      BEGIN
+        INSERT INTO strategy_exposure (strategy_id, open_orders) VALUES (NEW.strategy_id, 1)
+        ON CONFLICT (strategy_id) DO UPDATE SET open_orders = strategy_exposure.open_orders + 1
+        RETURNING open_orders INTO n;
+        IF limit_setting IS NOT NULL AND limit_setting <> '' AND n > limit_setting::int THEN
+          RAISE EXCEPTION 'strategy % has % open orders; the limit is %', NEW.strategy_id, n - 1, limit_setting
+            USING ERRCODE = 'EG001', DETAIL = (n - 1)::text;
+        END IF;
+        RETURN NULL;
+      END
+      $$`);
+    await q.query(`
+      CREATE CONSTRAINT TRIGGER orders_exposure_strategy_claim AFTER INSERT ON orders
+        DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.status IN (${OPEN}))
+        EXECUTE FUNCTION exposure_strategy_claim()`);
     await q.query(`
       CREATE FUNCTION exposure_position_change() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
@@ -162,9 +189,11 @@ export class ExposureCounters1765300000000 implements MigrationInterface {
   async down(q: QueryRunner): Promise<void> {
     await q.query('DROP TRIGGER IF EXISTS positions_exposure_update ON positions');
     await q.query('DROP TRIGGER IF EXISTS positions_exposure_insert_delete ON positions');
+    await q.query('DROP TRIGGER IF EXISTS orders_exposure_strategy_claim ON orders');
     await q.query('DROP TRIGGER IF EXISTS orders_exposure_update ON orders');
     await q.query('DROP TRIGGER IF EXISTS orders_exposure_insert_delete ON orders');
     await q.query('DROP FUNCTION IF EXISTS exposure_position_change()');
+    await q.query('DROP FUNCTION IF EXISTS exposure_strategy_claim()');
     await q.query('DROP FUNCTION IF EXISTS exposure_order_change()');
     await q.query('DROP FUNCTION IF EXISTS exposure_strategy_add(TEXT, INTEGER)');
     await q.query('DROP FUNCTION IF EXISTS exposure_symbol_add(TEXT, NUMERIC, NUMERIC)');

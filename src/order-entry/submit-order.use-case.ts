@@ -9,11 +9,12 @@
  * Invariants:
  * - the order row and its audit row are written in one statement before any
  *   broker call (write-ahead); live, that insert counts the order in its
- *   symbol's and strategy's exposure counters, whose rows it then holds
- *   locked, and the checks judge the exposure read from those held rows in
- *   the same unit of work (a refusal rolls it back): two concurrent orders
- *   cannot both pass a limit only one of them fits under, and orders of one
- *   strategy wait for each other only from insert to commit;
+ *   symbol's exposure counter, whose row it then holds locked, and the checks
+ *   judge the exposure read from that row in the same unit of work (a refusal
+ *   rolls it back); the strategy's open-order slot is taken at commit, which
+ *   fails past the limit: two concurrent orders cannot both pass a limit only
+ *   one of them fits under, orders of one symbol wait for each other only
+ *   from insert to commit, and orders of one strategy only for the commit;
  * - a refused order writes no order row; its refusal is audited;
  * - one client_order_id is one order: concurrent duplicates resolve on the
  *   primary key and every caller gets the same order back; a replay of an
@@ -39,12 +40,18 @@ import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Clock } from '../infra/clock/clock';
 import { UnitOfWork } from '../infra/database/unit-of-work';
 import { GatewayMetrics } from '../infra/metrics/gateway-metrics';
-import { ExposureRepository } from '../orders/persistence/exposure.repository';
+import { ExposureRepository, strategyLimitError } from '../orders/persistence/exposure.repository';
 import { OrderRepository } from '../orders/persistence/order.repository';
 import { PacedDispatchService } from '../orders/jobs/paced-dispatch.service';
 import { DispatchOutcome } from '../orders/use-cases/dispatch-order.use-case';
 import { Denial } from '../risk/pipeline/pre-trade-check';
-import { exposureBefore, ExposureSnapshot, isReduceOnly, OrderIntent } from '../risk/pipeline/pre-trade-checks';
+import {
+  exposureBefore,
+  ExposureSnapshot,
+  isReduceOnly,
+  openOrdersDenial,
+  OrderIntent,
+} from '../risk/pipeline/pre-trade-checks';
 import { PreTradeChecks } from '../risk/pipeline/pre-trade-checks.service';
 import { generateClientOrderId } from '../trading/client-order-id';
 import { buildNewOrder, differingTerms, NewOrder, Order } from '../trading/order';
@@ -245,13 +252,20 @@ export class SubmitOrderUseCase {
         outcome = denial ? { denial } : { written: await insert() };
       } else {
         outcome = await this.uow.run(async (tx) => {
-          // The insert counts the order in its symbol's and strategy's exposure rows (triggers), which
-          // locks them until this unit of work ends: the checks then judge the exposure as it stood
-          // just before this order, and no other order can move it until the commit (or the rollback
-          // a refusal causes). A replay inserts nothing, counts nothing, and is answered as one.
+          // The insert counts the order in its symbol's exposure row (a trigger), which locks it until
+          // this unit of work ends: the checks judge the symbol's exposure as it stood just before this
+          // order, and no other order can move it until the commit (or the rollback a refusal causes).
+          // The strategy's open-order count is read as committed and taken at commit, where a count past
+          // the limit fails the commit (strategyLimitError). A replay inserts nothing, counts nothing.
           const written = await insert(tx);
           if (!written.created) return { written };
-          const exposure = exposureBefore(intent, await this.exposure.readHeld(tx, intent.symbol, intent.strategyId));
+          const held = await this.exposure.readHeld(
+            tx,
+            intent.symbol,
+            intent.strategyId,
+            this.checks.maxOpenOrdersPerStrategy,
+          );
+          const exposure = exposureBefore(intent, held);
           if (reduceOnly) assertReduceOnly(draft, exposure);
           const denial = this.checks.decide(intent, inputs, exposure);
           if (denial) throw new Refused(denial);
@@ -259,8 +273,14 @@ export class SubmitOrderUseCase {
         });
       }
     } catch (err) {
+      const full = strategyLimitError(err);
       if (err instanceof Refused) outcome = { denial: err.denial };
-      else if (err instanceof DomainError) throw err;
+      else if (full) {
+        // The commit found the strategy's open orders at the limit (they grew since the count was read).
+        outcome = {
+          denial: openOrdersDenial(intent.strategyId, full.openOrders, this.checks.maxOpenOrdersPerStrategy),
+        };
+      } else if (err instanceof DomainError) throw err;
       else {
         // The exposure could not be read, or the order not written with it: nothing was written
         // (one transaction), and refusing is the safe side.

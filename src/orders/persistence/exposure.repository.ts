@@ -20,6 +20,19 @@ const EXPOSURE = `SELECT
     COALESCE((SELECT open_orders FROM strategy_exposure WHERE strategy_id = $2), 0)::int AS strategy_open
   FROM (SELECT 1) one LEFT JOIN symbol_exposure s ON s.symbol = $1`;
 
+const EXPOSURE_HELD = `${EXPOSURE}
+  CROSS JOIN (SELECT set_config('exposure.max_open_orders', $3, true)) limit_set`;
+
+/** The SQLSTATE of a commit refused because the strategy's open orders would pass the limit. */
+const STRATEGY_LIMIT_SQLSTATE = 'EG001';
+
+/** The commit was refused: the strategy already had `openOrders` open orders (the limit). */
+export function strategyLimitError(err: unknown): { openOrders: number } | null {
+  const e = err as { code?: string; detail?: string } | null;
+  if (e?.code !== STRATEGY_LIMIT_SQLSTATE) return null;
+  return { openOrders: Number(e.detail ?? NaN) };
+}
+
 /** The same figures computed from the orders and positions themselves (verification at start). */
 const SYMBOLS_FROM_ORDERS = `SELECT symbol, SUM(position_qty)::text AS position_qty, SUM(open_buy)::text AS open_buy,
     SUM(open_sell)::text AS open_sell
@@ -62,10 +75,11 @@ export interface CounterDrift {
  * What an order's risk limits are checked against: the symbol's position and
  * open orders (all strategies), and the strategy's open orders, read from the
  * exposure counters. The order-entry door inserts the order first, which locks
- * the symbol's and the strategy's counter rows (symbol first, always), then
- * reads them with `readHeld` in the same transaction: two concurrent orders
- * cannot both pass a limit only one of them fits under, and the rows are held
- * only from the insert to the commit (docs/risk-and-safety.md#how-limits-stay-atomic).
+ * the symbol's counter row, then reads it with `readHeld` in the same
+ * transaction; the strategy's count is taken and held to its limit at commit.
+ * Two concurrent orders cannot both pass a limit only one of them fits under;
+ * a symbol's row is held from the insert to the commit, a strategy's only
+ * during the commit (docs/risk-and-safety.md#how-limits-stay-atomic).
  */
 @Injectable()
 export class ExposureRepository {
@@ -77,9 +91,19 @@ export class ExposureRepository {
     return toSnapshot(rows[0]);
   }
 
-  /** The counters as `tx` sees them: after `tx` inserted an open order, rows it holds locked until it ends. */
-  async readHeld(tx: Tx, symbol: string, strategyId: string): Promise<ExposureSnapshot> {
-    const rows = await prepared<ExposureRow>(tx, 'pretrade_exposure', EXPOSURE, [symbol, strategyId]);
+  /**
+   * The counters as `tx` sees them after inserting an open order: the symbol's
+   * row is one `tx` holds locked until it ends (the insert's trigger updated it);
+   * the strategy's count is the committed one, without this order, which is
+   * counted at commit. Sets the open-order limit that count is held to at
+   * commit (a count past it fails the commit: `isStrategyLimitError`).
+   */
+  async readHeld(tx: Tx, symbol: string, strategyId: string, maxOpenOrders: number): Promise<ExposureSnapshot> {
+    const rows = await prepared<ExposureRow>(tx, 'pretrade_exposure_held', EXPOSURE_HELD, [
+      symbol,
+      strategyId,
+      String(maxOpenOrders),
+    ]);
     return toSnapshot(rows[0]);
   }
 

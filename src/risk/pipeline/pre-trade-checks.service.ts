@@ -84,6 +84,11 @@ export class PreTradeChecks {
     };
   }
 
+  /** MAX_OPEN_ORDERS_PER_STRATEGY: held at commit by the exposure counters (the door passes it on). */
+  get maxOpenOrdersPerStrategy(): number {
+    return this.limits.maxOpenOrdersPerStrategy;
+  }
+
   /** False only in the benchmark's unchecked build. */
   get enabled(): boolean {
     return this.checks.enabled;

@@ -23,7 +23,7 @@
  */
 import Decimal from 'decimal.js';
 import { OrderTerms } from '../../trading/order';
-import { CheckResult, gateDenial, limitDenial } from './pre-trade-check';
+import { CheckResult, Denial, gateDenial, limitDenial } from './pre-trade-check';
 
 /** Local exposure in one symbol and one strategy, as it stood before the order (judged under the counters' row locks). */
 export interface ExposureSnapshot {
@@ -41,28 +41,35 @@ export type OrderIntent = Pick<OrderTerms, 'symbol' | 'side' | 'qty' | 'orderTyp
 };
 
 /**
- * The exposure as it stood just before `order` was counted, from counters
- * that already count it (read under the lock its insert took): what the
- * checks judge. The order is open and unfilled, so it adds its quantity on its
- * side and one open order to its strategy.
+ * The exposure as it stood just before `order` was counted, from the symbol's
+ * counters that already count it (read under the lock its insert took): what
+ * the checks judge. The order is open and unfilled, so it adds its quantity on
+ * its side. (Its strategy's open-order count is taken at commit, so the
+ * count read does not include it.)
  */
 export function exposureBefore(order: Pick<OrderIntent, 'side' | 'qty'>, held: ExposureSnapshot): ExposureSnapshot {
   return {
-    positionQty: held.positionQty,
+    ...held,
     openBuyQty: order.side === 'buy' ? new Decimal(held.openBuyQty).minus(order.qty).toFixed() : held.openBuyQty,
     openSellQty: order.side === 'sell' ? new Decimal(held.openSellQty).minus(order.qty).toFixed() : held.openSellQty,
-    strategyOpenOrders: held.strategyOpenOrders - 1,
   };
 }
 
-/** The exposure once `order` is counted (the inverse of exposureBefore). */
+/** The symbol's exposure once `order` is counted (the inverse of exposureBefore). */
 export function exposureWith(order: Pick<OrderIntent, 'side' | 'qty'>, before: ExposureSnapshot): ExposureSnapshot {
   return {
-    positionQty: before.positionQty,
+    ...before,
     openBuyQty: order.side === 'buy' ? new Decimal(before.openBuyQty).plus(order.qty).toFixed() : before.openBuyQty,
     openSellQty: order.side === 'sell' ? new Decimal(before.openSellQty).plus(order.qty).toFixed() : before.openSellQty,
-    strategyOpenOrders: before.strategyOpenOrders + 1,
   };
+}
+
+/** The strategy already has `openOrders` open orders and the limit is `limit`: the order is refused. */
+export function openOrdersDenial(strategyId: string, openOrders: number, limit: number): Denial {
+  return limitDenial('MAX_OPEN_ORDERS', `Strategy ${strategyId} has ${openOrders} open orders; the limit is ${limit}`, {
+    limit,
+    open_orders: openOrders,
+  });
 }
 
 /** Sell when long, buy when short, never past flat, counting what is already working on that side. */
@@ -286,11 +293,7 @@ export function checkRiskLimits(r: RiskInputs): CheckResult {
     }
   }
   if (exposure.strategyOpenOrders >= limits.maxOpenOrdersPerStrategy) {
-    return limitDenial(
-      'MAX_OPEN_ORDERS',
-      `Strategy ${order.strategyId} has ${exposure.strategyOpenOrders} open orders; the limit is ${limits.maxOpenOrdersPerStrategy}`,
-      { limit: limits.maxOpenOrdersPerStrategy, open_orders: exposure.strategyOpenOrders },
-    );
+    return openOrdersDenial(order.strategyId, exposure.strategyOpenOrders, limits.maxOpenOrdersPerStrategy);
   }
   return null;
 }

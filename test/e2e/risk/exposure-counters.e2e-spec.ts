@@ -121,8 +121,10 @@ describe('exposure counters: two replicas (e2e, sim broker)', () => {
     const rejected = await send(a, { ...resting('CNTR', 'rej', 'r1') });
     expect(rejected.body.status).toBe('rejected');
     await eventually(
-      async () => (await a.db.query(`SELECT qty::text FROM positions WHERE symbol = 'CNT'`))[0] as { qty: string },
-      (p) => p?.qty === '20',
+      async () =>
+        (await a.db.query(`SELECT COUNT(*)::int AS n FROM orders WHERE symbol = 'CNT' AND status = 'filled'`))[0]
+          .n as number,
+      (n) => n === 6,
     );
     await eventually(
       () => drift(a),
