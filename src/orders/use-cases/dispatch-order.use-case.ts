@@ -70,8 +70,9 @@ export class DispatchOrderUseCase {
       // When the order moved on meanwhile (a cancel before it was sent), its status stands; nothing is sent either way.
       return { outcome: 'blocked', order: current, ...(current.status === block.status ? { block } : {}) };
     }
-    const outcome = await this.send(order);
-    const current = (await this.orders.findByClientOrderId(order.clientOrderId)) ?? order;
+    const { seen, ...outcome } = await this.send(order);
+    // The order as read after the broker's answer was applied, unless a cancel followed: then read again.
+    const current = seen ?? (await this.orders.findByClientOrderId(order.clientOrderId)) ?? order;
     return { ...outcome, order: current };
   }
 
@@ -109,10 +110,10 @@ export class DispatchOrderUseCase {
    * out as soon as the broker's id is known. Best effort: a failure is logged
    * and the broker's updates tell the rest.
    */
-  private async honourCancelRequest(clientOrderId: string, brokerOrderId: string): Promise<void> {
+  private async honourCancelRequest(clientOrderId: string, brokerOrderId: string): Promise<Order | null> {
     const current = await this.orders.findByClientOrderId(clientOrderId);
     if (!current?.metadata.cancel_requested_at || isTerminal(current.status) || current.status === 'pending_cancel') {
-      return;
+      return current;
     }
     try {
       await this.timed('cancel_order', () => this.broker.cancelOrder(brokerOrderId));
@@ -120,9 +121,11 @@ export class DispatchOrderUseCase {
     } catch (err) {
       this.logger.warn({ client_order_id: clientOrderId, err, msg: 'cancel of a just-sent order failed' });
     }
+    return null;
   }
 
-  private async send(order: Order): Promise<{ outcome: DispatchOutcome; error?: BrokerError }> {
+  /** `seen`: the order as read once the broker's acknowledgement was applied (none when something changed it after). */
+  private async send(order: Order): Promise<{ outcome: DispatchOutcome; error?: BrokerError; seen?: Order | null }> {
     const id = order.clientOrderId;
     try {
       const ack = await this.timed('submit_order', () =>
@@ -144,8 +147,8 @@ export class DispatchOrderUseCase {
         ),
       );
       await this.updates.apply({ source: 'submit', order: ack, at: this.clock.now() });
-      await this.honourCancelRequest(id, ack.id);
-      return { outcome: 'acknowledged' };
+      const seen = await this.honourCancelRequest(id, ack.id);
+      return { outcome: 'acknowledged', seen };
     } catch (err) {
       const e =
         err instanceof BrokerError
