@@ -18,27 +18,32 @@ describe('BrokerPacer', () => {
 
   const flush = () => new Promise((r) => setImmediate(r));
 
-  it('admits up to the budget at once, then serves the rest as the window slides, by class', async () => {
-    const pacer = make(2);
+  it('admits submissions up to their share at once, keeps the reserve for cancels, then serves the rest as the window slides, by class', async () => {
+    // A budget of 3: one call kept for cancels (cancelReserve), two for everything else.
+    const pacer = make(3);
     const served: string[] = [];
     const go = (cls: PaceClass, name: string) => pacer.acquire(cls).then(() => served.push(name));
     void go('submit', 's1');
     void go('submit', 's2');
+    void go('submit', 's3');
     await flush();
     expect(served).toEqual(['s1', 's2']);
     void go('read', 'r1');
-    void go('submit', 's3');
     void go('submit', 's4');
     void go('cancel', 'c1');
     await flush();
-    expect(served).toHaveLength(2);
-    expect(pacer.backlog()).toEqual({ cancel: 1, submit: 2, read: 1 });
+    // The cancel goes at once, on the reserve, though submissions are queued.
+    expect(served).toEqual(['s1', 's2', 'c1']);
+    expect(pacer.backlog()).toEqual({ cancel: 0, submit: 2, read: 1 });
+    void go('cancel', 'c2');
+    await flush();
+    expect(served).toHaveLength(3); // the window is full, reserve included
     await scheduler.advance(1_000 + PACE_TRANSIT_SLACK_MS);
     await flush();
-    expect(served).toEqual(['s1', 's2', 'c1', 's3']);
+    expect(served).toEqual(['s1', 's2', 'c1', 'c2', 's3']);
     await scheduler.advance(1_000 + PACE_TRANSIT_SLACK_MS);
     await flush();
-    expect(served).toEqual(['s1', 's2', 'c1', 's3', 's4', 'r1']);
+    expect(served).toEqual(['s1', 's2', 'c1', 'c2', 's3', 's4', 'r1']);
     pacer.close();
   });
 
@@ -63,8 +68,9 @@ describe('BrokerPacer', () => {
   });
 
   it('two pacers on one store share the budget', async () => {
-    const a = make(3);
-    const b = make(3);
+    // A budget of 4: three for submissions, one kept for cancels.
+    const a = make(4);
+    const b = make(4);
     let n = 0;
     for (let i = 0; i < 5; i++) {
       void a.acquire('submit').then(
@@ -89,9 +95,10 @@ describe('BrokerPacer', () => {
     await a.rateLimited();
     await a.rateLimited();
     const b = make(10);
-    // 8 used, shrunk to 9 then 8: nothing more this window.
+    // 8 used, shrunk to 9 then 8 (7 for submissions, 1 kept for cancels): nothing more this window.
     expect(await b.tryAcquire('submit')).toBe(false);
-    expect(b.usage()).toEqual({ used: 8, budget: 8 });
+    expect(b.usage()).toEqual({ used: 7, budget: 8 });
+    expect(await b.tryAcquire('cancel')).toBe(false);
     clock.advance(1_000 + PACE_TRANSIT_SLACK_MS);
     expect(await b.tryAcquire('submit')).toBe(true);
     expect(b.usage().budget).toBe(10);

@@ -3,8 +3,10 @@
  * replica (docs/broker-pacing.md): a sliding-window log in the state store
  * (Redis, or in-process without it). A call waits here for a slot; waiting
  * calls are served cancels first, then submissions, then reads, oldest first
- * within a class. A broker 429 shrinks the budget for one window, for every
- * replica.
+ * within a class, and a tenth of the budget is kept for cancels
+ * (cancelReserve): a burst of submissions that fills its share still leaves a
+ * cancel room at once. A broker 429 shrinks the budget for one window, for
+ * every replica.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Clock } from '../../infra/clock/clock';
@@ -13,6 +15,7 @@ import { StateStore } from '../../infra/state/state-store';
 import { BrokerError } from '../broker-client.port';
 import {
   budgetInForce,
+  classLimit,
   mayGoAhead,
   nextToServe,
   PACE_CLASSES,
@@ -100,8 +103,9 @@ export class BrokerPacer {
     return new Promise<void>((resolve, reject) => {
       this.waiting.push({ cls: served, seq: ++this.seq, since: this.nowMs(), resolve, reject });
       this.depths();
-      // While a timer waits for the window to slide, a new caller need not ask the store again.
-      if (!this.timer) void this.pump();
+      // While a timer waits for the window to slide, a new caller need not ask the store again,
+      // unless it is a cancel: the reserve may have room for it when the others' share has none.
+      if (!this.timer || served === 'cancel') void this.pump();
     });
   }
 
@@ -112,7 +116,7 @@ export class BrokerPacer {
    */
   async tryAcquire(cls: PaceClass): Promise<boolean> {
     if (this.closed || !mayGoAhead(cls, this.waiting)) return false;
-    const hit = await this.hit();
+    const hit = await this.hit(cls);
     return hit.allowed;
   }
 
@@ -148,18 +152,19 @@ export class BrokerPacer {
     return this.opts.clock.now().getTime();
   }
 
-  private async hit(): Promise<{ allowed: boolean; retryAfterMs: number }> {
+  /** One call of `cls` counted in the shared window if it has room for that class (cancels may use the reserve). */
+  private async hit(cls: PaceClass): Promise<{ allowed: boolean; retryAfterMs: number }> {
     const shrink = await this.opts.store.get(PACE_SHRINK_KEY);
     const budget = budgetInForce(this.budget, shrink === null ? null : Number(shrink));
     this.lastBudget = budget;
     const r = await this.opts.store.slidingWindowHit(
       PACE_KEY,
-      budget,
+      classLimit(cls, budget),
       this.windowMs + PACE_TRANSIT_SLACK_MS,
       this.nowMs(),
     );
     if (r.allowed) this.used = r.count;
-    else this.used = budget;
+    else this.used = classLimit(cls, budget);
     this.opts.metrics?.pacingBudgetUsed(this.used, budget);
     return r.allowed ? { allowed: true, retryAfterMs: 0 } : { allowed: false, retryAfterMs: r.retryAfterMs };
   }
@@ -171,13 +176,14 @@ export class BrokerPacer {
       while (this.waiting.length && !this.closed) {
         let r: { allowed: boolean; retryAfterMs: number };
         try {
-          r = await this.hit();
+          r = await this.hit(this.waiting[nextToServe(this.waiting)].cls);
         } catch (err) {
           // The shared budget cannot be read: nothing goes out uncounted; the callers retry later.
           for (const w of this.waiting.splice(0)) w.reject(unavailable(`broker budget unavailable: ${String(err)}`));
           break;
         }
         if (!r.allowed) {
+          this.timer?.cancel();
           this.timer = this.opts.scheduler.after(
             Math.max(5, r.retryAfterMs),
             () => {

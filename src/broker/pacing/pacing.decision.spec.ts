@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import {
   budgetInForce,
+  cancelReserve,
+  classLimit,
   classOf,
   holdMs,
   mayGoAhead,
@@ -121,5 +123,26 @@ describe('holdMs', () => {
         return holdMs(ahead, budget, windowMs, 0) >= Math.ceil((ahead + 1) / budget) * windowMs + windowMs;
       }),
     );
+  });
+});
+
+describe('cancelReserve / classLimit', () => {
+  it('keeps a tenth of the budget (at least one call) for cancels; submissions and reads get the rest', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 100_000 }), (budget) => {
+        const reserve = cancelReserve(budget);
+        expect(classLimit('cancel', budget)).toBe(budget);
+        expect(classLimit('submit', budget)).toBe(budget - reserve);
+        expect(classLimit('read', budget)).toBe(budget - reserve);
+        if (budget === 1) expect(reserve).toBe(0);
+        else {
+          expect(reserve).toBeGreaterThanOrEqual(1);
+          expect(reserve).toBeLessThanOrEqual(Math.max(1, budget / 10));
+          expect(classLimit('submit', budget)).toBeGreaterThanOrEqual(1);
+        }
+      }),
+    );
+    expect(cancelReserve(200)).toBe(20);
+    expect(cancelReserve(600)).toBe(60);
   });
 });

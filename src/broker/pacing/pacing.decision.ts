@@ -33,6 +33,23 @@ export function nextToServe(waiting: readonly Waiting[]): number {
   return best;
 }
 
+/**
+ * The share of the budget kept for cancels: submissions and reads may fill the
+ * window only up to `budget - cancelReserve(budget)`, cancels up to the whole
+ * budget. So a burst of submissions that fills its share still leaves a
+ * cancel room at once, instead of behind a full window. A tenth, at least one
+ * call, and none when the budget is a single call.
+ */
+export function cancelReserve(budget: number): number {
+  if (budget <= 1) return 0;
+  return Math.max(1, Math.floor(budget / 10));
+}
+
+/** How many calls a window may hold when a call of `cls` is let through. */
+export function classLimit(cls: PaceClass, budget: number): number {
+  return cls === 'cancel' ? budget : budget - cancelReserve(budget);
+}
+
 /** Whether a call of `cls` would jump no queue: nothing of its class or a higher one is waiting. */
 export function mayGoAhead(cls: PaceClass, waiting: readonly Waiting[]): boolean {
   return !waiting.some((w) => RANK[w.cls] <= RANK[cls]);
