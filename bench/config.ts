@@ -14,7 +14,7 @@ export const READY_TIMEOUT_MS = 60_000;
 export const OTHER_CPU_WARN_PCT = 20;
 
 export type Side = 'baseline' | 'gateway';
-export type LivePhase = 'live' | 'latency';
+export type LivePhase = 'live' | 'latency' | 'burst' | 'fills';
 export type SafetyPhase = 'pipeline' | 'propagation';
 export type Phase = Side | LivePhase | SafetyPhase | 'reconciliation' | 'twap' | 'pnl' | 'performance';
 export const PHASES: readonly Phase[] = [
@@ -22,6 +22,8 @@ export const PHASES: readonly Phase[] = [
   'gateway',
   'live',
   'latency',
+  'burst',
+  'fills',
   'pipeline',
   'propagation',
   'reconciliation',

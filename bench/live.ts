@@ -16,7 +16,12 @@ import { profileArgs, serverSpec } from './gateway-spec';
 import { LoadSummary, round, runLoad } from './load';
 
 /** The live phases' own databases, fresh for each phase. */
-const LIVE_DATABASE_NAMES = { live: 'eg_bench_live', latency: 'eg_bench_latency' } as const;
+const LIVE_DATABASE_NAMES = {
+  live: 'eg_bench_live',
+  latency: 'eg_bench_latency',
+  burst: 'eg_bench_burst',
+  fills: 'eg_bench_fills',
+} as const;
 /** How long after the live load its orders may still take to fill. */
 export const LIVE_SETTLE_S = 5;
 /** ...and how much longer the rest are watched, to report when the backlog clears. */
@@ -159,7 +164,14 @@ export async function runLivePhase(o: LivePhaseOptions): Promise<LiveResult> {
  * DRY_RUN gateway's environment with DRY_RUN=false, BROKER=sim (never a real
  * broker, whatever BENCH_GATEWAY_* says) and Redis keys of its own.
  */
-function liveSpec(phase: LivePhase, cfg: BenchConfig, databaseUrl: string, adminKey: string, port: number): ServerSpec {
+function liveSpec(
+  phase: LivePhase,
+  cfg: BenchConfig,
+  databaseUrl: string,
+  adminKey: string,
+  port: number,
+  env: Record<string, string>,
+): ServerSpec {
   const spec = serverSpec('gateway', cfg, databaseUrl, adminKey, port);
   return {
     ...spec,
@@ -170,6 +182,7 @@ function liveSpec(phase: LivePhase, cfg: BenchConfig, databaseUrl: string, admin
       SIM_PRICE_VOLATILITY_BPS: '0',
       ...spec.env,
       REDIS_KEY_PREFIX: `${REDIS_KEY_PREFIX}${phase}:`,
+      ...env,
       DRY_RUN: 'false',
       BROKER: 'sim',
     },
@@ -182,12 +195,14 @@ export async function withLiveGateway<T>(
   cfg: BenchConfig,
   adminKey: string,
   fn: (server: ChildServer, databaseUrl: string) => Promise<T>,
+  /** The phase's own settings (e.g. the broker budget), after BENCH_GATEWAY_* overrides. */
+  env: Record<string, string> = {},
 ): Promise<T> {
   const databaseUrl = await recreateDatabase(cfg.pgAdminUrl, LIVE_DATABASE_NAMES[phase]);
   if (!(await checkpoint(cfg.pgAdminUrl))) log('CHECKPOINT not permitted for the admin role; runs may interfere');
   const port = await freePort();
   log(`${phase}: starting the gateway (DRY_RUN=false, simulated broker) on 127.0.0.1:${port}`);
-  const server = await startServer(liveSpec(phase, cfg, databaseUrl, adminKey, port));
+  const server = await startServer(liveSpec(phase, cfg, databaseUrl, adminKey, port, env));
   try {
     return await fn(server, databaseUrl);
   } finally {

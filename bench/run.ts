@@ -26,6 +26,8 @@ import {
   measureLatency,
   printLatencyReport,
 } from './latency';
+import { BurstResult, burstOrders, checkBurst, measureBurst, printBurstReport } from './burst';
+import { checkFills, FillsResult, measureFills, printFillsReport } from './fills';
 import { LIVE_DRAIN_S, LIVE_SETTLE_S, LiveResult, measureLive, printLiveReport } from './live';
 import { checkPipeline, measurePipeline, PipelineResult, printPipelineReport } from './pipeline';
 import { checkPropagation, measurePropagation, printPropagationReport, PropagationResult } from './propagation';
@@ -58,6 +60,9 @@ async function main(): Promise<number> {
     LIVE_SETTLE_S +
     LIVE_DRAIN_S +
     perLatency +
+    // burst: the backlog drains at the budget (BENCH_BURST_ORDERS / 600 minutes) plus slack; fills: resting, then the steps.
+    (burstOrders(process.env) / 600) * 60 +
+    180 +
     // pipeline: every run starts a gateway and waits for its reconciliation gate; propagation: two gateways and the rounds.
     2 * cfg.pipelineRounds * (perSide + 30) +
     (2 * READY_TIMEOUT_MS) / 1000 +
@@ -82,6 +87,10 @@ async function main(): Promise<number> {
   if (runs('live') && !abort.signal.aborted) live = await measureLive(cfg, adminKey, abort.signal);
   let latency: LatencyResult | { skipped: string } | undefined;
   if (runs('latency') && !abort.signal.aborted) latency = await measureLatency(cfg, adminKey, abort.signal);
+  let burst: BurstResult | undefined;
+  if (runs('burst') && !abort.signal.aborted) burst = await measureBurst(cfg, adminKey, abort.signal);
+  let fills: FillsResult | undefined;
+  if (runs('fills') && !abort.signal.aborted) fills = await measureFills(cfg, adminKey, abort.signal);
   let pipeline: PipelineResult | undefined;
   if (runs('pipeline') && !abort.signal.aborted) pipeline = await measurePipeline(cfg, adminKey, abort.signal);
   let propagation: PropagationResult | undefined;
@@ -104,6 +113,10 @@ async function main(): Promise<number> {
   if (live) printLiveReport(cfg, live);
   const latencyCheck = checkLatency(latency);
   if (latency && latencyCheck) printLatencyReport(latency, latencyCheck);
+  const burstChecks = checkBurst(burst);
+  if (burst) printBurstReport(burst, burstChecks);
+  const fillsChecks = checkFills(fills);
+  if (fills) printFillsReport(fills, fillsChecks);
   const pipelineChecks = checkPipeline(pipeline);
   if (pipeline) printPipelineReport(pipeline, cfg, pipelineChecks);
   const propagationChecks = checkPropagation(propagation);
@@ -118,6 +131,8 @@ async function main(): Promise<number> {
   const allChecks = [
     ...(results.baseline || results.gateway ? checks : []),
     ...(latencyCheck ? [latencyCheck] : []),
+    ...burstChecks,
+    ...fillsChecks,
     ...pipelineChecks,
     ...propagationChecks,
     ...twapChecks,
@@ -143,6 +158,10 @@ async function main(): Promise<number> {
     liveSim: live ?? null,
     fillToEventLatency: latency ?? null,
     fillToEventTarget: latencyCheck ?? null,
+    burst: burst ?? null,
+    burstTargets: burstChecks,
+    fills: fills ?? null,
+    fillsTargets: fillsChecks,
     pipeline: pipeline ?? null,
     pipelineTargets: pipelineChecks,
     propagation: propagation ?? null,
