@@ -12,8 +12,11 @@
  *   again through the door after SENDING_STALE_MS: the door answers the order
  *   that exists, or writes it if it never was;
  * - every slice goes through the order-entry door, so every check applies
- *   again; a refusal blocks the slice (kill switch, breaker) or refuses it,
- *   and its quantity is carried to the next slice sent (./domain/carry-forward.ts);
+ *   again, and its order is written with its plan link; a kill-switch or
+ *   breaker refusal is recorded by the door as a `blocked_*` order row and the
+ *   slice takes that state; another refusal writes no order and the slice is
+ *   `refused`; either way its quantity is carried to the next slice sent
+ *   (./domain/carry-forward.ts);
  * - a slice due more than SLICE_MISFIRE_GRACE_SECONDS ago is expired and
  *   audited, never sent;
  * - a plan whose every slice is done and every child order ended settles:
@@ -67,9 +70,12 @@ interface Claimed {
   qty: number;
 }
 
-const BLOCKED: Record<string, SliceState> = {
+/** The slice state of a refusal code, or of the status its order was written in. */
+const BLOCKED: Partial<Record<string, SliceState>> = {
   KILL_SWITCH_ENGAGED: 'blocked_kill_switch',
   CIRCUIT_BREAKER_TRIPPED: 'blocked_circuit_breaker',
+  blocked_kill_switch: 'blocked_kill_switch',
+  blocked_circuit_breaker: 'blocked_circuit_breaker',
 };
 
 @Injectable()
@@ -274,17 +280,32 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
         strategy_id: plan.strategyId,
         client_order_id: id,
       });
-      await this.submit.execute(cmd, TWAP_PRINCIPAL, TWAP_ACTOR);
+      const res = await this.submit.execute(cmd, TWAP_PRINCIPAL, TWAP_ACTOR, {
+        slice: {
+          parentOrderId: plan.parentOrderId,
+          sliceNum: slice.sliceNum,
+          totalSlices: plan.totalSlices,
+          scheduledTime: slice.scheduledTime,
+        },
+      });
+      // A claim taken up again may find the order it wrote blocked before the crash.
+      const blocked = BLOCKED[res.order.status];
+      if (blocked) {
+        state = blocked;
+        reasonCode = res.order.status === 'blocked_kill_switch' ? 'KILL_SWITCH_ENGAGED' : 'CIRCUIT_BREAKER_TRIPPED';
+      }
     } catch (err) {
       if (!(err instanceof DomainError)) {
         // Unknown outcome: the claim stays `sending` and is taken up again (the door dedupes).
         this.logger.error({ err, client_order_id: id, msg: 'TWAP slice send failed; it will be retried' });
         return;
       }
-      // An order row means the door wrote it (e.g. the broker refused the credentials): the slice was sent.
+      // An order row means the door wrote it: blocked (by the kill switch or the breaker, at the
+      // checks or right before the broker), else sent (e.g. the broker refused the credentials).
       const written = await this.orders.findByClientOrderId(id).catch(() => null);
-      if (!written) {
-        state = BLOCKED[err.code] ?? 'refused';
+      const blocked = written ? BLOCKED[written.status] : undefined;
+      if (!written || blocked) {
+        state = blocked ?? BLOCKED[err.code] ?? 'refused';
         reasonCode = err.code;
       }
     }

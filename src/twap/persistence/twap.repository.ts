@@ -242,9 +242,11 @@ export class TwapRepository {
   }
 
   /**
-   * What became of a `sending` slice, in one statement: its state, and when
-   * it was sent, the plan link on its child order. Answers the plan's status
-   * (null when the slice was no longer `sending`).
+   * What became of a `sending` slice, in one statement: its state, and the
+   * plan link on its child order when that order lacks it (one written by an
+   * earlier version, which linked it only after the door answered; the door
+   * now writes it with the order). Answers the plan's status (null when the
+   * slice was no longer `sending`).
    */
   async recordOutcome(
     clientOrderId: string,
@@ -260,7 +262,7 @@ export class TwapRepository {
        ), link AS (
          UPDATE orders o SET parent_order_id = s.parent_order_id, slice_num = s.slice_num, total_slices = $5,
                 scheduled_time = s.scheduled_time
-           FROM s WHERE o.client_order_id = $1 AND o.parent_order_id IS NULL AND $2 = 'sent'
+           FROM s WHERE o.client_order_id = $1 AND o.parent_order_id IS NULL
        )
        SELECT p.status FROM twap_plans p JOIN s USING (parent_order_id)`,
       [clientOrderId, state, o.reasonCode, o.sentAt, o.totalSlices],
