@@ -39,7 +39,14 @@ import { OrderRepository } from '../orders/persistence/order.repository';
 import { CancelOrderUseCase } from '../orders/use-cases/cancel-order.use-case';
 import { isOpen } from '../trading/order-state-machine';
 import { decideDueSlices, exposureOf, isSettled, SliceState } from './domain/carry-forward';
-import { PLAN_STATUSES, SliceRow, TwapPlan, TwapRepository } from './persistence/twap.repository';
+import {
+  PLAN_STATUSES,
+  PlanStatus,
+  SliceOutcome,
+  SliceRow,
+  TwapPlan,
+  TwapRepository,
+} from './persistence/twap.repository';
 import { TwapMetrics } from './twap.metrics';
 
 /** How often due slices are looked for at least; between passes a timer wakes the dispatcher when the next slice falls due. */
@@ -48,7 +55,9 @@ export const DISPATCH_TICK_MS = 1000;
 export const SENDING_STALE_MS = 30_000;
 const PLANS_PER_CLAIM = 200;
 /** Slices going through the door at once on this replica. */
-const SEND_CONCURRENCY = 16;
+const SEND_CONCURRENCY = 32;
+/** Slice outcomes written in one statement at most. */
+const OUTCOMES_PER_WRITE = 500;
 /** Claimed slices waiting for the door beyond which this replica claims no more (another replica may). */
 const MAX_BACKLOG = 400;
 /** Real-time spacing of the settle pass and of the plans-by-status count. */
@@ -91,6 +100,13 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
   private readonly sending = new Set<Promise<void>>();
   /** Ids of the slices this replica has claimed and not finished: never taken up again as stale here. */
   private readonly mine = new Set<string>();
+  /** Outcomes waiting for the writer, which records them in one statement per batch. */
+  private readonly outcomes: Array<{
+    outcome: SliceOutcome;
+    resolve: (planStatus: PlanStatus | null) => void;
+    reject: (err: unknown) => void;
+  }> = [];
+  private writing = false;
   private stopped = false;
   private lastSettle = 0;
   private lastCount = 0;
@@ -187,6 +203,7 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
       );
       const claimed: Claimed[] = [];
       const sends: Array<{ clientOrderId: string; qty: number }> = [];
+      const started: string[] = [];
       for (const plan of plans) {
         const slices = slicesByPlan.get(plan.parentOrderId) ?? [];
         const byNum = new Map(slices.map((s) => [s.sliceNum, s]));
@@ -222,16 +239,18 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
             this.metrics.sliceOutcome('skipped');
           }
         }
-        if (plan.status === 'scheduled') await this.plans.setPlanStatus(tx, plan.parentOrderId, 'active');
+        if (plan.status === 'scheduled') started.push(plan.parentOrderId);
       }
       await this.plans.claim(tx, sends, now);
+      await this.plans.activate(tx, started);
       return { claimed, plans: plans.length };
     });
   }
 
   private enqueue(claimed: Claimed[]): void {
     for (const c of claimed) this.mine.add(c.slice.clientOrderId);
-    this.queue.push(...claimed);
+    // Earliest due first: a pass claims plan by plan, the senders take slices by due time.
+    this.queue.push(...claimed.sort((a, b) => a.slice.scheduledTime.getTime() - b.slice.scheduledTime.getTime()));
     while (this.sending.size < SEND_CONCURRENCY && this.queue.length) {
       const worker: Promise<void> = (async () => {
         for (let next = this.queue.shift(); next; next = this.queue.shift()) {
@@ -310,10 +329,11 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
       }
     }
     const at = this.clock.now();
-    const planStatus = await this.plans.recordOutcome(id, state, {
+    const planStatus = await this.recordOutcome({
+      clientOrderId: id,
+      state,
       reasonCode,
       sentAt: state === 'sent' ? at : null,
-      totalSlices: plan.totalSlices,
     });
     if (state === 'sent') {
       this.metrics.sliceSent((at.getTime() - slice.scheduledTime.getTime()) / 1000);
@@ -321,6 +341,35 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
     } else {
       this.metrics.sliceOutcome(state);
       this.logger.warn(`TWAP slice ${id} not sent: ${reasonCode}; its quantity is carried to the next slice`);
+    }
+  }
+
+  /**
+   * Records a slice's outcome; outcomes handed in while a write is under way
+   * go together in the next one (one statement for many slices under load).
+   */
+  private recordOutcome(outcome: SliceOutcome): Promise<PlanStatus | null> {
+    return new Promise((resolve, reject) => {
+      this.outcomes.push({ outcome, resolve, reject });
+      if (!this.writing) void this.writeOutcomes();
+    });
+  }
+
+  private async writeOutcomes(): Promise<void> {
+    this.writing = true;
+    try {
+      while (this.outcomes.length) {
+        const batch = this.outcomes.splice(0, OUTCOMES_PER_WRITE);
+        try {
+          const statuses = await this.plans.recordOutcomes(batch.map((b) => b.outcome));
+          for (const b of batch) b.resolve(statuses.get(b.outcome.clientOrderId) ?? null);
+        } catch (err) {
+          // Not recorded: each slice stays `sending` and is taken up again through the door (which dedupes).
+          for (const b of batch) b.reject(err);
+        }
+      }
+    } finally {
+      this.writing = false;
     }
   }
 

@@ -223,7 +223,7 @@ describe('TWAP execution against the broker (e2e)', () => {
     fake.setFillBehaviour({ mode: 'instant' }, 'TWL');
     const parent = await start({ symbol: 'TWL', side: 'buy', qty: 4, duration_minutes: 2, interval_seconds: 60 });
     // The broker takes 1.5 s to answer slice 0: while the door waits, its order row is already linked.
-    fake.delayResponse(1500, { route: 'POST /v2/orders' });
+    fake.delayResponse(1500, { route: 'POST /v2/orders', before: true });
     const pass = at(0);
     const row = await eventually(
       async () =>
