@@ -2,10 +2,12 @@
  * Sends due TWAP slices (docs/twap.md#dispatch), on every replica.
  *
  * Invariants:
- * - a slice is claimed once: a tick locks the plans it works on with
- *   FOR UPDATE SKIP LOCKED and marks their due slices `sending` (with the
- *   quantity fixed) in the same transaction, so two replicas never claim one
- *   slice; the send happens after the commit, outside any transaction;
+ * - a slice is claimed once: a pass locks the plans it works on with
+ *   FOR UPDATE SKIP LOCKED and marks their slices due within CLAIM_AHEAD_MS
+ *   `sending` (with the quantity fixed) in the same transaction, so two
+ *   replicas never claim one slice; each is sent after the commit, outside
+ *   any transaction, when it is due (never before); outcomes are written by
+ *   one writer, many per statement (./slice-outcome-writer.ts);
  * - a slice reaches the broker at most once: its order's client_order_id is
  *   the slice's own id, and the order-entry door resolves duplicates on the
  *   orders table's primary key. A claim left `sending` by a crash is sent
@@ -39,14 +41,8 @@ import { OrderRepository } from '../orders/persistence/order.repository';
 import { CancelOrderUseCase } from '../orders/use-cases/cancel-order.use-case';
 import { isOpen } from '../trading/order-state-machine';
 import { decideDueSlices, exposureOf, isSettled, SliceState } from './domain/carry-forward';
-import {
-  PLAN_STATUSES,
-  PlanStatus,
-  SliceOutcome,
-  SliceRow,
-  TwapPlan,
-  TwapRepository,
-} from './persistence/twap.repository';
+import { PLAN_STATUSES, SliceRow, TwapPlan, TwapRepository } from './persistence/twap.repository';
+import { SliceOutcomeWriter } from './slice-outcome-writer';
 import { TwapMetrics } from './twap.metrics';
 
 /** How often due slices are looked for at least; between passes a timer wakes the dispatcher when the next slice falls due. */
@@ -56,13 +52,17 @@ export const SENDING_STALE_MS = 30_000;
 const PLANS_PER_CLAIM = 200;
 /** Slices going through the door at once on this replica. */
 const SEND_CONCURRENCY = 32;
-/** Slice outcomes written in one statement at most. */
-const OUTCOMES_PER_WRITE = 500;
 /** Claimed slices waiting for the door beyond which this replica claims no more (another replica may). */
 const MAX_BACKLOG = 400;
-/** Real-time spacing of the settle pass and of the plans-by-status count. */
+/** Spacing of the settle pass (its own timer, so a claim never waits behind it) and of the plans-by-status count. */
 const SETTLE_EVERY_MS = 1000;
 const COUNT_EVERY_MS = 10_000;
+/**
+ * A pass claims the slices due within this much ahead, and each is held here
+ * until its time: the claim's own transaction is off the slice's lag. A slice
+ * is never sent before it is due.
+ */
+export const CLAIM_AHEAD_MS = 500;
 
 /** Who the dispatcher acts as: the plan was authorized for its strategy when it was accepted. */
 export const TWAP_PRINCIPAL = new Principal(
@@ -93,22 +93,20 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
   private timer?: TaskHandle;
   /** The wake-up at the next due slice, when it falls before the next periodic pass. */
   private wake?: TaskHandle;
+  private housekeeping?: TaskHandle;
   /** Passes never overlap; one asked for during a pass runs right after it. */
   private readonly passes = new CoalescedRefresher(() => this.pass());
+  private readonly settles = new CoalescedRefresher(() => this.settlePass());
+  /** Claimed slices held until they are due (claimed ahead), by their release. */
+  private readonly held = new Set<Promise<void>>();
   /** Claimed slices waiting for a free send, and the sends under way. */
   private readonly queue: Claimed[] = [];
   private readonly sending = new Set<Promise<void>>();
   /** Ids of the slices this replica has claimed and not finished: never taken up again as stale here. */
   private readonly mine = new Set<string>();
-  /** Outcomes waiting for the writer, which records them in one statement per batch. */
-  private readonly outcomes: Array<{
-    outcome: SliceOutcome;
-    resolve: (planStatus: PlanStatus | null) => void;
-    reject: (err: unknown) => void;
-  }> = [];
-  private writing = false;
+  /** Records the senders' outcomes, many per statement. */
+  private readonly outcomes: SliceOutcomeWriter;
   private stopped = false;
-  private lastSettle = 0;
   private lastCount = 0;
 
   constructor(
@@ -122,17 +120,21 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
     private readonly clock: Clock,
     private readonly scheduler: Scheduler,
     private readonly metrics: TwapMetrics,
-  ) {}
+  ) {
+    this.outcomes = new SliceOutcomeWriter(plans);
+  }
 
   onApplicationBootstrap(): void {
     this.timer = this.scheduler.every(DISPATCH_TICK_MS, () => this.claimPass(), { name: 'twap-dispatch' });
+    this.housekeeping = this.scheduler.every(SETTLE_EVERY_MS, () => this.settles.refresh(), { name: 'twap-settle' });
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     this.timer?.cancel();
     this.wake?.cancel();
-    await this.passes.stop();
+    this.housekeeping?.cancel();
+    await Promise.all([this.passes.stop(), this.settles.stop()]);
     await this.drained();
   }
 
@@ -141,10 +143,11 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
     this.scheduler.after(0, () => this.claimPass(), { name: 'twap-dispatch-now' });
   }
 
-  /** One pass, and every send it started: what a test (or an operator's tool) awaits. */
+  /** One pass, every send it started, then a settle pass: what a test (or an operator's tool) awaits. */
   async tick(): Promise<void> {
     await this.claimPass();
     await this.drained();
+    await this.settles.refresh();
   }
 
   /**
@@ -164,17 +167,22 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
         if (plans < PLANS_PER_CLAIM) break;
       }
       await this.wakeAtNextDue();
+    } catch (err) {
+      this.logger.error({ err, msg: 'TWAP dispatch pass failed' });
+    }
+  }
+
+  /** Settles the plans that are done, and now and then counts the plans by status. */
+  private async settlePass(): Promise<void> {
+    try {
+      await this.settle();
       const now = performance.now();
-      if (now - this.lastSettle >= SETTLE_EVERY_MS) {
-        this.lastSettle = now;
-        await this.settle();
-      }
       if (now - this.lastCount >= COUNT_EVERY_MS) {
         this.lastCount = now;
         this.metrics.plansByStatus(await this.plans.countPlansByStatus(), PLAN_STATUSES);
       }
     } catch (err) {
-      this.logger.error({ err, msg: 'TWAP dispatch pass failed' });
+      this.logger.error({ err, msg: 'TWAP settle pass failed' });
     }
   }
 
@@ -183,19 +191,25 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
     if (this.stopped || this.queue.length >= MAX_BACKLOG) return;
     const next = await this.plans.nextDue();
     if (!next) return;
-    const inMs = next.getTime() - this.clock.now().getTime();
+    const inMs = next.getTime() - CLAIM_AHEAD_MS - this.clock.now().getTime();
     // Already due yet unclaimed (another replica holds its plan): the periodic pass looks again.
     if (inMs <= 0 || inMs >= DISPATCH_TICK_MS) return;
     this.wake?.cancel();
     this.wake = this.scheduler.after(inMs, () => this.claimPass(), { name: 'twap-dispatch-due' });
   }
 
-  /** Claims (or expires) the due slices of up to PLANS_PER_CLAIM plans, in one transaction. */
+  /** Claims (or expires) the slices due within CLAIM_AHEAD_MS of up to PLANS_PER_CLAIM plans, in one transaction. */
   private async claimDue(): Promise<{ claimed: Claimed[]; plans: number }> {
     const now = this.clock.now();
+    const dueBy = new Date(now.getTime() + CLAIM_AHEAD_MS);
     const graceMs = this.config.sliceMisfireGraceSeconds * 1000;
     return this.uow.run(async (tx) => {
-      const plans = await this.plans.lockDuePlans(tx, now, new Date(now.getTime() - SENDING_STALE_MS), PLANS_PER_CLAIM);
+      const plans = await this.plans.lockDuePlans(
+        tx,
+        dueBy,
+        new Date(now.getTime() - SENDING_STALE_MS),
+        PLANS_PER_CLAIM,
+      );
       if (!plans.length) return { claimed: [], plans: 0 };
       const slicesByPlan = await this.plans.slicesOf(
         plans.map((p) => p.parentOrderId),
@@ -222,7 +236,7 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
           await this.plans.reclaim(tx, s.clientOrderId, now);
           claimed.push({ plan, slice: s, qty: s.sentQty ?? s.plannedQty });
         }
-        for (const action of decideDueSlices(plan.totalQty, slices, now, graceMs)) {
+        for (const action of decideDueSlices(plan.totalQty, slices, now, graceMs, dueBy)) {
           const slice = byNum.get(action.sliceNum)!;
           if (action.kind === 'send') {
             sends.push({ clientOrderId: slice.clientOrderId, qty: action.qty });
@@ -247,8 +261,30 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
     });
   }
 
+  /** Hands the claimed slices to the senders, each when it is due (claimed ahead: held until then). */
   private enqueue(claimed: Claimed[]): void {
     for (const c of claimed) this.mine.add(c.slice.clientOrderId);
+    const now = this.clock.now().getTime();
+    const due: Claimed[] = [];
+    const later = new Map<number, Claimed[]>();
+    for (const c of claimed) {
+      const at = c.slice.scheduledTime.getTime();
+      if (at <= now) due.push(c);
+      else if (later.has(at)) later.get(at)!.push(c);
+      else later.set(at, [c]);
+    }
+    for (const [at, group] of later) {
+      const release: Promise<void> = new Promise<void>((resolve) => {
+        const go = () => (this.held.delete(release), this.release(group), resolve());
+        this.scheduler.after(Math.max(0, at - this.clock.now().getTime()), go, { name: 'twap-slice-due' });
+      });
+      this.held.add(release);
+    }
+    this.release(due);
+  }
+
+  private release(claimed: Claimed[]): void {
+    if (!claimed.length) return;
     // Earliest due first: a pass claims plan by plan, the senders take slices by due time.
     this.queue.push(...claimed.sort((a, b) => a.slice.scheduledTime.getTime() - b.slice.scheduledTime.getTime()));
     while (this.sending.size < SEND_CONCURRENCY && this.queue.length) {
@@ -266,7 +302,7 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
 
   /** Resolves once no claimed slice is waiting or being sent. */
   private async drained(): Promise<void> {
-    while (this.sending.size) await Promise.all([...this.sending]);
+    while (this.sending.size || this.held.size) await Promise.all([...this.sending, ...this.held]);
   }
 
   /** One slice through the order-entry door; records what became of it. */
@@ -329,7 +365,7 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
       }
     }
     const at = this.clock.now();
-    const planStatus = await this.recordOutcome({
+    const planStatus = await this.outcomes.record({
       clientOrderId: id,
       state,
       reasonCode,
@@ -341,35 +377,6 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
     } else {
       this.metrics.sliceOutcome(state);
       this.logger.warn(`TWAP slice ${id} not sent: ${reasonCode}; its quantity is carried to the next slice`);
-    }
-  }
-
-  /**
-   * Records a slice's outcome; outcomes handed in while a write is under way
-   * go together in the next one (one statement for many slices under load).
-   */
-  private recordOutcome(outcome: SliceOutcome): Promise<PlanStatus | null> {
-    return new Promise((resolve, reject) => {
-      this.outcomes.push({ outcome, resolve, reject });
-      if (!this.writing) void this.writeOutcomes();
-    });
-  }
-
-  private async writeOutcomes(): Promise<void> {
-    this.writing = true;
-    try {
-      while (this.outcomes.length) {
-        const batch = this.outcomes.splice(0, OUTCOMES_PER_WRITE);
-        try {
-          const statuses = await this.plans.recordOutcomes(batch.map((b) => b.outcome));
-          for (const b of batch) b.resolve(statuses.get(b.outcome.clientOrderId) ?? null);
-        } catch (err) {
-          // Not recorded: each slice stays `sending` and is taken up again through the door (which dedupes).
-          for (const b of batch) b.reject(err);
-        }
-      }
-    } finally {
-      this.writing = false;
     }
   }
 
