@@ -51,7 +51,7 @@ export const DISPATCH_TICK_MS = 1000;
 export const SENDING_STALE_MS = 30_000;
 const PLANS_PER_CLAIM = 200;
 /** Slices going through the door at once on this replica. */
-const SEND_CONCURRENCY = 64;
+const SEND_CONCURRENCY = 32;
 /** Claimed slices waiting for the door beyond which this replica claims no more (another replica may). */
 const MAX_BACKLOG = 400;
 /** Spacing of the settle pass (its own timer, so a claim never waits behind it) and of the plans-by-status count. */
