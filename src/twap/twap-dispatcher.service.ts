@@ -42,6 +42,7 @@ import { CancelOrderUseCase } from '../orders/use-cases/cancel-order.use-case';
 import { isOpen } from '../trading/order-state-machine';
 import { decideDueSlices, exposureOf, isSettled, SliceState } from './domain/carry-forward';
 import { PLAN_STATUSES, SliceRow, TwapPlan, TwapRepository } from './persistence/twap.repository';
+import { DueTimeHold } from './due-time-hold';
 import { SliceOutcomeWriter } from './slice-outcome-writer';
 import { TwapMetrics } from './twap.metrics';
 
@@ -57,11 +58,7 @@ const MAX_BACKLOG = 400;
 /** Spacing of the settle pass (its own timer, so a claim never waits behind it) and of the plans-by-status count. */
 const SETTLE_EVERY_MS = 1000;
 const COUNT_EVERY_MS = 10_000;
-/**
- * A pass claims the slices due within this much ahead, and each is held here
- * until its time: the claim's own transaction is off the slice's lag. A slice
- * is never sent before it is due.
- */
+/** A pass claims the slices due within this much ahead, each held until its time (never sent before). */
 export const CLAIM_AHEAD_MS = 500;
 
 /** Who the dispatcher acts as: the plan was authorized for its strategy when it was accepted. */
@@ -97,8 +94,8 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
   /** Passes never overlap; one asked for during a pass runs right after it. */
   private readonly passes = new CoalescedRefresher(() => this.pass());
   private readonly settles = new CoalescedRefresher(() => this.settlePass());
-  /** Claimed slices held until they are due (claimed ahead), by their release. */
-  private readonly held = new Set<Promise<void>>();
+  /** Claimed slices held until they are due (claimed ahead). */
+  private readonly holding: DueTimeHold<Claimed>;
   /** Claimed slices waiting for a free send, and the sends under way. */
   private readonly queue: Claimed[] = [];
   private readonly sending = new Set<Promise<void>>();
@@ -122,6 +119,8 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
     private readonly metrics: TwapMetrics,
   ) {
     this.outcomes = new SliceOutcomeWriter(plans);
+    const dueAt = (c: Claimed) => c.slice.scheduledTime.getTime();
+    this.holding = new DueTimeHold<Claimed>(clock, scheduler, dueAt, (due) => this.release(due));
   }
 
   onApplicationBootstrap(): void {
@@ -264,27 +263,10 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
   /** Hands the claimed slices to the senders, each when it is due (claimed ahead: held until then). */
   private enqueue(claimed: Claimed[]): void {
     for (const c of claimed) this.mine.add(c.slice.clientOrderId);
-    const now = this.clock.now().getTime();
-    const due: Claimed[] = [];
-    const later = new Map<number, Claimed[]>();
-    for (const c of claimed) {
-      const at = c.slice.scheduledTime.getTime();
-      if (at <= now) due.push(c);
-      else if (later.has(at)) later.get(at)!.push(c);
-      else later.set(at, [c]);
-    }
-    for (const [at, group] of later) {
-      const release: Promise<void> = new Promise<void>((resolve) => {
-        const go = () => (this.held.delete(release), this.release(group), resolve());
-        this.scheduler.after(Math.max(0, at - this.clock.now().getTime()), go, { name: 'twap-slice-due' });
-      });
-      this.held.add(release);
-    }
-    this.release(due);
+    this.holding.add(claimed);
   }
 
   private release(claimed: Claimed[]): void {
-    if (!claimed.length) return;
     // Earliest due first: a pass claims plan by plan, the senders take slices by due time.
     this.queue.push(...claimed.sort((a, b) => a.slice.scheduledTime.getTime() - b.slice.scheduledTime.getTime()));
     while (this.sending.size < SEND_CONCURRENCY && this.queue.length) {
@@ -302,7 +284,22 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
 
   /** Resolves once no claimed slice is waiting or being sent. */
   private async drained(): Promise<void> {
-    while (this.sending.size || this.held.size) await Promise.all([...this.sending, ...this.held]);
+    while (this.sending.size || this.holding.size) await Promise.all([...this.sending, ...this.holding.pending()]);
+  }
+
+  /**
+   * The plan was just canceled: its slices claimed ahead and not yet due are
+   * not sent (marked `canceled`). One already due is sent, and its order
+   * cancelled once written; so is one another replica holds.
+   */
+  async stopHeld(parentOrderId: string): Promise<void> {
+    const stopped = this.holding
+      .remove((c) => c.plan.parentOrderId === parentOrderId)
+      .map((c) => c.slice.clientOrderId);
+    if (!stopped.length) return;
+    await this.plans.stopClaims(stopped);
+    for (const id of stopped) this.mine.delete(id);
+    this.metrics.sliceOutcome('canceled');
   }
 
   /** One slice through the order-entry door; records what became of it. */

@@ -329,6 +329,16 @@ export class TwapRepository {
     return rows.map((r) => r.client_order_id);
   }
 
+  /** Claimed slices of a canceled plan that were never sent: `canceled` too. */
+  async stopClaims(clientOrderIds: string[]): Promise<void> {
+    await sql(
+      this.ds,
+      `UPDATE twap_slices SET state = 'canceled', reason_code = 'PLAN_CANCELED'
+        WHERE client_order_id = ANY($1::text[]) AND state = 'sending'`,
+      [clientOrderIds],
+    );
+  }
+
   /** When the earliest unsent slice of a live plan falls due (null: none). */
   async nextDue(): Promise<Date | null> {
     const rows = await sql<{ at: Date | null }>(

@@ -335,4 +335,41 @@ describe('TWAP execution against the broker (e2e)', () => {
     const again = await t.http.delete(`/api/v1/orders/${parent}/slices`).set(auth);
     expect(again.body).toEqual({ parent_order_id: parent, canceled_slices: 1, canceled_orders: 2 });
   });
+
+  it('claims a slice just ahead and sends it at its time, never before; DELETE meanwhile stops it unsent', async () => {
+    fake.setFillBehaviour({ mode: 'instant' }, 'TWH');
+    const parent = await start({ symbol: 'TWH', side: 'buy', qty: 9, duration_minutes: 3, interval_seconds: 60 });
+    await at(0);
+    // 300 ms before slice 1 is due: the pass claims it and holds it until its time.
+    clock.set(new Date(T0 + 59_700));
+    const early = dispatcher.tick();
+    await eventually(
+      () => t.db.query(`SELECT state FROM twap_slices WHERE client_order_id = $1`, [`${parent}-s1`]),
+      (r: Array<{ state: string }>) => r[0]?.state === 'sending',
+    );
+    expect(fake.postOrderCount(`${parent}-s1`)).toBe(0);
+    clock.set(new Date(T0 + 60_000));
+    await early;
+    expect(fake.postOrderCount(`${parent}-s1`)).toBe(1);
+    const [sent] = await t.db.query(`SELECT sent_at FROM twap_slices WHERE client_order_id = $1`, [`${parent}-s1`]);
+    expect(new Date(sent.sent_at as string).getTime()).toBeGreaterThanOrEqual(T0 + 60_000);
+
+    // Slice 2, claimed ahead, is held when the plan is deleted: it is never sent.
+    clock.set(new Date(T0 + 119_700));
+    const held = dispatcher.tick();
+    await eventually(
+      () => t.db.query(`SELECT state FROM twap_slices WHERE client_order_id = $1`, [`${parent}-s2`]),
+      (r: Array<{ state: string }>) => r[0]?.state === 'sending',
+    );
+    const del = await t.http.delete(`/api/v1/orders/${parent}/slices`).set(auth);
+    expect(del.status).toBe(200);
+    expect(del.body).toMatchObject({ parent_order_id: parent, canceled_slices: 1 });
+    clock.set(new Date(T0 + 120_000));
+    await held;
+    const p = await plan(parent);
+    expect(p.status).toBe('canceled');
+    expect(p.slices[2]).toMatchObject({ status: 'canceled', sent_qty: null });
+    expect(fake.postOrderCount(`${parent}-s2`)).toBe(0);
+    expect(await childCount(parent)).toBe(2);
+  });
 });
