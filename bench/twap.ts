@@ -23,6 +23,8 @@ const SYMBOLS = 50;
 const STRATEGIES = 50;
 const CREATE_CONCURRENCY = 16;
 const LAG_TARGET_S = 1;
+/** Periodic reconciliation runs during the window, as in production (positions compared at a quiet cut). */
+const RECONCILIATION_INTERVAL_S = 15;
 
 export interface TwapBenchConfig {
   plans: number;
@@ -56,6 +58,8 @@ export interface TwapResult {
   lagS: { p50: number; p90: number; p99: number; max: number; count: number };
   cpu: CpuUsage;
   rssMb: { start: number | null; max: number | null; end: number | null };
+  /** Reconciliation runs during the window, the findings they recorded and the slices refused for a quarantine. */
+  reconciliation: { runs: number | null; findings: Record<string, number>; quarantinedSlices: number };
 }
 
 function rssMb(pid: number | undefined): number | null {
@@ -117,8 +121,7 @@ export async function measureTwap(cfg: BenchConfig, adminKey: string, signal: Ab
       ORDER_SLICE_RATE_LIMIT: '1000000',
       MAX_SLICE_PCT_OF_ADV: '1',
       DATABASE_POOL_SIZE: '20',
-      // A periodic run compares positions while fills are in flight, and would quarantine symbols mid-run.
-      RECONCILIATION_INTERVAL_SECONDS: '3600',
+      RECONCILIATION_INTERVAL_SECONDS: String(RECONCILIATION_INTERVAL_S),
       DRY_RUN: 'false',
       BROKER: 'sim',
     },
@@ -146,6 +149,7 @@ export async function measureTwap(cfg: BenchConfig, adminKey: string, signal: Ab
     );
     const cpu = cpuBetween(cpuStart, snapshotCpu(server.pid), Number(slicesSent.rows[0].n));
     const rssEnd = rssMb(server.pid);
+    const runs = await reconciliationRuns(server.baseUrl);
     return await withDb(databaseUrl, async (db) => {
       const count = async (sql: string): Promise<Record<string, number>> =>
         Object.fromEntries((await db.query<{ k: string; n: string }>(sql)).rows.map((r) => [r.k, Number(r.n)]));
@@ -175,10 +179,35 @@ export async function measureTwap(cfg: BenchConfig, adminKey: string, signal: Ab
         },
         cpu,
         rssMb: { start: rssStart, max: rssMax, end: rssEnd },
+        reconciliation: {
+          runs,
+          findings: await count(`SELECT kind AS k, count(*) AS n FROM reconciliation_findings GROUP BY 1 ORDER BY 1`),
+          quarantinedSlices: Number(
+            (
+              await db.query<{ n: string }>(
+                `SELECT count(*) AS n FROM twap_slices WHERE reason_code = 'SYMBOL_QUARANTINED'`,
+              )
+            ).rows[0].n,
+          ),
+        },
       };
     });
   } finally {
     await server.stop();
+  }
+}
+
+/** Reconciliation runs the gateway completed (its metric; null when it cannot be read). */
+async function reconciliationRuns(baseUrl: string): Promise<number | null> {
+  try {
+    const text = await (await fetch(`${baseUrl}/metrics`)).text();
+    const runs = text
+      .split('\n')
+      .filter((l) => l.startsWith('execution_gateway_reconciliation_runs_total'))
+      .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+    return Number.isFinite(runs) ? runs : null;
+  } catch {
+    return null;
   }
 }
 
@@ -190,6 +219,11 @@ export function checkTwap(r: TwapResult | undefined): TargetCheck[] {
       name: 'every plan accepted',
       value: `${r.plansCreated}/${r.plans}`,
       pass: r.plansCreated === r.plans,
+    },
+    {
+      name: 'no slice refused for a quarantine',
+      value: `${r.reconciliation.quarantinedSlices}`,
+      pass: r.reconciliation.quarantinedSlices === 0,
     },
   ];
 }
@@ -205,6 +239,7 @@ export function printTwapReport(r: TwapResult, checks: TargetCheck[]): void {
     `  plans by status: ${JSON.stringify(r.planStatuses)}`,
     `  server CPU: ${r.cpu.serverPct ?? '?'} % of one core (${r.cpu.serverUsPerRequest ?? '?'} us per slice), postgres ${r.cpu.postgresPct ?? '?'} %, other ${r.cpu.otherPct ?? '?'} %`,
     `  server RSS, MB: start ${r.rssMb.start ?? '?'}, max ${r.rssMb.max ?? '?'}, end ${r.rssMb.end ?? '?'}`,
+    `  reconciliation every ${RECONCILIATION_INTERVAL_S} s: ${r.reconciliation.runs ?? '?'} runs, findings ${JSON.stringify(r.reconciliation.findings)}, slices refused SYMBOL_QUARANTINED: ${r.reconciliation.quarantinedSlices}`,
   ];
   process.stdout.write(`${out.join('\n')}\n`);
   printTargets('twap targets', checks);

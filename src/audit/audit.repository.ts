@@ -13,10 +13,12 @@ import { AuditEntry } from './audit-entry';
  */
 export function auditRowOf(
   source: string,
-  p: { action: string; actor: string; requestId: string; details: string; occurredAt: string },
+  p: { action: string; actor: string; requestId: string; details: string; occurredAt: string; reasonCode?: string },
 ): string {
-  return `INSERT INTO audit_log (action, actor, client_order_id, strategy_id, symbol, request_id, details, occurred_at)
-    SELECT ${p.action}, ${p.actor}, client_order_id, strategy_id, symbol, ${p.requestId}, ${p.details}, ${p.occurredAt}
+  return `INSERT INTO audit_log (action, actor, client_order_id, strategy_id, symbol, reason_code, request_id, details,
+                         occurred_at)
+    SELECT ${p.action}, ${p.actor}, client_order_id, strategy_id, symbol, ${p.reasonCode ?? 'NULL'}, ${p.requestId},
+           ${p.details}, ${p.occurredAt}
       FROM ${source}`;
 }
 

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
+import { EventsModule } from '../events/events.module';
 import { MarketDataModule } from '../market-data/market-data.module';
 import { OrdersModule } from '../orders/orders.module';
 import { ReconciliationGateService } from '../reconciliation/reconciliation-gate.service';
@@ -16,7 +17,7 @@ import { SubmitOrderUseCase } from './submit-order.use-case';
  * the reconciliation gate included (bound to risk's port).
  */
 @Module({
-  imports: [AuditModule, MarketDataModule, OrdersModule, ReconciliationModule, RiskModule],
+  imports: [AuditModule, EventsModule, MarketDataModule, OrdersModule, ReconciliationModule, RiskModule],
   controllers: [OrderEntryController],
   providers: [
     { provide: ReconciliationGateSource, useExisting: ReconciliationGateService },

@@ -15,7 +15,14 @@
  *   fails past the limit: two concurrent orders cannot both pass a limit only
  *   one of them fits under, orders of one symbol wait for each other only
  *   from insert to commit, and orders of one strategy only for the commit;
- * - a refused order writes no order row; its refusal is audited;
+ * - a refused order writes no order row; its refusal is audited. The one
+ *   exception is a TWAP slice (`EntryOptions.slice`) refused by the kill
+ *   switch or the circuit breaker: it is written as a `blocked_*` order row,
+ *   audited `order.blocked` with the reason code, in one statement, and
+ *   answered with the same 503 (docs/twap.md#dispatch);
+ * - a TWAP slice's plan link (parent id, slice number, total, scheduled time)
+ *   is part of the write-ahead insert: no child order exists without it.
+ *   Only the slice dispatcher sets it (nothing from HTTP does);
  * - one client_order_id is one order: concurrent duplicates resolve on the
  *   primary key and every caller gets the same order back; a replay of an
  *   existing order is answered even when the checks would now refuse it (a
@@ -40,6 +47,8 @@ import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Clock } from '../infra/clock/clock';
 import { UnitOfWork } from '../infra/database/unit-of-work';
 import { GatewayMetrics } from '../infra/metrics/gateway-metrics';
+import { OrderEventPublisher } from '../events/order-event.publisher';
+import { OrderEventRepository } from '../events/persistence/order-event.repository';
 import { ExposureRepository, strategyLimitError } from '../orders/persistence/exposure.repository';
 import { OrderRepository } from '../orders/persistence/order.repository';
 import { PacedDispatchService } from '../orders/jobs/paced-dispatch.service';
@@ -54,7 +63,8 @@ import {
 } from '../risk/pipeline/pre-trade-checks';
 import { PreTradeChecks } from '../risk/pipeline/pre-trade-checks.service';
 import { generateClientOrderId } from '../trading/client-order-id';
-import { buildNewOrder, differingTerms, NewOrder, Order } from '../trading/order';
+import { buildNewOrder, differingTerms, NewOrder, Order, SliceLink } from '../trading/order';
+import { OrderStatus } from '../trading/order-status';
 import { OrderCommand } from './order-command';
 
 /** What an entry point adds to an order besides its terms. */
@@ -68,7 +78,20 @@ export interface EntryOptions {
    * toward zero and flatten send these.
    */
   reduceOnly?: boolean;
+  /**
+   * Internal: the order is this TWAP slice. The link is written with the
+   * order, and a kill-switch or breaker refusal is recorded as a `blocked_*`
+   * order row (the slice's id stays taken: it is never sent later). Set only
+   * by the slice dispatcher, never from a request.
+   */
+  slice?: SliceLink;
 }
+
+/** The refusals a TWAP slice records as an order row, and the status it is written in. */
+const SLICE_BLOCKS: Partial<Record<string, Extract<OrderStatus, 'blocked_kill_switch' | 'blocked_circuit_breaker'>>> = {
+  KILL_SWITCH_ENGAGED: 'blocked_kill_switch',
+  CIRCUIT_BREAKER_TRIPPED: 'blocked_circuit_breaker',
+};
 
 export interface SubmitOrderResult {
   order: Order;
@@ -145,6 +168,8 @@ export class SubmitOrderUseCase {
     private readonly checks: PreTradeChecks,
     private readonly clock: Clock,
     private readonly metrics: GatewayMetrics,
+    private readonly events: OrderEventRepository,
+    private readonly publisher: OrderEventPublisher,
   ) {}
 
   async execute(
@@ -159,7 +184,8 @@ export class SubmitOrderUseCase {
       { strategyId: this.config.strategyId, status: dryRun ? 'dry_run' : 'pending_new' },
       this.clock.now(),
     );
-    const draft: NewOrder = opts.metadata ? { ...built, metadata: { ...built.metadata, ...opts.metadata } } : built;
+    const withMeta: NewOrder = opts.metadata ? { ...built, metadata: { ...built.metadata, ...opts.metadata } } : built;
+    const draft: NewOrder = opts.slice ? { ...withMeta, ...opts.slice } : withMeta;
     if (!principal.canAccessStrategy(draft.strategyId)) {
       this.metrics.orderRejected('STRATEGY_FORBIDDEN');
       throw new ForbiddenError(
@@ -180,7 +206,7 @@ export class SubmitOrderUseCase {
         throw unavailable(cmd.clientOrderId);
       }
     }
-    const { order, created } = await this.admit(draft, principal, ctx, opts.reduceOnly === true);
+    const { order, created } = await this.admit(draft, principal, ctx, opts);
     if (created && order) {
       this.metrics.orderStatus(order.status);
       if (dryRun) return { order, created: true, pending: false, message: 'Order logged (DRY_RUN mode)' };
@@ -218,7 +244,8 @@ export class SubmitOrderUseCase {
    * order row, unless the order already exists (a replay): then the insert
    * finds it and the caller answers with it.
    */
-  private async admit(draft: NewOrder, principal: Principal, ctx: ActorContext, reduceOnly: boolean): Promise<Insert> {
+  private async admit(draft: NewOrder, principal: Principal, ctx: ActorContext, opts: EntryOptions): Promise<Insert> {
+    const reduceOnly = opts.reduceOnly === true;
     const insert = (tx?: Parameters<OrderRepository['insertWithAudit']>[2]) =>
       this.orders.insertWithAudit(
         draft,
@@ -238,7 +265,7 @@ export class SubmitOrderUseCase {
       );
     if (!this.checks.enabled) return insert();
     const early = this.checks.early();
-    if (early) return this.refuse(draft, principal, ctx, early, insert);
+    if (early) return this.refuse(draft, principal, ctx, early, insert, opts);
 
     const intent: OrderIntent = draft;
     const inputs = await this.checks.gather(intent);
@@ -294,7 +321,7 @@ export class SubmitOrderUseCase {
       }
     }
     if ('written' in outcome) return outcome.written;
-    return this.refuse(draft, principal, ctx, outcome.denial, insert);
+    return this.refuse(draft, principal, ctx, outcome.denial, insert, opts);
   }
 
   private async refuse(
@@ -303,10 +330,75 @@ export class SubmitOrderUseCase {
     ctx: ActorContext,
     denial: Denial,
     insert: () => Promise<Insert>,
+    opts: EntryOptions,
   ): Promise<Insert> {
     // A replay of an order that already exists adds no exposure: it is answered with that order.
     if (await this.isReplay(draft, principal).catch(() => false)) return insert();
+    const blocked = opts.slice ? SLICE_BLOCKS[denial.code] : undefined;
+    if (blocked) return this.recordBlocked(draft, ctx, denial, blocked);
     throw await this.checks.refusal(draft, ctx, denial);
+  }
+
+  /**
+   * A TWAP slice the kill switch or the breaker refused: the order row in its
+   * `blocked_*` status, its `order.blocked` audit row (with the reason code)
+   * and its status event, in one transaction; then the same 503 as any block.
+   * When the id is already taken (a slice taken up again), nothing is written
+   * and the caller answers with the order that holds it. An order in a
+   * `blocked_*` status holds no exposure, so no exposure lock is needed.
+   */
+  private async recordBlocked(
+    draft: NewOrder,
+    ctx: ActorContext,
+    denial: Denial,
+    status: Extract<OrderStatus, 'blocked_kill_switch' | 'blocked_circuit_breaker'>,
+  ): Promise<Insert> {
+    const order: NewOrder = { ...draft, status, errorMessage: denial.message };
+    const written = await this.uow.run(async (tx) => {
+      const res = await this.orders.insertWithAudit(
+        order,
+        {
+          action: 'order.blocked',
+          actor: ctx.actor,
+          requestId: ctx.requestId,
+          reasonCode: denial.code,
+          details: {
+            status,
+            dry_run: this.config.dryRun,
+            qty: order.qty,
+            side: order.side,
+            order_type: order.orderType,
+            parent_order_id: order.parentOrderId ?? null,
+            slice_num: order.sliceNum ?? null,
+            message: denial.message,
+            ...denial.details,
+          },
+        },
+        tx,
+      );
+      if (res.created) {
+        await this.events.append(tx, {
+          clientOrderId: order.clientOrderId,
+          strategyId: order.strategyId,
+          symbol: order.symbol,
+          eventType: 'order.status',
+          status,
+          payload: { previous_status: null, filled_qty: '0', source: 'gateway', reason_code: denial.code },
+          createdAt: order.createdAt,
+        });
+      }
+      return res;
+    });
+    if (!written.created) return written;
+    this.metrics.orderRejected(denial.code);
+    this.metrics.orderStatus(status);
+    this.publisher.kick();
+    this.logger.warn({ client_order_id: order.clientOrderId, msg: `slice not sent: ${denial.message}` });
+    throw new DomainError(denial.status === 503 ? 'unavailable' : 'rejected', denial.code, denial.message, {
+      client_order_id: order.clientOrderId,
+      status,
+      ...denial.details,
+    });
   }
 
   /** The answer when the client_order_id was already taken: the same order (200), or a conflict. */

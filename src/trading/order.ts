@@ -30,11 +30,26 @@ export interface SubmitOrderCommand extends Omit<OrderTerms, 'strategyId'> {
   idempotencyKey?: string;
 }
 
+/** The TWAP plan a slice's order belongs to: written with the order itself, set only by the slice dispatcher. */
+export interface SliceLink {
+  parentOrderId: string;
+  sliceNum: number;
+  totalSlices: number;
+  scheduledTime: Date;
+}
+
 export interface NewOrder extends OrderTerms {
   clientOrderId: string;
   status: OrderStatus;
   createdAt: Date;
   metadata: Record<string, unknown>;
+  /** A TWAP slice's plan (absent or null for any other order). */
+  parentOrderId?: string | null;
+  sliceNum?: number | null;
+  totalSlices?: number | null;
+  scheduledTime?: Date | null;
+  /** Why the order ended where it was written (a slice recorded blocked); absent or null otherwise. */
+  errorMessage?: string | null;
 }
 
 export interface Order extends NewOrder {

@@ -2,18 +2,23 @@
  * Sends due TWAP slices (docs/twap.md#dispatch), on every replica.
  *
  * Invariants:
- * - a slice is claimed once: a tick locks the plans it works on with
- *   FOR UPDATE SKIP LOCKED and marks their due slices `sending` (with the
- *   quantity fixed) in the same transaction, so two replicas never claim one
- *   slice; the send happens after the commit, outside any transaction;
+ * - a slice is claimed once: a pass locks the plans it works on with
+ *   FOR UPDATE SKIP LOCKED and marks their slices due within CLAIM_AHEAD_MS
+ *   `sending` (with the quantity fixed) in the same transaction, so two
+ *   replicas never claim one slice; each is sent after the commit, outside
+ *   any transaction, when it is due (never before); outcomes are written by
+ *   one writer, many per statement (./slice-outcome-writer.ts);
  * - a slice reaches the broker at most once: its order's client_order_id is
  *   the slice's own id, and the order-entry door resolves duplicates on the
  *   orders table's primary key. A claim left `sending` by a crash is sent
  *   again through the door after SENDING_STALE_MS: the door answers the order
  *   that exists, or writes it if it never was;
  * - every slice goes through the order-entry door, so every check applies
- *   again; a refusal blocks the slice (kill switch, breaker) or refuses it,
- *   and its quantity is carried to the next slice sent (./domain/carry-forward.ts);
+ *   again, and its order is written with its plan link; a kill-switch or
+ *   breaker refusal is recorded by the door as a `blocked_*` order row and the
+ *   slice takes that state; another refusal writes no order and the slice is
+ *   `refused`; either way its quantity is carried to the next slice sent
+ *   (./domain/carry-forward.ts);
  * - a slice due more than SLICE_MISFIRE_GRACE_SECONDS ago is expired and
  *   audited, never sent;
  * - a plan whose every slice is done and every child order ended settles:
@@ -37,6 +42,8 @@ import { CancelOrderUseCase } from '../orders/use-cases/cancel-order.use-case';
 import { isOpen } from '../trading/order-state-machine';
 import { decideDueSlices, exposureOf, isSettled, SliceState } from './domain/carry-forward';
 import { PLAN_STATUSES, SliceRow, TwapPlan, TwapRepository } from './persistence/twap.repository';
+import { DueTimeHold } from './due-time-hold';
+import { SliceOutcomeWriter } from './slice-outcome-writer';
 import { TwapMetrics } from './twap.metrics';
 
 /** How often due slices are looked for at least; between passes a timer wakes the dispatcher when the next slice falls due. */
@@ -45,12 +52,14 @@ export const DISPATCH_TICK_MS = 1000;
 export const SENDING_STALE_MS = 30_000;
 const PLANS_PER_CLAIM = 200;
 /** Slices going through the door at once on this replica. */
-const SEND_CONCURRENCY = 16;
+const SEND_CONCURRENCY = 32;
 /** Claimed slices waiting for the door beyond which this replica claims no more (another replica may). */
 const MAX_BACKLOG = 400;
-/** Real-time spacing of the settle pass and of the plans-by-status count. */
+/** Spacing of the settle pass (its own timer, so a claim never waits behind it) and of the plans-by-status count. */
 const SETTLE_EVERY_MS = 1000;
 const COUNT_EVERY_MS = 10_000;
+/** A pass claims the slices due within this much ahead, each held until its time (never sent before). */
+export const CLAIM_AHEAD_MS = 500;
 
 /** Who the dispatcher acts as: the plan was authorized for its strategy when it was accepted. */
 export const TWAP_PRINCIPAL = new Principal(
@@ -67,9 +76,12 @@ interface Claimed {
   qty: number;
 }
 
-const BLOCKED: Record<string, SliceState> = {
+/** The slice state of a refusal code, or of the status its order was written in. */
+const BLOCKED: Partial<Record<string, SliceState>> = {
   KILL_SWITCH_ENGAGED: 'blocked_kill_switch',
   CIRCUIT_BREAKER_TRIPPED: 'blocked_circuit_breaker',
+  blocked_kill_switch: 'blocked_kill_switch',
+  blocked_circuit_breaker: 'blocked_circuit_breaker',
 };
 
 @Injectable()
@@ -78,15 +90,20 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
   private timer?: TaskHandle;
   /** The wake-up at the next due slice, when it falls before the next periodic pass. */
   private wake?: TaskHandle;
+  private housekeeping?: TaskHandle;
   /** Passes never overlap; one asked for during a pass runs right after it. */
   private readonly passes = new CoalescedRefresher(() => this.pass());
+  private readonly settles = new CoalescedRefresher(() => this.settlePass());
+  /** Claimed slices held until they are due (claimed ahead). */
+  private readonly holding: DueTimeHold<Claimed>;
   /** Claimed slices waiting for a free send, and the sends under way. */
   private readonly queue: Claimed[] = [];
   private readonly sending = new Set<Promise<void>>();
   /** Ids of the slices this replica has claimed and not finished: never taken up again as stale here. */
   private readonly mine = new Set<string>();
+  /** Records the senders' outcomes, many per statement. */
+  private readonly outcomes: SliceOutcomeWriter;
   private stopped = false;
-  private lastSettle = 0;
   private lastCount = 0;
 
   constructor(
@@ -100,17 +117,23 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
     private readonly clock: Clock,
     private readonly scheduler: Scheduler,
     private readonly metrics: TwapMetrics,
-  ) {}
+  ) {
+    this.outcomes = new SliceOutcomeWriter(plans);
+    const dueAt = (c: Claimed) => c.slice.scheduledTime.getTime();
+    this.holding = new DueTimeHold<Claimed>(clock, scheduler, dueAt, (due) => this.release(due));
+  }
 
   onApplicationBootstrap(): void {
     this.timer = this.scheduler.every(DISPATCH_TICK_MS, () => this.claimPass(), { name: 'twap-dispatch' });
+    this.housekeeping = this.scheduler.every(SETTLE_EVERY_MS, () => this.settles.refresh(), { name: 'twap-settle' });
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     this.timer?.cancel();
     this.wake?.cancel();
-    await this.passes.stop();
+    this.housekeeping?.cancel();
+    await Promise.all([this.passes.stop(), this.settles.stop()]);
     await this.drained();
   }
 
@@ -119,10 +142,11 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
     this.scheduler.after(0, () => this.claimPass(), { name: 'twap-dispatch-now' });
   }
 
-  /** One pass, and every send it started: what a test (or an operator's tool) awaits. */
+  /** One pass, every send it started, then a settle pass: what a test (or an operator's tool) awaits. */
   async tick(): Promise<void> {
     await this.claimPass();
     await this.drained();
+    await this.settles.refresh();
   }
 
   /**
@@ -142,17 +166,22 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
         if (plans < PLANS_PER_CLAIM) break;
       }
       await this.wakeAtNextDue();
+    } catch (err) {
+      this.logger.error({ err, msg: 'TWAP dispatch pass failed' });
+    }
+  }
+
+  /** Settles the plans that are done, and now and then counts the plans by status. */
+  private async settlePass(): Promise<void> {
+    try {
+      await this.settle();
       const now = performance.now();
-      if (now - this.lastSettle >= SETTLE_EVERY_MS) {
-        this.lastSettle = now;
-        await this.settle();
-      }
       if (now - this.lastCount >= COUNT_EVERY_MS) {
         this.lastCount = now;
         this.metrics.plansByStatus(await this.plans.countPlansByStatus(), PLAN_STATUSES);
       }
     } catch (err) {
-      this.logger.error({ err, msg: 'TWAP dispatch pass failed' });
+      this.logger.error({ err, msg: 'TWAP settle pass failed' });
     }
   }
 
@@ -161,19 +190,25 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
     if (this.stopped || this.queue.length >= MAX_BACKLOG) return;
     const next = await this.plans.nextDue();
     if (!next) return;
-    const inMs = next.getTime() - this.clock.now().getTime();
+    const inMs = next.getTime() - CLAIM_AHEAD_MS - this.clock.now().getTime();
     // Already due yet unclaimed (another replica holds its plan): the periodic pass looks again.
     if (inMs <= 0 || inMs >= DISPATCH_TICK_MS) return;
     this.wake?.cancel();
     this.wake = this.scheduler.after(inMs, () => this.claimPass(), { name: 'twap-dispatch-due' });
   }
 
-  /** Claims (or expires) the due slices of up to PLANS_PER_CLAIM plans, in one transaction. */
+  /** Claims (or expires) the slices due within CLAIM_AHEAD_MS of up to PLANS_PER_CLAIM plans, in one transaction. */
   private async claimDue(): Promise<{ claimed: Claimed[]; plans: number }> {
     const now = this.clock.now();
+    const dueBy = new Date(now.getTime() + CLAIM_AHEAD_MS);
     const graceMs = this.config.sliceMisfireGraceSeconds * 1000;
     return this.uow.run(async (tx) => {
-      const plans = await this.plans.lockDuePlans(tx, now, new Date(now.getTime() - SENDING_STALE_MS), PLANS_PER_CLAIM);
+      const plans = await this.plans.lockDuePlans(
+        tx,
+        dueBy,
+        new Date(now.getTime() - SENDING_STALE_MS),
+        PLANS_PER_CLAIM,
+      );
       if (!plans.length) return { claimed: [], plans: 0 };
       const slicesByPlan = await this.plans.slicesOf(
         plans.map((p) => p.parentOrderId),
@@ -181,6 +216,7 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
       );
       const claimed: Claimed[] = [];
       const sends: Array<{ clientOrderId: string; qty: number }> = [];
+      const started: string[] = [];
       for (const plan of plans) {
         const slices = slicesByPlan.get(plan.parentOrderId) ?? [];
         const byNum = new Map(slices.map((s) => [s.sliceNum, s]));
@@ -199,7 +235,7 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
           await this.plans.reclaim(tx, s.clientOrderId, now);
           claimed.push({ plan, slice: s, qty: s.sentQty ?? s.plannedQty });
         }
-        for (const action of decideDueSlices(plan.totalQty, slices, now, graceMs)) {
+        for (const action of decideDueSlices(plan.totalQty, slices, now, graceMs, dueBy)) {
           const slice = byNum.get(action.sliceNum)!;
           if (action.kind === 'send') {
             sends.push({ clientOrderId: slice.clientOrderId, qty: action.qty });
@@ -216,16 +252,23 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
             this.metrics.sliceOutcome('skipped');
           }
         }
-        if (plan.status === 'scheduled') await this.plans.setPlanStatus(tx, plan.parentOrderId, 'active');
+        if (plan.status === 'scheduled') started.push(plan.parentOrderId);
       }
       await this.plans.claim(tx, sends, now);
+      await this.plans.activate(tx, started);
       return { claimed, plans: plans.length };
     });
   }
 
+  /** Hands the claimed slices to the senders, each when it is due (claimed ahead: held until then). */
   private enqueue(claimed: Claimed[]): void {
     for (const c of claimed) this.mine.add(c.slice.clientOrderId);
-    this.queue.push(...claimed);
+    this.holding.add(claimed);
+  }
+
+  private release(claimed: Claimed[]): void {
+    // Earliest due first: a pass claims plan by plan, the senders take slices by due time.
+    this.queue.push(...claimed.sort((a, b) => a.slice.scheduledTime.getTime() - b.slice.scheduledTime.getTime()));
     while (this.sending.size < SEND_CONCURRENCY && this.queue.length) {
       const worker: Promise<void> = (async () => {
         for (let next = this.queue.shift(); next; next = this.queue.shift()) {
@@ -241,7 +284,22 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
 
   /** Resolves once no claimed slice is waiting or being sent. */
   private async drained(): Promise<void> {
-    while (this.sending.size) await Promise.all([...this.sending]);
+    while (this.sending.size || this.holding.size) await Promise.all([...this.sending, ...this.holding.pending()]);
+  }
+
+  /**
+   * The plan was just canceled: its slices claimed ahead and not yet due are
+   * not sent (marked `canceled`). One already due is sent, and its order
+   * cancelled once written; so is one another replica holds.
+   */
+  async stopHeld(parentOrderId: string): Promise<void> {
+    const stopped = this.holding
+      .remove((c) => c.plan.parentOrderId === parentOrderId)
+      .map((c) => c.slice.clientOrderId);
+    if (!stopped.length) return;
+    await this.plans.stopClaims(stopped);
+    for (const id of stopped) this.mine.delete(id);
+    this.metrics.sliceOutcome('canceled');
   }
 
   /** One slice through the order-entry door; records what became of it. */
@@ -274,25 +332,41 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
         strategy_id: plan.strategyId,
         client_order_id: id,
       });
-      await this.submit.execute(cmd, TWAP_PRINCIPAL, TWAP_ACTOR);
+      const res = await this.submit.execute(cmd, TWAP_PRINCIPAL, TWAP_ACTOR, {
+        slice: {
+          parentOrderId: plan.parentOrderId,
+          sliceNum: slice.sliceNum,
+          totalSlices: plan.totalSlices,
+          scheduledTime: slice.scheduledTime,
+        },
+      });
+      // A claim taken up again may find the order it wrote blocked before the crash.
+      const blocked = BLOCKED[res.order.status];
+      if (blocked) {
+        state = blocked;
+        reasonCode = res.order.status === 'blocked_kill_switch' ? 'KILL_SWITCH_ENGAGED' : 'CIRCUIT_BREAKER_TRIPPED';
+      }
     } catch (err) {
       if (!(err instanceof DomainError)) {
         // Unknown outcome: the claim stays `sending` and is taken up again (the door dedupes).
         this.logger.error({ err, client_order_id: id, msg: 'TWAP slice send failed; it will be retried' });
         return;
       }
-      // An order row means the door wrote it (e.g. the broker refused the credentials): the slice was sent.
+      // An order row means the door wrote it: blocked (by the kill switch or the breaker, at the
+      // checks or right before the broker), else sent (e.g. the broker refused the credentials).
       const written = await this.orders.findByClientOrderId(id).catch(() => null);
-      if (!written) {
-        state = BLOCKED[err.code] ?? 'refused';
+      const blocked = written ? BLOCKED[written.status] : undefined;
+      if (!written || blocked) {
+        state = blocked ?? BLOCKED[err.code] ?? 'refused';
         reasonCode = err.code;
       }
     }
     const at = this.clock.now();
-    const planStatus = await this.plans.recordOutcome(id, state, {
+    const planStatus = await this.outcomes.record({
+      clientOrderId: id,
+      state,
       reasonCode,
       sentAt: state === 'sent' ? at : null,
-      totalSlices: plan.totalSlices,
     });
     if (state === 'sent') {
       this.metrics.sliceSent((at.getTime() - slice.scheduledTime.getTime()) / 1000);

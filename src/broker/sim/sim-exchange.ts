@@ -56,6 +56,12 @@ export class SimExchange {
   readonly orders = new Map<string, SimOrder>();
   readonly byClientOrderId = new Map<string, SimOrder>();
   readonly executions: SimExecution[] = [];
+  /**
+   * The orders that may still be open, in time priority: an ended order never
+   * reopens (a replace is a new order), so one found ended is dropped here.
+   * Keeps openOrders() from walking every order ever placed.
+   */
+  private readonly live = new Map<string, SimOrder>();
   readonly ledger: SimLedger;
   readonly prices: Map<string, Decimal>;
   readonly liquidity: Map<string, Decimal | null>;
@@ -108,6 +114,7 @@ export class SimExchange {
     };
     this.orders.set(order.id, order);
     this.byClientOrderId.set(clientOrderId, order);
+    this.live.set(order.id, order);
     return { order, ack: toBrokerOrder(order) };
   }
 
@@ -115,6 +122,7 @@ export class SimExchange {
   restoreOrder(order: SimOrder): void {
     this.orders.set(order.id, order);
     this.byClientOrderId.set(order.clientOrderId, order);
+    if (isOpen(order)) this.live.set(order.id, order);
     this.seq = Math.max(this.seq, order.seq);
   }
 
@@ -186,7 +194,12 @@ export class SimExchange {
 
   /** Time priority. */
   openOrders(): SimOrder[] {
-    return [...this.orders.values()].filter(isOpen).sort((a, b) => a.seq - b.seq);
+    const open: SimOrder[] = [];
+    for (const [id, order] of this.live) {
+      if (isOpen(order)) open.push(order);
+      else this.live.delete(id);
+    }
+    return open.sort((a, b) => a.seq - b.seq);
   }
 
   /** An order's first look at the market; ioc/fok orders are decided here, once. */

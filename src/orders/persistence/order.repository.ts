@@ -47,12 +47,13 @@ const COLUMNS = `seq, client_order_id, strategy_id, symbol, side, qty, order_typ
 const INSERT_WITH_AUDIT = `WITH ins AS (
     INSERT INTO orders (client_order_id, strategy_id, symbol, side, qty, order_type, limit_price,
                         stop_price, time_in_force, status, metadata, created_at, updated_at,
-                        trail_price, trail_percent, extended_hours)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $17, $18, $19)
+                        trail_price, trail_percent, extended_hours,
+                        parent_order_id, slice_num, total_slices, scheduled_time, error_message)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $17, $18, $19, $20, $21, $22, $23, $24)
     ON CONFLICT (client_order_id) DO NOTHING
     RETURNING ${COLUMNS}
   ), audit AS (
-    ${auditRowOf('ins', { action: '$13', actor: '$14', requestId: '$15', details: '$16', occurredAt: '$12' })}
+    ${auditRowOf('ins', { action: '$13', actor: '$14', requestId: '$15', details: '$16', occurredAt: '$12', reasonCode: '$25' })}
   )
   SELECT ${COLUMNS} FROM ins`;
 
@@ -99,7 +100,8 @@ export class OrderRepository {
 
   /**
    * Inserts the order and its audit row in one statement (one round trip, one
-   * transaction). When the client_order_id already exists nothing is written
+   * transaction). A TWAP slice's plan link is part of the same insert, so no
+   * child order ever exists without it. When the client_order_id already exists nothing is written
    * and `created` is false; the caller then reads the existing order.
    */
   async insertWithAudit(
@@ -128,6 +130,12 @@ export class OrderRepository {
       order.trailPrice ?? null,
       order.trailPercent ?? null,
       order.extendedHours ?? false,
+      order.parentOrderId ?? null,
+      order.sliceNum ?? null,
+      order.totalSlices ?? null,
+      order.scheduledTime ?? null,
+      order.errorMessage ?? null,
+      audit.reasonCode ?? null,
     ]);
     return rows.length ? { order: toOrder(rows[0]), created: true } : { order: null, created: false };
   }

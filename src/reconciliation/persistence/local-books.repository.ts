@@ -66,6 +66,20 @@ export class LocalBooksRepository {
     return new Set(rows.map((r) => r.execution_id));
   }
 
+  /**
+   * Of `symbols`, those with an order written or changed (a fill applied, a
+   * status) since `since`. Asked only for symbols whose position differs.
+   */
+  async symbolsChangedSince(symbols: string[], since: Date): Promise<string[]> {
+    if (!symbols.length) return [];
+    const rows = await sql<{ symbol: string }>(
+      this.ds,
+      `SELECT DISTINCT symbol FROM orders WHERE symbol = ANY($1::text[]) AND updated_at >= $2`,
+      [symbols, since],
+    );
+    return rows.map((r) => r.symbol);
+  }
+
   async positions(): Promise<PositionView[]> {
     const rows = await sql<{ symbol: string; qty: string; avg_entry_price: string }>(
       this.ds,

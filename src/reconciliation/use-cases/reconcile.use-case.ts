@@ -17,6 +17,7 @@ import { FillRepository } from '../../orders/persistence/fill.repository';
 import { ApplyOrderUpdateUseCase } from '../../orders/use-cases/apply-order-update.use-case';
 import { rebuildPosition } from '../../positions/domain/position-rebuild';
 import { PositionRepository } from '../../positions/persistence/position.repository';
+import { positionsAtQuietCut } from '../domain/position-cut';
 import { comparePositions, Correction, Finding, matchReport, reconcileOrders } from '../domain/reconcile';
 import { FindingsRepository } from '../persistence/findings.repository';
 import { LocalBooksRepository } from '../persistence/local-books.repository';
@@ -35,6 +36,12 @@ const RECENT_ORDERS_MS = 24 * 3600_000;
 const DEFAULT_FILLS_LOOKBACK_MS = 24 * 3600_000;
 /** A position difference is re-read once after this pause before it is reported (fills in flight). */
 const POSITION_RECHECK_MS = 300;
+/**
+ * A symbol with activity (a local order written or changed, an execution at
+ * the broker) from this long before the first position read to the end of
+ * the re-read is not judged in this run: fills may be on their way.
+ */
+export const POSITION_QUIET_MS = 10_000;
 
 export interface RunSummary {
   mode: 'full' | 'fills' | 'dry_run';
@@ -47,6 +54,8 @@ export interface RunSummary {
   orphans: number;
   unknown_at_broker: number;
   position_mismatches: number;
+  /** Symbols whose position differed while they traded: judged by a later run. */
+  positions_deferred: number;
   new_findings: number;
   correction_errors: number;
   fills_since: string | null;
@@ -93,6 +102,7 @@ export class ReconcileUseCase {
       orphans: 0,
       unknown_at_broker: 0,
       position_mismatches: 0,
+      positions_deferred: 0,
       new_findings: 0,
       correction_errors: 0,
       fills_since: null,
@@ -270,14 +280,23 @@ export class ReconcileUseCase {
       const broker: BrokerPosition[] = await this.broker.listPositions();
       return comparePositions(await this.books.positions(), broker);
     };
+    // The books and the broker are read at different moments while fills keep arriving: a difference
+    // counts only at a quiet cut — the same a moment later, in a symbol nothing moved in meanwhile.
+    const cut = this.clock.now();
     let found = await compare();
+    let deferred: string[] = [];
     if (found.length) {
-      // Fills may have been on their way: only a difference that is still there a moment later counts.
       await this.scheduler.sleep(POSITION_RECHECK_MS);
-      const again = new Set((await compare()).map((f) => f.key));
-      found = found.filter((f) => again.has(f.key));
+      const again = await compare();
+      const symbols = [...new Set([...found, ...again].map((f) => f.symbol))];
+      const moved = await this.movedSince(symbols, new Date(cut.getTime() - POSITION_QUIET_MS));
+      ({ confirmed: found, deferred } = positionsAtQuietCut(found, again, moved));
+      if (deferred.length) {
+        this.logger.log({ msg: 'positions differing while their symbols trade: judged by a later run', deferred });
+      }
     }
     summary.position_mismatches = found.length;
+    summary.positions_deferred = deferred.length;
     for (const f of found) {
       await this.record(f, null, summary);
       this.logger.warn({
@@ -289,7 +308,11 @@ export class ReconcileUseCase {
     }
     const keep = new Set(found.map((f) => f.key));
     const mismatched = new Set(found.map((f) => f.symbol));
-    const open = (await this.findings.openFindings('position_mismatch')).filter((x) => !keep.has(x.key));
+    // A deferred symbol's open finding stays as it is: this run could not judge it.
+    const unjudged = new Set(deferred);
+    const open = (await this.findings.openFindings('position_mismatch')).filter(
+      (x) => !keep.has(x.key) && !unjudged.has(x.symbol),
+    );
     await this.findings.resolveOpenByKeys(
       open.filter((x) => !mismatched.has(x.symbol)).map((x) => x.key),
       'converged',
@@ -298,6 +321,16 @@ export class ReconcileUseCase {
       open.filter((x) => mismatched.has(x.symbol)).map((x) => x.key),
       'superseded',
     );
+  }
+
+  /** Of `symbols`, those with activity since `since`: a local order written or changed, or an execution at the broker. */
+  private async movedSince(symbols: string[], since: Date): Promise<Set<string>> {
+    const [local, executions] = await Promise.all([
+      this.books.symbolsChangedSince(symbols, since),
+      this.listFills(since),
+    ]);
+    const wanted = new Set(symbols);
+    return new Set([...local, ...executions.map((f) => f.symbol).filter((s) => wanted.has(s))]);
   }
 
   private async record(f: Finding, resolution: 'corrected' | null, summary: RunSummary): Promise<void> {

@@ -51,6 +51,31 @@ describe('carry-forward', () => {
     expect(apply(slices, at(120))).toEqual([{ kind: 'send', sliceNum: 2, qty: 9, carried: 6 }]);
   });
 
+  it('carries a slice blocked at the door, whose order row was written blocked and never sent', () => {
+    const slices = plan(9, 3, 60);
+    apply(slices, at(0));
+    Object.assign(slices[0], { state: 'blocked_circuit_breaker', child: { open: false, filledQty: 0 } });
+    expect(exposureOf(slices)).toBe(6);
+    expect(apply(slices, at(60))).toEqual([{ kind: 'send', sliceNum: 1, qty: 6, carried: 3 }]);
+  });
+
+  it('claimed ahead (dueBy): a slice due by then is sent, never expired for the look-ahead; later ones wait', () => {
+    const slices = plan(9, 3, 60);
+    apply(slices, at(0));
+    Object.assign(slices[0], { state: 'sent', child: { open: false, filledQty: 3 } });
+    const total = 9;
+    // 0.5 s before slice 1 is due, claiming 0.5 s ahead: slice 1 goes with its quantity.
+    expect(decideDueSlices(total, slices, new Date(at(60).getTime() - 500), GRACE_MS, at(60))).toEqual([
+      { kind: 'send', sliceNum: 1, qty: 3, carried: 0 },
+    ]);
+    expect(decideDueSlices(total, slices, new Date(at(60).getTime() - 501), GRACE_MS, at(59.999))).toEqual([]);
+    // Lateness is judged at `now`, not at the horizon: a slice late by just under the grace is still sent.
+    expect(decideDueSlices(total, slices, new Date(at(120).getTime() - 1), GRACE_MS, at(121))).toEqual([
+      { kind: 'send', sliceNum: 1, qty: 3, carried: 0 },
+      { kind: 'send', sliceNum: 2, qty: 3, carried: 0 },
+    ]);
+  });
+
   it('carries the unfilled rest of a partial fill once its order has ended', () => {
     const slices = plan(9, 3, 60);
     apply(slices, at(0));

@@ -63,20 +63,23 @@ export function exposureOf(slices: readonly SliceSnapshot[]): number {
 }
 
 /**
- * The actions for the slices due at `now`, in slice order: a slice late by
- * `graceMs` or more expires (its quantity is released); any other due slice
- * is sent with its planned quantity plus what was released before it.
+ * The actions for the slices due by `dueBy` (default `now`; a dispatcher
+ * claims a moment ahead, and sends each slice at its time), in slice order:
+ * a slice late by `graceMs` or more at `now` expires (its quantity is
+ * released); any other slice due by then is sent with its planned quantity
+ * plus what was released before it.
  */
 export function decideDueSlices(
   totalQty: number,
   slices: readonly SliceSnapshot[],
   now: Date,
   graceMs: number,
+  dueBy: Date = now,
 ): SliceAction[] {
   const work = slices.map((s) => ({ ...s })).sort((a, b) => a.sliceNum - b.sliceNum);
   const actions: SliceAction[] = [];
   for (const s of work) {
-    if (s.state !== 'scheduled' || s.scheduledTime.getTime() > now.getTime()) continue;
+    if (s.state !== 'scheduled' || s.scheduledTime.getTime() > dueBy.getTime()) continue;
     const lateMs = now.getTime() - s.scheduledTime.getTime();
     if (lateMs >= graceMs) {
       s.state = 'expired';

@@ -86,7 +86,11 @@ export function toPlanView(plan: TwapPlan, slices: SliceRow[]): PlanView {
     sent_at: s.sentAt?.toISOString() ?? null,
     reason_code: s.reasonCode,
   }));
-  const sent = slices.reduce((n, s) => n + (s.child ? (s.sentQty ?? 0) : 0), 0);
+  // A blocked slice's order row was never sent: only sent (or sending) slices with an order count.
+  const sent = slices.reduce(
+    (n, s) => n + (s.child && (s.state === 'sent' || s.state === 'sending') ? (s.sentQty ?? 0) : 0),
+    0,
+  );
   const filled = views.reduce((n, s) => n + s.filled_qty, 0);
   const vwap = parentVwap(views.map((v) => ({ qty: v.filled_qty, avgPrice: v.filled_avg_price })));
   return {

@@ -30,6 +30,14 @@ export interface TwapPlan {
   shortfallQty: number | null;
 }
 
+/** What became of a `sending` slice. */
+export interface SliceOutcome {
+  clientOrderId: string;
+  state: SliceState;
+  reasonCode: string | null;
+  sentAt: Date | null;
+}
+
 /** A slice with its child order, as the plan view and the dispatcher read it. */
 export interface SliceRow extends SliceSnapshot {
   clientOrderId: string;
@@ -229,6 +237,16 @@ export class TwapRepository {
     );
   }
 
+  /** Marks scheduled plans `active` (their first slice was claimed), in one statement. */
+  async activate(tx: Tx, parentOrderIds: string[]): Promise<void> {
+    if (!parentOrderIds.length) return;
+    await sql(
+      tx,
+      `UPDATE twap_plans SET status = 'active' WHERE parent_order_id = ANY($1::text[]) AND status = 'scheduled'`,
+      [parentOrderIds],
+    );
+  }
+
   /** Marks the slices `sending` with their quantities fixed, in one statement. */
   async claim(tx: Tx, claims: Array<{ clientOrderId: string; qty: number }>, at: Date): Promise<void> {
     if (!claims.length) return;
@@ -242,30 +260,39 @@ export class TwapRepository {
   }
 
   /**
-   * What became of a `sending` slice, in one statement: its state, and when
-   * it was sent, the plan link on its child order. Answers the plan's status
-   * (null when the slice was no longer `sending`).
+   * What became of `sending` slices, in one statement for many (the
+   * dispatcher's senders hand their outcomes to one writer): each slice's
+   * state, and the plan link on its child order when that order lacks it (one
+   * written by an earlier version, which linked it only after the door
+   * answered; the door now writes it with the order). Answers each recorded
+   * slice's plan status; a slice no longer `sending` is absent.
    */
-  async recordOutcome(
-    clientOrderId: string,
-    state: SliceState,
-    o: { reasonCode: string | null; sentAt: Date | null; totalSlices: number },
-  ): Promise<PlanStatus | null> {
-    const rows = await sql<{ status: PlanStatus }>(
+  async recordOutcomes(outcomes: SliceOutcome[]): Promise<Map<string, PlanStatus>> {
+    if (!outcomes.length) return new Map();
+    const rows = await sql<{ client_order_id: string; status: PlanStatus }>(
       this.ds,
-      `WITH s AS (
-         UPDATE twap_slices SET state = $2, reason_code = COALESCE($3, reason_code), sent_at = COALESCE($4, sent_at)
-          WHERE client_order_id = $1 AND state = 'sending'
-          RETURNING parent_order_id, slice_num, scheduled_time
+      `WITH o AS (
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) AS o(id, state, reason, sent_at)
+       ), s AS (
+         UPDATE twap_slices t SET state = o.state, reason_code = COALESCE(o.reason, t.reason_code),
+                sent_at = COALESCE(o.sent_at, t.sent_at)
+           FROM o WHERE t.client_order_id = o.id AND t.state = 'sending'
+          RETURNING t.client_order_id, t.parent_order_id, t.slice_num, t.scheduled_time
        ), link AS (
-         UPDATE orders o SET parent_order_id = s.parent_order_id, slice_num = s.slice_num, total_slices = $5,
-                scheduled_time = s.scheduled_time
-           FROM s WHERE o.client_order_id = $1 AND o.parent_order_id IS NULL AND $2 = 'sent'
+         UPDATE orders ord SET parent_order_id = s.parent_order_id, slice_num = s.slice_num,
+                total_slices = p.total_slices, scheduled_time = s.scheduled_time
+           FROM s JOIN twap_plans p USING (parent_order_id)
+          WHERE ord.client_order_id = s.client_order_id AND ord.parent_order_id IS NULL
        )
-       SELECT p.status FROM twap_plans p JOIN s USING (parent_order_id)`,
-      [clientOrderId, state, o.reasonCode, o.sentAt, o.totalSlices],
+       SELECT s.client_order_id, p.status FROM s JOIN twap_plans p USING (parent_order_id)`,
+      [
+        outcomes.map((o) => o.clientOrderId),
+        outcomes.map((o) => o.state),
+        outcomes.map((o) => o.reasonCode),
+        outcomes.map((o) => o.sentAt),
+      ],
     );
-    return rows.length ? rows[0].status : null;
+    return new Map(rows.map((r) => [r.client_order_id, r.status]));
   }
 
   /** Marks a `sending` claim as taken up again (after a restart). */
@@ -300,6 +327,16 @@ export class TwapRepository {
       [parentOrderId],
     );
     return rows.map((r) => r.client_order_id);
+  }
+
+  /** Claimed slices of a canceled plan that were never sent: `canceled` too. */
+  async stopClaims(clientOrderIds: string[]): Promise<void> {
+    await sql(
+      this.ds,
+      `UPDATE twap_slices SET state = 'canceled', reason_code = 'PLAN_CANCELED'
+        WHERE client_order_id = ANY($1::text[]) AND state = 'sending'`,
+      [clientOrderIds],
+    );
   }
 
   /** When the earliest unsent slice of a live plan falls due (null: none). */

@@ -12,6 +12,7 @@ import { UnitOfWork } from '../../infra/database/unit-of-work';
 import { CancelOrderUseCase } from '../../orders/use-cases/cancel-order.use-case';
 import { PlanView, toPlanView } from '../domain/plan-view';
 import { TwapPlan, TwapRepository } from '../persistence/twap.repository';
+import { TwapDispatcher } from '../twap-dispatcher.service';
 
 export interface CancelPlanResult {
   parent_order_id: string;
@@ -31,6 +32,7 @@ export class PlanQueriesUseCase {
     private readonly audit: AuditRepository,
     private readonly uow: UnitOfWork,
     private readonly clock: Clock,
+    private readonly dispatcher: TwapDispatcher,
   ) {}
 
   async view(parentOrderId: string, principal: Principal): Promise<PlanView> {
@@ -65,8 +67,10 @@ export class PlanQueriesUseCase {
   /**
    * Stops the unsent slices and cancels the open children. Idempotent: a
    * second call finds nothing more to stop and answers the same totals. The
-   * plan row's lock orders it with a dispatcher tick: a slice claimed before
-   * it is sent, and its order cancelled by the dispatcher once written.
+   * plan row's lock orders it with a dispatcher pass: a slice this replica
+   * claimed ahead and holds until due is not sent (`canceled`); one already
+   * due (or held by another replica) is sent, and its order cancelled by the
+   * dispatcher once written.
    */
   async cancel(parentOrderId: string, principal: Principal, ctx: ActorContext): Promise<CancelPlanResult> {
     await this.visible(parentOrderId, principal);
@@ -91,6 +95,7 @@ export class PlanQueriesUseCase {
         tx,
       );
     });
+    await this.dispatcher.stopHeld(parentOrderId);
     const slices = (await this.plans.slicesOf([parentOrderId])).get(parentOrderId) ?? [];
     let canceledOrders = 0;
     for (const s of slices) {

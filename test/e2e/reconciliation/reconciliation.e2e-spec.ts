@@ -291,6 +291,45 @@ describe('reconciliation against the fake Alpaca (e2e)', () => {
     expect(s3.blocked_symbols.map((b) => b.symbol)).not.toContain('POSM');
   });
 
+  it('compares positions at a quiet cut: fills in flight during a run quarantine nothing, and the next run agrees', async () => {
+    fake.setFillBehaviour({ mode: 'manual' }, 'RACE');
+    const placed = await t.http
+      .post('/api/v1/orders')
+      .set(auth)
+      .send({ symbol: 'RACE', side: 'buy', qty: 20, order_type: 'market', client_order_id: 'race-1' });
+    expect([201, 202]).toContain(placed.status);
+    const bid = fake.orderByClientOrderId('race-1')!.id;
+    // From here the broker executes, but its fill updates are not streamed: every fill is in flight.
+    fake.dropStreamFills(true);
+    // The run's first position read waits 600 ms at the broker: a stream of fills executes meanwhile
+    // (after the run read the broker's fills), so both position reads see the broker 5 ahead of the books.
+    const positionReads = fake.requests('GET /v2/positions').length;
+    fake.delayResponse(600, { route: 'GET /v2/positions', count: 1, before: true });
+    const running = run();
+    await eventually(
+      async () => fake.requests('GET /v2/positions').length,
+      (n) => n > positionReads,
+    );
+    const filled = 5;
+    for (let i = 0; i < filled; i++) {
+      fake.fill(bid, '1');
+      await sleep(40);
+    }
+    const s = await running;
+    expect(s.findings.filter((f) => f.kind === 'position_mismatch' && f.symbol === 'RACE')).toEqual([]);
+    expect(s.blocked_symbols.map((b) => b.symbol)).not.toContain('RACE');
+    expect(s.last_run_summary).toMatchObject({ positions_deferred: 1, position_mismatches: 0 });
+
+    // The fills reach the books (here through the next run's backfill): the positions agree, nothing was found.
+    fake.dropStreamFills(false);
+    const s2 = await run();
+    expect(s2.findings.filter((f) => f.kind === 'position_mismatch' && f.symbol === 'RACE')).toEqual([]);
+    expect(s2.blocked_symbols.map((b) => b.symbol)).not.toContain('RACE');
+    expect((await order('race-1')).filled_qty).toBe(String(filled));
+    const [pos] = (await t.db.query(`SELECT qty FROM positions WHERE symbol = 'RACE'`)) as Array<{ qty: string }>;
+    expect(pos.qty).toBe(String(filled));
+  });
+
   it('requires MANAGE_RECONCILIATION, and validates bodies', async () => {
     expect((await t.http.get('/api/v1/reconciliation/status')).status).toBe(401);
     const bad = await t.http.post('/api/v1/reconciliation/force-complete').set(auth).send({ operator: ' ', extra: 1 });

@@ -181,12 +181,87 @@ describe('TWAP execution against the broker (e2e)', () => {
       ['filled', 6],
     ]);
     expect(p.filled_qty).toBe(9);
+    expect(p).toMatchObject({ sent_qty: 9, total_qty: 9 });
     expect(fake.postOrderCount(`${parent}-s1`)).toBe(0);
-    const audit = await t.db.query(
-      `SELECT count(*)::int AS n FROM audit_log WHERE client_order_id = $1 AND reason_code = 'KILL_SWITCH_ENGAGED'`,
+    // The blocked slice is an order row in its blocked status, linked to its plan, never sent.
+    const [row] = await t.db.query(
+      `SELECT status, parent_order_id, slice_num, total_slices, scheduled_time, error_message, broker_order_id,
+              submitted_at
+         FROM orders WHERE client_order_id = $1`,
       [`${parent}-s1`],
     );
-    expect(audit[0].n).toBe(1);
+    expect(row).toMatchObject({
+      status: 'blocked_kill_switch',
+      parent_order_id: parent,
+      slice_num: 1,
+      total_slices: 3,
+      broker_order_id: null,
+      submitted_at: null,
+    });
+    expect(new Date(row.scheduled_time as string).getTime()).toBe(T0 + 60_000);
+    expect(row.error_message).toEqual(expect.any(String));
+    const child = await t.http.get(`/api/v1/orders/${parent}-s1`).set(auth);
+    expect(child.body).toMatchObject({ status: 'blocked_kill_switch', parent_order_id: parent, slice_num: 1 });
+    // Audited once, as a block with its reason code (not as an accepted order, not as a plain refusal).
+    const audit = await t.db.query(
+      `SELECT action, reason_code, details FROM audit_log WHERE client_order_id = $1 ORDER BY id`,
+      [`${parent}-s1`],
+    );
+    expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({
+      action: 'order.blocked',
+      reason_code: 'KILL_SWITCH_ENGAGED',
+      details: { status: 'blocked_kill_switch', parent_order_id: parent, slice_num: 1 },
+    });
+    const events = await t.db.query(`SELECT event_type, status FROM order_events WHERE client_order_id = $1`, [
+      `${parent}-s1`,
+    ]);
+    expect(events).toEqual([{ event_type: 'order.status', status: 'blocked_kill_switch' }]);
+  });
+
+  it("writes a child order's plan link with the order itself, before the broker answers", async () => {
+    fake.setFillBehaviour({ mode: 'instant' }, 'TWL');
+    const parent = await start({ symbol: 'TWL', side: 'buy', qty: 4, duration_minutes: 2, interval_seconds: 60 });
+    // The broker takes 1.5 s to answer slice 0: while the door waits, its order row is already linked.
+    fake.delayResponse(1500, { route: 'POST /v2/orders', before: true });
+    const pass = at(0);
+    const row = await eventually(
+      async () =>
+        (await t.db.query(
+          `SELECT status, parent_order_id, slice_num, total_slices, scheduled_time FROM orders
+            WHERE client_order_id = $1`,
+          [`${parent}-s0`],
+        )) as Array<Record<string, unknown>>,
+      (rows) => rows.length > 0,
+      5_000,
+    );
+    expect(row[0]).toMatchObject({ status: 'pending_new', parent_order_id: parent, slice_num: 0, total_slices: 2 });
+    expect(new Date(row[0].scheduled_time as string).getTime()).toBe(T0);
+    await pass;
+    fake.delayResponse(0);
+    await at(60);
+    const p = await settled(parent);
+    expect(p).toMatchObject({ status: 'completed', filled_qty: 4 });
+    const unlinked = await t.db.query(
+      `SELECT count(*)::int AS n FROM orders WHERE client_order_id LIKE $1 AND parent_order_id IS NULL`,
+      [`${parent}-s%`],
+    );
+    expect(unlinked[0].n).toBe(0);
+  });
+
+  it('lets no request set a plan link: the fields are refused on POST /orders', async () => {
+    const res = await t.http.post('/api/v1/orders').set(auth).send({
+      symbol: 'TWL',
+      side: 'buy',
+      qty: 1,
+      order_type: 'market',
+      client_order_id: 'link-probe-1',
+      parent_order_id: 'someone-elses-plan',
+      slice_num: 0,
+    });
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(res.status).toBeLessThan(500);
+    expect(await t.db.query(`SELECT 1 FROM orders WHERE client_order_id = 'link-probe-1'`)).toHaveLength(0);
   });
 
   it('after an outage longer than the grace: overdue slices expire (audited), their quantity goes to the next one sent', async () => {
@@ -259,5 +334,42 @@ describe('TWAP execution against the broker (e2e)', () => {
     expect(await childCount(parent)).toBe(2);
     const again = await t.http.delete(`/api/v1/orders/${parent}/slices`).set(auth);
     expect(again.body).toEqual({ parent_order_id: parent, canceled_slices: 1, canceled_orders: 2 });
+  });
+
+  it('claims a slice just ahead and sends it at its time, never before; DELETE meanwhile stops it unsent', async () => {
+    fake.setFillBehaviour({ mode: 'instant' }, 'TWH');
+    const parent = await start({ symbol: 'TWH', side: 'buy', qty: 9, duration_minutes: 3, interval_seconds: 60 });
+    await at(0);
+    // 300 ms before slice 1 is due: the pass claims it and holds it until its time.
+    clock.set(new Date(T0 + 59_700));
+    const early = dispatcher.tick();
+    await eventually(
+      () => t.db.query(`SELECT state FROM twap_slices WHERE client_order_id = $1`, [`${parent}-s1`]),
+      (r: Array<{ state: string }>) => r[0]?.state === 'sending',
+    );
+    expect(fake.postOrderCount(`${parent}-s1`)).toBe(0);
+    clock.set(new Date(T0 + 60_000));
+    await early;
+    expect(fake.postOrderCount(`${parent}-s1`)).toBe(1);
+    const [sent] = await t.db.query(`SELECT sent_at FROM twap_slices WHERE client_order_id = $1`, [`${parent}-s1`]);
+    expect(new Date(sent.sent_at as string).getTime()).toBeGreaterThanOrEqual(T0 + 60_000);
+
+    // Slice 2, claimed ahead, is held when the plan is deleted: it is never sent.
+    clock.set(new Date(T0 + 119_700));
+    const held = dispatcher.tick();
+    await eventually(
+      () => t.db.query(`SELECT state FROM twap_slices WHERE client_order_id = $1`, [`${parent}-s2`]),
+      (r: Array<{ state: string }>) => r[0]?.state === 'sending',
+    );
+    const del = await t.http.delete(`/api/v1/orders/${parent}/slices`).set(auth);
+    expect(del.status).toBe(200);
+    expect(del.body).toMatchObject({ parent_order_id: parent, canceled_slices: 1 });
+    clock.set(new Date(T0 + 120_000));
+    await held;
+    const p = await plan(parent);
+    expect(p.status).toBe('canceled');
+    expect(p.slices[2]).toMatchObject({ status: 'canceled', sent_qty: null });
+    expect(fake.postOrderCount(`${parent}-s2`)).toBe(0);
+    expect(await childCount(parent)).toBe(2);
   });
 });

@@ -156,8 +156,10 @@ describe('TWAP dispatch across replicas and restarts (e2e)', () => {
       }),
       TWAP_PRINCIPAL,
       { actor: 'system' },
+      { slice: { parentOrderId: parent, sliceNum: 3, totalSlices: 5, scheduledTime: new Date(T0 + 180_000) } },
     );
     expect(sent.created).toBe(true);
+    expect(sent.order).toMatchObject({ parentOrderId: parent, sliceNum: 3 });
     await stop(first.t);
 
     // Back at 215 s, with a grace of 120 s: both claims are stale (over 30 s old) and within the grace, so
