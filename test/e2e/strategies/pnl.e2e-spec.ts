@@ -92,6 +92,17 @@ describe('strategies and P&L (e2e)', () => {
     });
   });
 
+  it('/metrics: realized P&L today and unrealized P&L per strategy, from its own book', async () => {
+    const text = (await t.http.get('/metrics')).text;
+    const sample = (name: string, strategy: string) =>
+      new RegExp(`^${name}\\{strategy_id="${strategy}"\\} (\\S+)$`, 'm').exec(text)?.[1];
+    // alpha: +60 − 60 today, 40 short @ 9 at 10; beta: +20, 30 @ 12 at 10.
+    expect(sample('execution_gateway_strategy_realized_pl_today', 'alpha')).toBe('0');
+    expect(sample('execution_gateway_strategy_unrealized_pl', 'alpha')).toBe('-40');
+    expect(sample('execution_gateway_strategy_realized_pl_today', 'beta')).toBe('20');
+    expect(sample('execution_gateway_strategy_unrealized_pl', 'beta')).toBe('-60');
+  });
+
   it('falls back to the last fill price when market data is stale, then to none', async () => {
     market.setTimestamp('PNL', new Date(Date.now() - 3_600_000));
     const res = await get('/api/v1/positions/pnl/realtime?strategy_id=alpha');
