@@ -12,6 +12,7 @@ import { Twap1764700000000 } from './1764700000000-twap';
 import { Strategies1764800000000 } from './1764800000000-strategies';
 import { OrderTypes1765000000000 } from './1765000000000-order-types';
 import { ExposureCounters1765300000000 } from './1765300000000-exposure-counters';
+import { StrategyDailyStats1765400000000 } from './1765400000000-strategy-daily-stats';
 
 export const MIGRATIONS = [
   InitialSchema1763700000000,
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   Strategies1764800000000,
   OrderTypes1765000000000,
   ExposureCounters1765300000000,
+  StrategyDailyStats1765400000000,
 ];

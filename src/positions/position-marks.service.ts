@@ -30,19 +30,31 @@ export class PositionMarks {
   async marks(symbols: readonly string[], withLastFill = true): Promise<Map<string, Mark>> {
     const unique = [...new Set(symbols)];
     const [market, fills] = await Promise.all([
-      this.marketPrices(unique),
-      withLastFill && unique.length
-        ? this.positions.lastFillPrices(unique)
-        : Promise.resolve(new Map<string, PricePoint>()),
+      this.marketPoints(unique),
+      withLastFill ? this.lastFills(unique) : Promise.resolve(new Map<string, PricePoint>()),
     ]);
+    return this.choose(unique, market, fills);
+  }
+
+  /** The last fill price (and time) of each of `symbols` that has a fill. */
+  lastFills(symbols: readonly string[]): Promise<Map<string, PricePoint>> {
+    return symbols.length ? this.positions.lastFillPrices(symbols) : Promise.resolve(new Map());
+  }
+
+  /** The mark of each of `symbols` now, from market prices and last fills already read. */
+  choose(
+    symbols: readonly string[],
+    market: ReadonlyMap<string, PricePoint | null>,
+    fills: ReadonlyMap<string, PricePoint>,
+  ): Map<string, Mark> {
     const now = this.clock.now();
     const out = new Map<string, Mark>();
-    for (const s of unique) out.set(s, chooseMark(market.get(s) ?? null, fills.get(s) ?? null, now, this.maxAgeMs));
+    for (const s of symbols) out.set(s, chooseMark(market.get(s) ?? null, fills.get(s) ?? null, now, this.maxAgeMs));
     return out;
   }
 
-  /** One batch from the cached provider when it has one, else one lookup per symbol. */
-  private async marketPrices(symbols: readonly string[]): Promise<Map<string, PricePoint | null>> {
+  /** Market prices: one batch from the cached provider when it has one, else one lookup per symbol. */
+  async marketPoints(symbols: readonly string[]): Promise<Map<string, PricePoint | null>> {
     const out = new Map<string, PricePoint | null>();
     if (!symbols.length) return out;
     if (this.marketData.latestPrices) {

@@ -6,6 +6,7 @@ import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Clock } from '../infra/clock/clock';
 import {
   dailyPerformanceOf,
+  DayCount,
   daysInRange,
   parseDay,
   PerformanceRow,
@@ -95,22 +96,25 @@ export class PerformanceQuery {
     start: string,
     end: string,
   ): Promise<PerformanceView> {
-    const from = new Date(`${start}T00:00:00Z`);
-    const to = new Date(Date.parse(`${end}T00:00:00Z`) + 86_400_000);
-    const [ledger, orders, rejections, account] = await Promise.all([
+    const [ledger, stats] = await Promise.all([
       this.ledger.current(),
-      this.activity.ordersByDay(strategies, from, to),
-      this.activity.rejectionsByDay(strategies, from, to),
-      strategies ? Promise.resolve(null) : this.activity.accountRealizedByDay(from, to),
+      this.activity.statsByDay(strategies, start, end),
     ]);
     // Read synchronously: the next refresh extends the ledger in place.
     const figures = ledger.dayFigures(start, end, strategies);
-    const { days, totals } = dailyPerformanceOf(figures, orders, rejections, start, end);
-    let unattributed: PerformanceView['unattributed'] = null;
-    if (account) {
-      const accountTotal = account.reduce((acc, d) => acc.plus(d.realizedPl), exact('0'));
-      unattributed = { realized_pl: plain(accountTotal.minus(totals.realized_pl)) };
+    const orders: DayCount[] = [];
+    const rejections: DayCount[] = [];
+    let accountTotal = exact('0');
+    for (const d of stats) {
+      if (d.orders) orders.push({ date: d.date, strategyId: d.strategyId, count: d.orders });
+      if (d.rejections) rejections.push({ date: d.date, strategyId: d.strategyId, count: d.rejections });
+      accountTotal = accountTotal.plus(d.accountRealizedPl);
     }
+    const { days, totals } = dailyPerformanceOf(figures, orders, rejections, start, end);
+    // Every strategy's rows were read only when the key sees every strategy and none was asked for.
+    const unattributed: PerformanceView['unattributed'] = strategies
+      ? null
+      : { realized_pl: plain(accountTotal.minus(totals.realized_pl)) };
     return { start, end, strategy_id: strategyId, days, totals, unattributed, as_of: this.clock.now().toISOString() };
   }
 }

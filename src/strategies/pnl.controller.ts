@@ -1,4 +1,5 @@
-import { Controller, Get, Query } from '@nestjs/common';
+import { Controller, Get, Query, Res } from '@nestjs/common';
+import type { Response } from 'express';
 import { ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ApiKeyAuth, CurrentPrincipal, RequirePermissions } from '../auth/auth.decorators';
 import { Principal } from '../auth/permission';
@@ -27,12 +28,15 @@ export class PnlController {
   @ApiQuery({ name: 'symbol', required: false, example: 'AAPL' })
   @ApiResponse({ status: 200, type: PnlResponseDto })
   @ApiResponse({ status: 422, description: 'Invalid input; every bad field is named', type: ErrorResponseDto })
-  pnl(
+  async pnl(
     @CurrentPrincipal() principal: Principal,
+    @Res() res: Response,
     @Query('strategy_id') strategyId?: string,
     @Query('symbol') symbol?: string,
-  ): Promise<PnlResponseDto> {
-    return this.strategies.pnl(principal, { strategy_id: strategyId, symbol });
+  ): Promise<void> {
+    // Serialized once per answer and shared by the reads that get the same one (PnlResponseDto).
+    const json = await this.strategies.pnlJson(principal, { strategy_id: strategyId, symbol });
+    res.type('application/json').send(json);
   }
 
   @Get('performance/daily')

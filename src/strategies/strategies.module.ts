@@ -13,6 +13,7 @@ import { PnlController } from './pnl.controller';
 import { StrategiesController } from './strategies.controller';
 import { StrategiesQuery } from './strategies.query';
 import { StrategyLedger } from './strategy-ledger.service';
+import { STRATEGY_PNL_METRIC_PROVIDERS, StrategyPnlMetrics } from './strategy-pnl.metrics';
 import { StrategyStateService } from './strategy-state.service';
 
 /**
@@ -31,6 +32,8 @@ import { StrategyStateService } from './strategy-state.service';
     StrategyLedger,
     StrategiesQuery,
     PerformanceQuery,
+    StrategyPnlMetrics,
+    ...STRATEGY_PNL_METRIC_PROVIDERS,
   ],
   exports: [StrategyStateService],
 })

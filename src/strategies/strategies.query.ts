@@ -9,8 +9,9 @@ import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Clock } from '../infra/clock/clock';
 import { PositionState, unrealizedPl } from '../positions/domain/position-math';
 import { PositionRepository } from '../positions/persistence/position.repository';
+import { PricePoint } from '../positions/domain/mark';
 import { Mark, PositionMarks } from '../positions/position-marks.service';
-import { unattributedFromTotals } from './domain/book-ledger';
+import { SymbolTotals, unattributedFromTotals } from './domain/book-ledger';
 import { utcDate } from './domain/performance';
 import { StrategyStateRecord } from './domain/strategy-state';
 import { StrategyActivity, StrategyActivityRepository } from './persistence/strategy-activity.repository';
@@ -57,6 +58,15 @@ export interface PnlView {
   as_of: string;
 }
 
+interface PnlSnapshot {
+  /** The ledger's version and (account view) the account's positions it was computed from. */
+  inputs: string;
+  /** Every open symbol's mark (price, source, time) it was computed with. */
+  marksKey: string;
+  lastFills: Map<string, PricePoint>;
+  json: Buffer;
+}
+
 const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
 
 /** The strategies' views and the real-time P&L (docs/strategies-and-pnl.md). Reads only. */
@@ -65,7 +75,9 @@ const PNL_RUNS_LIMIT = 1000;
 
 @Injectable()
 export class StrategiesQuery {
-  private readonly pnlRuns = new Map<string, Coalescer<PnlView>>();
+  private readonly pnlRuns = new Map<string, Coalescer<Buffer>>();
+  /** Per read key: the last answer and what it was computed from. */
+  private readonly pnlSnapshots = new Map<string, PnlSnapshot>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -148,8 +160,12 @@ export class StrategiesQuery {
     };
   }
 
-  /** GET /positions/pnl/realtime: the account's positions, or one strategy's own book. */
-  async pnl(principal: Principal, q: { strategy_id?: string; symbol?: string }): Promise<PnlView> {
+  /**
+   * GET /positions/pnl/realtime: the account's positions, or one strategy's
+   * own book, as the JSON of a PnlView (serialized once, shared by every
+   * request that gets the same answer).
+   */
+  async pnlJson(principal: Principal, q: { strategy_id?: string; symbol?: string }): Promise<Buffer> {
     const problems = [];
     if (q.strategy_id !== undefined && !isStrategyId(q.strategy_id)) {
       problems.push({ field: 'strategy_id', problems: ['must be 1-64 characters of A-Z a-z 0-9 _ . : -'] });
@@ -164,31 +180,55 @@ export class StrategiesQuery {
     const key = JSON.stringify([q.strategy_id ?? null, scope ?? null, q.symbol ?? null]);
     let shared = this.pnlRuns.get(key);
     if (!shared) {
-      if (this.pnlRuns.size >= PNL_RUNS_LIMIT) this.pnlRuns.clear();
-      shared = new Coalescer(() => this.computePnl(scope, q));
+      if (this.pnlRuns.size >= PNL_RUNS_LIMIT) {
+        this.pnlRuns.clear();
+        this.pnlSnapshots.clear();
+      }
+      shared = new Coalescer(() => this.currentPnl(key, scope, q));
       this.pnlRuns.set(key, shared);
     }
     return shared.run();
   }
 
-  private async computePnl(
+  /** The PnlView as JSON (tests and other readers): the same answer as the route's. */
+  async pnl(principal: Principal, q: { strategy_id?: string; symbol?: string }): Promise<PnlView> {
+    return JSON.parse((await this.pnlJson(principal, q)).toString('utf8')) as PnlView;
+  }
+
+  /**
+   * The answer now: the books and the account's positions are read (the
+   * ledger catches up with new fills), then marked. When the books, the
+   * account's positions and every mark (price, source, time) are what the
+   * last answer of this key was computed from, that answer is served again,
+   * as it stands (its `as_of` is when it was computed); otherwise it is
+   * computed and serialized afresh.
+   */
+  private async currentPnl(
+    key: string,
     scope: string[] | undefined,
     q: { strategy_id?: string; symbol?: string },
-  ): Promise<PnlView> {
+  ): Promise<Buffer> {
     const now = this.clock.now();
     // A key limited to some strategies sees the sum of their books, never the account's.
     const strategies = q.strategy_id !== undefined ? [q.strategy_id] : scope;
     const [ledger, allPositions] = await Promise.all([
       this.ledger.current(),
-      strategies ? Promise.resolve(null) : this.positions.listAll(),
+      strategies ? Promise.resolve(null) : this.positions.listStates(),
     ]);
     // Read synchronously: the next refresh extends the ledger in place. The account view needs
     // only the books' sums per symbol (for unattributed), a scoped view the books themselves.
+    const version = this.ledger.version;
     const accountRows = allPositions && allPositions.filter((p) => !q.symbol || p.symbol === q.symbol);
-    const totals = accountRows ? ledger.symbolTotals(q.symbol) : null;
     const held = new Map<string, PositionState>();
-    if (accountRows) for (const p of accountRows) held.set(p.symbol, p);
-    else {
+    let inputs = version;
+    if (accountRows) {
+      const parts = [version];
+      for (const p of accountRows) {
+        held.set(p.symbol, p);
+        parts.push(`${p.symbol}:${p.qty}:${p.avgEntryPrice}:${p.realizedPl}`);
+      }
+      inputs = parts.join('\n');
+    } else {
       // The sum of the strategies' books: one row per symbol (same math per strategy, summed).
       for (const book of ledger.books(strategies, q.symbol).values()) {
         for (const [symbol, p] of book) {
@@ -197,14 +237,36 @@ export class StrategiesQuery {
         }
       }
     }
-    const open = [...held].filter(([, p]) => !exact(p.qty).isZero()).map(([s]) => s);
-    const marks = await this.marks.marks(open);
+    const totals = accountRows ? ledger.symbolTotals(q.symbol) : null;
+    const open = [...held].filter(([, p]) => !isZeroText(p.qty)).map(([s]) => s);
+    const last = this.pnlSnapshots.get(key);
+    const sameInputs = last !== undefined && last.inputs === inputs;
+    // Last fill prices change only with a new fill, and a new fill changes the ledger's version.
+    const [market, lastFills] = await Promise.all([
+      this.marks.marketPoints(open),
+      sameInputs ? Promise.resolve(last.lastFills) : this.marks.lastFills(open),
+    ]);
+    const marks = this.marks.choose(open, market, lastFills);
+    const marksKey = open.map((s) => markKey(s, marks.get(s))).join('\n');
+    if (sameInputs && last.marksKey === marksKey) return last.json;
+    const json = Buffer.from(JSON.stringify(this.pnlView(held, totals, marks, q, now)), 'utf8');
+    this.pnlSnapshots.set(key, { inputs, marksKey, lastFills, json });
+    return json;
+  }
+
+  private pnlView(
+    held: ReadonlyMap<string, PositionState>,
+    totals: ReadonlyMap<string, SymbolTotals> | null,
+    marks: ReadonlyMap<string, Mark>,
+    q: { strategy_id?: string; symbol?: string },
+    now: Date,
+  ): PnlView {
     let totalU = new Decimal(0);
     let totalR = new Decimal(0);
     const positions: PnlPosition[] = [];
     for (const [symbol, p] of [...held].sort(([x], [y]) => (x < y ? -1 : 1))) {
       totalR = totalR.plus(p.realizedPl);
-      if (exact(p.qty).isZero()) continue;
+      if (isZeroText(p.qty)) continue;
       const mark = marks.get(symbol) ?? { price: null, source: 'none' as const, asOf: null };
       const u = mark.price === null ? null : unrealizedPl(p, mark.price);
       if (u !== null) totalU = totalU.plus(u);
@@ -232,6 +294,15 @@ export class StrategiesQuery {
       as_of: now.toISOString(),
     };
   }
+}
+
+/** A decimal string that is zero ("0", "-0", "0.000"). */
+function isZeroText(v: string): boolean {
+  return /^[-+]?0*\.?0*$/.test(v);
+}
+
+function markKey(symbol: string, m: Mark | undefined): string {
+  return m ? `${symbol}:${m.price ?? ''}:${m.source}:${m.asOf?.getTime() ?? ''}` : `${symbol}:`;
 }
 
 /** Two books of one symbol summed: qty and realized add; the entry is the cost-weighted one. */

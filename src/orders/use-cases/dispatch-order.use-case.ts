@@ -11,11 +11,13 @@
  *   order is adopted by looking it up;
  * - a timeout, 5xx or lost connection is `submitted_unconfirmed`, never
  *   `rejected`; only the broker's definitive word rejects;
- * - immediately before an unsent order is sent, the kill switch and the
- *   circuit breaker are read again (../domain/dispatch-safety.decision.ts):
- *   an order either would now refuse is not sent, it ends
- *   `blocked_kill_switch` / `blocked_circuit_breaker`, audited. Every path
- *   that sends (submission, the resolver of unsent orders) comes through here.
+ * - immediately before an unsent order is sent, the kill switch, the
+ *   circuit breaker and the order's strategy state are read again
+ *   (../domain/dispatch-safety.decision.ts): an order one of them would now
+ *   refuse is not sent, it ends `blocked_kill_switch` /
+ *   `blocked_circuit_breaker` / `canceled` (strategy halted or reducing),
+ *   audited. Every path that sends (submission, the resolver of unsent
+ *   orders) comes through here.
  */
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { BROKER_CLIENT, BrokerClient, BrokerError, BrokerOrder } from '../../broker/broker-client.port';
@@ -24,10 +26,15 @@ import { Clock } from '../../infra/clock/clock';
 import { GatewayMetrics } from '../../infra/metrics/gateway-metrics';
 import { KillSwitchService } from '../../risk/kill-switch/kill-switch.service';
 import { isReduceOnly } from '../../risk/pipeline/pre-trade-checks';
-import { CircuitBreakerSource } from '../../risk/pipeline/pre-trade-sources';
+import { CircuitBreakerSource, StrategyStateGate } from '../../risk/pipeline/pre-trade-sources';
 import { Order } from '../../trading/order';
 import { isTerminal } from '../../trading/order-state-machine';
-import { breakerMayBlock, decideDispatchSafety, DispatchBlock } from '../domain/dispatch-safety.decision';
+import {
+  breakerMayBlock,
+  decideDispatchSafety,
+  DispatchBlock,
+  strategyMayBlock,
+} from '../domain/dispatch-safety.decision';
 import { ExposureRepository } from '../persistence/exposure.repository';
 import { OrderRepository } from '../persistence/order.repository';
 import { ApplyOrderUpdateUseCase } from './apply-order-update.use-case';
@@ -56,6 +63,7 @@ export class DispatchOrderUseCase {
     private readonly killSwitch: KillSwitchService,
     private readonly breaker: CircuitBreakerSource,
     private readonly exposure: ExposureRepository,
+    private readonly strategies: StrategyStateGate,
   ) {}
 
   async dispatch(order: Order): Promise<DispatchResult> {
@@ -77,22 +85,29 @@ export class DispatchOrderUseCase {
   }
 
   /**
-   * The kill switch and the breaker, read again right before the broker call.
-   * Whether the order is reduce-only is read only when the breaker would block
-   * (the order itself is among the open orders counted); a failed read counts
-   * as not reduce-only (fail closed).
+   * The kill switch, the breaker and the strategy's state, read again right
+   * before the broker call. Whether the order is reduce-only is read only when
+   * the breaker or the strategy state would block (the order itself is among
+   * the open orders counted); a failed read counts as not reduce-only (fail
+   * closed).
    */
   private async safetyRecheck(order: Order): Promise<DispatchBlock | null> {
     if (order.status !== 'pending_new') return null;
     const breaker = this.breaker.current();
+    const strategy = this.strategies.current(order.strategyId);
     let reduceOnly = false;
-    if (breakerMayBlock(breaker)) {
+    if (breakerMayBlock(breaker) || strategyMayBlock(order.strategyId, strategy)) {
       reduceOnly = await this.exposure
         .read(order.symbol, order.strategyId)
         .then((exposure) => isReduceOnly({ side: order.side, qty: '0' }, exposure))
         .catch(() => false);
     }
-    return decideDispatchSafety(order.status, this.killSwitch.current(), breaker, reduceOnly);
+    return decideDispatchSafety(
+      { status: order.status, strategyId: order.strategyId, reduceOnly },
+      this.killSwitch.current(),
+      breaker,
+      strategy,
+    );
   }
 
   /** Looks the order up by client_order_id and adopts what the broker has; null when it has nothing. */

@@ -22,6 +22,20 @@ export interface PositionRecord extends PositionState {
 export class PositionRepository {
   constructor(private readonly ds: DataSource) {}
 
+  /** Every symbol's position figures only (as text, no times), by symbol: what the P&L views read. */
+  async listStates(): Promise<Array<PositionState & { symbol: string }>> {
+    const rows: PositionRow[] = await this.ds.query(
+      `SELECT symbol, qty::text AS qty, avg_entry_price::text AS avg_entry_price, realized_pl::text AS realized_pl
+         FROM positions ORDER BY symbol`,
+    );
+    return rows.map((r) => ({
+      symbol: r.symbol,
+      qty: r.qty,
+      avgEntryPrice: r.avg_entry_price,
+      realizedPl: r.realized_pl,
+    }));
+  }
+
   /** Every symbol ever traded (flat ones too: their realized P&L stands), by symbol. */
   async listAll(): Promise<PositionRecord[]> {
     const rows: Array<PositionRow & { current_price: string | null; updated_at: Date; last_trade_at: Date | null }> =

@@ -74,6 +74,21 @@ export function unattributedFromTotals(
   return rows;
 }
 
+/**
+ * Everything a ledger holds, as text (exact decimals), in its own order:
+ * BookLedger.fromCheckpoint(l.toCheckpoint()) is a ledger equal to l.
+ */
+export interface LedgerCheckpoint {
+  count: number;
+  watermark: { executedAt: string; id: string };
+  /** [strategy, symbol, qty, avg entry, realized]. */
+  positions: Array<[string, string, string, string, string]>;
+  /** [symbol, Σ qty, Σ realized, Σ qty × avg]. */
+  totals: Array<[string, string, string, string]>;
+  /** [date, strategy, realized, fills, buy notional, sell notional]. */
+  days: Array<[string, string, string, number, string, string]>;
+}
+
 export interface Watermark {
   /** Execution time of the last fill applied (ms precision, as replayBooks orders fills). */
   executedAt: Date;
@@ -100,6 +115,66 @@ export class BookLedger {
   /** The last fill applied, null before any. */
   get watermark(): Watermark | null {
     return this.last && { executedAt: new Date(this.last.executedAt.getTime()), id: this.last.id };
+  }
+
+  /** What the ledger holds, to be restored by fromCheckpoint; null before any fill. */
+  toCheckpoint(): LedgerCheckpoint | null {
+    if (!this.last) return null;
+    const positions: LedgerCheckpoint['positions'] = [];
+    for (const [strategyId, book] of this.positions) {
+      for (const [symbol, p] of book) {
+        positions.push([strategyId, symbol, p.qty.toFixed(), p.avgEntryPrice.toFixed(), p.realizedPl.toFixed()]);
+      }
+    }
+    return {
+      count: this.applied,
+      watermark: { executedAt: this.last.executedAt.toISOString(), id: this.last.id },
+      positions,
+      totals: [...this.totals].map(([s, t]) => [s, t.qty.toFixed(), t.realizedPl.toFixed(), t.cost.toFixed()]),
+      days: [...this.days.values()].map((d) => [
+        d.date,
+        d.strategyId,
+        d.realized.toFixed(),
+        d.fills,
+        d.buyNotional.toFixed(),
+        d.sellNotional.toFixed(),
+      ]),
+    };
+  }
+
+  /** The ledger a checkpoint was taken of (RangeError when it is malformed). */
+  static fromCheckpoint(c: LedgerCheckpoint): BookLedger {
+    const l = new BookLedger();
+    const executedAt = new Date(c.watermark.executedAt);
+    if (
+      !Number.isInteger(c.count) ||
+      c.count < 1 ||
+      Number.isNaN(executedAt.getTime()) ||
+      !/^\d+$/.test(c.watermark.id)
+    ) {
+      throw new RangeError('malformed ledger checkpoint');
+    }
+    for (const [strategyId, symbol, qty, avg, realized] of c.positions) {
+      let book = l.positions.get(strategyId);
+      if (!book) l.positions.set(strategyId, (book = new Map()));
+      book.set(symbol, { qty: exact(qty), avgEntryPrice: exact(avg), realizedPl: exact(realized) });
+    }
+    for (const [symbol, qty, realized, cost] of c.totals) {
+      l.totals.set(symbol, { qty: exact(qty), realizedPl: exact(realized), cost: exact(cost) });
+    }
+    for (const [date, strategyId, realized, fills, buy, sell] of c.days) {
+      l.days.set(`${date}\u0000${strategyId}`, {
+        date,
+        strategyId,
+        realized: exact(realized),
+        fills,
+        buyNotional: exact(buy),
+        sellNotional: exact(sell),
+      });
+    }
+    l.applied = c.count;
+    l.last = { executedAt, id: c.watermark.id };
+    return l;
   }
 
   /** Applies `fills` (any order), all of which must come after the watermark. */

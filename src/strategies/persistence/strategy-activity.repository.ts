@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { OPEN_STATUSES } from '../../trading/order-state-machine';
-import { DayCount } from '../domain/performance';
+import { LedgerCheckpoint } from '../domain/book-ledger';
 import { BookFill } from '../domain/strategy-books';
 
 const OPEN_LIST = [...OPEN_STATUSES].map((s) => `'${s}'`).join(', ');
@@ -61,16 +61,77 @@ export class StrategyActivityRepository {
 
   /**
    * How many fills come at or before `w` in execution order (time truncated
-   * to the ms as the books order fills, then id). Two index range scans.
+   * to the ms as the books order fills, then id): every fill (fill_counts,
+   * kept by a trigger in the fill's transaction) minus those after `w` (an
+   * index range scan from `w`, short when `w` is recent). One statement, so
+   * one snapshot.
    */
   async countFillsThrough(w: { executedAt: Date; id: string }): Promise<number> {
-    const rows: Array<{ n: number }> = await this.ds.query(
-      `SELECT ((SELECT count(*) FROM fills WHERE executed_at < $1)
-             + (SELECT count(*) FROM fills
-                 WHERE executed_at >= $1 AND executed_at < $1 + interval '1 millisecond' AND id <= $2::bigint))::int AS n`,
+    const rows: Array<{ n: string }> = await this.ds.query(
+      `SELECT ((SELECT COALESCE(SUM(fills), 0) FROM fill_counts)
+             - (SELECT count(*) FROM fills WHERE executed_at >= $1::timestamptz + interval '1 millisecond')
+             - (SELECT count(*) FROM fills
+                 WHERE executed_at >= $1::timestamptz AND executed_at < $1::timestamptz + interval '1 millisecond'
+                   AND id > $2::bigint))::text AS n`,
       [w.executedAt, w.id],
     );
-    return rows[0].n;
+    return Number(rows[0].n);
+  }
+
+  /** The books' checkpoint (docs/strategies-and-pnl.md#per-strategy-books), null when none was saved. */
+  async loadCheckpoint(): Promise<LedgerCheckpoint | null> {
+    const rows: Array<{ books: LedgerCheckpoint }> = await this.ds.query(
+      `SELECT books FROM strategy_book_checkpoints WHERE id = 1`,
+    );
+    return rows[0]?.books ?? null;
+  }
+
+  /** Replaces the books' checkpoint. */
+  async saveCheckpoint(c: LedgerCheckpoint): Promise<void> {
+    await this.ds.query(
+      `INSERT INTO strategy_book_checkpoints (id, fills_applied, last_fill_id, last_executed_at, books, saved_at)
+       VALUES (1, $1, $2::bigint, $3, $4::jsonb, now())
+       ON CONFLICT (id) DO UPDATE
+          SET fills_applied = EXCLUDED.fills_applied, last_fill_id = EXCLUDED.last_fill_id,
+              last_executed_at = EXCLUDED.last_executed_at, books = EXCLUDED.books, saved_at = EXCLUDED.saved_at`,
+      [c.count, c.watermark.id, c.watermark.executedAt, JSON.stringify(c)],
+    );
+  }
+
+  /**
+   * Per UTC day in [start, end] (YYYY-MM-DD, inclusive) and strategy (within
+   * `strategyIds`, undefined: all): orders created, `order.rejected` audit
+   * rows, and the account's realized P&L recorded on the fills, from the
+   * daily aggregates (an index range scan).
+   */
+  async statsByDay(
+    strategyIds: readonly string[] | undefined,
+    start: string,
+    end: string,
+  ): Promise<
+    Array<{ date: string; strategyId: string; orders: number; rejections: number; accountRealizedPl: string }>
+  > {
+    const rows: Array<{
+      date: string;
+      strategy_id: string;
+      orders: number;
+      rejections: number;
+      account_realized_pl: string;
+    }> = await this.ds.query(
+      `SELECT to_char(day, 'YYYY-MM-DD') AS date, strategy_id, SUM(orders)::int AS orders,
+              SUM(rejections)::int AS rejections, SUM(account_realized_pl)::text AS account_realized_pl
+         FROM strategy_daily_stats
+        WHERE day >= $2::date AND day <= $3::date AND ($1::text[] IS NULL OR strategy_id = ANY($1))
+        GROUP BY day, strategy_id`,
+      [strategyIds ?? null, start, end],
+    );
+    return rows.map((r) => ({
+      date: r.date,
+      strategyId: r.strategy_id,
+      orders: r.orders,
+      rejections: r.rejections,
+      accountRealizedPl: r.account_realized_pl,
+    }));
   }
 
   /** Every fill after `w` (null: all) in execution order, executed before `before`. */
@@ -85,61 +146,6 @@ export class StrategyActivityRepository {
       [w?.executedAt ?? null, w?.id ?? null, before],
     );
     return rows.map(toBookFill);
-  }
-
-  /** The account's realized P&L (as recorded on the fills) per UTC day in [from, to). */
-  async accountRealizedByDay(from: Date, to: Date): Promise<Array<{ date: string; realizedPl: string }>> {
-    const rows: Array<{ date: string; realized_pl: string }> = await this.ds.query(
-      // Grouped by the date first: one to_char per day instead of one per row.
-      `SELECT to_char(d, 'YYYY-MM-DD') AS date, realized_pl::text AS realized_pl
-         FROM (SELECT (executed_at AT TIME ZONE 'UTC')::date AS d, SUM(realized_pl) AS realized_pl
-                 FROM fills WHERE executed_at >= $1 AND executed_at < $2 GROUP BY 1) s
-        ORDER BY d`,
-      [from, to],
-    );
-    return rows.map((r) => ({ date: r.date, realizedPl: r.realized_pl }));
-  }
-
-  /** Orders created per UTC day and strategy in [from, to). */
-  async ordersByDay(strategyIds: readonly string[] | undefined, from: Date, to: Date): Promise<DayCount[]> {
-    return this.countByDay(
-      `SELECT to_char(d, 'YYYY-MM-DD') AS date, strategy_id, count::int AS count
-         FROM (SELECT (created_at AT TIME ZONE 'UTC')::date AS d, strategy_id, COUNT(*) AS count
-                 FROM orders WHERE created_at >= $2 AND created_at < $3 AND ($1::text[] IS NULL OR strategy_id = ANY($1))
-                GROUP BY 1, 2) s`,
-      strategyIds,
-      from,
-      to,
-    );
-  }
-
-  /** Refusals (pre-trade and broker rejections, `order.rejected` audit rows) per UTC day and strategy. */
-  async rejectionsByDay(strategyIds: readonly string[] | undefined, from: Date, to: Date): Promise<DayCount[]> {
-    return this.countByDay(
-      `SELECT to_char(d, 'YYYY-MM-DD') AS date, strategy_id, count::int AS count
-         FROM (SELECT (occurred_at AT TIME ZONE 'UTC')::date AS d, strategy_id, COUNT(*) AS count
-                 FROM audit_log
-                WHERE action = 'order.rejected' AND strategy_id IS NOT NULL AND occurred_at >= $2 AND occurred_at < $3
-                  AND ($1::text[] IS NULL OR strategy_id = ANY($1))
-                GROUP BY 1, 2) s`,
-      strategyIds,
-      from,
-      to,
-    );
-  }
-
-  private async countByDay(
-    text: string,
-    strategyIds: readonly string[] | undefined,
-    from: Date,
-    to: Date,
-  ): Promise<DayCount[]> {
-    const rows: Array<{ date: string; strategy_id: string; count: number }> = await this.ds.query(text, [
-      strategyIds ?? null,
-      from,
-      to,
-    ]);
-    return rows.map((r) => ({ date: r.date, strategyId: r.strategy_id, count: r.count }));
   }
 }
 

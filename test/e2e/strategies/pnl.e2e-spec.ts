@@ -3,6 +3,7 @@ import { SimMarketDataProvider } from '../../../src/market-data/sim/sim-market-d
 import { createKey } from '../../support/api-keys';
 import { auth, startTestApp, TestApp } from '../../support/app';
 import { expectError, expectInvalidFields } from '../../support/http-expect';
+import { eventually } from '../../support/wait';
 import { filledOrder } from './fills';
 
 /**
@@ -89,6 +90,17 @@ describe('strategies and P&L (e2e)', () => {
     expect(res.body.unattributed).toEqual({
       positions: [{ symbol: 'PNL', qty: '0', realized_pl: '-130', unrealized_pl: '130' }],
     });
+  });
+
+  it('/metrics: realized P&L today and unrealized P&L per strategy, from its own book', async () => {
+    const text = (await t.http.get('/metrics')).text;
+    const sample = (name: string, strategy: string) =>
+      new RegExp(`^${name}\\{strategy_id="${strategy}"\\} (\\S+)$`, 'm').exec(text)?.[1];
+    // alpha: +60 − 60 today, 40 short @ 9 at 10; beta: +20, 30 @ 12 at 10.
+    expect(sample('execution_gateway_strategy_realized_pl_today', 'alpha')).toBe('0');
+    expect(sample('execution_gateway_strategy_unrealized_pl', 'alpha')).toBe('-40');
+    expect(sample('execution_gateway_strategy_realized_pl_today', 'beta')).toBe('20');
+    expect(sample('execution_gateway_strategy_unrealized_pl', 'beta')).toBe('-60');
   });
 
   it('falls back to the last fill price when market data is stale, then to none', async () => {
@@ -262,5 +274,63 @@ describe('books kept up to date between reads (e2e)', () => {
     const today = new Date().toISOString().slice(0, 10);
     const perf = await t.http.get(`/api/v1/performance/daily?strategy_id=late&start=${today}&end=${today}`).set(auth);
     expect(perf.body.totals).toMatchObject({ fills: 3, buy_notional: '300', sell_notional: '60' });
+  });
+});
+
+describe('books restored at start from the checkpoint (e2e)', () => {
+  let a: TestApp;
+  let b: TestApp | undefined;
+  beforeAll(async () => {
+    a = await startTestApp();
+  });
+  afterAll(async () => {
+    await b?.close();
+    await a?.close();
+  });
+
+  const book = async (t: TestApp) =>
+    (await t.http.get('/api/v1/positions/pnl/realtime?strategy_id=ckpt').set(auth)).body as {
+      positions: Array<{ qty: string; avg_entry_price: string; realized_pl: string }>;
+    };
+
+  it('a replica that starts extends the saved books instead of replaying; a fill recorded late still replays them', async () => {
+    const base = Date.now() - 60_000;
+    const fill = (side: 'buy' | 'sell', qty: string, price: string, at: number) =>
+      filledOrder(a, { strategyId: 'ckpt', symbol: 'CKP', side, qty, price, at: new Date(at) });
+    await fill('buy', '10', '10', base);
+    await fill('buy', '10', '20', base + 2000);
+    expect((await book(a)).positions).toMatchObject([{ qty: '20', avg_entry_price: '15', realized_pl: '0' }]);
+    const saved = await eventually(
+      async () => (await a.db.query(`SELECT fills_applied::int AS n FROM strategy_book_checkpoints`))[0]?.n,
+      (n) => n === 2,
+    );
+    expect(saved).toBe(2);
+    // Marks the saved books, so what the next replica serves shows where it came from.
+    await a.db.query(
+      `UPDATE strategy_book_checkpoints SET books = jsonb_set(books, '{positions,0,4}', '"7"') WHERE id = 1`,
+    );
+    b = await startTestApp({ database: a.database });
+    // Restored (the mark), then extended with a fill executed after the checkpoint's last one.
+    await filledOrder(b, {
+      strategyId: 'ckpt',
+      symbol: 'CKP',
+      side: 'sell',
+      qty: '5',
+      price: '17',
+      at: new Date(base + 4000),
+    });
+    expect((await book(b)).positions).toMatchObject([{ qty: '15', avg_entry_price: '15', realized_pl: '17' }]);
+    // A fill executed before the checkpoint's last one: the books are replayed from every fill, exactly.
+    await filledOrder(b, {
+      strategyId: 'ckpt',
+      symbol: 'CKP',
+      side: 'sell',
+      qty: '5',
+      price: '12',
+      at: new Date(base - 2000),
+    });
+    expect((await book(b)).positions).toMatchObject([
+      { qty: '10', avg_entry_price: '16.66666667', realized_pl: '11.6666667' },
+    ]);
   });
 });
