@@ -17,7 +17,8 @@
  * throughout and reconnects at every sample.
  *
  * Knobs: SOAK_MINUTES (30), SOAK_WARMUP_MINUTES (5), SOAK_SAMPLE_SECONDS (60),
- * SOAK_RATE (requests/s, 10), SOAK_MAX_GROWTH_PCT (10), BENCH_PG_ADMIN_URL.
+ * SOAK_RATE (requests/s, 10), SOAK_MAX_GROWTH_PCT (10), BENCH_PG_ADMIN_URL;
+ * the database eg_bench_soak_<pid> is dropped at the end unless SOAK_KEEP_DATABASE=1.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -27,12 +28,13 @@ import Redis from 'ioredis';
 import { Client } from 'pg';
 import { freePort, killAllChildren, startServer } from './child';
 import { log, ORDERS_PATH } from './config';
-import { recreateDatabase } from './database';
+import { dropDatabase, recreateDatabase } from './database';
 import { openEventStream, type EventStream } from './event-stream';
 import { baseEnv, GATEWAY_CHECKS_ENV, gatewayEntry } from './gateway-spec';
 import { Counters, judge, printHeader, printRow, Sample, SoakConfig } from './soak-report';
 
-const DATABASE_NAME = 'eg_bench_soak';
+/** One database per run (dropped at its end), so a second soak started beside it cannot drop this one's. */
+const DATABASE_PREFIX = 'eg_bench_soak_';
 const SYMBOL = 'SOAK';
 const REFERENCE_PRICE = '100';
 const RESTING_LIMIT = '50';
@@ -125,12 +127,13 @@ async function main(): Promise<number> {
   ).unref();
 
   const redis = await startRedis();
-  const databaseUrl = await recreateDatabase(cfg.pgAdminUrl, DATABASE_NAME);
+  const databaseName = `${DATABASE_PREFIX}${process.pid}`;
+  const databaseUrl = await recreateDatabase(cfg.pgAdminUrl, databaseName);
   const adminKey = randomBytes(16).toString('hex');
   const port = await freePort();
   log(
     `soak: ${cfg.minutes} min (warm-up ${cfg.warmupMinutes} min), ${cfg.rate} req/s, a sample every ${cfg.sampleS} s; ` +
-      `gateway DRY_RUN=false BROKER=sim on 127.0.0.1:${port}, database ${DATABASE_NAME}, redis-server ${redis.url}`,
+      `gateway DRY_RUN=false BROKER=sim on 127.0.0.1:${port}, database ${databaseName}, redis-server ${redis.url}`,
   );
   const server = await startServer({
     name: 'gateway soak',
@@ -159,6 +162,8 @@ async function main(): Promise<number> {
 
   const redisMonitor = new Redis(redis.url, { connectionName: 'soak-monitor', maxRetriesPerRequest: 1 });
   const pg = new Client({ connectionString: databaseUrl, application_name: 'soak-monitor' });
+  // A dropped monitor connection is a failed sample, not a crash of the soak.
+  pg.on('error', (err) => log(`soak: monitor connection: ${err.message}`));
   await pg.connect();
   const c: Counters = {
     requests: 0,
@@ -337,6 +342,7 @@ async function main(): Promise<number> {
   const last = exited ? undefined : await sampleOnce((Date.now() - startedAt) / 60_000).catch(() => undefined);
 
   await pg.end();
+  if (process.env.SOAK_KEEP_DATABASE !== '1') await dropDatabase(cfg.pgAdminUrl, databaseName);
   redisMonitor.disconnect();
   await server.stop();
   await redis.stop();
