@@ -27,6 +27,12 @@ export async function recreateDatabase(adminUrl: string, name: string): Promise<
   return databaseUrl(adminUrl, name);
 }
 
+/** Drops `name` (kicking out any leftover connections). */
+export async function dropDatabase(adminUrl: string, name: string): Promise<void> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`unsafe database name: ${name}`);
+  await withAdmin(adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+}
+
 /**
  * Flushes dirty pages between runs so one run's writes are not paid for by a
  * checkpoint during the next. Needs superuser (or pg_checkpoint); skipped

@@ -6,7 +6,7 @@
 import { AlpacaBrokerClient } from '../../src/broker/alpaca/alpaca-broker-client';
 import { auth, startTestApp, TestApp } from '../support/app';
 import { createTestDatabase } from '../support/database';
-import { FakeAlpacaServer } from '../support/fake-alpaca/fake-alpaca.server';
+import { FakeAlpacaServer, type FillBehaviour } from '../support/fake-alpaca/fake-alpaca.server';
 import { TcpProxy } from '../support/tcp-proxy';
 import { eventually } from '../support/wait';
 
@@ -19,16 +19,30 @@ export interface Sent {
   at: number;
 }
 
-export interface Chaos {
+/** What the invariants look at: the broker (the fake) and the gateway's database. */
+export interface Observed {
   fake: FakeAlpacaServer;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  query(sql: string, params?: unknown[]): Promise<any[]>;
+}
+
+export interface Chaos extends Observed {
   proxy: TcpProxy;
   t: TestApp;
   close(): Promise<void>;
 }
 
-export async function startChaos(): Promise<Chaos> {
+export interface ChaosOptions {
+  /** More gateway environment (e.g. REDIS_URL of a redis-server the test restarts). */
+  env?: Record<string, string>;
+  /** The fake's fills; default none (orders rest open at the broker). */
+  fills?: FillBehaviour;
+}
+
+export async function startChaos(opts: ChaosOptions = {}): Promise<Chaos> {
   const fake = new FakeAlpacaServer();
   await fake.start();
+  if (opts.fills) fake.setFillBehaviour(opts.fills);
   const alpaca = new AlpacaBrokerClient({
     keyId: fake.keyId,
     secretKey: fake.secretKey,
@@ -53,12 +67,14 @@ export async function startChaos(): Promise<Chaos> {
       DRY_RUN: 'false',
       ORDER_POLL_INTERVAL_SECONDS: '1',
       RECONCILIATION_INTERVAL_SECONDS: '3600',
+      ...opts.env,
     },
   });
   return {
     fake,
     proxy,
     t,
+    query: (sql, params) => t.db.query(sql, params),
     async close() {
       proxy.restore();
       await t.app.close();
@@ -71,20 +87,40 @@ export async function startChaos(): Promise<Chaos> {
   };
 }
 
+/** The order every load sends: a market buy of one share. */
+export const orderBody = (clientOrderId: string) => ({
+  client_order_id: clientOrderId,
+  symbol: SYMBOL,
+  side: 'buy',
+  qty: 1,
+  strategy_id: 'chaos',
+});
+
+/** Sends one order; answers its status (0 when no answer came) and error code. */
+export type SendOrder = (clientOrderId: string) => Promise<{ status: number; error?: string }>;
+
 /** Market buys of 1 share every 100 ms with fresh ids until `stop()`; every answer recorded. */
 export function orderLoad(t: TestApp, prefix: string) {
+  return orderLoadVia(async (id) => {
+    const res = await t.http
+      .post('/api/v1/orders')
+      .set(auth)
+      .send(orderBody(id))
+      .timeout(15_000)
+      .catch((err: { status?: number }) => ({ status: err.status ?? 0, body: {} }));
+    return { status: res.status, error: (res.body as { error?: string }).error };
+  }, prefix);
+}
+
+/** `orderLoad` through any sender (e.g. fetch against gateway processes). */
+export function orderLoadVia(send: SendOrder, prefix: string) {
   const sent: Sent[] = [];
   let n = 0;
   let stopped = false;
   const submit = async () => {
     const id = `${prefix}-${n++}`;
-    const res = await t.http
-      .post('/api/v1/orders')
-      .set(auth)
-      .send({ client_order_id: id, symbol: SYMBOL, side: 'buy', qty: 1, strategy_id: 'chaos' })
-      .timeout(15_000)
-      .catch((err: { status?: number }) => ({ status: err.status ?? 0, body: {} }));
-    sent.push({ id, status: res.status, error: (res.body as { error?: string }).error, at: Date.now() });
+    const res = await send(id);
+    sent.push({ id, status: res.status, error: res.error, at: Date.now() });
   };
   const running = (async () => {
     const inFlight = new Set<Promise<void>>();
@@ -133,22 +169,21 @@ export function answers(sent: Sent[]): string {
  * open at the broker); no accepted order lost; nothing at the broker twice or
  * unknown to the gateway; the position equal to the broker's.
  */
-export async function expectInvariants(c: Chaos, sent: Sent[]): Promise<{ atBroker: number; statuses: string }> {
-  const { t, fake } = c;
+export async function expectInvariants(c: Observed, sent: Sent[]): Promise<{ atBroker: number; statuses: string }> {
+  const { fake } = c;
   expect(sent.filter((s) => s.status >= 500 && s.status !== 503)).toEqual([]);
   const unsettled = await eventually(
-    async () =>
-      (
-        await t.db.query(
-          `SELECT count(*)::int AS n FROM orders WHERE status IN ('pending_new', 'submitted_unknown', 'submitted_unconfirmed')`,
-        )
-      )[0].n as number,
-    (n) => n === 0,
+    () =>
+      c.query(
+        `SELECT client_order_id, status, broker_order_id, metadata, updated_at FROM orders
+          WHERE status IN ('pending_new', 'submitted', 'submitted_unconfirmed')`,
+      ),
+    (rows) => rows.length === 0,
     60_000,
   );
   // Every order settled: terminal, or open at the broker (none still on its way or unconfirmed).
-  expect(unsettled).toBe(0);
-  const rows: Array<{ client_order_id: string }> = await t.db.query(`SELECT client_order_id FROM orders`);
+  expect(unsettled).toEqual([]);
+  const rows: Array<{ client_order_id: string }> = await c.query(`SELECT client_order_id FROM orders`);
   const known = new Set(rows.map((r) => r.client_order_id));
   expect(accepted(sent).filter((s) => !known.has(s.id))).toEqual([]);
   const atBroker = fake.orders().map((o) => o.client_order_id);
@@ -156,10 +191,10 @@ export async function expectInvariants(c: Chaos, sent: Sent[]): Promise<{ atBrok
   expect(atBroker.filter((id) => !known.has(id))).toEqual([]);
   const brokerQty = () => Number(fake.positions().find((p) => p.symbol === SYMBOL)?.qty ?? '0');
   const localQty = async () =>
-    Number((await t.db.query(`SELECT qty::text AS qty FROM positions WHERE symbol = $1`, [SYMBOL]))[0]?.qty ?? '0');
+    Number((await c.query(`SELECT qty::text AS qty FROM positions WHERE symbol = $1`, [SYMBOL]))[0]?.qty ?? '0');
   const local = await eventually(localQty, (q) => q === brokerQty(), 60_000);
   expect(local).toBe(brokerQty());
-  const statuses: Array<{ status: string; n: number }> = await t.db.query(
+  const statuses: Array<{ status: string; n: number }> = await c.query(
     `SELECT status, count(*)::int AS n FROM orders GROUP BY status ORDER BY status`,
   );
   return { atBroker: atBroker.length, statuses: statuses.map((r) => `${r.status} ×${r.n}`).join(', ') };

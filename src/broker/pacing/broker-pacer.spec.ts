@@ -106,6 +106,21 @@ describe('BrokerPacer', () => {
     b.close();
   });
 
+  it('with the shared budget unreadable, submissions and reads fail retryably and cancels go out', async () => {
+    const pacer = make(10);
+    jest.spyOn(store, 'slidingWindowHit').mockRejectedValue(new Error('Connection is closed.'));
+    const submit = pacer.acquire('submit');
+    const read = pacer.acquire('read');
+    const cancel = pacer.acquire('cancel');
+    // The lookup a cancel makes is served as a cancel too.
+    const cancelLookup = pacer.as('cancel', () => pacer.acquire('read'));
+    await expect(submit).rejects.toMatchObject({ kind: 'retryable' });
+    await expect(read).rejects.toMatchObject({ kind: 'retryable' });
+    await expect(cancel).resolves.toBeUndefined();
+    await expect(cancelLookup).resolves.toBeUndefined();
+    pacer.close();
+  });
+
   it('closing rejects the waiting calls', async () => {
     const pacer = make(1);
     await pacer.acquire('read');

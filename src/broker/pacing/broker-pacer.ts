@@ -178,8 +178,14 @@ export class BrokerPacer {
         try {
           r = await this.hit(this.waiting[nextToServe(this.waiting)].cls);
         } catch (err) {
-          // The shared budget cannot be read: nothing goes out uncounted; the callers retry later.
-          for (const w of this.waiting.splice(0)) w.reject(unavailable(`broker budget unavailable: ${String(err)}`));
+          // The shared budget cannot be read. Submissions and reads do not go out uncounted: they fail
+          // retryably and are retried later. Cancels go out: a cancel only lowers exposure, and the worst
+          // an uncounted call meets is the broker's 429 (retryable). Refusing them would leave orders live
+          // at the broker, kill switch included, for as long as Redis is down.
+          for (const w of this.waiting.splice(0)) {
+            if (w.cls === 'cancel') w.resolve();
+            else w.reject(unavailable(`broker budget unavailable: ${String(err)}`));
+          }
           break;
         }
         if (!r.allowed) {

@@ -34,7 +34,14 @@ export class PacedDispatchService implements BeforeApplicationShutdown {
 
   /** The dispatch result when the order went at once; null when it was queued (answer 202). */
   async dispatchOrQueue(order: Order): Promise<DispatchResult | null> {
-    const room = await this.pacer.tryAcquire('submit').catch(() => false);
+    let room: boolean;
+    try {
+      room = await this.pacer.tryAcquire('submit');
+    } catch {
+      // The budget cannot be read (Redis unreachable): not a full budget, so no hold of a window or two.
+      // The dispatch fails retryably and the order is tried again within a second or so of the store's return.
+      return this.dispatcher.dispatch(order);
+    }
     if (room) return this.pacer.withSlot(() => this.dispatcher.dispatch(order));
     const ahead = this.pacer.backlog().submit;
     const { budget } = this.pacer.usage();
