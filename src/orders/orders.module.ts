@@ -44,6 +44,7 @@ import { QueryOrdersUseCase } from './use-cases/query-orders.use-case';
     DispatchOrderUseCase,
     CancelOrderUseCase,
     PacedDispatchService,
+    QueryOrdersUseCase,
   ],
 })
 export class OrdersModule {}

@@ -20,6 +20,8 @@ import { Tx, UnitOfWork } from '../../infra/database/unit-of-work';
 import { GatewayMetrics } from '../../infra/metrics/gateway-metrics';
 import { PositionRepository } from '../../positions/persistence/position.repository';
 import { OrderStatus } from '../../trading/order-status';
+import { replacementHolds } from '../../trading/order-replace';
+import { decideReplaced } from '../domain/order-replaced.decision';
 import {
   decideOrderUpdate,
   decideSubmitOutcome,
@@ -88,7 +90,9 @@ export class ApplyOrderUpdateUseCase {
   }
 
   async apply(r: OrderUpdateReport, opts: ApplyOptions = {}): Promise<ApplyResult> {
+    let replaced: { old: string; replacement: string } | null = null;
     const d: Decided = await this.uow.run(async (tx) => {
+      replaced = null;
       const order = await this.orders.lockForUpdate(tx, {
         clientOrderId: r.order.clientOrderId,
         brokerOrderId: r.order.id,
@@ -96,11 +100,22 @@ export class ApplyOrderUpdateUseCase {
       if (!order) return { outcome: 'unknown_order' as const };
       const position = mayRecordFill(order, r) ? await this.positions.lockOrCreate(tx, order.symbol) : null;
       const now = this.clock.now();
-      let decision = decideOrderUpdate({ order, position, report: r, now });
+      // The broker names the replacement by its own id: the local order that has it, if any yet.
+      const replacement =
+        r.order.status === 'replaced' && r.order.replacedBy && !order.replacedBy
+          ? ((await this.orders.findByBrokerOrderId(r.order.replacedBy))?.clientOrderId ?? null)
+          : null;
+      let decision = decideOrderUpdate({ order, position, report: r, now, replacement });
       if (decision.fill && !(await this.fills.insert(tx, decision.fill))) {
-        decision = decideOrderUpdate({ order, position, report: r, now, fillAlreadyRecorded: true });
+        decision = decideOrderUpdate({ order, position, report: r, now, fillAlreadyRecorded: true, replacement });
       }
       await this.write(tx, order.clientOrderId, decision, opts);
+      if (decision.outcome === 'applied' && order.replaces && decision.patch?.brokerOrderId) {
+        // A replacement the broker has: its old order was replaced (invariant 9 of the decision).
+        if (replacementHolds({ status: decision.status, brokerOrderId: decision.patch.brokerOrderId })) {
+          replaced = { old: order.replaces, replacement: order.clientOrderId };
+        }
+      }
       return decision;
     });
     if (d.outcome === 'unknown_order') return { outcome: d.outcome, fillsRecorded: 0 };
@@ -108,7 +123,31 @@ export class ApplyOrderUpdateUseCase {
     if (d.outcome === 'applied' && d.status !== d.previousStatus) this.metrics.orderStatus(d.status);
     // Events were written with the change: publish them now rather than at the next poll.
     if (d.outcome === 'applied') this.publisher.kick();
+    const done = replaced as { old: string; replacement: string } | null;
+    if (done) await this.recordReplaced(done.old, done.replacement, r.source);
     return { outcome: d.outcome, status: d.status, fillsRecorded: d.fill ? 1 : 0 };
+  }
+
+  /**
+   * The broker accepted `replacement` as the replacement of `clientOrderId`:
+   * the old order ends `replaced` with `replaced_by` (idempotent; see decideReplaced).
+   */
+  async recordReplaced(
+    clientOrderId: string,
+    replacement: string,
+    source: OrderUpdateReport['source'],
+  ): Promise<ApplyResult> {
+    const d: Decided = await this.uow.run(async (tx) => {
+      const order = await this.orders.lockForUpdate(tx, { clientOrderId });
+      if (!order) return { outcome: 'unknown_order' as const };
+      const decision = decideReplaced(order, replacement, source, this.clock.now());
+      await this.write(tx, clientOrderId, decision, {});
+      return decision;
+    });
+    if (d.outcome === 'unknown_order') return { outcome: d.outcome, fillsRecorded: 0 };
+    if (d.outcome === 'applied' && d.status !== d.previousStatus) this.metrics.orderStatus(d.status);
+    if (d.outcome === 'applied') this.publisher.kick();
+    return { outcome: d.outcome, status: d.status, fillsRecorded: 0 };
   }
 
   /** Writes a decision (its fill, if any, is already inserted). */
