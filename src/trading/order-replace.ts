@@ -23,7 +23,7 @@
 import { Decimal } from '../common/decimal';
 import { DomainError, FieldProblem, InputValidationError } from '../common/domain-error';
 import { NewOrder, Order, orderTermProblems, OrderTerms } from './order';
-import { OrderStatus, TimeInForce } from './order-status';
+import { ORDER_TYPES, OrderStatus, OrderType, TIME_IN_FORCE, TimeInForce } from './order-status';
 
 /** What a replace asks for; normalized decimal strings, every field optional. */
 export interface ReplaceRequest {
@@ -218,3 +218,61 @@ export function chainOf(old: Pick<NewOrder, 'clientOrderId' | 'metadata'>): { ro
 }
 
 export const replacementId = (root: string, n: number): string => `${root}-r${n}`;
+
+/** What a broker reports of a replacement order (the fields an adopted order row is made of). */
+export interface ReportedReplacement {
+  id: string;
+  clientOrderId: string;
+  symbol: string;
+  side: string;
+  type: string;
+  timeInForce: string;
+  qty: string | null;
+  limitPrice: string | null;
+  stopPrice: string | null;
+  trailPrice?: string | null;
+  trailPercent?: string | null;
+  createdAt: Date;
+}
+
+const STORABLE_ID = /^[A-Za-z0-9_.:-]{1,48}$/;
+
+/**
+ * The local row for a replacement the broker has and the books do not (its
+ * answer was never recorded): the broker's terms, the old order's strategy,
+ * `replaces` = the old order. Null when the broker's order cannot be held as
+ * one of the gateway's (then it stays an orphan, reported).
+ */
+export function adoptedReplacement(old: Order, r: ReportedReplacement): NewOrder | null {
+  if (!STORABLE_ID.test(r.clientOrderId) || r.symbol !== old.symbol || r.side !== old.side) return null;
+  if (
+    !(ORDER_TYPES as readonly string[]).includes(r.type) ||
+    !(TIME_IN_FORCE as readonly string[]).includes(r.timeInForce)
+  ) {
+    return null;
+  }
+  if (r.qty === null || !new Decimal(r.qty).isInteger() || !new Decimal(r.qty).gt(0)) return null;
+  const terms: OrderTerms = {
+    symbol: old.symbol,
+    side: old.side,
+    qty: new Decimal(r.qty).toFixed(),
+    orderType: r.type as OrderType,
+    limitPrice: r.limitPrice,
+    stopPrice: r.type === 'trailing_stop' ? null : r.stopPrice,
+    timeInForce: r.timeInForce as TimeInForce,
+    strategyId: old.strategyId,
+    trailPrice: r.trailPrice ?? null,
+    trailPercent: r.trailPrice != null ? null : (r.trailPercent ?? null),
+    extendedHours: old.extendedHours ?? false,
+  };
+  if (orderTermProblems(terms).length) return null;
+  const chain = chainOf(old);
+  return {
+    ...terms,
+    clientOrderId: r.clientOrderId,
+    status: 'submitted',
+    createdAt: r.createdAt,
+    metadata: { replace_chain: { root: chain.root, n: chain.n + 1 }, adopted_by: 'reconciliation' },
+    replaces: old.clientOrderId,
+  };
+}

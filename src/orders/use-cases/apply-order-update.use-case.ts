@@ -20,7 +20,7 @@ import { Tx, UnitOfWork } from '../../infra/database/unit-of-work';
 import { GatewayMetrics } from '../../infra/metrics/gateway-metrics';
 import { PositionRepository } from '../../positions/persistence/position.repository';
 import { OrderStatus } from '../../trading/order-status';
-import { replacementHolds } from '../../trading/order-replace';
+import { adoptedReplacement, replacementHolds } from '../../trading/order-replace';
 import { decideReplaced } from '../domain/order-replaced.decision';
 import {
   decideOrderUpdate,
@@ -126,6 +126,32 @@ export class ApplyOrderUpdateUseCase {
     const done = replaced as { old: string; replacement: string } | null;
     if (done) await this.recordReplaced(done.old, done.replacement, r.source);
     return { outcome: d.outcome, status: d.status, fillsRecorded: d.fill ? 1 : 0 };
+  }
+
+  /**
+   * Reconciliation found a replacement the broker has and the books do not
+   * (the broker took the replace, its answer was never recorded): it is
+   * recorded as the replacement of `replacedClientOrderId` (audited
+   * `order.replacement_adopted`), then the broker's report is applied to it,
+   * which ends the old order `replaced`. Null when the broker's order cannot
+   * be held as one of the gateway's (it stays an orphan).
+   */
+  async adoptReplacement(replacedClientOrderId: string, r: OrderUpdateReport): Promise<ApplyResult | null> {
+    const old = await this.orders.findByClientOrderId(replacedClientOrderId);
+    const draft = old ? adoptedReplacement(old, r.order) : null;
+    if (!draft) return null;
+    await this.orders.insertWithAudit(draft, {
+      action: 'order.replacement_adopted',
+      actor: `broker:${r.source}`,
+      details: {
+        replaces: replacedClientOrderId,
+        broker_order_id: r.order.id,
+        status: r.order.status,
+        qty: draft.qty,
+        order_type: draft.orderType,
+      },
+    });
+    return this.apply(r);
   }
 
   /**

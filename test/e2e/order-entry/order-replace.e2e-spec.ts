@@ -343,6 +343,42 @@ describe('PATCH /orders/{id} against the fake Alpaca, through the real SDK (e2e)
     expect(await detail('rpl-late-r1')).toMatchObject({ status: 'new', replaces: 'rpl-late' });
   });
 
+  it('reconciliation adopts a replacement the broker has and the books do not, and ends the old order replaced', async () => {
+    await rest('rpl-adopt', 'RPQ');
+    fake.silenceStream();
+    try {
+      // The replace reached the broker, but its answer was never recorded (a crash, another client).
+      const res = await fetch(`${fake.baseUrl}/v2/orders/${brokerIdOf('rpl-adopt')}`, {
+        method: 'PATCH',
+        headers: {
+          'APCA-API-KEY-ID': fake.keyId,
+          'APCA-API-SECRET-KEY': fake.secretKey,
+          'Content-Type': 'application/json',
+        },
+        body: JSON.stringify({ limit_price: '1.6', client_order_id: 'rpl-adopt-elsewhere' }),
+      });
+      expect(res.status).toBe(200);
+      const run = await t.http.post('/api/v1/reconciliation/run').set(auth).send({});
+      expect(run.status).toBe(200);
+    } finally {
+      fake.unsilenceStream();
+    }
+    expect(await detail('rpl-adopt')).toMatchObject({ status: 'replaced', replaced_by: 'rpl-adopt-elsewhere' });
+    expect(await detail('rpl-adopt-elsewhere')).toMatchObject({
+      status: 'new',
+      replaces: 'rpl-adopt',
+      limit_price: '1.6',
+      qty: 3,
+      strategy_id: (await detail('rpl-adopt')).strategy_id,
+    });
+    const orphans = await t.db.query(
+      `SELECT 1 FROM reconciliation_findings WHERE kind = 'orphan' AND client_order_id = 'rpl-adopt-elsewhere'`,
+    );
+    expect(orphans).toHaveLength(0);
+    const audit = await t.db.query(`SELECT action FROM audit_log WHERE client_order_id = 'rpl-adopt-elsewhere'`);
+    expect(audit.map((a: { action: string }) => a.action)).toContain('order.replacement_adopted');
+  });
+
   it('the broker refusing the replace (buying power) leaves the order working: 422 REPLACE_REJECTED', async () => {
     await rest('rpl-ref', 'RPR');
     fake.rejectNext(1, 'PATCH /v2/orders/:id');
