@@ -13,6 +13,7 @@ import { Strategies1764800000000 } from './1764800000000-strategies';
 import { OrderTypes1765000000000 } from './1765000000000-order-types';
 import { ExposureCounters1765300000000 } from './1765300000000-exposure-counters';
 import { StrategyDailyStats1765400000000 } from './1765400000000-strategy-daily-stats';
+import { OrderReplace1765100000000 } from './1765100000000-order-replace';
 
 export const MIGRATIONS = [
   InitialSchema1763700000000,
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   OrderTypes1765000000000,
   ExposureCounters1765300000000,
   StrategyDailyStats1765400000000,
+  OrderReplace1765100000000,
 ];

@@ -315,7 +315,11 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Replace an open order
+         * @description Replaces an order open at the broker (new, partially_filled, done_for_day) with new terms: qty, the prices of its type, the trail of a trailing stop, time_in_force. The replacement is a new order (its own client_order_id, `<first order of the chain>-r<n>` unless given; `replaces` = this order), checked on its new terms (a replace that only reduces the quantity or moves a price away from the market always passes), written ahead and sent as a replace. Once the broker accepts it this order ends `replaced` with `replaced_by`. Fills of this order stay with it; the replacement is for its own qty. Answers the replacement: 200 accepted by the broker, 202 outcome pending (follow GET /orders/{id} of the replacement).
+         */
+        patch: operations["OrderEntryController_replace"];
         trace?: never;
     };
     "/api/v1/orders/{client_order_id}/audit": {
@@ -1578,6 +1582,10 @@ export interface components {
             parent_order_id: string | null;
             /** @description Whole shares. */
             qty: number;
+            /** @description The client_order_id of this order's replacement, once the broker accepted it (status `replaced`). */
+            replaced_by: string | null;
+            /** @description The client_order_id of the order this one replaces. */
+            replaces: string | null;
             retry_count: number;
             /** Format: date-time */
             scheduled_time: string | null;
@@ -1682,6 +1690,16 @@ export interface components {
              * @example 10
              */
             qty: number;
+            /**
+             * @description Set once the broker accepted this order's replacement: that order's client_order_id.
+             * @example null
+             */
+            replaced_by: string | null;
+            /**
+             * @description The client_order_id of the order this one replaces (a replacement made by PATCH /orders/{id}).
+             * @example null
+             */
+            replaces: string | null;
             /** @enum {string} */
             side: "buy" | "sell";
             /**
@@ -1722,6 +1740,10 @@ export interface components {
             parent_order_id: string | null;
             /** @description Whole shares. */
             qty: number;
+            /** @description The client_order_id of this order's replacement, once the broker accepted it (status `replaced`). */
+            replaced_by: string | null;
+            /** @description The client_order_id of the order this one replaces. */
+            replaces: string | null;
             retry_count: number;
             /** Format: date-time */
             scheduled_time: string | null;
@@ -1943,6 +1965,33 @@ export interface components {
             /** @description A run has been asked for and not started yet. */
             run_pending: boolean;
             running: boolean;
+        };
+        ReplaceOrderRequestDto: {
+            /**
+             * @description The replacement's client_order_id (≤ 48 of A-Z a-z 0-9 _ . : -). Default: `<first order of the chain>-r<n>`. Send one to make a retried PATCH idempotent.
+             * @example my-order-001-v2
+             */
+            client_order_id?: string;
+            /**
+             * @description limit and stop_limit orders only.
+             * @example 149.5
+             */
+            limit_price?: (number | string) | null;
+            /**
+             * @description Whole shares (> 0): the replacement's quantity. Fills of the old order stay with it; absent, the replacement is for the old order's open (unfilled) quantity.
+             * @example 5
+             */
+            qty?: number | string;
+            /** @description stop and stop_limit orders only. */
+            stop_price?: (number | string) | null;
+            /** @enum {string} */
+            time_in_force?: "day" | "gtc" | "ioc" | "fok";
+            /** @description trailing_stop orders only: the new trail in the order's own unit (the broker's name for trail_price / trail_percent). */
+            trail?: (number | string) | null;
+            /** @description trailing_stop orders that trail by percent only (below 100). */
+            trail_percent?: (number | string) | null;
+            /** @description trailing_stop orders that trail by price only. */
+            trail_price?: (number | string) | null;
         };
         ResetCircuitBreakerDto: {
             /** @description Free text (up to 1000 characters). */
@@ -3912,6 +3961,136 @@ export interface operations {
                 };
             };
             /** @description DATABASE_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    OrderEntryController_replace: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The order's client_order_id. */
+                client_order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReplaceOrderRequestDto"];
+            };
+        };
+        responses: {
+            /** @description Replacement accepted by the broker (or a replay of the same replace) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderResponseDto"];
+                };
+            };
+            /** @description Replacement recorded; the broker outcome is not known yet (timeout, 429, or queued for the broker budget) */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderResponseDto"];
+                };
+            };
+            /** @description MALFORMED_JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description Missing or invalid API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PERMISSION_DENIED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description ORDER_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description ORDER_NOT_REPLACEABLE, CLIENT_ORDER_ID_UNAVAILABLE */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description VALIDATION_FAILED, NO_CHANGE, REPLACE_REJECTED, FAT_FINGER_MAX_QTY, MAX_POSITION_SIZE */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /**
+             * @description KILL_SWITCH_ENGAGED, CIRCUIT_BREAKER_TRIPPED, BROKER_UNAVAILABLE
+             *
+             *     SAFETY_STATE_UNAVAILABLE
+             */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -86,6 +86,8 @@ export interface BrokerReplaceRequest {
   qty?: string;
   limitPrice?: string;
   stopPrice?: string;
+  /** A trailing stop's new trail, in the unit the order has (trail_price or trail_percent): Alpaca's `trail`. */
+  trail?: string;
   timeInForce?: TimeInForce;
   /** client_order_id for the new order that a replace creates. */
   clientOrderId?: string;

@@ -120,6 +120,46 @@ export const ERROR_EXAMPLES = {
     summary: 'Unexpected (the detail is in the log only)',
     message: 'Internal error',
   },
+  ORDER_NOT_FOUND: {
+    status: 404,
+    summary: "Unknown, or outside the key's strategies",
+    message: 'No order with client_order_id 9467f0b30ecb46c52247b400',
+  },
+  ORDER_NOT_REPLACEABLE: {
+    status: 409,
+    summary: 'Not open at the broker, or already being replaced',
+    message:
+      'Order 9467f0b30ecb46c52247b400 cannot be replaced: its status is filled (only new, partially_filled and done_for_day orders at the broker can be replaced)',
+    details: { client_order_id: '9467f0b30ecb46c52247b400', status: 'filled' },
+  },
+  CLIENT_ORDER_ID_UNAVAILABLE: {
+    status: 409,
+    summary: 'The client_order_id cannot be used by this key',
+    message:
+      'client_order_id my-order-001-v2 cannot be used by this API key; send another client_order_id, or none to have one derived',
+    details: { client_order_id: 'my-order-001-v2' },
+  },
+  NO_CHANGE: {
+    status: 422,
+    summary: 'The replace changes nothing',
+    message: 'The replace changes nothing: the order already has these terms (its open qty is 10)',
+    details: {
+      client_order_id: '9467f0b30ecb46c52247b400',
+      fields: [{ field: 'body', problems: ['changes no term of the order'] }],
+    },
+  },
+  REPLACE_REJECTED: {
+    status: 422,
+    summary: 'The broker refused the replace; the order is unchanged',
+    message:
+      'The broker refused the replace of 9467f0b30ecb46c52247b400 (insufficient buying power); the order is unchanged and the replacement 9467f0b30ecb46c52247b400-r1 is rejected',
+    details: {
+      client_order_id: '9467f0b30ecb46c52247b400',
+      status: 'new',
+      replacement: '9467f0b30ecb46c52247b400-r1',
+      replacement_status: 'rejected',
+    },
+  },
   BROKER_UNAVAILABLE: {
     status: 503,
     summary: 'The broker cannot be reached',

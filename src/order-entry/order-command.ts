@@ -52,7 +52,8 @@ const BOOLEAN_RULE: FieldRule<string> = {
   message: 'must be a boolean (true or false)',
 };
 
-const RULES = {
+/** The field rules of an order request (a replace's body reuses them). */
+export const ORDER_FIELD_RULES = {
   symbol: SYMBOL_RULE,
   side: oneOfRule(ORDER_SIDES),
   qty: WHOLE_QUANTITY_RULE,
@@ -145,7 +146,7 @@ export class OrderCommand implements SubmitOrderCommand {
         if (DEFAULTS[field] !== undefined) v[field] = DEFAULTS[field];
         continue;
       }
-      const rule: FieldRule<string> = RULES[field];
+      const rule: FieldRule<string> = ORDER_FIELD_RULES[field];
       const value = rule.normalize(given);
       if (rule.isValid(value)) v[field] = value;
       // A bad order type given as `type` is named as the client wrote it.

@@ -9,6 +9,7 @@ import { PreTradeChecks } from '../risk/pipeline/pre-trade-checks.service';
 import { ReconciliationGateSource } from '../risk/pipeline/pre-trade-sources';
 import { RiskModule } from '../risk/risk.module';
 import { OrderEntryController } from './order-entry.controller';
+import { ReplaceOrderUseCase } from './replace-order.use-case';
 import { SubmitOrderUseCase } from './submit-order.use-case';
 
 /**
@@ -23,6 +24,7 @@ import { SubmitOrderUseCase } from './submit-order.use-case';
     { provide: ReconciliationGateSource, useExisting: ReconciliationGateService },
     PreTradeChecks,
     SubmitOrderUseCase,
+    ReplaceOrderUseCase,
   ],
   exports: [SubmitOrderUseCase, PreTradeChecks],
 })

@@ -52,7 +52,7 @@ import { OrderEventRepository } from '../events/persistence/order-event.reposito
 import { ExposureRepository, strategyLimitError } from '../orders/persistence/exposure.repository';
 import { OrderRepository } from '../orders/persistence/order.repository';
 import { PacedDispatchService } from '../orders/jobs/paced-dispatch.service';
-import { DispatchOutcome } from '../orders/use-cases/dispatch-order.use-case';
+import { DispatchOutcome, DispatchResult } from '../orders/use-cases/dispatch-order.use-case';
 import { Denial } from '../risk/pipeline/pre-trade-check';
 import {
   exposureBefore,
@@ -128,10 +128,10 @@ class Refused extends Error {
 }
 
 /** The format of derived ids (../trading/client-order-id.ts): a caller's id in it must be this order's own. */
-const DERIVED_ID_FORMAT = /^[0-9a-f]{24}$/;
+export const DERIVED_ID_FORMAT = /^[0-9a-f]{24}$/;
 
 /** The one answer for every client_order_id a key cannot use: it says nothing of what holds the id. */
-function unavailable(clientOrderId: string): ConflictError {
+export function unavailable(clientOrderId: string): ConflictError {
   return new ConflictError(
     'CLIENT_ORDER_ID_UNAVAILABLE',
     `client_order_id ${clientOrderId} cannot be used by this API key; send another client_order_id, or none to have one derived`,
@@ -211,30 +211,39 @@ export class SubmitOrderUseCase {
       this.metrics.orderStatus(order.status);
       if (dryRun) return { order, created: true, pending: false, message: 'Order logged (DRY_RUN mode)' };
       // Written ahead; now (outside any transaction) the broker.
-      const sent = await this.dispatcher.dispatchOrQueue(order);
-      if (!sent) return { order, created: true, pending: true, message: QUEUED_MESSAGE };
-      const message = sent.error
-        ? `${DISPATCH_MESSAGES[sent.outcome]}: ${sent.error.message}`
-        : DISPATCH_MESSAGES[sent.outcome];
-      if (sent.outcome === 'blocked' && sent.block) {
-        // Written, then kept from the broker by the re-check: the same 503 as a refusal, naming the order.
-        this.metrics.orderRejected(sent.block.denial.code);
-        throw new DomainError('unavailable', sent.block.denial.code, `${message}: ${sent.block.denial.message}`, {
-          client_order_id: order.clientOrderId,
-          status: sent.order.status,
-          ...sent.block.denial.details,
-        });
-      }
-      if (sent.outcome === 'failed') {
-        throw new DomainError('unavailable', 'BROKER_UNAVAILABLE', message, {
-          client_order_id: order.clientOrderId,
-          status: sent.order.status,
-        });
-      }
-      const pending = sent.outcome === 'unconfirmed' || sent.outcome === 'retry_scheduled';
-      return { order: sent.order, created: true, pending, message };
+      return (await this.send(order)).result;
     }
     return this.existing(draft, principal);
+  }
+
+  /**
+   * Dispatches a written-ahead order (a new one or a replacement) within the
+   * broker budget and answers what came of it: 503 when it was blocked or the broker refused the
+   * credentials, pending (202) when the outcome is not known yet or it queued.
+   */
+  async send(order: Order): Promise<{ sent: DispatchResult | null; result: SubmitOrderResult }> {
+    const sent = await this.dispatcher.dispatchOrQueue(order);
+    if (!sent) return { sent, result: { order, created: true, pending: true, message: QUEUED_MESSAGE } };
+    const message = sent.error
+      ? `${DISPATCH_MESSAGES[sent.outcome]}: ${sent.error.message}`
+      : DISPATCH_MESSAGES[sent.outcome];
+    if (sent.outcome === 'blocked' && sent.block) {
+      // Written, then kept from the broker by the re-check: the same 503 as a refusal, naming the order.
+      this.metrics.orderRejected(sent.block.denial.code);
+      throw new DomainError('unavailable', sent.block.denial.code, `${message}: ${sent.block.denial.message}`, {
+        client_order_id: order.clientOrderId,
+        status: sent.order.status,
+        ...sent.block.denial.details,
+      });
+    }
+    if (sent.outcome === 'failed') {
+      throw new DomainError('unavailable', 'BROKER_UNAVAILABLE', message, {
+        client_order_id: order.clientOrderId,
+        status: sent.order.status,
+      });
+    }
+    const pending = sent.outcome === 'unconfirmed' || sent.outcome === 'retry_scheduled';
+    return { sent, result: { order: sent.order, created: true, pending, message } };
   }
 
   /**

@@ -17,6 +17,8 @@ export function toOrderResponse(o: Order, message: string): OrderResponseDto {
     order_type: o.orderType,
     limit_price: o.limitPrice,
     created_at: o.createdAt.toISOString(),
+    replaces: o.replaces ?? null,
+    replaced_by: o.replacedBy ?? null,
     message,
   };
 }
@@ -50,6 +52,8 @@ export function toOrderDetail(o: Order): OrderDetailDto {
     slice_num: o.sliceNum,
     total_slices: o.totalSlices,
     scheduled_time: iso(o.scheduledTime),
+    replaces: o.replaces ?? null,
+    replaced_by: o.replacedBy ?? null,
   };
 }
 

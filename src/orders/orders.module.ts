@@ -47,6 +47,7 @@ import { QueryOrdersUseCase } from './use-cases/query-orders.use-case';
     CancelOrderUseCase,
     PacedDispatchService,
     ExposureCountersService,
+    QueryOrdersUseCase,
   ],
 })
 export class OrdersModule {}

@@ -31,7 +31,7 @@ const WORKING: OrderStatus[] = [
 const BROKER_TERMINAL: OrderStatus[] = ['filled', 'canceled', 'expired', 'rejected', 'replaced'];
 const GATEWAY_TERMINAL: OrderStatus[] = ['dry_run', 'failed', 'blocked_kill_switch', 'blocked_circuit_breaker'];
 /** Terminal statuses that a later fill may still turn into `filled`. */
-const LATE_FILL_ACCEPTED: OrderStatus[] = ['canceled', 'expired'];
+const LATE_FILL_ACCEPTED: OrderStatus[] = ['canceled', 'expired', 'replaced'];
 
 function phase(s: OrderStatus): number {
   if (s === 'pending_new') return 0;
@@ -187,7 +187,7 @@ describe('transition: the rules by name', () => {
     }
   });
 
-  it('accepts a fill that raced a cancel or an expiry, but not a partial fill', () => {
+  it('accepts a fill that raced a cancel, an expiry or a replace, but not a partial fill', () => {
     expect(transition('canceled', 'filled')).toEqual({ status: 'filled', applied: true });
     expect(transition('expired', 'filled')).toEqual({ status: 'filled', applied: true });
     expect(transition('canceled', 'partially_filled')).toEqual({
@@ -196,12 +196,13 @@ describe('transition: the rules by name', () => {
       reason: 'terminal',
     });
     expect(reason('expired', 'partially_filled')).toBe('terminal');
-    expect(reason('replaced', 'filled')).toBe('terminal');
+    expect(transition('replaced', 'filled')).toEqual({ status: 'filled', applied: true });
+    expect(reason('replaced', 'partially_filled')).toBe('terminal');
     expect(reason('rejected', 'filled')).toBe('terminal');
   });
 
   it('filled, rejected and the gateway outcomes never change', () => {
-    for (const t of ['filled', 'rejected', 'replaced', ...GATEWAY_TERMINAL] as OrderStatus[]) {
+    for (const t of ['filled', 'rejected', ...GATEWAY_TERMINAL] as OrderStatus[]) {
       expect(TRANSITIONS[t].size).toBe(0);
     }
   });

@@ -25,12 +25,14 @@
  *    the end of the order (they happen at real venues):
  *      canceled → filled   (the cancel was acknowledged, the execution was already in flight)
  *      expired  → filled   (likewise for an expiry at the end of the day/TIF)
+ *      replaced → filled   (the replace was accepted, the old order filled
+ *                           first and the broker rejects the replacement)
  *    `canceled/expired → partially_filled` is NOT a status change: an order
  *    canceled after a partial fill stays `canceled` (Alpaca reports exactly
  *    that: canceled with filled_qty > 0). Fills are applied by fill progress
  *    (fill-progress.ts) from the cumulative filled quantity whatever the
  *    status, so no fill is lost because a status report was refused.
- *    `replaced` is terminal for its id (follow replaced_by); `filled`,
+ *    `replaced` is terminal for its id (follow replaced_by) but for that fill; `filled`,
  *    `rejected` and the gateway's own outcomes never change.
  * 5. An unknown outcome is resolved only by the broker's word (docs/architecture.md#timeouts-are-not-rejections):
  *    the gateway's own outcomes (dry_run, failed, blocked_kill_switch,
@@ -305,7 +307,9 @@ export const TRANSITIONS: Readonly<Record<OrderStatus, ReadonlySet<OrderStatus>>
   canceled: set('filled'), // a fill that raced the cancel
   expired: set('filled'), // a fill that raced the expiry
   rejected: set(),
-  replaced: set(),
+  // A fill that raced the replace: the broker took the replace, but the old order filled first and the
+  // replacement is rejected (Alpaca: "if the old order fills first, the new one is rejected").
+  replaced: set('filled'),
   dry_run: set(),
   failed: set(),
   blocked_kill_switch: set(),

@@ -50,6 +50,8 @@ export interface NewOrder extends OrderTerms {
   scheduledTime?: Date | null;
   /** Why the order ended where it was written (a slice recorded blocked); absent or null otherwise. */
   errorMessage?: string | null;
+  /** The client_order_id of the order this one replaces (docs/order-lifecycle.md#replacing-an-order); absent or null otherwise. */
+  replaces?: string | null;
 }
 
 export interface Order extends NewOrder {
@@ -65,6 +67,8 @@ export interface Order extends NewOrder {
   sliceNum: number | null;
   totalSlices: number | null;
   scheduledTime: Date | null;
+  /** Set when the broker accepted this order's replacement: that order's client_order_id. */
+  replacedBy?: string | null;
 }
 
 /** The terms the cross-field rules read. */

@@ -193,7 +193,7 @@ const OTHER_CASES: Case[] = [
   { name: 'unknown route inside the API', path: '/api/v1/orderz', body: VALID, status: 404, code: 'NOT_FOUND' },
   { name: 'wrong method PUT on orders', method: 'put', body: VALID, status: 404, code: 'NOT_FOUND' },
   { name: 'wrong method DELETE on orders', method: 'delete', status: 404, code: 'NOT_FOUND' },
-  { name: 'wrong method PATCH on one order', method: 'patch', path: `${ORDERS}/abc`, status: 404, code: 'NOT_FOUND' },
+  { name: 'wrong method PUT on one order', method: 'put', path: `${ORDERS}/abc`, status: 404, code: 'NOT_FOUND' },
   // --- authentication -------------------------------------------------------
   { name: 'no API key', body: VALID, headers: {}, status: 401, code: 'UNAUTHENTICATED' },
   {

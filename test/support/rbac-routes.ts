@@ -50,6 +50,12 @@ export const RBAC_ROUTES: RbacRoute[] = [
     permission: 'VIEW_ORDERS',
   },
   {
+    route: 'PATCH /api/v1/orders/{client_order_id}',
+    path: '/api/v1/orders/rbac-matrix-1',
+    body: { qty: 2 },
+    permission: 'SUBMIT_ORDER',
+  },
+  {
     route: 'POST /api/v1/orders/{client_order_id}/cancel',
     path: '/api/v1/orders/rbac-matrix-1/cancel',
     permission: 'CANCEL_ORDER',

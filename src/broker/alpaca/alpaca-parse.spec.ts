@@ -330,4 +330,10 @@ describe('requests to Alpaca', () => {
     ).toEqual(expect.objectContaining({ limit_price: '151', client_order_id: 'eg-2', qty: undefined }));
     expect(() => toPatchOrderRequest({})).toThrow(AlpacaRequestError);
   });
+
+  it("sends a trailing stop's new trail as Alpaca's `trail`", () => {
+    expect(trading.PatchOrderRequestToJSON(toPatchOrderRequest({ trail: '2.50' }))).toEqual(
+      expect.objectContaining({ trail: '2.5' }),
+    );
+  });
 });

@@ -244,6 +244,7 @@ export function toPatchOrderRequest(req: BrokerReplaceRequest): trading.PatchOrd
   if (req.qty !== undefined) body.qty = requestDecimal(req.qty, 'qty', { positive: true });
   if (req.limitPrice !== undefined) body.limitPrice = requestDecimal(req.limitPrice, 'limitPrice', { positive: true });
   if (req.stopPrice !== undefined) body.stopPrice = requestDecimal(req.stopPrice, 'stopPrice', { positive: true });
+  if (req.trail !== undefined) body.trail = requestDecimal(req.trail, 'trail', { positive: true });
   if (req.timeInForce !== undefined) body.timeInForce = req.timeInForce;
   if (req.clientOrderId !== undefined) body.clientOrderId = req.clientOrderId;
   if (Object.keys(body).length === 0) throw new AlpacaRequestError('a replace must change something');

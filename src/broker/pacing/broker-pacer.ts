@@ -200,6 +200,8 @@ export class BrokerPacer {
           );
           break;
         }
+        // Closed while the hit was in flight: every waiter was already refused.
+        if (this.closed || !this.waiting.length) break;
         const i = nextToServe(this.waiting);
         const [w] = this.waiting.splice(i, 1);
         this.opts.metrics?.pacingWait(w.cls, (this.nowMs() - w.since) / 1000);

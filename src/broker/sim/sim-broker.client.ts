@@ -196,7 +196,7 @@ export class SimBrokerClient implements BrokerClient {
       timeInForce: req.timeInForce ?? old.timeInForce,
       qty: req.qty ?? leavesQty(old).toFixed(),
       limitPrice: req.limitPrice ?? old.limitPrice?.toFixed() ?? null,
-      ...replacedStop(old, req.stopPrice),
+      ...replacedStop(old, req.stopPrice, req.trail),
     });
     this.ex.checkRisk(terms, old);
 

@@ -145,18 +145,21 @@ export const NO_TRAIL = { trailPrice: null, trailPercent: null } as const;
 
 /**
  * A replacement's stop terms: a trailing stop's stop is the broker's to move,
- * so its replacement keeps the trail and starts a new mark; others take the
- * new stop or keep theirs.
+ * so its replacement keeps its trail's unit, takes the new `trail` value when
+ * one is given (Alpaca's `trail`) and starts a new mark; others take the new
+ * stop or keep theirs.
  */
 export function replacedStop(
   old: Pick<SimOrder, 'type' | 'stopPrice' | 'trailPrice' | 'trailPercent'>,
   stopPrice: string | undefined,
+  trail?: string,
 ): Pick<RawTerms, 'stopPrice' | 'trailPrice' | 'trailPercent'> {
   if (old.type !== 'trailing_stop') return { stopPrice: stopPrice ?? old.stopPrice?.toFixed() ?? null };
+  const inPrice = old.trailPrice !== null && old.trailPrice !== undefined;
   return {
     stopPrice: null,
-    trailPrice: old.trailPrice?.toFixed() ?? null,
-    trailPercent: old.trailPercent?.toFixed() ?? null,
+    trailPrice: inPrice ? (trail ?? old.trailPrice?.toFixed() ?? null) : null,
+    trailPercent: inPrice ? null : (trail ?? old.trailPercent?.toFixed() ?? null),
   };
 }
 

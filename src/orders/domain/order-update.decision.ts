@@ -26,6 +26,13 @@
  *    statuses the audit trail names, one audit row; every recorded fill
  *    writes one `order.fill` event (before the status event).
  * 8. `unchanged` means nothing at all is written.
+ * 9. Replaces (docs/order-lifecycle.md#replacing-an-order): an order ends
+ *    `replaced` on the broker's word, whichever comes first — the broker's
+ *    `replaced` report for it, or the broker's acceptance of its replacement
+ *    (`decideReplaced`) — and `replaced_by` names the replacement once it is
+ *    known locally; it is set once and never changed. Fills of the old order
+ *    stay with it, reported before or after it ended. Whatever the order in
+ *    which these arrive, the old and the new order end in the same state.
  */
 import type { AuditEntry } from '../../audit/audit-entry';
 import type { BrokerOrder } from '../../broker/broker-client.port';
@@ -57,6 +64,8 @@ export interface OrderPatch {
   errorMessage: string | null;
   retryCount: number;
   updatedAt: Date;
+  /** The replacement's client_order_id, when this change learns it (written once; absent leaves it). */
+  replacedBy?: string | null;
 }
 
 /** One row of the fills table. */
@@ -130,7 +139,7 @@ export const AUDITED_STATUSES: Partial<Record<OrderStatus, string>> = {
   blocked_circuit_breaker: 'order.blocked',
 };
 
-function unchanged(order: Order, warnings: string[] = []): OrderUpdateDecision {
+export function unchanged(order: Order, warnings: string[] = []): OrderUpdateDecision {
   return {
     outcome: 'unchanged',
     previousStatus: order.status,
@@ -173,6 +182,11 @@ export interface OrderUpdateInput {
   now: Date;
   /** The fill this decision proposed was found already recorded: decide without it. */
   fillAlreadyRecorded?: boolean;
+  /**
+   * When the report says the order was replaced: the client_order_id of the
+   * local order the broker names as its replacement (`replaced_by`), if known.
+   */
+  replacement?: string | null;
 }
 
 /**
@@ -248,7 +262,10 @@ export function decideOrderUpdate(input: OrderUpdateInput): OrderUpdateDecision 
   const next = reported ? transition(order.status, reported) : { status: order.status, applied: false };
   const status = next.applied ? next.status : order.status;
   const adoptsBrokerId = order.brokerOrderId === null && !!r.order.id;
-  if (status === order.status && !fill && !adoptsBrokerId) return unchanged(order, warnings);
+  const replacedBy =
+    status === 'replaced' && !order.replacedBy && input.replacement ? input.replacement : (order.replacedBy ?? null);
+  const learnsReplacement = replacedBy !== (order.replacedBy ?? null);
+  if (status === order.status && !fill && !adoptsBrokerId && !learnsReplacement) return unchanged(order, warnings);
 
   const patch: OrderPatch = {
     status,
@@ -260,6 +277,7 @@ export function decideOrderUpdate(input: OrderUpdateInput): OrderUpdateDecision 
     errorMessage: order.errorMessage,
     retryCount: order.retryCount,
     updatedAt: now,
+    ...(learnsReplacement ? { replacedBy } : {}),
   };
   const audit: AuditEntry[] = [];
   if (status !== order.status) {
@@ -269,7 +287,12 @@ export function decideOrderUpdate(input: OrderUpdateInput): OrderUpdateDecision 
       symbol: order.symbol,
       eventType: 'order.status',
       status,
-      payload: { previous_status: order.status, filled_qty: filledQty, source: r.source },
+      payload: {
+        previous_status: order.status,
+        filled_qty: filledQty,
+        source: r.source,
+        ...(status === 'replaced' ? { replaced_by: replacedBy } : {}),
+      },
       createdAt: now,
     });
     const action = AUDITED_STATUSES[status];
@@ -285,6 +308,7 @@ export function decideOrderUpdate(input: OrderUpdateInput): OrderUpdateDecision 
           broker_order_id: r.order.id,
           filled_qty: filledQty,
           filled_avg_price: filledAvgPrice,
+          ...(status === 'replaced' ? { replaced_by: replacedBy } : {}),
         },
       });
     }

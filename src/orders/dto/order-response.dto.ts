@@ -29,6 +29,22 @@ export class OrderResponseDto {
   @ApiProperty({ format: 'date-time' })
   created_at!: string;
 
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: null,
+    description: 'The client_order_id of the order this one replaces (a replacement made by PATCH /orders/{id}).',
+  })
+  replaces!: string | null;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: null,
+    description: "Set once the broker accepted this order's replacement: that order's client_order_id.",
+  })
+  replaced_by!: string | null;
+
   @ApiProperty({ example: 'Order logged (DRY_RUN mode)' })
   message!: string;
 }
@@ -64,6 +80,14 @@ export class OrderDetailDto {
   @ApiProperty({ type: 'integer', nullable: true }) slice_num!: number | null;
   @ApiProperty({ type: 'integer', nullable: true }) total_slices!: number | null;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) scheduled_time!: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'The client_order_id of the order this one replaces.' })
+  replaces!: string | null;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: "The client_order_id of this order's replacement, once the broker accepted it (status `replaced`).",
+  })
+  replaced_by!: string | null;
 }
 
 export class OrderListResponseDto {

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { Decimal } from '../../common/decimal';
 import { DataSource } from 'typeorm';
 import { prepared, sql, Tx } from '../../infra/database/unit-of-work';
 import { OPEN_STATUSES } from '../../trading/order-state-machine';
@@ -69,6 +70,21 @@ export interface CounterDrift {
   key: string;
   found: string;
   expected: string;
+}
+
+/** `exposure` without `order`, an open order (a replacement is judged as if the order it replaces were gone). */
+export function withoutOrder(
+  exposure: ExposureSnapshot,
+  order: { side: 'buy' | 'sell'; qty: string; filledQty: string },
+): ExposureSnapshot {
+  const open = Decimal.max(new Decimal(order.qty).minus(order.filledQty), 0);
+  const less = (v: string) => Decimal.max(new Decimal(v).minus(open), 0).toFixed();
+  return {
+    ...exposure,
+    openBuyQty: order.side === 'buy' ? less(exposure.openBuyQty) : exposure.openBuyQty,
+    openSellQty: order.side === 'sell' ? less(exposure.openSellQty) : exposure.openSellQty,
+    strategyOpenOrders: Math.max(exposure.strategyOpenOrders - 1, 0),
+  };
 }
 
 /**

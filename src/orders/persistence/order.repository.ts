@@ -35,21 +35,23 @@ interface OrderRow {
   slice_num: number | null;
   total_slices: number | null;
   scheduled_time: Date | null;
+  replaces: string | null;
+  replaced_by: string | null;
 }
 
 /** Every column an Order is read from, listed so statements keep their shape across migrations. */
 const COLUMNS = `seq, client_order_id, strategy_id, symbol, side, qty, order_type, limit_price, stop_price,
   time_in_force, status, broker_order_id, error_message, retry_count, created_at, updated_at, submitted_at,
   filled_at, filled_qty, filled_avg_price, metadata, parent_order_id, slice_num, total_slices, scheduled_time,
-  trail_price, trail_percent, extended_hours`;
+  trail_price, trail_percent, extended_hours, replaces, replaced_by`;
 
 /** The hot path: prepared once per connection (see `prepared` in infra/database/unit-of-work). */
 const INSERT_WITH_AUDIT = `WITH ins AS (
     INSERT INTO orders (client_order_id, strategy_id, symbol, side, qty, order_type, limit_price,
                         stop_price, time_in_force, status, metadata, created_at, updated_at,
                         trail_price, trail_percent, extended_hours,
-                        parent_order_id, slice_num, total_slices, scheduled_time, error_message)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $17, $18, $19, $20, $21, $22, $23, $24)
+                        parent_order_id, slice_num, total_slices, scheduled_time, error_message, replaces)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $17, $18, $19, $20, $21, $22, $23, $24, $26)
     ON CONFLICT (client_order_id) DO NOTHING
     RETURNING ${COLUMNS}
   ), audit AS (
@@ -69,7 +71,8 @@ export type OrderLifecycleChange = Pick<
   | 'errorMessage'
   | 'retryCount'
   | 'updatedAt'
->;
+> &
+  Partial<Pick<Order, 'replacedBy'>>;
 
 export interface OrderListFilter {
   statuses?: OrderStatus[];
@@ -136,6 +139,7 @@ export class OrderRepository {
       order.scheduledTime ?? null,
       order.errorMessage ?? null,
       audit.reasonCode ?? null,
+      order.replaces ?? null,
     ]);
     return rows.length ? { order: toOrder(rows[0]), created: true } : { order: null, created: false };
   }
@@ -188,7 +192,8 @@ export class OrderRepository {
     await sql(
       tx,
       `UPDATE orders SET status = $2, filled_qty = $3, filled_avg_price = $4, broker_order_id = $5,
-              submitted_at = $6, filled_at = $7, error_message = $8, retry_count = $9, updated_at = $10
+              submitted_at = $6, filled_at = $7, error_message = $8, retry_count = $9, updated_at = $10,
+              replaced_by = COALESCE($11, replaced_by)
         WHERE client_order_id = $1`,
       [
         clientOrderId,
@@ -201,8 +206,29 @@ export class OrderRepository {
         c.errorMessage,
         c.retryCount,
         c.updatedAt,
+        c.replacedBy ?? null,
       ],
     );
+  }
+
+  /**
+   * The replacements written for `clientOrderId` (any status), oldest first:
+   * the door reads them under the old order's row lock to refuse a second
+   * replace while one is in flight, and to number the next one.
+   */
+  async findReplacements(tx: Tx, clientOrderId: string): Promise<Order[]> {
+    const rows = await sql<OrderRow>(tx, `SELECT ${COLUMNS} FROM orders WHERE replaces = $1 ORDER BY seq`, [
+      clientOrderId,
+    ]);
+    return rows.map(toOrder);
+  }
+
+  /** Whether any order holds `clientOrderId` (scope-blind: for choosing a free id, never answered to a caller). */
+  async exists(tx: Tx, clientOrderId: string): Promise<boolean> {
+    const rows = await sql<{ one: number }>(tx, `SELECT 1 AS one FROM orders WHERE client_order_id = $1`, [
+      clientOrderId,
+    ]);
+    return rows.length > 0;
   }
 
   /**
@@ -392,5 +418,7 @@ function toOrder(r: OrderRow): Order {
     sliceNum: r.slice_num,
     totalSlices: r.total_slices,
     scheduledTime: r.scheduled_time,
+    replaces: r.replaces,
+    replacedBy: r.replaced_by,
   };
 }

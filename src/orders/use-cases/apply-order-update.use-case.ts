@@ -21,6 +21,8 @@ import { GatewayMetrics } from '../../infra/metrics/gateway-metrics';
 import { PositionState } from '../../positions/domain/position-math';
 import { PositionRepository } from '../../positions/persistence/position.repository';
 import { OrderStatus } from '../../trading/order-status';
+import { adoptedReplacement, replacementHolds } from '../../trading/order-replace';
+import { decideReplaced } from '../domain/order-replaced.decision';
 import {
   decideOrderUpdate,
   decideSubmitOutcome,
@@ -50,6 +52,9 @@ export interface ApplyResult {
 }
 
 type Decided = { outcome: 'unknown_order' } | OrderUpdateDecision;
+
+/** A report applied in a unit of work, and the replace it completed (recorded after the commit). */
+type Applied = { decided: Decided; replaced: { old: string; replacement: string } | null };
 
 @Injectable()
 export class ApplyOrderUpdateUseCase {
@@ -89,8 +94,8 @@ export class ApplyOrderUpdateUseCase {
   }
 
   async apply(r: OrderUpdateReport, opts: ApplyOptions = {}): Promise<ApplyResult> {
-    const d: Decided = await this.uow.run((tx) => this.applyIn(tx, r, opts, new Map()));
-    return this.after(d);
+    const applied = await this.uow.run((tx) => this.applyIn(tx, r, opts, new Map()));
+    return this.after(applied, r);
   }
 
   /**
@@ -104,15 +109,15 @@ export class ApplyOrderUpdateUseCase {
    */
   async applyMany(reports: OrderUpdateReport[]): Promise<ApplyResult[]> {
     if (reports.length === 1) return [await this.apply(reports[0])];
-    let decided: Decided[];
+    let applied: Applied[];
     try {
-      decided = await this.uow.run(async (tx) => {
+      applied = await this.uow.run(async (tx) => {
         await this.orders.lockMany(
           tx,
           reports.map((r) => r.order.clientOrderId),
         );
         const positions = new Map<string, PositionState>();
-        const out: Decided[] = [];
+        const out: Applied[] = [];
         for (const r of reports) out.push(await this.applyIn(tx, r, {}, positions));
         return out;
       });
@@ -122,7 +127,9 @@ export class ApplyOrderUpdateUseCase {
       for (const r of reports) results.push(await this.apply(r));
       return results;
     }
-    return decided.map((d) => this.after(d));
+    const results: ApplyResult[] = [];
+    for (let i = 0; i < applied.length; i++) results.push(await this.after(applied[i], reports[i]));
+    return results;
   }
 
   /** One report in `tx`: the order locked, the position locked (once per symbol per unit of work) when a fill is possible. */
@@ -131,34 +138,95 @@ export class ApplyOrderUpdateUseCase {
     r: OrderUpdateReport,
     opts: ApplyOptions,
     positions: Map<string, PositionState>,
-  ): Promise<Decided> {
+  ): Promise<Applied> {
     const order = await this.orders.lockForUpdate(tx, {
       clientOrderId: r.order.clientOrderId,
       brokerOrderId: r.order.id,
     });
-    if (!order) return { outcome: 'unknown_order' as const };
+    if (!order) return { decided: { outcome: 'unknown_order' as const }, replaced: null };
     let position: PositionState | null = null;
     if (mayRecordFill(order, r)) {
       position = positions.get(order.symbol) ?? (await this.positions.lockOrCreate(tx, order.symbol));
       positions.set(order.symbol, position);
     }
     const now = this.clock.now();
-    let decision = decideOrderUpdate({ order, position, report: r, now });
+    // The broker names the replacement by its own id: the local order that has it, if any yet.
+    const replacement =
+      r.order.status === 'replaced' && r.order.replacedBy && !order.replacedBy
+        ? ((await this.orders.findByBrokerOrderId(r.order.replacedBy))?.clientOrderId ?? null)
+        : null;
+    let decision = decideOrderUpdate({ order, position, report: r, now, replacement });
     if (decision.fill && !(await this.fills.insert(tx, decision.fill))) {
-      decision = decideOrderUpdate({ order, position, report: r, now, fillAlreadyRecorded: true });
+      decision = decideOrderUpdate({ order, position, report: r, now, fillAlreadyRecorded: true, replacement });
     }
     await this.write(tx, order.clientOrderId, decision, opts);
     if (decision.positionChange) positions.set(decision.positionChange.symbol, decision.positionChange.position);
-    return decision;
+    let replaced: Applied['replaced'] = null;
+    if (decision.outcome === 'applied' && order.replaces && decision.patch?.brokerOrderId) {
+      // A replacement the broker has: its old order was replaced (invariant 9 of the decision).
+      if (replacementHolds({ status: decision.status, brokerOrderId: decision.patch.brokerOrderId })) {
+        replaced = { old: order.replaces, replacement: order.clientOrderId };
+      }
+    }
+    return { decided: decision, replaced };
   }
 
-  private after(d: Decided): ApplyResult {
+  private async after({ decided: d, replaced }: Applied, r: OrderUpdateReport): Promise<ApplyResult> {
     if (d.outcome === 'unknown_order') return { outcome: d.outcome, fillsRecorded: 0 };
     for (const w of d.warnings) this.logger.warn(w);
     if (d.outcome === 'applied' && d.status !== d.previousStatus) this.metrics.orderStatus(d.status);
     // Events were written with the change: publish them now rather than at the next poll.
     if (d.outcome === 'applied') this.publisher.kick();
+    if (replaced) await this.recordReplaced(replaced.old, replaced.replacement, r.source);
     return { outcome: d.outcome, status: d.status, fillsRecorded: d.fill ? 1 : 0 };
+  }
+
+  /**
+   * Reconciliation found a replacement the broker has and the books do not
+   * (the broker took the replace, its answer was never recorded): it is
+   * recorded as the replacement of `replacedClientOrderId` (audited
+   * `order.replacement_adopted`), then the broker's report is applied to it,
+   * which ends the old order `replaced`. Null when the broker's order cannot
+   * be held as one of the gateway's (it stays an orphan).
+   */
+  async adoptReplacement(replacedClientOrderId: string, r: OrderUpdateReport): Promise<ApplyResult | null> {
+    const old = await this.orders.findByClientOrderId(replacedClientOrderId);
+    const draft = old ? adoptedReplacement(old, r.order) : null;
+    if (!draft) return null;
+    await this.orders.insertWithAudit(draft, {
+      action: 'order.replacement_adopted',
+      actor: `broker:${r.source}`,
+      details: {
+        replaces: replacedClientOrderId,
+        broker_order_id: r.order.id,
+        status: r.order.status,
+        qty: draft.qty,
+        order_type: draft.orderType,
+      },
+    });
+    return this.apply(r);
+  }
+
+  /**
+   * The broker accepted `replacement` as the replacement of `clientOrderId`:
+   * the old order ends `replaced` with `replaced_by` (idempotent; see decideReplaced).
+   */
+  async recordReplaced(
+    clientOrderId: string,
+    replacement: string,
+    source: OrderUpdateReport['source'],
+  ): Promise<ApplyResult> {
+    const d: Decided = await this.uow.run(async (tx) => {
+      const order = await this.orders.lockForUpdate(tx, { clientOrderId });
+      if (!order) return { outcome: 'unknown_order' as const };
+      const decision = decideReplaced(order, replacement, source, this.clock.now());
+      await this.write(tx, clientOrderId, decision, {});
+      return decision;
+    });
+    if (d.outcome === 'unknown_order') return { outcome: d.outcome, fillsRecorded: 0 };
+    if (d.outcome === 'applied' && d.status !== d.previousStatus) this.metrics.orderStatus(d.status);
+    if (d.outcome === 'applied') this.publisher.kick();
+    return { outcome: d.outcome, status: d.status, fillsRecorded: 0 };
   }
 
   /** Writes a decision (its fill, if any, is already inserted). */

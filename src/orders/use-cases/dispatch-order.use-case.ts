@@ -93,6 +93,10 @@ export class DispatchOrderUseCase {
    */
   private async safetyRecheck(order: Order): Promise<DispatchBlock | null> {
     if (order.status !== 'pending_new') return null;
+    // A replace that only takes risk off passed the door without the checks (a partial cancel, in effect).
+    if (order.replaces && (order.metadata.replace as { risk_reducing?: unknown } | undefined)?.risk_reducing === true) {
+      return null;
+    }
     const breaker = this.breaker.current();
     const strategy = this.strategies.current(order.strategyId);
     let reduceOnly = false;
@@ -143,23 +147,25 @@ export class DispatchOrderUseCase {
   private async send(order: Order): Promise<{ outcome: DispatchOutcome; error?: BrokerError; seen?: Order | null }> {
     const id = order.clientOrderId;
     try {
-      const ack = await this.timed('submit_order', () =>
-        this.broker.submitOrder(
-          {
-            clientOrderId: id,
-            symbol: order.symbol,
-            side: order.side,
-            qty: order.qty,
-            type: order.orderType,
-            timeInForce: order.timeInForce,
-            limitPrice: order.limitPrice,
-            stopPrice: order.stopPrice,
-            trailPrice: order.trailPrice ?? null,
-            trailPercent: order.trailPercent ?? null,
-            extendedHours: order.extendedHours ?? false,
-          },
-          { timeoutMs: this.config.broker.submitTimeoutMs },
-        ),
+      const ack = await this.timed(order.replaces ? 'replace_order' : 'submit_order', () =>
+        order.replaces
+          ? this.replaceAtBroker(order, order.replaces)
+          : this.broker.submitOrder(
+              {
+                clientOrderId: id,
+                symbol: order.symbol,
+                side: order.side,
+                qty: order.qty,
+                type: order.orderType,
+                timeInForce: order.timeInForce,
+                limitPrice: order.limitPrice,
+                stopPrice: order.stopPrice,
+                trailPrice: order.trailPrice ?? null,
+                trailPercent: order.trailPercent ?? null,
+                extendedHours: order.extendedHours ?? false,
+              },
+              { timeoutMs: this.config.broker.submitTimeoutMs },
+            ),
       );
       await this.updates.apply({ source: 'submit', order: ack, at: this.clock.now() });
       const seen = await this.honourCancelRequest(id, ack.id);
@@ -178,6 +184,25 @@ export class DispatchOrderUseCase {
         if (found) return { outcome: 'acknowledged' };
         await this.updates.recordSubmitOutcome(id, 'submitted_unconfirmed', { errorMessage: e.message });
         return { outcome: 'unconfirmed', error: e };
+      }
+      if (e.kind === 'rejected' && order.replaces) {
+        // The broker refused the replace: the old order's state is the broker's (it may have filled
+        // meanwhile). The replacement is rejected only when the broker did not take it after all.
+        if (await this.adoptRefusedReplacement(order, order.replaces).catch(() => false)) {
+          return { outcome: 'acknowledged' };
+        }
+        await this.updates.recordSubmitOutcome(id, 'rejected', {
+          errorMessage: e.message,
+          reasonCode: 'REPLACE_REJECTED',
+        });
+        return { outcome: 'rejected', error: e };
+      }
+      if ((e.kind === 'rejected' || e.kind === 'not_found') && order.replaces) {
+        await this.updates.recordSubmitOutcome(id, 'rejected', {
+          errorMessage: e.message,
+          reasonCode: 'REPLACE_REJECTED',
+        });
+        return { outcome: 'rejected', error: e };
       }
       if (e.kind === 'rejected') {
         await this.updates.recordSubmitOutcome(id, 'rejected', {
@@ -199,6 +224,50 @@ export class DispatchOrderUseCase {
       await this.updates.recordSubmitOutcome(id, 'submitted_unconfirmed', { errorMessage: e.message });
       return { outcome: 'unconfirmed', error: e };
     }
+  }
+
+  /**
+   * A replacement is sent as a replace of its old order at the broker (never
+   * as a new order: that would leave the old one working beside it), with the
+   * replacement's client_order_id, so a lost answer is resolved by looking the
+   * replacement up like any submission. The broker's answer is the new order;
+   * the old one then ends `replaced`.
+   */
+  private async replaceAtBroker(order: Order, oldId: string): Promise<BrokerOrder> {
+    const old = await this.orders.findByClientOrderId(oldId);
+    if (!old?.brokerOrderId) {
+      throw new BrokerError('rejected', `the order it replaces (${oldId}) is not known at the broker`);
+    }
+    const ack = await this.broker.replaceOrder(old.brokerOrderId, {
+      qty: order.qty,
+      ...(order.limitPrice !== null && order.limitPrice !== old.limitPrice ? { limitPrice: order.limitPrice } : {}),
+      ...(order.stopPrice !== null && order.stopPrice !== old.stopPrice ? { stopPrice: order.stopPrice } : {}),
+      ...(order.trailPrice != null && order.trailPrice !== old.trailPrice ? { trail: order.trailPrice } : {}),
+      ...(order.trailPercent != null && order.trailPercent !== old.trailPercent ? { trail: order.trailPercent } : {}),
+      ...(order.timeInForce !== old.timeInForce ? { timeInForce: order.timeInForce } : {}),
+      clientOrderId: order.clientOrderId,
+    });
+    await this.updates.recordReplaced(oldId, order.clientOrderId, 'submit');
+    return ack;
+  }
+
+  /**
+   * After the broker refused a replace: the old order's report is applied (a
+   * fill that won the race ends it). When the broker reports it replaced by
+   * this very replacement (an earlier attempt landed and its answer was lost),
+   * the replacement is adopted instead of rejected.
+   */
+  private async adoptRefusedReplacement(order: Order, oldId: string): Promise<boolean> {
+    const old = await this.orders.findByClientOrderId(oldId);
+    if (!old?.brokerOrderId) return false;
+    const report = await this.timed('get_order', () => this.broker.getOrder(old.brokerOrderId!));
+    if (!report) return false;
+    await this.updates.apply({ source: 'submit', order: report, at: this.clock.now() });
+    if (report.status !== 'replaced' || !report.replacedBy) return false;
+    const replacement = await this.timed('get_order', () => this.broker.getOrder(report.replacedBy!));
+    if (replacement?.clientOrderId !== order.clientOrderId) return false;
+    await this.updates.apply({ source: 'submit', order: replacement, at: this.clock.now() });
+    return true;
   }
 
   private async timed<T>(operation: string, call: () => Promise<T>): Promise<T> {

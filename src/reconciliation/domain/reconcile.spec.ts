@@ -171,3 +171,108 @@ describe('reconcileOrders (examples)', () => {
     ]);
   });
 });
+
+describe('reconcileOrders: replaces', () => {
+  const local = (over: Partial<LocalOrderView> = {}): LocalOrderView => ({
+    clientOrderId: 'c1',
+    brokerOrderId: 'b1',
+    symbol: 'AAPL',
+    side: 'buy',
+    qty: '10',
+    status: 'new',
+    filledQty: '0',
+    filledAvgPrice: null,
+    ...over,
+  });
+  const base = (over: Partial<OrderReconcileInput>): OrderReconcileInput => ({
+    localOrders: [],
+    brokerOrders: [],
+    isKnown: () => false,
+    brokerFills: [],
+    knownExecutionIds: new Set(),
+    ...over,
+  });
+  const replacedOld = { ...brokerOrder('b1', 'c1', 'AAPL', 'buy', '10', 'replaced', '0', null), replacedBy: 'b2' };
+  const replacement = (clientOrderId: string) => ({
+    ...brokerOrder('b2', clientOrderId, 'AAPL', 'buy', '6', 'new', '0', null),
+    replaces: 'b1',
+    createdAt: new Date(T0 + 1000),
+  });
+
+  it('an order the broker reports replaced ends replaced; its local replacement is adopted first, and is no orphan', () => {
+    const r = reconcileOrders(
+      base({
+        localOrders: [local(), local({ clientOrderId: 'c1-r1', brokerOrderId: null, status: 'pending_new', qty: '6' })],
+        brokerOrders: [replacedOld, replacement('c1-r1')],
+      }),
+    );
+    expect(r.corrections.map((c) => [c.kind, c.clientOrderId, c.order.status])).toEqual([
+      ['apply_status', 'c1-r1', 'new'],
+      ['apply_status', 'c1', 'replaced'],
+    ]);
+    expect(r.findings).toEqual([]);
+  });
+
+  it('a replacement the broker has but the books do not (its answer never recorded) is adopted, not an orphan', () => {
+    const r = reconcileOrders(
+      base({ localOrders: [local()], brokerOrders: [replacedOld, replacement('broker-generated-id')] }),
+    );
+    expect(r.findings.filter((f) => f.kind === 'orphan')).toEqual([]);
+    expect(r.corrections).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          kind: 'apply_status',
+          clientOrderId: 'c1',
+          order: expect.objectContaining({ status: 'replaced' }),
+        }),
+        expect.objectContaining({
+          kind: 'adopt_replacement',
+          clientOrderId: 'broker-generated-id',
+          replaces: 'c1',
+          order: expect.objectContaining({ id: 'b2', replaces: 'b1' }),
+        }),
+      ]),
+    );
+  });
+
+  it('a chain of replaces unknown locally is adopted link by link', () => {
+    const third = {
+      ...brokerOrder('b3', 'gen-3', 'AAPL', 'buy', '4', 'new', '0', null),
+      replaces: 'b2',
+      createdAt: new Date(T0 + 2000),
+    };
+    const r = reconcileOrders(
+      base({
+        localOrders: [local()],
+        brokerOrders: [third, replacedOld, { ...replacement('gen-2'), status: 'replaced', replacedBy: 'b3' }],
+      }),
+    );
+    expect(
+      r.corrections.filter((c) => c.kind === 'adopt_replacement').map((c) => [c.clientOrderId, c.replaces]),
+    ).toEqual([
+      ['gen-2', 'c1'],
+      ['gen-3', 'gen-2'],
+    ]);
+    expect(r.findings.filter((f) => f.kind === 'orphan')).toEqual([]);
+  });
+
+  it('a broker order replacing an order the gateway never had is still an orphan', () => {
+    const r = reconcileOrders(base({ brokerOrders: [{ ...replacement('x'), replaces: 'b-unknown' }] }));
+    expect(r.findings.map((f) => f.kind)).toEqual(['orphan']);
+    expect(r.corrections).toEqual([]);
+  });
+
+  it('once adopted, the same reports yield nothing more (convergence)', () => {
+    const r = reconcileOrders(
+      base({
+        localOrders: [
+          local({ status: 'replaced' }),
+          local({ clientOrderId: 'c1-r1', brokerOrderId: 'b2', status: 'new', qty: '6' }),
+        ],
+        brokerOrders: [replacedOld, replacement('c1-r1')],
+      }),
+    );
+    expect(r.corrections).toEqual([]);
+    expect(r.findings).toEqual([]);
+  });
+});

@@ -28,6 +28,14 @@
  *    and never cancelled here.
  * 7. Findings carry a deduplication key: the same orphan, fill or mismatch
  *    found in ten runs is one finding.
+ * 8. Replaces (docs/order-lifecycle.md#replacing-an-order): a local order the
+ *    broker reports `replaced` ends replaced (its replacement's correction,
+ *    which adopts the replacement's broker id, comes first, so `replaced_by`
+ *    can be named); a replacement known locally is never an orphan; a broker
+ *    order that `replaces` an order the gateway knows, but whose own ids are
+ *    unknown locally (the broker took the replace and its answer was never
+ *    recorded), is adopted as that order's replacement (`adopt_replacement`),
+ *    never reported as an orphan — the broker's word, not an invented order.
  */
 import { BrokerFill, BrokerOrder, BrokerPosition } from '../../broker/broker-client.port';
 import { exact, plain } from '../../common/decimal';
@@ -74,10 +82,16 @@ export interface Finding {
   broker: Record<string, unknown> | null;
 }
 
-/** A correction is always one broker report for applyOrderUpdate. */
+/**
+ * A correction is always one broker report for applyOrderUpdate; an
+ * `adopt_replacement` first records the broker's replacement order as a
+ * local order (`replaces` = the local order it replaced), then applies it.
+ */
 export interface Correction {
-  kind: 'apply_fill' | 'apply_status';
+  kind: 'apply_fill' | 'apply_status' | 'adopt_replacement';
   clientOrderId: string;
+  /** adopt_replacement: the client_order_id of the local order it replaced. */
+  replaces?: string;
   /** The order as the broker reports it (for a fill: cumulative after that execution). */
   order: BrokerOrder;
   execution: { executionId: string; qty: string; price: string } | null;
@@ -201,7 +215,11 @@ export function reconcileOrders(input: OrderReconcileInput): OrderReconcileResul
     });
   }
 
-  for (const local of input.localOrders) {
+  // Replacements first: adopting a replacement's broker id lets its old order's `replaced` name it.
+  const replacementsFirst = [...input.localOrders].sort(
+    (a, b) => Number(!matchReport(a, byId, byClientId)?.replaces) - Number(!matchReport(b, byId, byClientId)?.replaces),
+  );
+  for (const local of replacementsFirst) {
     if (GATEWAY_OUTCOMES.has(local.status) || isTerminal(local.status)) continue;
     const report = matchReport(local, byId, byClientId);
     if (!report) {
@@ -243,11 +261,44 @@ export function reconcileOrders(input: OrderReconcileInput): OrderReconcileResul
   }
 
   const seen = new Set<string>();
-  for (const o of input.brokerOrders) {
+  // Oldest first, so a chain of replaces the books never heard of is adopted link by link.
+  for (const o of [...input.brokerOrders].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())) {
     if (seen.has(o.id)) continue;
     seen.add(o.id);
     if (locals.has(o.clientOrderId) || localByBrokerId.has(o.id)) continue;
     if (input.isKnown({ clientOrderId: o.clientOrderId, brokerOrderId: o.id })) continue;
+    const replaced = o.replaces ? localByBrokerId.get(o.replaces) : undefined;
+    if (replaced && !GATEWAY_OUTCOMES.has(replaced.status)) {
+      const adopted: LocalOrderView = {
+        clientOrderId: o.clientOrderId,
+        brokerOrderId: o.id,
+        symbol: o.symbol,
+        side: o.side,
+        qty: o.qty ?? '0',
+        status: 'submitted',
+        filledQty: '0',
+        filledAvgPrice: null,
+      };
+      localByBrokerId.set(o.id, adopted);
+      corrections.push({
+        kind: 'adopt_replacement',
+        clientOrderId: o.clientOrderId,
+        replaces: replaced.clientOrderId,
+        order: o,
+        execution: null,
+        at: o.updatedAt ?? o.createdAt,
+        finding: {
+          kind: 'status_mismatch',
+          key: `status_mismatch:${o.clientOrderId}:adopted_replacement`,
+          symbol: o.symbol,
+          brokerOrderId: o.id,
+          clientOrderId: o.clientOrderId,
+          local: null,
+          broker: { status: o.status, replaces: o.replaces, replaced_client_order_id: replaced.clientOrderId },
+        },
+      });
+      continue;
+    }
     findings.push(orphanFinding(o));
   }
   return { corrections, findings };

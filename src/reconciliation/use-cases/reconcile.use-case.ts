@@ -18,7 +18,14 @@ import { ApplyOrderUpdateUseCase } from '../../orders/use-cases/apply-order-upda
 import { rebuildPosition } from '../../positions/domain/position-rebuild';
 import { PositionRepository } from '../../positions/persistence/position.repository';
 import { positionsAtQuietCut } from '../domain/position-cut';
-import { comparePositions, Correction, Finding, matchReport, reconcileOrders } from '../domain/reconcile';
+import {
+  comparePositions,
+  Correction,
+  Finding,
+  matchReport,
+  orphanFinding,
+  reconcileOrders,
+} from '../domain/reconcile';
 import { FindingsRepository } from '../persistence/findings.repository';
 import { LocalBooksRepository } from '../persistence/local-books.repository';
 import { ReconciliationMetrics } from '../reconciliation.metrics';
@@ -140,7 +147,14 @@ export class ReconcileUseCase {
     const open = mode === 'full' ? await this.books.openOrders() : [];
     const referenced = await this.books.ordersByIds(
       [...brokerOrders.values()].map((o) => o.clientOrderId),
-      [...new Set([...brokerOrders.keys(), ...fills.map((f) => f.brokerOrderId)])],
+      [
+        ...new Set([
+          ...brokerOrders.keys(),
+          ...fills.map((f) => f.brokerOrderId),
+          // The orders the broker's replacements replaced: a replacement of a known order is no orphan.
+          ...[...brokerOrders.values()].flatMap((o) => (o.replaces ? [o.replaces] : [])),
+        ]),
+      ],
     );
     const locals = new Map(open.map((o) => [o.clientOrderId, o]));
     for (const o of referenced) if (!locals.has(o.clientOrderId)) locals.set(o.clientOrderId, o);
@@ -233,6 +247,28 @@ export class ReconcileUseCase {
 
   private async applyCorrection(c: Correction, summary: RunSummary): Promise<void> {
     try {
+      if (c.kind === 'adopt_replacement') {
+        const adopted = await this.updates.adoptReplacement(c.replaces!, {
+          source: 'reconciliation',
+          order: c.order,
+          at: c.at,
+        });
+        if (!adopted) {
+          // Not an order the gateway can hold: reported as the orphan it is.
+          summary.orphans += 1;
+          await this.record(orphanFinding(c.order), null, summary);
+          return;
+        }
+        summary.statuses_applied += 1;
+        this.logger.warn({
+          msg: 'reconciliation adopted a replacement the broker has and the books did not',
+          client_order_id: c.clientOrderId,
+          broker_order_id: c.order.id,
+          replaces: c.replaces,
+        });
+        await this.record(c.finding, 'corrected', summary);
+        return;
+      }
       const res = await this.updates.apply(
         { source: 'reconciliation', order: c.order, at: c.at, execution: c.execution },
         c.kind === 'apply_fill' ? { onFillRecorded: (tx, symbol) => this.rebuildPosition(tx, symbol) } : {},

@@ -237,6 +237,15 @@ export class FakeOrderBook {
     if (b.time_in_force != null && (typeof b.time_in_force !== 'string' || !TIME_IN_FORCE.has(b.time_in_force))) {
       return validationError('invalid time_in_force');
     }
+    const trail = b.trail == null ? undefined : parseDecimal(b.trail);
+    if (b.trail != null && !(trail && trail.gt(0))) return validationError('invalid trail');
+    if (trail && old.type !== 'trailing_stop') return validationError('trail is only for trailing_stop orders');
+    if (limit && old.type !== 'limit' && old.type !== 'stop_limit') {
+      return validationError('limit_price is only for limit and stop_limit orders');
+    }
+    if (stop && old.type !== 'stop' && old.type !== 'stop_limit') {
+      return validationError('stop_price is only for stop and stop_limit orders');
+    }
     let clientOrderId: string;
     if (b.client_order_id == null) clientOrderId = uuidLike(GENERATED_CLIENT_ORDER_ID_KIND, this.seq.peek());
     else if (typeof b.client_order_id !== 'string' || b.client_order_id.length > 128) {
@@ -254,8 +263,9 @@ export class FakeOrderBook {
       notional: old.notional,
       limitPrice: limit ? limit.toFixed() : old.limit_price,
       stopPrice: stop ? stop.toFixed() : old.stop_price,
-      trailPrice: old.trail_price,
-      trailPercent: old.trail_percent,
+      // `trail` is the new value in the unit the order already has (trail_price or trail_percent).
+      trailPrice: trail && old.trail_price != null ? trail.toFixed() : old.trail_price,
+      trailPercent: trail && old.trail_price == null ? trail.toFixed() : old.trail_percent,
       extendedHours: old.extended_hours,
       positionIntent: old.position_intent,
       replaces: old.id,
