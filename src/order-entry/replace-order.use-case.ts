@@ -17,8 +17,8 @@
  *   `isRiskReducing`) passes without checks, under the kill switch too, like
  *   a partial cancel; any other is judged on its new terms against the
  *   exposure without the old order (the pair is one exposure, not two), the
- *   kill switch first. Until the broker confirms, the exposure counters hold
- *   both, so other orders are judged as if both could fill (the safe side);
+ *   kill switch first. Until the broker confirms, other orders see the pair
+ *   as the larger of its two open quantities (ExposureRepository);
  * - the broker's refusal leaves the old order as the broker reports it (a
  *   fill may have won the race) and ends the replacement `rejected`
  *   (audited); an ambiguous answer is a 202, resolved by the replacement's
@@ -35,10 +35,10 @@ import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Clock } from '../infra/clock/clock';
 import { UnitOfWork } from '../infra/database/unit-of-work';
 import { GatewayMetrics } from '../infra/metrics/gateway-metrics';
-import { ExposureRepository, strategyLimitError, withoutOrder } from '../orders/persistence/exposure.repository';
+import { ExposureRepository, strategyLimitError, withoutReplacedPair } from '../orders/persistence/exposure.repository';
 import { OrderRepository } from '../orders/persistence/order.repository';
 import { Denial } from '../risk/pipeline/pre-trade-check';
-import { exposureBefore, openOrdersDenial } from '../risk/pipeline/pre-trade-checks';
+import { openOrdersDenial } from '../risk/pipeline/pre-trade-checks';
 import { PreTradeChecks } from '../risk/pipeline/pre-trade-checks.service';
 import { differingTerms, NewOrder, Order } from '../trading/order';
 import {
@@ -136,10 +136,9 @@ export class ReplaceOrderUseCase {
         // Terms judged against the order as locked (a fill may have moved its open quantity).
         const draft = await this.freeReplacementId(tx, { ...base, ...replacementTerms(old, request).terms }, cmd);
         // The insert counts the replacement in its symbol's exposure counter (a trigger) and holds that
-        // row locked until the commit, as a new order's does (SubmitOrderUseCase.admit). Until the
-        // broker confirms, the old order is counted too: other orders see both (the safe side); this
-        // replacement is judged on the exposure without the old order, and its strategy's open-order
-        // slot is held to the limit plus the slot the old order gives back when it ends `replaced`.
+        // row locked until the commit, as a new order's does (SubmitOrderUseCase.admit). Its strategy's
+        // open-order slot is held to the limit plus the slot the old order gives back when it ends
+        // `replaced` (the pair is one order).
         const written = await this.orders.insertWithAudit(
           draft,
           {
@@ -160,18 +159,21 @@ export class ReplaceOrderUseCase {
           tx,
         );
         if (written.created && checked && inputs) {
+          // Live, the read counts the pair as the larger of its two open quantities (the replacement is
+          // in it, inserted above); the replacement is judged against the exposure without the pair.
           const exposure = dryRun
-            ? await this.exposure.read(draft.symbol, draft.strategyId)
-            : exposureBefore(
-                draft,
+            ? withoutReplacedPair(await this.exposure.read(draft.symbol, draft.strategyId), old, null)
+            : withoutReplacedPair(
                 await this.exposure.readHeld(
                   tx,
                   draft.symbol,
                   draft.strategyId,
                   this.checks.maxOpenOrdersPerStrategy + 1,
                 ),
+                old,
+                draft.qty,
               );
-          const denial = this.checks.decide(draft, inputs, withoutOrder(exposure, old));
+          const denial = this.checks.decide(draft, inputs, exposure);
           if (denial) throw new Refused(denial, draft);
         }
         if (written.created) {

@@ -9,6 +9,20 @@ import { ExposureSnapshot } from '../../risk/pipeline/pre-trade-checks';
 const OPEN_LIST = [...OPEN_STATUSES].map((s) => `'${s}'`).join(', ');
 
 /**
+ * A replacement still being sent and the open order it replaces are one
+ * exposure, not two: the counters hold both, and the read takes off the
+ * smaller of the two open quantities of each such pair, so the pair counts as
+ * the larger (the broker holds buying power for the larger of old and new
+ * during a replace). The pairs change only with their orders, whose writers
+ * update the symbol's counter row: under that row's lock the read is
+ * consistent. The strategy's open-order count keeps both (the safe side).
+ */
+const PAIRS = `SELECT SUM(LEAST(r.qty - r.filled_qty, o.qty - o.filled_qty)) FILTER (WHERE r.side = 'buy') AS buy,
+    SUM(LEAST(r.qty - r.filled_qty, o.qty - o.filled_qty)) FILTER (WHERE r.side = 'sell') AS sell
+  FROM orders r JOIN orders o ON o.client_order_id = r.replaces
+  WHERE r.symbol = $1 AND r.replaces IS NOT NULL AND r.status IN (${OPEN_LIST}) AND o.status IN (${OPEN_LIST})`;
+
+/**
  * The counters (migration 1765300000000): one row per symbol and one per
  * strategy, kept by triggers in the transaction of every order and position
  * change. Read in the transaction that inserted an order, they are rows that
@@ -16,10 +30,11 @@ const OPEN_LIST = [...OPEN_STATUSES].map((s) => `'${s}'`).join(', ');
  */
 const EXPOSURE = `SELECT
     COALESCE(s.position_qty, 0)::text AS position_qty,
-    COALESCE(s.open_buy_qty, 0)::text AS open_buy,
-    COALESCE(s.open_sell_qty, 0)::text AS open_sell,
+    (COALESCE(s.open_buy_qty, 0) - COALESCE(p.buy, 0))::text AS open_buy,
+    (COALESCE(s.open_sell_qty, 0) - COALESCE(p.sell, 0))::text AS open_sell,
     COALESCE((SELECT open_orders FROM strategy_exposure WHERE strategy_id = $2), 0)::int AS strategy_open
-  FROM (SELECT 1) one LEFT JOIN symbol_exposure s ON s.symbol = $1`;
+  FROM (SELECT 1) one LEFT JOIN symbol_exposure s ON s.symbol = $1
+  LEFT JOIN LATERAL (${PAIRS}) p ON true`;
 
 const EXPOSURE_HELD = `${EXPOSURE}
   CROSS JOIN (SELECT set_config('exposure.max_open_orders', $3, true)) limit_set`;
@@ -72,17 +87,25 @@ export interface CounterDrift {
   expected: string;
 }
 
-/** `exposure` without `order`, an open order (a replacement is judged as if the order it replaces were gone). */
-export function withoutOrder(
+/**
+ * `exposure` (as the read answers it, each replacement pair counted as the
+ * larger of its two open quantities) without the pair of `old` and its
+ * replacement of `replacementQty`: a replacement is judged as if the order it
+ * replaces were gone. With `replacementQty` null the replacement is not
+ * counted (DRY_RUN writes it `dry_run`): only `old` is taken off.
+ */
+export function withoutReplacedPair(
   exposure: ExposureSnapshot,
-  order: { side: 'buy' | 'sell'; qty: string; filledQty: string },
+  old: { side: 'buy' | 'sell'; qty: string; filledQty: string },
+  replacementQty: string | null,
 ): ExposureSnapshot {
-  const open = Decimal.max(new Decimal(order.qty).minus(order.filledQty), 0);
-  const less = (v: string) => Decimal.max(new Decimal(v).minus(open), 0).toFixed();
+  const oldOpen = Decimal.max(new Decimal(old.qty).minus(old.filledQty), 0);
+  const pair = replacementQty === null ? oldOpen : Decimal.max(oldOpen, replacementQty);
+  const less = (v: string) => Decimal.max(new Decimal(v).minus(pair), 0).toFixed();
   return {
     ...exposure,
-    openBuyQty: order.side === 'buy' ? less(exposure.openBuyQty) : exposure.openBuyQty,
-    openSellQty: order.side === 'sell' ? less(exposure.openSellQty) : exposure.openSellQty,
+    openBuyQty: old.side === 'buy' ? less(exposure.openBuyQty) : exposure.openBuyQty,
+    openSellQty: old.side === 'sell' ? less(exposure.openSellQty) : exposure.openSellQty,
     strategyOpenOrders: Math.max(exposure.strategyOpenOrders - 1, 0),
   };
 }
