@@ -11,6 +11,7 @@ import { SimBook1764500000000 } from './1764500000000-sim-book';
 import { Twap1764700000000 } from './1764700000000-twap';
 import { Strategies1764800000000 } from './1764800000000-strategies';
 import { OrderTypes1765000000000 } from './1765000000000-order-types';
+import { OrderClasses1765200000000 } from './1765200000000-order-classes';
 
 export const MIGRATIONS = [
   InitialSchema1763700000000,
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   Twap1764700000000,
   Strategies1764800000000,
   OrderTypes1765000000000,
+  OrderClasses1765200000000,
 ];

@@ -7,6 +7,10 @@
  * row, and the dispatch to the broker.
  *
  * Invariants:
+ * - an order with legs (bracket, oto, oco) is written with its leg rows and
+ *   their audit rows in the same unit of work; the checks judge the entry
+ *   alone (legs never add exposure), and an OCO must only reduce the position
+ *   it exits (422 otherwise);
  * - the order row and its audit row are written in one statement before any
  *   broker call (write-ahead), in the unit of work that read the exposure the
  *   checks judged, under the symbol and strategy locks (live trading): two
@@ -31,10 +35,10 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
 import { ActorContext } from '../audit/audit-entry';
 import { Principal } from '../auth/permission';
-import { ConflictError, DomainError, ForbiddenError } from '../common/domain-error';
+import { ConflictError, DomainError, ForbiddenError, InputValidationError } from '../common/domain-error';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Clock } from '../infra/clock/clock';
-import { UnitOfWork } from '../infra/database/unit-of-work';
+import { Tx, UnitOfWork } from '../infra/database/unit-of-work';
 import { GatewayMetrics } from '../infra/metrics/gateway-metrics';
 import { ExposureRepository } from '../orders/persistence/exposure.repository';
 import { OrderRepository } from '../orders/persistence/order.repository';
@@ -44,7 +48,7 @@ import { Denial } from '../risk/pipeline/pre-trade-check';
 import { ExposureSnapshot, isReduceOnly, OrderIntent } from '../risk/pipeline/pre-trade-checks';
 import { PreTradeChecks } from '../risk/pipeline/pre-trade-checks.service';
 import { generateClientOrderId } from '../trading/client-order-id';
-import { buildNewOrder, differingTerms, NewOrder, Order } from '../trading/order';
+import { buildLegOrders, buildNewOrder, differingTerms, NewOrder, Order } from '../trading/order';
 import { OrderCommand } from './order-command';
 
 /** What an entry point adds to an order besides its terms. */
@@ -67,6 +71,8 @@ export interface SubmitOrderResult {
   /** True when the broker's answer is not known yet (202): follow the order by id or events. */
   pending: boolean;
   message: string;
+  /** The legs of an order with legs (bracket, oto, oco), as they stand; empty (or absent) for a simple order. */
+  legs?: Order[];
 }
 
 const DISPATCH_MESSAGES: Record<DispatchOutcome, string> = {
@@ -114,6 +120,15 @@ function assertReduceOnly(draft: NewOrder, exposure: ExposureSnapshot): void {
   );
 }
 
+/** An OCO exits a position: with nothing (or not enough) to exit it is bad input, named on order_class. */
+function assertExit(draft: NewOrder, exposure: ExposureSnapshot): void {
+  if (isReduceOnly(draft, exposure)) return;
+  throw InputValidationError.field(
+    'order_class',
+    `oco is an exit: a ${draft.side} of ${draft.qty} ${draft.symbol} must reduce the position (${exposure.positionQty}, open ${draft.side} orders ${draft.side === 'sell' ? exposure.openSellQty : exposure.openBuyQty}) without going past flat`,
+  );
+}
+
 @Injectable()
 export class SubmitOrderUseCase {
   private readonly logger = new Logger('OrderEntry');
@@ -158,18 +173,25 @@ export class SubmitOrderUseCase {
       const own = generateClientOrderId({ ...draft, at: draft.createdAt, idempotencyKey: cmd.idempotencyKey });
       if (cmd.clientOrderId !== own) {
         const existing = await this.orders.findByClientOrderId(cmd.clientOrderId);
-        if (existing && principal.canAccessStrategy(existing.strategyId)) return this.existing(draft, principal);
+        if (existing && principal.canAccessStrategy(existing.strategyId)) {
+          const r = await this.existing(draft, principal);
+          return { ...r, legs: await this.orders.findLegs(r.order.clientOrderId) };
+        }
         this.metrics.orderRejected('CLIENT_ORDER_ID_UNAVAILABLE');
         throw unavailable(cmd.clientOrderId);
       }
     }
     const { order, created } = await this.admit(draft, principal, ctx, opts.reduceOnly === true);
+    const withLegs = async (r: Omit<SubmitOrderResult, 'legs'>): Promise<SubmitOrderResult> => ({
+      ...r,
+      legs: (r.order.orderClass ?? 'simple') === 'simple' ? [] : await this.orders.findLegs(r.order.clientOrderId),
+    });
     if (created && order) {
       this.metrics.orderStatus(order.status);
-      if (dryRun) return { order, created: true, pending: false, message: 'Order logged (DRY_RUN mode)' };
+      if (dryRun) return withLegs({ order, created: true, pending: false, message: 'Order logged (DRY_RUN mode)' });
       // Written ahead; now (outside any transaction) the broker.
       const sent = await this.dispatcher.dispatchOrQueue(order);
-      if (!sent) return { order, created: true, pending: true, message: QUEUED_MESSAGE };
+      if (!sent) return withLegs({ order, created: true, pending: true, message: QUEUED_MESSAGE });
       const message = sent.error
         ? `${DISPATCH_MESSAGES[sent.outcome]}: ${sent.error.message}`
         : DISPATCH_MESSAGES[sent.outcome];
@@ -189,9 +211,9 @@ export class SubmitOrderUseCase {
         });
       }
       const pending = sent.outcome === 'unconfirmed' || sent.outcome === 'retry_scheduled';
-      return { order: sent.order, created: true, pending, message };
+      return withLegs({ order: sent.order, created: true, pending, message });
     }
-    return this.existing(draft, principal);
+    return withLegs(await this.existing(draft, principal));
   }
 
   /**
@@ -200,24 +222,42 @@ export class SubmitOrderUseCase {
    * (a replay): then the insert finds it and the caller answers with it.
    */
   private async admit(draft: NewOrder, principal: Principal, ctx: ActorContext, reduceOnly: boolean): Promise<Insert> {
-    const insert = (tx?: Parameters<OrderRepository['insertWithAudit']>[2]) =>
+    const accepted = (o: NewOrder, tx?: Tx) =>
       this.orders.insertWithAudit(
-        draft,
+        o,
         {
           action: 'order.accepted',
           actor: ctx.actor,
           requestId: ctx.requestId,
           details: {
-            status: draft.status,
+            status: o.status,
             dry_run: this.config.dryRun,
-            qty: draft.qty,
-            side: draft.side,
-            order_type: draft.orderType,
+            qty: o.qty,
+            side: o.side,
+            order_type: o.orderType,
+            ...((o.orderClass ?? 'simple') !== 'simple' ? { order_class: o.orderClass } : {}),
+            ...(o.legType ? { leg_type: o.legType, parent_order_id: o.parentOrderId } : {}),
           },
         },
         tx,
       );
-    if (!this.checks.enabled) return insert();
+    const legs = buildLegOrders(draft);
+    // The entry and its legs are one write: all of them or none.
+    const withLegs = async (tx: Tx): Promise<Insert> => {
+      const written = await accepted(draft, tx);
+      if (written.created) for (const leg of legs) await accepted(leg, tx);
+      return written;
+    };
+    const insert = (tx?: Tx): Promise<Insert> =>
+      legs.length === 0 ? accepted(draft, tx) : tx ? withLegs(tx) : this.uow.run(withLegs);
+    const isOco = draft.orderClass === 'oco';
+    if (!this.checks.enabled) {
+      if (!isOco) return insert();
+      return this.uow.run(async (tx) => {
+        assertExit(draft, await this.exposure.lockAndRead(tx, draft.symbol, draft.strategyId));
+        return insert(tx);
+      });
+    }
     const early = this.checks.early();
     if (early) return this.refuse(draft, principal, ctx, early, insert);
 
@@ -228,12 +268,14 @@ export class SubmitOrderUseCase {
       if (this.config.dryRun) {
         // A dry_run order never opens exposure, so no lock is needed to keep two of them honest.
         const exposure = await this.dryRunExposure(intent);
+        if (isOco) assertExit(draft, exposure);
         if (reduceOnly) assertReduceOnly(draft, exposure);
         const denial = this.checks.decide(intent, inputs, exposure);
         outcome = denial ? { denial } : { written: await insert() };
       } else {
         outcome = await this.uow.run(async (tx) => {
           const exposure = await this.exposure.lockAndRead(tx, intent.symbol, intent.strategyId);
+          if (isOco) assertExit(draft, exposure);
           if (reduceOnly) assertReduceOnly(draft, exposure);
           const denial = this.checks.decide(intent, inputs, exposure);
           return denial ? { denial } : { written: await insert(tx) };
@@ -268,7 +310,7 @@ export class SubmitOrderUseCase {
   }
 
   /** The answer when the client_order_id was already taken: the same order (200), or a conflict. */
-  private async existing(draft: NewOrder, principal: Principal): Promise<SubmitOrderResult> {
+  private async existing(draft: NewOrder, principal: Principal): Promise<Omit<SubmitOrderResult, 'legs'>> {
     const existing = await this.orders.findByClientOrderId(draft.clientOrderId);
     if (!existing) {
       // Only possible if the row vanished between the two statements; orders are never deleted.

@@ -17,7 +17,7 @@ const EXPOSURE = `SELECT
     COALESCE(SUM(qty - filled_qty) FILTER (WHERE symbol = $1 AND side = 'sell'), 0)::text AS open_sell,
     COUNT(*) FILTER (WHERE strategy_id = $2)::int AS strategy_open
   FROM orders
-  WHERE status IN (${OPEN_LIST}) AND (symbol = $1 OR strategy_id = $2)`;
+  WHERE status IN (${OPEN_LIST}) AND (symbol = $1 OR strategy_id = $2) AND leg_type IS NULL`;
 
 /** A statement of its own: folded into the read, the planner may skip evaluating it when no order matches. */
 const LOCK = `SELECT pg_advisory_xact_lock(${SYMBOL_LOCK_SPACE}, hashtext($1)),
@@ -41,7 +41,9 @@ function toSnapshot(row: ExposureRow | undefined): ExposureSnapshot {
 
 /**
  * What an order's risk limits are checked against: the symbol's position and
- * open orders, and the strategy's open orders. The order-entry door locks and
+ * open orders, and the strategy's open orders. The legs of a bracket, OTO or
+ * OCO are not counted: they only ever exit what their entry (counted) opens,
+ * or, for an OCO, one of the pair exits what the OCO order (counted) exits. The order-entry door locks and
  * reads them in the unit of work that then inserts the order, holding an
  * advisory lock on the symbol and one on the strategy (always in that order,
  * so two of them cannot deadlock): two concurrent orders cannot both pass a

@@ -10,6 +10,13 @@
  *
  * The fills table's unique keys decide whether a fill is new: when the insert
  * finds it already recorded, the decision is taken again without it.
+ *
+ * Legs (bracket, oto, oco): a broker report of an entry that carries its legs
+ * is applied to the entry, then each leg to its own row (matched by the
+ * broker's leg id, else by its type, ../../trading/order-class.ts#matchLeg),
+ * which then holds the leg's broker id: later news of the leg by that id
+ * lands on it. The gateway's own word on an entry never sent (rejected,
+ * blocked, failed, canceled before it was sent) ends its legs alike.
  */
 import { Injectable, Logger } from '@nestjs/common';
 import { AuditRepository } from '../../audit/audit.repository';
@@ -20,6 +27,8 @@ import { Tx, UnitOfWork } from '../../infra/database/unit-of-work';
 import { GatewayMetrics } from '../../infra/metrics/gateway-metrics';
 import { PositionRepository } from '../../positions/persistence/position.repository';
 import { OrderStatus } from '../../trading/order-status';
+import { matchLeg } from '../../trading/order-class';
+import { isTerminal } from '../../trading/order-state-machine';
 import {
   decideOrderUpdate,
   decideSubmitOutcome,
@@ -70,7 +79,7 @@ export class ApplyOrderUpdateUseCase {
   async recordSubmitOutcome(
     clientOrderId: string,
     status: OrderStatus,
-    opts: SubmitOutcomeOptions = {},
+    opts: SubmitOutcomeOptions & { leg?: boolean } = {},
   ): Promise<ApplyResult> {
     const d: Decided = await this.uow.run(async (tx) => {
       const order = await this.orders.lockForUpdate(tx, { clientOrderId });
@@ -83,17 +92,61 @@ export class ApplyOrderUpdateUseCase {
     if (d.outcome === 'applied' && d.status !== d.previousStatus) {
       this.metrics.orderStatus(d.status);
       this.publisher.kick();
+      // An entry that ends without reaching the broker takes its (never sent) legs with it.
+      if (isTerminal(d.status) && !opts.leg) await this.endUnsentLegs(clientOrderId, d.status, opts);
     }
     return { outcome: d.outcome, status: d.status, fillsRecorded: 0 };
   }
 
+  private async endUnsentLegs(parentId: string, status: OrderStatus, opts: SubmitOutcomeOptions): Promise<void> {
+    for (const leg of await this.orders.findLegs(parentId)) {
+      if (leg.brokerOrderId || isTerminal(leg.status)) continue;
+      await this.recordSubmitOutcome(leg.clientOrderId, status, { ...opts, leg: true });
+    }
+  }
+
   async apply(r: OrderUpdateReport, opts: ApplyOptions = {}): Promise<ApplyResult> {
+    const result = await this.applyOne(r, opts);
+    if (result.outcome !== 'unknown_order' && r.order.legs?.length && result.clientOrderId) {
+      await this.applyLegs(result.clientOrderId, r, opts);
+    }
+    return { outcome: result.outcome, status: result.status, fillsRecorded: result.fillsRecorded };
+  }
+
+  /** Each leg the broker reported with its entry, onto its own row (a leg it cannot match is logged and left). */
+  private async applyLegs(parentId: string, r: OrderUpdateReport, opts: ApplyOptions): Promise<void> {
+    const local = await this.orders.findLegs(parentId);
+    const taken = new Set<string>();
+    for (const brokerLeg of r.order.legs ?? []) {
+      const leg = matchLeg(
+        brokerLeg,
+        local.filter((l) => !taken.has(l.clientOrderId)).map((l) => ({ ...l, legType: l.legType ?? 'take_profit' })),
+      );
+      if (!leg) {
+        this.logger.warn({
+          client_order_id: parentId,
+          msg: `broker leg ${brokerLeg.id} (${brokerLeg.type}) matches no leg`,
+        });
+        continue;
+      }
+      taken.add(leg.clientOrderId);
+      // The leg's news, under the gateway's id for it (the broker's client id for a leg is its own).
+      await this.applyOne(
+        { source: r.source, at: r.at, order: { ...brokerLeg, clientOrderId: leg.clientOrderId, legs: undefined } },
+        opts,
+      );
+    }
+  }
+
+  private async applyOne(r: OrderUpdateReport, opts: ApplyOptions): Promise<ApplyResult & { clientOrderId?: string }> {
+    let clientOrderId: string | undefined;
     const d: Decided = await this.uow.run(async (tx) => {
       const order = await this.orders.lockForUpdate(tx, {
         clientOrderId: r.order.clientOrderId,
         brokerOrderId: r.order.id,
       });
       if (!order) return { outcome: 'unknown_order' as const };
+      clientOrderId = order.clientOrderId;
       const position = mayRecordFill(order, r) ? await this.positions.lockOrCreate(tx, order.symbol) : null;
       const now = this.clock.now();
       let decision = decideOrderUpdate({ order, position, report: r, now });
@@ -108,7 +161,7 @@ export class ApplyOrderUpdateUseCase {
     if (d.outcome === 'applied' && d.status !== d.previousStatus) this.metrics.orderStatus(d.status);
     // Events were written with the change: publish them now rather than at the next poll.
     if (d.outcome === 'applied') this.publisher.kick();
-    return { outcome: d.outcome, status: d.status, fillsRecorded: d.fill ? 1 : 0 };
+    return { outcome: d.outcome, status: d.status, fillsRecorded: d.fill ? 1 : 0, clientOrderId };
   }
 
   /** Writes a decision (its fill, if any, is already inserted). */
