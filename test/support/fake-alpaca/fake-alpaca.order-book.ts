@@ -6,6 +6,14 @@
  * through `onAccepted`.
  *
  * A client_order_id is never reused, even after the order is canceled or replaced.
+ *
+ * Bracket / OTO / OCO (`order_class` with `take_profit` / `stop_loss`): one
+ * order carrying its legs. Each leg is an order of its own, with an id and a
+ * client_order_id the fake makes up (as Alpaca does), answered nested in the
+ * parent's `legs` (the POST answer, GET by id or client id, GET ?nested=true)
+ * and listed flat without `nested`. A bracket's or OTO's legs are `held`
+ * until the entry fills; an OCO is its take-profit limit with the stop-loss as
+ * its one leg, both working. Canceling the parent cancels its open legs.
  */
 import {
   ERR_DUPLICATE_CLIENT_ORDER_ID,
@@ -47,11 +55,16 @@ export interface NewOrderFields {
   extendedHours: boolean;
   positionIntent?: string;
   replaces?: string;
+  orderClass?: string;
+  /** A leg: held until its entry fills. */
+  status?: string;
 }
 
 type Query = URLSearchParams;
 
 const ORDER_TYPES = new Set(['market', 'limit', 'stop', 'stop_limit', 'trailing_stop']);
+const ORDER_CLASSES = new Set(['simple', '', 'bracket', 'oto', 'oco']);
+const LEG_ORDER_ID_KIND = 0x0a1e;
 const TIME_IN_FORCE = new Set(['day', 'gtc', 'opg', 'cls', 'ioc', 'fok']);
 const REPLACEABLE = new Set(['new', 'partially_filled', 'held', 'done_for_day']);
 const ORDER_ID_KIND = 0x0a1d;
@@ -62,6 +75,9 @@ export class FakeOrderBook {
   private readonly orderSeq = new Map<string, number>();
   private readonly byClientOrderId = new Map<string, string>();
   private readonly assetIds = new Map<string, string>();
+  /** An order with legs → its legs' ids (take-profit first); a leg → its parent. */
+  private readonly legIds = new Map<string, string[]>();
+  private readonly parentIds = new Map<string, string>();
 
   constructor(
     private readonly hooks: OrderBookHooks,
@@ -73,6 +89,44 @@ export class FakeOrderBook {
     this.orders.clear();
     this.orderSeq.clear();
     this.byClientOrderId.clear();
+    this.legIds.clear();
+    this.parentIds.clear();
+  }
+
+  /** The order as the wire shows it: its legs nested (fresh copies) when it has any. */
+  wire(o: WireOrder): WireOrder {
+    const out = clone(o);
+    const legs = this.legIds.get(o.id);
+    if (legs) out.legs = legs.map((id) => clone(this.orders.get(id)!));
+    return out;
+  }
+
+  /** The legs of an order (the stored orders themselves), take-profit first. */
+  legsOf(id: string): WireOrder[] {
+    return (this.legIds.get(id) ?? []).map((legId) => this.orders.get(legId)!);
+  }
+
+  /** A leg's parent (the stored order), if `id` is a leg. */
+  parentOf(id: string): WireOrder | undefined {
+    const parent = this.parentIds.get(id);
+    return parent === undefined ? undefined : this.orders.get(parent);
+  }
+
+  /**
+   * The order that is cancelled when `id` executes: its OCO sibling. For a
+   * bracket's leg, the other leg; for an OCO's parent, its leg; for an OCO's
+   * leg, the parent.
+   */
+  ocoSiblingOf(id: string): WireOrder | undefined {
+    const o = this.orders.get(id);
+    if (!o) return undefined;
+    const parent = this.parentOf(id);
+    if (parent) {
+      if (parent.order_class === 'oco') return parent;
+      if (parent.order_class === 'bracket') return this.legsOf(parent.id).find((l) => l.id !== id);
+      return undefined;
+    }
+    return o.order_class === 'oco' ? this.legsOf(id)[0] : undefined;
   }
 
   // --- inspection --------------------------------------------------------------
@@ -88,7 +142,7 @@ export class FakeOrderBook {
 
   order(id: string): WireOrder | undefined {
     const o = this.orders.get(id);
-    return o && clone(o);
+    return o && this.wire(o);
   }
 
   orderByClientOrderId(clientOrderId: string): WireOrder | undefined {
@@ -140,6 +194,8 @@ export class FakeOrderBook {
       clientOrderId = b.client_order_id;
     }
     if (this.byClientOrderId.has(clientOrderId)) return { status: 422, body: ERR_DUPLICATE_CLIENT_ORDER_ID };
+    const legs = this.parseLegs(b);
+    if ('status' in legs) return legs;
 
     const order = this.newOrder({
       clientOrderId,
@@ -155,9 +211,92 @@ export class FakeOrderBook {
       trailPercent: trailPercent ? trailPercent.toFixed() : null,
       extendedHours: b.extended_hours === true,
       positionIntent: typeof b.position_intent === 'string' ? b.position_intent : undefined,
+      orderClass: legs.orderClass,
     });
+    this.addLegs(order, legs);
     this.hooks.onAccepted(order.id);
-    return { status: 200, body: clone(order) };
+    return { status: 200, body: this.wire(order) };
+  }
+
+  /** order_class with take_profit / stop_loss, checked as Alpaca does (the order's own fields are checked above). */
+  private parseLegs(
+    b: Record<string, unknown>,
+  ):
+    | { orderClass: string; takeProfit: string | null; stopLoss: { stop: string; limit: string | null } | null }
+    | WireResponse {
+    const orderClass = b.order_class == null || b.order_class === '' ? 'simple' : b.order_class;
+    if (typeof orderClass !== 'string' || !ORDER_CLASSES.has(orderClass)) return validationError('invalid order_class');
+    const tpRaw = b.take_profit as Record<string, unknown> | undefined | null;
+    const slRaw = b.stop_loss as Record<string, unknown> | undefined | null;
+    if (orderClass === 'simple') {
+      return { orderClass, takeProfit: null, stopLoss: null };
+    }
+    const tp = tpRaw == null ? undefined : parseDecimal(tpRaw.limit_price);
+    const stop = slRaw == null ? undefined : parseDecimal(slRaw.stop_price);
+    const slLimit = slRaw?.limit_price == null ? undefined : parseDecimal(slRaw.limit_price);
+    if (tpRaw != null && !(tp && tp.gt(0))) return validationError('take_profit.limit_price must be > 0');
+    if (slRaw != null && !(stop && stop.gt(0))) return validationError('stop_loss.stop_price must be > 0');
+    if (slRaw?.limit_price != null && !(slLimit && slLimit.gt(0))) {
+      return validationError('stop_loss.limit_price must be > 0');
+    }
+    if ((orderClass === 'bracket' || orderClass === 'oco') && (!tp || !stop)) {
+      return validationError(`${orderClass} orders require take_profit and stop_loss`);
+    }
+    if (orderClass === 'oto' && !tp === !stop)
+      return validationError('oto orders require one of take_profit or stop_loss');
+    if (orderClass === 'oco' && b.type !== 'limit') return validationError('oco orders must be limit orders');
+    if (b.time_in_force !== 'day' && b.time_in_force !== 'gtc') {
+      return validationError('bracket/oto/oco orders must be day or gtc');
+    }
+    return {
+      orderClass,
+      takeProfit: tp ? tp.toFixed() : null,
+      stopLoss: stop ? { stop: stop.toFixed(), limit: slLimit ? slLimit.toFixed() : null } : null,
+    };
+  }
+
+  /** Stores the legs of a fresh order: on the exit side (an OCO's own side), held until a bracket/OTO entry fills. */
+  private addLegs(
+    parent: WireOrder,
+    legs: { orderClass: string; takeProfit: string | null; stopLoss: { stop: string; limit: string | null } | null },
+  ): void {
+    if (legs.orderClass === 'simple') return;
+    const oco = legs.orderClass === 'oco';
+    const side = oco ? parent.side : parent.side === 'buy' ? 'sell' : 'buy';
+    const fields = {
+      symbol: parent.symbol,
+      side,
+      timeInForce: parent.time_in_force,
+      qty: parent.qty,
+      notional: null,
+      trailPrice: null,
+      trailPercent: null,
+      extendedHours: false,
+      orderClass: legs.orderClass,
+      status: oco ? 'new' : 'held',
+    };
+    const ids: string[] = [];
+    if (legs.takeProfit && !oco) {
+      const clientOrderId = uuidLike(LEG_ORDER_ID_KIND, this.seq.peek());
+      ids.push(
+        this.newOrder({ ...fields, clientOrderId, type: 'limit', limitPrice: legs.takeProfit, stopPrice: null }).id,
+      );
+    }
+    if (legs.stopLoss) {
+      const clientOrderId = uuidLike(LEG_ORDER_ID_KIND, this.seq.peek());
+      const type = legs.stopLoss.limit ? 'stop_limit' : 'stop';
+      ids.push(
+        this.newOrder({
+          ...fields,
+          clientOrderId,
+          type,
+          limitPrice: legs.stopLoss.limit,
+          stopPrice: legs.stopLoss.stop,
+        }).id,
+      );
+    }
+    this.legIds.set(parent.id, ids);
+    for (const id of ids) this.parentIds.set(id, parent.id);
   }
 
   get(id: string): WireResponse {
@@ -185,8 +324,10 @@ export class FakeOrderBook {
     if (after === null || until === null) return validationError('invalid timestamp');
     const symbols = query.get('symbols')?.split(',').filter(Boolean);
     const side = query.get('side');
+    const nested = query.get('nested') === 'true';
 
     let rows = [...this.orders.values()].filter((o) => {
+      if (nested && this.parentIds.has(o.id)) return false; // nested under its parent
       if (status === 'open' && !isOpen(o)) return false;
       if (status === 'closed' && isOpen(o)) return false;
       if (symbols && symbols.length > 0 && !symbols.includes(o.symbol)) return false;
@@ -197,7 +338,10 @@ export class FakeOrderBook {
       return true;
     });
     rows = this.sortBySubmission(rows, direction);
-    return { status: 200, body: rows.slice(0, Math.min(limit, 500)).map(clone) };
+    return {
+      status: 200,
+      body: rows.slice(0, Math.min(limit, 500)).map((o) => (nested ? this.wire(o) : clone(o))),
+    };
   }
 
   cancel(id: string): WireResponse {
@@ -206,6 +350,11 @@ export class FakeOrderBook {
     if (!isOpen(o)) return { status: 422, body: { code: 42210000, message: 'order is not cancelable' } };
     this.markCanceled(o);
     return { status: 204 };
+  }
+
+  /** Cancels an order still open (an OCO sibling, a canceled entry's leg); no-op otherwise. */
+  cancelIfOpen(o: WireOrder): void {
+    if (isOpen(o)) this.markCanceled(o);
   }
 
   cancelAll(): WireResponse {
@@ -278,7 +427,7 @@ export class FakeOrderBook {
     const n = this.seq.next();
     const now = rfc3339(this.hooks.now());
     const order: WireOrder = {
-      id: uuidLike(ORDER_ID_KIND, n),
+      id: uuidLike(f.status === undefined ? ORDER_ID_KIND : LEG_ORDER_ID_KIND, n),
       client_order_id: f.clientOrderId,
       created_at: now,
       updated_at: now,
@@ -297,7 +446,7 @@ export class FakeOrderBook {
       qty: f.qty,
       filled_qty: '0',
       filled_avg_price: null,
-      order_class: 'simple',
+      order_class: f.orderClass ?? 'simple',
       order_type: f.type,
       type: f.type,
       side: f.side,
@@ -307,7 +456,7 @@ export class FakeOrderBook {
       trail_price: f.trailPrice,
       trail_percent: f.trailPercent,
       hwm: null,
-      status: 'new',
+      status: f.status ?? 'new',
       extended_hours: f.extendedHours,
       legs: null,
       expires_at: null,
@@ -326,6 +475,8 @@ export class FakeOrderBook {
     o.updated_at = now;
     const snapshot = clone(o);
     this.hooks.schedule(() => this.hooks.emit({ event: 'canceled', order: snapshot, timestamp: now }), 0);
+    // As Alpaca: an entry's (or an OCO's) open legs go with it.
+    for (const leg of this.legsOf(o.id)) this.cancelIfOpen(leg);
   }
 
   /** The asset id Alpaca gives a symbol: stable for the life of the server (reset keeps it). */
