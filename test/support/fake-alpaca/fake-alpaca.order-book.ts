@@ -33,6 +33,7 @@ import {
   type ExchangeHooks,
   type Sequence,
 } from './fake-alpaca.values';
+import { legOrders, parseLegs, type WireLegs } from './fake-alpaca.legs';
 
 export interface OrderBookHooks extends ExchangeHooks {
   /** An order was accepted (submitted, replacing another, or closing a position): the exchange takes it from here. */
@@ -63,7 +64,6 @@ export interface NewOrderFields {
 type Query = URLSearchParams;
 
 const ORDER_TYPES = new Set(['market', 'limit', 'stop', 'stop_limit', 'trailing_stop']);
-const ORDER_CLASSES = new Set(['simple', '', 'bracket', 'oto', 'oco']);
 const LEG_ORDER_ID_KIND = 0x0a1e;
 const TIME_IN_FORCE = new Set(['day', 'gtc', 'opg', 'cls', 'ioc', 'fok']);
 const REPLACEABLE = new Set(['new', 'partially_filled', 'held', 'done_for_day']);
@@ -194,7 +194,7 @@ export class FakeOrderBook {
       clientOrderId = b.client_order_id;
     }
     if (this.byClientOrderId.has(clientOrderId)) return { status: 422, body: ERR_DUPLICATE_CLIENT_ORDER_ID };
-    const legs = this.parseLegs(b);
+    const legs = parseLegs(b);
     if ('status' in legs) return legs;
 
     const order = this.newOrder({
@@ -218,83 +218,12 @@ export class FakeOrderBook {
     return { status: 200, body: this.wire(order) };
   }
 
-  /** order_class with take_profit / stop_loss, checked as Alpaca does (the order's own fields are checked above). */
-  private parseLegs(
-    b: Record<string, unknown>,
-  ):
-    | { orderClass: string; takeProfit: string | null; stopLoss: { stop: string; limit: string | null } | null }
-    | WireResponse {
-    const orderClass = b.order_class == null || b.order_class === '' ? 'simple' : b.order_class;
-    if (typeof orderClass !== 'string' || !ORDER_CLASSES.has(orderClass)) return validationError('invalid order_class');
-    const tpRaw = b.take_profit as Record<string, unknown> | undefined | null;
-    const slRaw = b.stop_loss as Record<string, unknown> | undefined | null;
-    if (orderClass === 'simple') {
-      return { orderClass, takeProfit: null, stopLoss: null };
-    }
-    const tp = tpRaw == null ? undefined : parseDecimal(tpRaw.limit_price);
-    const stop = slRaw == null ? undefined : parseDecimal(slRaw.stop_price);
-    const slLimit = slRaw?.limit_price == null ? undefined : parseDecimal(slRaw.limit_price);
-    if (tpRaw != null && !(tp && tp.gt(0))) return validationError('take_profit.limit_price must be > 0');
-    if (slRaw != null && !(stop && stop.gt(0))) return validationError('stop_loss.stop_price must be > 0');
-    if (slRaw?.limit_price != null && !(slLimit && slLimit.gt(0))) {
-      return validationError('stop_loss.limit_price must be > 0');
-    }
-    if ((orderClass === 'bracket' || orderClass === 'oco') && (!tp || !stop)) {
-      return validationError(`${orderClass} orders require take_profit and stop_loss`);
-    }
-    if (orderClass === 'oto' && !tp === !stop)
-      return validationError('oto orders require one of take_profit or stop_loss');
-    if (orderClass === 'oco' && b.type !== 'limit') return validationError('oco orders must be limit orders');
-    if (b.time_in_force !== 'day' && b.time_in_force !== 'gtc') {
-      return validationError('bracket/oto/oco orders must be day or gtc');
-    }
-    return {
-      orderClass,
-      takeProfit: tp ? tp.toFixed() : null,
-      stopLoss: stop ? { stop: stop.toFixed(), limit: slLimit ? slLimit.toFixed() : null } : null,
-    };
-  }
-
-  /** Stores the legs of a fresh order: on the exit side (an OCO's own side), held until a bracket/OTO entry fills. */
-  private addLegs(
-    parent: WireOrder,
-    legs: { orderClass: string; takeProfit: string | null; stopLoss: { stop: string; limit: string | null } | null },
-  ): void {
+  /** Stores the legs of a fresh order (fake-alpaca.legs.ts) and links them to it. */
+  private addLegs(parent: WireOrder, legs: WireLegs): void {
     if (legs.orderClass === 'simple') return;
-    const oco = legs.orderClass === 'oco';
-    const side = oco ? parent.side : parent.side === 'buy' ? 'sell' : 'buy';
-    const fields = {
-      symbol: parent.symbol,
-      side,
-      timeInForce: parent.time_in_force,
-      qty: parent.qty,
-      notional: null,
-      trailPrice: null,
-      trailPercent: null,
-      extendedHours: false,
-      orderClass: legs.orderClass,
-      status: oco ? 'new' : 'held',
-    };
-    const ids: string[] = [];
-    if (legs.takeProfit && !oco) {
-      const clientOrderId = uuidLike(LEG_ORDER_ID_KIND, this.seq.peek());
-      ids.push(
-        this.newOrder({ ...fields, clientOrderId, type: 'limit', limitPrice: legs.takeProfit, stopPrice: null }).id,
-      );
-    }
-    if (legs.stopLoss) {
-      const clientOrderId = uuidLike(LEG_ORDER_ID_KIND, this.seq.peek());
-      const type = legs.stopLoss.limit ? 'stop_limit' : 'stop';
-      ids.push(
-        this.newOrder({
-          ...fields,
-          clientOrderId,
-          type,
-          limitPrice: legs.stopLoss.limit,
-          stopPrice: legs.stopLoss.stop,
-        }).id,
-      );
-    }
+    const ids = legOrders(parent, legs).map(
+      (f) => this.newOrder({ ...f, clientOrderId: uuidLike(LEG_ORDER_ID_KIND, this.seq.peek()) }).id,
+    );
     this.legIds.set(parent.id, ids);
     for (const id of ids) this.parentIds.set(id, parent.id);
   }
