@@ -39,6 +39,8 @@ const OPEN = EXPOSURE_OPEN_STATUSES.map((s) => `'${s}'`).join(', ');
  * refuses a count past the limit the door set for the transaction
  * (src/order-entry/submit-order.use-case.ts). The gateway verifies the
  * counters against the orders and positions at start (ExposureCountersService).
+ * The legs of a bracket, OTO or OCO (leg_type set) are not counted: they only
+ * exit what their entry opens (migration 1765200000000 adds the column).
  */
 export class ExposureCounters1765300000000 implements MigrationInterface {
   name = 'ExposureCounters1765300000000';
@@ -76,11 +78,11 @@ export class ExposureCounters1765300000000 implements MigrationInterface {
         old_rem  NUMERIC := 0;
         new_rem  NUMERIC := 0;
       BEGIN
-        IF TG_OP <> 'INSERT' AND OLD.status IN (${OPEN}) THEN
+        IF TG_OP <> 'INSERT' AND OLD.status IN (${OPEN}) AND OLD.leg_type IS NULL THEN
           old_open := true;
           old_rem := OLD.qty - OLD.filled_qty;
         END IF;
-        IF TG_OP <> 'DELETE' AND NEW.status IN (${OPEN}) THEN
+        IF TG_OP <> 'DELETE' AND NEW.status IN (${OPEN}) AND NEW.leg_type IS NULL THEN
           new_open := true;
           new_rem := NEW.qty - NEW.filled_qty;
         END IF;
@@ -145,7 +147,7 @@ export class ExposureCounters1765300000000 implements MigrationInterface {
       $$`);
     await q.query(`
       CREATE CONSTRAINT TRIGGER orders_exposure_strategy_claim AFTER INSERT ON orders
-        DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.status IN (${OPEN}))
+        DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.status IN (${OPEN}) AND NEW.leg_type IS NULL)
         EXECUTE FUNCTION exposure_strategy_claim()`);
     await q.query(`
       CREATE FUNCTION exposure_position_change() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -179,11 +181,11 @@ export class ExposureCounters1765300000000 implements MigrationInterface {
         SELECT symbol, 0,
           COALESCE(SUM(qty - filled_qty) FILTER (WHERE side = 'buy'), 0),
           COALESCE(SUM(qty - filled_qty) FILTER (WHERE side = 'sell'), 0)
-        FROM orders WHERE status IN (${OPEN}) GROUP BY symbol
+        FROM orders WHERE status IN (${OPEN}) AND leg_type IS NULL GROUP BY symbol
       ) x GROUP BY symbol`);
     await q.query(`
       INSERT INTO strategy_exposure (strategy_id, open_orders)
-      SELECT strategy_id, COUNT(*) FROM orders WHERE status IN (${OPEN}) GROUP BY strategy_id`);
+      SELECT strategy_id, COUNT(*) FROM orders WHERE status IN (${OPEN}) AND leg_type IS NULL GROUP BY strategy_id`);
   }
 
   async down(q: QueryRunner): Promise<void> {

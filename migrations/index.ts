@@ -14,6 +14,7 @@ import { OrderTypes1765000000000 } from './1765000000000-order-types';
 import { ExposureCounters1765300000000 } from './1765300000000-exposure-counters';
 import { StrategyDailyStats1765400000000 } from './1765400000000-strategy-daily-stats';
 import { OrderReplace1765100000000 } from './1765100000000-order-replace';
+import { OrderClasses1765200000000 } from './1765200000000-order-classes';
 
 export const MIGRATIONS = [
   InitialSchema1763700000000,
@@ -31,4 +32,5 @@ export const MIGRATIONS = [
   ExposureCounters1765300000000,
   StrategyDailyStats1765400000000,
   OrderReplace1765100000000,
+  OrderClasses1765200000000,
 ];

@@ -308,7 +308,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One order in full, with its fills */
+        /** One order in full, with its fills (and, for a bracket, oto or oco, its legs) */
         get: operations["OrdersController_get"];
         put?: never;
         post?: never;
@@ -1456,7 +1456,7 @@ export interface components {
             reason: string | null;
         };
         ManualOrderRequestDto: {
-            /** @description Your own id (1-48 characters of letters, digits, "_", ".", ":", "-"). When absent the gateway derives one from the order terms and the UTC trade date, so the same order on the same day is the same order. */
+            /** @description Your own id (1-48 characters of letters, digits, "_", ".", ":", "-"; at most 45 for an order with legs). When absent the gateway derives one from the order terms and the UTC trade date, so the same order on the same day is the same order. */
             client_order_id?: string;
             /**
              * @description Eligible for the pre- and after-market sessions. Only limit orders with time_in_force day.
@@ -1472,6 +1472,12 @@ export interface components {
              * @example jane.doe
              */
             operator?: string;
+            /**
+             * @description bracket: an entry (market or limit) with take_profit and stop_loss, held until the entry fills; oto: an entry with exactly one of them; oco: the exit of an existing position, the order itself being the take_profit limit (order_type limit or absent, no limit_price) with stop_loss as its one leg. Legs are orders of their own, `<client_order_id>-tp` / `-sl`. day or gtc only; not with extended_hours.
+             * @default simple
+             * @enum {string}
+             */
+            order_class?: "simple" | "bracket" | "oto" | "oco";
             /**
              * @default market
              * @enum {string}
@@ -1492,6 +1498,8 @@ export interface components {
              * @enum {string}
              */
             side: "buy" | "sell";
+            /** @description bracket, oto and oco only. */
+            stop_loss?: components["schemas"]["StopLossRequestDto"];
             /** @description Required for stop and stop_limit orders; forbidden otherwise. JSON number or decimal string. */
             stop_price?: (number | string) | null;
             /**
@@ -1504,6 +1512,8 @@ export interface components {
              * @example AAPL
              */
             symbol: string;
+            /** @description bracket, oto and oco only. */
+            take_profit?: components["schemas"]["TakeProfitRequestDto"];
             /**
              * @default day
              * @enum {string}
@@ -1571,14 +1581,24 @@ export interface components {
              * @example 0
              */
             filled_qty: string;
+            /**
+             * @description On a leg: which leg it is.
+             * @enum {string|null}
+             */
+            leg_type: "take_profit" | "stop_loss" | null;
             /** @description Decimal string. */
             limit_price: string | null;
             metadata: {
                 [key: string]: unknown;
             };
+            /**
+             * @description simple, or the class of an order with legs (and of its legs).
+             * @enum {string}
+             */
+            order_class: "simple" | "bracket" | "oto" | "oco";
             /** @enum {string} */
             order_type: "market" | "limit" | "stop" | "stop_limit" | "trailing_stop";
-            /** @description TWAP parent, for slices. */
+            /** @description A TWAP slice's plan, or a leg's entry (bracket, oto, oco). */
             parent_order_id: string | null;
             /** @description Whole shares. */
             qty: number;
@@ -1594,12 +1614,16 @@ export interface components {
             slice_num: number | null;
             /** @enum {string} */
             status: "pending_new" | "accepted" | "new" | "partially_filled" | "filled" | "canceled" | "rejected" | "expired" | "replaced" | "done_for_day" | "stopped" | "suspended" | "pending_cancel" | "pending_replace" | "calculated" | "submitted" | "submitted_unconfirmed" | "dry_run" | "failed" | "blocked_kill_switch" | "blocked_circuit_breaker";
+            /** @description An order with legs: its stop-loss's terms. */
+            stop_loss: components["schemas"]["StopLossDto"] | null;
             /** @description Decimal string. */
             stop_price: string | null;
             strategy_id: string;
             /** Format: date-time */
             submitted_at: string | null;
             symbol: string;
+            /** @description An order with legs: its take-profit's terms. */
+            take_profit: components["schemas"]["TakeProfitDto"] | null;
             /** @enum {string} */
             time_in_force: "day" | "gtc" | "ioc" | "fok";
             total_slices: number | null;
@@ -1610,13 +1634,47 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        OrderLegDto: {
+            /** @description The broker's id of the leg. */
+            broker_order_id: string | null;
+            /**
+             * @description `<entry>-tp` or `<entry>-sl`.
+             * @example 9467f0b30ecb46c52247b400-tp
+             */
+            client_order_id: string;
+            /** @description Decimal string. */
+            filled_avg_price: string | null;
+            /**
+             * @description Cumulative filled quantity, decimal string.
+             * @example 0
+             */
+            filled_qty: string;
+            /** @enum {string} */
+            leg_type: "take_profit" | "stop_loss";
+            /** @description Decimal string. */
+            limit_price: string | null;
+            /**
+             * @description limit (take-profit), stop or stop_limit (stop-loss).
+             * @enum {string}
+             */
+            order_type: "market" | "limit" | "stop" | "stop_limit" | "trailing_stop";
+            /** @enum {string} */
+            side: "buy" | "sell";
+            /**
+             * @description A leg waiting for its entry to fill reads `accepted`.
+             * @enum {string}
+             */
+            status: "pending_new" | "accepted" | "new" | "partially_filled" | "filled" | "canceled" | "rejected" | "expired" | "replaced" | "done_for_day" | "stopped" | "suspended" | "pending_cancel" | "pending_replace" | "calculated" | "submitted" | "submitted_unconfirmed" | "dry_run" | "failed" | "blocked_kill_switch" | "blocked_circuit_breaker";
+            /** @description Decimal string. */
+            stop_price: string | null;
+        };
         OrderListResponseDto: {
             /** @description Pass as `cursor` to get the next page; null on the last page. */
             next_cursor?: string | null;
             orders: components["schemas"]["OrderDetailDto"][];
         };
         OrderRequestDto: {
-            /** @description Your own id (1-48 characters of letters, digits, "_", ".", ":", "-"). When absent the gateway derives one from the order terms and the UTC trade date, so the same order on the same day is the same order. */
+            /** @description Your own id (1-48 characters of letters, digits, "_", ".", ":", "-"; at most 45 for an order with legs). When absent the gateway derives one from the order terms and the UTC trade date, so the same order on the same day is the same order. */
             client_order_id?: string;
             /**
              * @description Eligible for the pre- and after-market sessions. Only limit orders with time_in_force day.
@@ -1627,6 +1685,12 @@ export interface components {
             idempotency_key?: string;
             /** @description Required for limit and stop_limit orders; forbidden otherwise. JSON number or decimal string. */
             limit_price?: (number | string) | null;
+            /**
+             * @description bracket: an entry (market or limit) with take_profit and stop_loss, held until the entry fills; oto: an entry with exactly one of them; oco: the exit of an existing position, the order itself being the take_profit limit (order_type limit or absent, no limit_price) with stop_loss as its one leg. Legs are orders of their own, `<client_order_id>-tp` / `-sl`. day or gtc only; not with extended_hours.
+             * @default simple
+             * @enum {string}
+             */
+            order_class?: "simple" | "bracket" | "oto" | "oco";
             /**
              * @default market
              * @enum {string}
@@ -1642,6 +1706,8 @@ export interface components {
              * @enum {string}
              */
             side: "buy" | "sell";
+            /** @description bracket, oto and oco only. */
+            stop_loss?: components["schemas"]["StopLossRequestDto"];
             /** @description Required for stop and stop_limit orders; forbidden otherwise. JSON number or decimal string. */
             stop_price?: (number | string) | null;
             /**
@@ -1654,6 +1720,8 @@ export interface components {
              * @example AAPL
              */
             symbol: string;
+            /** @description bracket, oto and oco only. */
+            take_profit?: components["schemas"]["TakeProfitRequestDto"];
             /**
              * @default day
              * @enum {string}
@@ -1676,6 +1744,8 @@ export interface components {
             client_order_id: string;
             /** Format: date-time */
             created_at: string;
+            /** @description Present for orders with legs: the legs as they stand. */
+            legs?: components["schemas"]["OrderLegDto"][];
             /**
              * @description Decimal string.
              * @example 150.25
@@ -1683,6 +1753,11 @@ export interface components {
             limit_price: string | null;
             /** @example Order logged (DRY_RUN mode) */
             message: string;
+            /**
+             * @description Present for orders with legs (bracket, oto, oco).
+             * @enum {string}
+             */
+            order_class?: "simple" | "bracket" | "oto" | "oco";
             /** @enum {string} */
             order_type: "market" | "limit" | "stop" | "stop_limit" | "trailing_stop";
             /**
@@ -1729,14 +1804,26 @@ export interface components {
             filled_qty: string;
             /** @description The order's fills, in execution order. */
             fills: components["schemas"]["FillDto"][];
+            /**
+             * @description On a leg: which leg it is.
+             * @enum {string|null}
+             */
+            leg_type: "take_profit" | "stop_loss" | null;
+            /** @description An order with legs (bracket, oto, oco): its legs, each also readable by its own id. */
+            legs?: components["schemas"]["OrderLegDto"][];
             /** @description Decimal string. */
             limit_price: string | null;
             metadata: {
                 [key: string]: unknown;
             };
+            /**
+             * @description simple, or the class of an order with legs (and of its legs).
+             * @enum {string}
+             */
+            order_class: "simple" | "bracket" | "oto" | "oco";
             /** @enum {string} */
             order_type: "market" | "limit" | "stop" | "stop_limit" | "trailing_stop";
-            /** @description TWAP parent, for slices. */
+            /** @description A TWAP slice's plan, or a leg's entry (bracket, oto, oco). */
             parent_order_id: string | null;
             /** @description Whole shares. */
             qty: number;
@@ -1752,12 +1839,16 @@ export interface components {
             slice_num: number | null;
             /** @enum {string} */
             status: "pending_new" | "accepted" | "new" | "partially_filled" | "filled" | "canceled" | "rejected" | "expired" | "replaced" | "done_for_day" | "stopped" | "suspended" | "pending_cancel" | "pending_replace" | "calculated" | "submitted" | "submitted_unconfirmed" | "dry_run" | "failed" | "blocked_kill_switch" | "blocked_circuit_breaker";
+            /** @description An order with legs: its stop-loss's terms. */
+            stop_loss: components["schemas"]["StopLossDto"] | null;
             /** @description Decimal string. */
             stop_price: string | null;
             strategy_id: string;
             /** Format: date-time */
             submitted_at: string | null;
             symbol: string;
+            /** @description An order with legs: its take-profit's terms. */
+            take_profit: components["schemas"]["TakeProfitDto"] | null;
             /** @enum {string} */
             time_in_force: "day" | "gtc" | "ioc" | "fok";
             total_slices: number | null;
@@ -2267,6 +2358,21 @@ export interface components {
              */
             trade_date?: string;
         };
+        StopLossDto: {
+            /** @description Set: the stop-loss is a stop-limit. Decimal string. */
+            limit_price: string | null;
+            /**
+             * @description Decimal string.
+             * @example 140
+             */
+            stop_price: string;
+        };
+        StopLossRequestDto: {
+            /** @description Makes the stop-loss a stop-limit. Decimal string or JSON number. */
+            limit_price?: number | string;
+            /** @description The stop price (an exit sell below the take-profit, an exit buy above it). Decimal string or JSON number. */
+            stop_price: number | string;
+        };
         StrategiesResponseDto: {
             strategies: components["schemas"]["StrategyDto"][];
         };
@@ -2326,6 +2432,17 @@ export interface components {
             qty: string;
             /** @example AAPL */
             symbol: string;
+        };
+        TakeProfitDto: {
+            /**
+             * @description Decimal string.
+             * @example 160
+             */
+            limit_price: string;
+        };
+        TakeProfitRequestDto: {
+            /** @description The take-profit limit price (an exit sell above the stop, an exit buy below it). Decimal string or JSON number. */
+            limit_price: number | string;
         };
         TripCircuitBreakerDto: {
             /**

@@ -50,6 +50,13 @@ export interface BrokerOrderRequest {
   trailPercent?: string | null;
   /** Eligible for the pre- and after-market sessions; absent means false. */
   extendedHours?: boolean;
+  /**
+   * bracket / oto / oco: one broker order carrying its legs (absent or simple: no legs). The broker answers
+   * the legs in `BrokerOrder.legs`, each with its own ids.
+   */
+  orderClass?: 'simple' | 'bracket' | 'oto' | 'oco';
+  takeProfit?: { limitPrice: string } | null;
+  stopLoss?: { stopPrice: string; limitPrice: string | null } | null;
 }
 
 /** A broker's view of one order. */
@@ -80,6 +87,13 @@ export interface BrokerOrder {
   /** Set when this order was replaced by another. */
   replacedBy: string | null;
   replaces: string | null;
+  /** simple, bracket, oto or oco, when the broker says ("" reads as simple). */
+  orderClass?: string;
+  /**
+   * The legs of a bracket/oto/oco order (a take-profit limit, a stop-loss stop or stop-limit), each with
+   * the broker's own ids: its client_order_id is the broker's, not the gateway's `<entry>-tp`/`-sl`.
+   */
+  legs?: BrokerOrder[];
 }
 
 export interface BrokerReplaceRequest {

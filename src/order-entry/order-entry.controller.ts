@@ -68,7 +68,7 @@ export class OrderEntryController {
     const result = await this.submitOrder.execute(OrderCommand.create(body), principal, actor);
     logFields(res).clientOrderId = result.order.clientOrderId;
     res.status(result.pending ? HttpStatus.ACCEPTED : result.created ? HttpStatus.CREATED : HttpStatus.OK);
-    return toOrderResponse(result.order, result.message);
+    return toOrderResponse(result.order, result.message, result.legs);
   }
 
   @Patch(':client_order_id')

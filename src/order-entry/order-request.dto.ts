@@ -1,5 +1,32 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ORDER_CLASSES, OrderClass } from '../trading/order-class';
 import { ORDER_SIDES, ORDER_TYPES, OrderSide, OrderType, TIME_IN_FORCE, TimeInForce } from '../trading/order-status';
+
+/** A bracket's, OTO's or OCO's take-profit leg. */
+export class TakeProfitRequestDto {
+  @ApiProperty({
+    description:
+      'The take-profit limit price (an exit sell above the stop, an exit buy below it). Decimal string or JSON number.',
+    oneOf: [{ type: 'number' }, { type: 'string' }],
+  })
+  limit_price!: string;
+}
+
+/** A bracket's, OTO's or OCO's stop-loss leg. */
+export class StopLossRequestDto {
+  @ApiProperty({
+    description:
+      'The stop price (an exit sell below the take-profit, an exit buy above it). Decimal string or JSON number.',
+    oneOf: [{ type: 'number' }, { type: 'string' }],
+  })
+  stop_price!: string;
+
+  @ApiPropertyOptional({
+    description: 'Makes the stop-loss a stop-limit. Decimal string or JSON number.',
+    oneOf: [{ type: 'number' }, { type: 'string' }],
+  })
+  limit_price?: string;
+}
 
 /**
  * The body of POST /orders, for the API description. The body itself is
@@ -73,8 +100,22 @@ export class OrderRequestDto {
   extended_hours?: boolean;
 
   @ApiPropertyOptional({
+    enum: ORDER_CLASSES,
+    default: 'simple',
     description:
-      'Your own id (1-48 characters of letters, digits, "_", ".", ":", "-"). When absent the gateway derives one from the order terms and the UTC trade date, so the same order on the same day is the same order.',
+      'bracket: an entry (market or limit) with take_profit and stop_loss, held until the entry fills; oto: an entry with exactly one of them; oco: the exit of an existing position, the order itself being the take_profit limit (order_type limit or absent, no limit_price) with stop_loss as its one leg. Legs are orders of their own, `<client_order_id>-tp` / `-sl`. day or gtc only; not with extended_hours.',
+  })
+  order_class?: OrderClass;
+
+  @ApiPropertyOptional({ type: TakeProfitRequestDto, description: 'bracket, oto and oco only.' })
+  take_profit?: TakeProfitRequestDto;
+
+  @ApiPropertyOptional({ type: StopLossRequestDto, description: 'bracket, oto and oco only.' })
+  stop_loss?: StopLossRequestDto;
+
+  @ApiPropertyOptional({
+    description:
+      'Your own id (1-48 characters of letters, digits, "_", ".", ":", "-"; at most 45 for an order with legs). When absent the gateway derives one from the order terms and the UTC trade date, so the same order on the same day is the same order.',
     maxLength: 48,
   })
   client_order_id?: string;
@@ -97,7 +138,7 @@ export class OrderRequestDto {
 /**
  * Named examples of the body (Swagger UI pre-fills the first): each is a valid
  * order, proven by test/e2e/health/openapi.e2e-spec.ts. Fields only some
- * orders may carry (limit_price, stop_price, trail_price, trail_percent) have no field-level example, so
+ * orders may carry (limit_price, stop_price, trail_price, trail_percent, take_profit, stop_loss) have no field-level example, so
  * the field examples combine into a valid market order too.
  */
 export const ORDER_REQUEST_EXAMPLES = {
@@ -158,6 +199,32 @@ export const ORDER_REQUEST_EXAMPLES = {
       limit_price: '189.5',
       time_in_force: 'day',
       extended_hours: true,
+    },
+  },
+  bracket: {
+    summary: 'Bracket: a limit entry with a take-profit and a stop-loss (legs held until the entry fills)',
+    value: {
+      symbol: 'AAPL',
+      side: 'buy',
+      qty: 10,
+      order_type: 'limit',
+      limit_price: '190',
+      time_in_force: 'gtc',
+      order_class: 'bracket',
+      take_profit: { limit_price: '200' },
+      stop_loss: { stop_price: '185', limit_price: '184.5' },
+    },
+  },
+  oco: {
+    summary: 'OCO: exit a long position at a profit or at a stop, whichever comes first',
+    value: {
+      symbol: 'AAPL',
+      side: 'sell',
+      qty: 10,
+      time_in_force: 'gtc',
+      order_class: 'oco',
+      take_profit: { limit_price: '200' },
+      stop_loss: { stop_price: '185' },
     },
   },
   own_id: {

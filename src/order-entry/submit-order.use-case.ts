@@ -7,6 +7,10 @@
  * row, and the dispatch to the broker.
  *
  * Invariants:
+ * - an order with legs (bracket, oto, oco) is written with its leg rows and
+ *   their audit rows in the same unit of work; the checks judge the entry
+ *   alone (legs never add exposure), and an OCO must only reduce the position
+ *   it exits (422 otherwise);
  * - the order row and its audit row are written in one statement before any
  *   broker call (write-ahead); live, that insert counts the order in its
  *   symbol's exposure counter, whose row it then holds locked, and the checks
@@ -42,10 +46,10 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
 import { ActorContext } from '../audit/audit-entry';
 import { Principal } from '../auth/permission';
-import { ConflictError, DomainError, ForbiddenError } from '../common/domain-error';
+import { ConflictError, DomainError, ForbiddenError, InputValidationError } from '../common/domain-error';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Clock } from '../infra/clock/clock';
-import { UnitOfWork } from '../infra/database/unit-of-work';
+import { Tx, UnitOfWork } from '../infra/database/unit-of-work';
 import { GatewayMetrics } from '../infra/metrics/gateway-metrics';
 import { OrderEventPublisher } from '../events/order-event.publisher';
 import { OrderEventRepository } from '../events/persistence/order-event.repository';
@@ -63,7 +67,7 @@ import {
 } from '../risk/pipeline/pre-trade-checks';
 import { PreTradeChecks } from '../risk/pipeline/pre-trade-checks.service';
 import { generateClientOrderId } from '../trading/client-order-id';
-import { buildNewOrder, differingTerms, NewOrder, Order, SliceLink } from '../trading/order';
+import { buildLegOrders, buildNewOrder, differingTerms, NewOrder, Order, SliceLink } from '../trading/order';
 import { OrderStatus } from '../trading/order-status';
 import { OrderCommand } from './order-command';
 
@@ -100,6 +104,8 @@ export interface SubmitOrderResult {
   /** True when the broker's answer is not known yet (202): follow the order by id or events. */
   pending: boolean;
   message: string;
+  /** The legs of an order with legs (bracket, oto, oco), as they stand; empty (or absent) for a simple order. */
+  legs?: Order[];
 }
 
 const DISPATCH_MESSAGES: Record<DispatchOutcome, string> = {
@@ -154,6 +160,15 @@ function assertReduceOnly(draft: NewOrder, exposure: ExposureSnapshot): void {
   );
 }
 
+/** An OCO exits a position: with nothing (or not enough) to exit it is bad input, named on order_class. */
+function assertExit(draft: NewOrder, exposure: ExposureSnapshot): void {
+  if (isReduceOnly(draft, exposure)) return;
+  throw InputValidationError.field(
+    'order_class',
+    `oco is an exit: a ${draft.side} of ${draft.qty} ${draft.symbol} must reduce the position (${exposure.positionQty}, open ${draft.side} orders ${draft.side === 'sell' ? exposure.openSellQty : exposure.openBuyQty}) without going past flat`,
+  );
+}
+
 @Injectable()
 export class SubmitOrderUseCase {
   private readonly logger = new Logger('OrderEntry');
@@ -201,19 +216,26 @@ export class SubmitOrderUseCase {
       const own = generateClientOrderId({ ...draft, at: draft.createdAt, idempotencyKey: cmd.idempotencyKey });
       if (cmd.clientOrderId !== own) {
         const existing = await this.orders.findByClientOrderId(cmd.clientOrderId);
-        if (existing && principal.canAccessStrategy(existing.strategyId)) return this.existing(draft, principal);
+        if (existing && principal.canAccessStrategy(existing.strategyId)) {
+          const r = await this.existing(draft, principal);
+          return { ...r, legs: await this.orders.findLegs(r.order.clientOrderId) };
+        }
         this.metrics.orderRejected('CLIENT_ORDER_ID_UNAVAILABLE');
         throw unavailable(cmd.clientOrderId);
       }
     }
     const { order, created } = await this.admit(draft, principal, ctx, opts);
+    const withLegs = async (r: Omit<SubmitOrderResult, 'legs'>): Promise<SubmitOrderResult> => ({
+      ...r,
+      legs: (r.order.orderClass ?? 'simple') === 'simple' ? [] : await this.orders.findLegs(r.order.clientOrderId),
+    });
     if (created && order) {
       this.metrics.orderStatus(order.status);
-      if (dryRun) return { order, created: true, pending: false, message: 'Order logged (DRY_RUN mode)' };
+      if (dryRun) return withLegs({ order, created: true, pending: false, message: 'Order logged (DRY_RUN mode)' });
       // Written ahead; now (outside any transaction) the broker.
-      return (await this.send(order)).result;
+      return withLegs((await this.send(order)).result);
     }
-    return this.existing(draft, principal);
+    return withLegs(await this.existing(draft, principal));
   }
 
   /**
@@ -255,24 +277,46 @@ export class SubmitOrderUseCase {
    */
   private async admit(draft: NewOrder, principal: Principal, ctx: ActorContext, opts: EntryOptions): Promise<Insert> {
     const reduceOnly = opts.reduceOnly === true;
-    const insert = (tx?: Parameters<OrderRepository['insertWithAudit']>[2]) =>
+    const accepted = (o: NewOrder, tx?: Tx) =>
       this.orders.insertWithAudit(
-        draft,
+        o,
         {
           action: 'order.accepted',
           actor: ctx.actor,
           requestId: ctx.requestId,
           details: {
-            status: draft.status,
+            status: o.status,
             dry_run: this.config.dryRun,
-            qty: draft.qty,
-            side: draft.side,
-            order_type: draft.orderType,
+            qty: o.qty,
+            side: o.side,
+            order_type: o.orderType,
+            ...((o.orderClass ?? 'simple') !== 'simple' ? { order_class: o.orderClass } : {}),
+            ...(o.legType ? { leg_type: o.legType, parent_order_id: o.parentOrderId } : {}),
           },
         },
         tx,
       );
-    if (!this.checks.enabled) return insert();
+    const legs = buildLegOrders(draft);
+    // The entry and its legs are one write: all of them or none.
+    const withLegs = async (tx: Tx): Promise<Insert> => {
+      const written = await accepted(draft, tx);
+      if (written.created) for (const leg of legs) await accepted(leg, tx);
+      return written;
+    };
+    const insert = (tx?: Tx): Promise<Insert> =>
+      legs.length === 0 ? accepted(draft, tx) : tx ? withLegs(tx) : this.uow.run(withLegs);
+    const isOco = draft.orderClass === 'oco';
+    if (!this.checks.enabled) {
+      if (!isOco) return insert();
+      return this.uow.run(async (tx) => {
+        // Inserted first: the insert's trigger locks the symbol's exposure row, read then in this unit of work.
+        const written = await insert(tx);
+        if (written.created) {
+          assertExit(draft, exposureBefore(draft, await this.exposure.readInTx(tx, draft.symbol, draft.strategyId)));
+        }
+        return written;
+      });
+    }
     const early = this.checks.early();
     if (early) return this.refuse(draft, principal, ctx, early, insert, opts);
 
@@ -283,6 +327,7 @@ export class SubmitOrderUseCase {
       if (this.config.dryRun) {
         // A dry_run order never opens exposure, so no lock is needed to keep two of them honest.
         const exposure = await this.dryRunExposure(intent);
+        if (isOco) assertExit(draft, exposure);
         if (reduceOnly) assertReduceOnly(draft, exposure);
         const denial = this.checks.decide(intent, inputs, exposure);
         outcome = denial ? { denial } : { written: await insert() };
@@ -302,6 +347,7 @@ export class SubmitOrderUseCase {
             this.checks.maxOpenOrdersPerStrategy,
           );
           const exposure = exposureBefore(intent, held);
+          if (isOco) assertExit(draft, exposure);
           if (reduceOnly) assertReduceOnly(draft, exposure);
           const denial = this.checks.decide(intent, inputs, exposure);
           if (denial) throw new Refused(denial);
@@ -411,7 +457,7 @@ export class SubmitOrderUseCase {
   }
 
   /** The answer when the client_order_id was already taken: the same order (200), or a conflict. */
-  private async existing(draft: NewOrder, principal: Principal): Promise<SubmitOrderResult> {
+  private async existing(draft: NewOrder, principal: Principal): Promise<Omit<SubmitOrderResult, 'legs'>> {
     const existing = await this.orders.findByClientOrderId(draft.clientOrderId);
     if (!existing) {
       // Only possible if the row vanished between the two statements; orders are never deleted.

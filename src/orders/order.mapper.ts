@@ -1,12 +1,29 @@
 /** The only way an order leaves the service: whitelisted fields, decimals as strings, qty as a number. */
 import { Order } from '../trading/order';
-import { OrderDetailDto, OrderResponseDto } from './dto/order-response.dto';
+import { OrderDetailDto, OrderLegDto, OrderResponseDto } from './dto/order-response.dto';
 import { FillDto, OrderAuditEntryDto } from './dto/order-views.dto';
 import { AuditView, FillView } from './persistence/order-history.repository';
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
-export function toOrderResponse(o: Order, message: string): OrderResponseDto {
+export function toOrderLeg(o: Order): OrderLegDto {
+  return {
+    client_order_id: o.clientOrderId,
+    leg_type: o.legType ?? 'take_profit',
+    status: o.status,
+    broker_order_id: o.brokerOrderId,
+    side: o.side,
+    order_type: o.orderType,
+    limit_price: o.limitPrice,
+    stop_price: o.stopPrice,
+    filled_qty: o.filledQty,
+    filled_avg_price: o.filledAvgPrice,
+  };
+}
+
+/** `legs`: an order with legs (bracket, oto, oco) answers its class and its legs as they stand. */
+export function toOrderResponse(o: Order, message: string, legs?: Order[]): OrderResponseDto {
+  const withLegs = (o.orderClass ?? 'simple') !== 'simple' && !o.legType;
   return {
     client_order_id: o.clientOrderId,
     status: o.status,
@@ -20,6 +37,7 @@ export function toOrderResponse(o: Order, message: string): OrderResponseDto {
     replaces: o.replaces ?? null,
     replaced_by: o.replacedBy ?? null,
     message,
+    ...(withLegs ? { order_class: o.orderClass, legs: (legs ?? []).map(toOrderLeg) } : {}),
   };
 }
 
@@ -49,6 +67,12 @@ export function toOrderDetail(o: Order): OrderDetailDto {
     filled_avg_price: o.filledAvgPrice,
     metadata: o.metadata,
     parent_order_id: o.parentOrderId,
+    order_class: o.orderClass ?? 'simple',
+    leg_type: o.legType ?? null,
+    take_profit: o.takeProfitLimitPrice ? { limit_price: o.takeProfitLimitPrice } : null,
+    stop_loss: o.stopLossStopPrice
+      ? { stop_price: o.stopLossStopPrice, limit_price: o.stopLossLimitPrice ?? null }
+      : null,
     slice_num: o.sliceNum,
     total_slices: o.totalSlices,
     scheduled_time: iso(o.scheduledTime),

@@ -18,7 +18,7 @@ import {
   RecentFillsQueryDto,
   RecentFillsResponseDto,
 } from './dto/order-views.dto';
-import { toAuditEntryDto, toFillDto, toOrderDetail } from './order.mapper';
+import { toAuditEntryDto, toFillDto, toOrderDetail, toOrderLeg } from './order.mapper';
 import { CancelOrderUseCase } from './use-cases/cancel-order.use-case';
 import { QueryOrdersUseCase } from './use-cases/query-orders.use-case';
 
@@ -89,7 +89,7 @@ export class OrdersController {
 
   @Get(':client_order_id')
   @RequirePermissions('VIEW_ORDERS')
-  @ApiOperation({ summary: 'One order in full, with its fills' })
+  @ApiOperation({ summary: 'One order in full, with its fills (and, for a bracket, oto or oco, its legs)' })
   @ApiResponse({ status: 200, type: OrderWithFillsDto })
   @ApiResponse({ status: 404, type: ErrorResponseDto, description: "Unknown, or outside the key's strategies" })
   async get(
@@ -98,8 +98,8 @@ export class OrdersController {
     @Res({ passthrough: true }) res: Response,
   ): Promise<OrderWithFillsDto> {
     logFields(res).clientOrderId = p.client_order_id;
-    const { order, fills } = await this.queryOrders.getWithFills(p.client_order_id, principal);
-    return { ...toOrderDetail(order), fills: fills.map(toFillDto) };
+    const { order, fills, legs } = await this.queryOrders.getWithFills(p.client_order_id, principal);
+    return { ...toOrderDetail(order), fills: fills.map(toFillDto), ...(legs ? { legs: legs.map(toOrderLeg) } : {}) };
   }
 
   @Get(':client_order_id/audit')

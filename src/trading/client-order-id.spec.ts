@@ -228,3 +228,68 @@ describe('client_order_id: trailing stops and extended hours add terms only when
     );
   });
 });
+
+describe('client_order_id: order classes add terms only when not simple', () => {
+  const base = {
+    symbol: 'AAPL',
+    side: 'buy',
+    qty: '10',
+    limitPrice: '150',
+    stopPrice: null,
+    strategyId: 'default',
+    at: new Date('2026-12-07T10:00:00Z'),
+  };
+
+  it("a simple order's id is unchanged, with or without the class terms named", () => {
+    const before = sha24('AAPL|buy|10|150|None|default|2026-12-07');
+    expect(generateClientOrderId(base)).toBe(before);
+    expect(
+      generateClientOrderId({
+        ...base,
+        orderClass: 'simple',
+        takeProfitLimitPrice: null,
+        stopLossStopPrice: null,
+        stopLossLimitPrice: null,
+      }),
+    ).toBe(before);
+  });
+
+  it('a bracket carries its class and both legs; a stop-limit stop-loss its limit too', () => {
+    const bracket = { ...base, orderClass: 'bracket', takeProfitLimitPrice: '160', stopLossStopPrice: '140' };
+    expect(clientOrderIdHashInput(bracket)).toBe('AAPL|buy|10|150|None|default|2026-12-07|bracket|160|140');
+    expect(clientOrderIdHashInput({ ...bracket, stopLossLimitPrice: '139', idempotencyKey: 'k' })).toBe(
+      'AAPL|buy|10|150|None|default|2026-12-07|bracket|160|140:139|k',
+    );
+    expect(clientOrderIdHashInput({ ...base, orderClass: 'oto', takeProfitLimitPrice: '160' })).toBe(
+      'AAPL|buy|10|150|None|default|2026-12-07|oto|160|None',
+    );
+  });
+
+  it('the class and every leg term change the id (property)', () => {
+    const price = fc.integer({ min: 1, max: 100_000 }).map(String);
+    fc.assert(
+      fc.property(
+        fc.constantFrom('bracket', 'oto', 'oco'),
+        fc.option(price, { nil: null }),
+        fc.option(price, { nil: null }),
+        fc.option(price, { nil: null }),
+        (orderClass, tp, sl, sll) => {
+          const withLegs = {
+            ...base,
+            orderClass,
+            takeProfitLimitPrice: tp,
+            stopLossStopPrice: sl,
+            stopLossLimitPrice: sl ? sll : null,
+          };
+          expect(generateClientOrderId(withLegs)).not.toBe(generateClientOrderId(base));
+          expect(generateClientOrderId({ ...withLegs, takeProfitLimitPrice: `${tp ?? 0}1` })).not.toBe(
+            generateClientOrderId(withLegs),
+          );
+          expect(generateClientOrderId({ ...withLegs, stopLossStopPrice: `${sl ?? 0}1` })).not.toBe(
+            generateClientOrderId(withLegs),
+          );
+        },
+      ),
+    );
+  });
+});

@@ -2,8 +2,10 @@
  * Deterministic client_order_id (docs/api.md#client_order_id-and-idempotency): the first 24 hex characters of
  * SHA-256 over `symbol|side|qty|limit_price|stop_price|strategy_id|YYYY-MM-DD`,
  * then `|trail:<trail_price>|<trail_percent>` for a trailing stop and `|eh` for
- * an extended-hours order (absent for every other order, so their ids do not
- * change), with `|<idempotency_key>` appended when one is given. The same
+ * an extended-hours order, `|<order_class>|<take_profit>|<stop_loss>` for an
+ * order with legs (bracket, oto, oco; the stop-loss as `<stop_price>` or
+ * `<stop_price>:<limit_price>`, an absent leg as `None`) — each absent for
+ * every other order, so their ids do not change — with `|<idempotency_key>` appended when one is given. The same
  * order on the same UTC trade date is the same order.
  */
 import { createHash } from 'node:crypto';
@@ -25,6 +27,10 @@ export interface ClientOrderIdInput {
   trailPrice?: string | null;
   trailPercent?: string | null;
   extendedHours?: boolean;
+  orderClass?: string;
+  takeProfitLimitPrice?: string | null;
+  stopLossStopPrice?: string | null;
+  stopLossLimitPrice?: string | null;
 }
 
 export function utcTradeDate(at: Date): string {
@@ -46,6 +52,12 @@ export function clientOrderIdHashInput(i: ClientOrderIdInput): string {
     terms += `|trail:${i.trailPrice ?? 'None'}|${i.trailPercent ?? 'None'}`;
   }
   if (i.extendedHours) terms += '|eh';
+  if (i.orderClass && i.orderClass !== 'simple') {
+    const sl = i.stopLossStopPrice
+      ? `${i.stopLossStopPrice}${i.stopLossLimitPrice ? `:${i.stopLossLimitPrice}` : ''}`
+      : 'None';
+    terms += `|${i.orderClass}|${i.takeProfitLimitPrice ?? 'None'}|${sl}`;
+  }
   return i.idempotencyKey ? `${terms}|${i.idempotencyKey}` : terms;
 }
 

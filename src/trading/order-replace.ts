@@ -81,9 +81,16 @@ export function notReplaceable(order: Pick<Order, 'clientOrderId' | 'status'>, w
  * broker, has a broker id, and no replacement of it is in flight or done.
  */
 export function assertReplaceable(
-  old: Pick<Order, 'clientOrderId' | 'status' | 'brokerOrderId' | 'replacedBy'>,
+  old: Pick<Order, 'clientOrderId' | 'status' | 'brokerOrderId' | 'replacedBy' | 'orderClass' | 'legType'>,
   replacements: ReadonlyArray<Pick<Order, 'clientOrderId' | 'status' | 'brokerOrderId'>>,
 ): void {
+  if (old.legType || (old.orderClass ?? 'simple') !== 'simple') {
+    // Not in this release: a replace of an order with legs, or of a leg, would have to carry the legs along.
+    throw notReplaceable(
+      old,
+      `it is ${old.legType ? `the ${old.legType} leg of an order` : `an order of class ${old.orderClass}`}`,
+    );
+  }
   const holding = replacements.find(replacementHolds);
   if (old.replacedBy || holding) {
     throw notReplaceable(

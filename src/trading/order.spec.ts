@@ -98,6 +98,11 @@ describe('buildNewOrder', () => {
       trailPrice: null,
       trailPercent: null,
       extendedHours: false,
+      orderClass: 'simple',
+      takeProfitLimitPrice: null,
+      stopLossStopPrice: null,
+      stopLossLimitPrice: null,
+      legType: null,
       strategyId: 'alpha_baseline',
       clientOrderId: order.clientOrderId,
       status: 'pending_new',
@@ -214,6 +219,10 @@ describe('differingTerms', () => {
       trailPrice: 'trail_price',
       trailPercent: 'trail_percent',
       extendedHours: 'extended_hours',
+      orderClass: 'order_class',
+      takeProfitLimitPrice: 'take_profit.limit_price',
+      stopLossStopPrice: 'stop_loss.stop_price',
+      stopLossLimitPrice: 'stop_loss.limit_price',
     };
     const other: OrderTerms = {
       symbol: 'MSFT',
@@ -227,6 +236,10 @@ describe('differingTerms', () => {
       trailPrice: '2',
       trailPercent: '1.5',
       extendedHours: true,
+      orderClass: 'bracket',
+      takeProfitLimitPrice: '160',
+      stopLossStopPrice: '140',
+      stopLossLimitPrice: '139',
     };
     const keys = Object.keys(apiName) as Array<keyof OrderTerms>;
     fc.assert(

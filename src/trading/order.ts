@@ -4,6 +4,7 @@
  */
 import { FieldProblem, InputValidationError } from '../common/domain-error';
 import { generateClientOrderId } from './client-order-id';
+import { legTermsOf, LegType, OrderClass } from './order-class';
 import { OrderSide, OrderStatus, OrderType, TimeInForce } from './order-status';
 
 /** The economic terms of an order. Quantities and prices are normalized decimal strings. */
@@ -22,6 +23,13 @@ export interface OrderTerms {
   trailPercent?: string | null;
   /** Eligible for the pre- and after-market sessions (limit day orders only); absent means false. */
   extendedHours?: boolean;
+  /** simple (absent), bracket, oto or oco (docs/order-lifecycle.md#bracket-oto-and-oco-orders). */
+  orderClass?: OrderClass;
+  /** An order with legs: its take-profit leg's limit price (an OCO's own limit price). */
+  takeProfitLimitPrice?: string | null;
+  /** An order with legs: its stop-loss leg's stop price, and limit price for a stop-limit. */
+  stopLossStopPrice?: string | null;
+  stopLossLimitPrice?: string | null;
 }
 
 export interface SubmitOrderCommand extends Omit<OrderTerms, 'strategyId'> {
@@ -43,7 +51,7 @@ export interface NewOrder extends OrderTerms {
   status: OrderStatus;
   createdAt: Date;
   metadata: Record<string, unknown>;
-  /** A TWAP slice's plan (absent or null for any other order). */
+  /** A TWAP slice's plan, or a leg row's entry (absent or null for any other order). */
   parentOrderId?: string | null;
   sliceNum?: number | null;
   totalSlices?: number | null;
@@ -52,6 +60,8 @@ export interface NewOrder extends OrderTerms {
   errorMessage?: string | null;
   /** The client_order_id of the order this one replaces (docs/order-lifecycle.md#replacing-an-order); absent or null otherwise. */
   replaces?: string | null;
+  /** Set on a leg row: which leg it is (its parent_order_id is its entry). */
+  legType?: LegType | null;
 }
 
 export interface Order extends NewOrder {
@@ -145,6 +155,11 @@ export function buildNewOrder(
     trailPrice: cmd.trailPrice ?? null,
     trailPercent: cmd.trailPercent ?? null,
     extendedHours: cmd.extendedHours ?? false,
+    orderClass: cmd.orderClass ?? 'simple',
+    takeProfitLimitPrice: cmd.takeProfitLimitPrice ?? null,
+    stopLossStopPrice: cmd.stopLossStopPrice ?? null,
+    stopLossLimitPrice: cmd.stopLossLimitPrice ?? null,
+    legType: null,
     strategyId,
     clientOrderId,
     status: defaults.status,
@@ -165,6 +180,10 @@ const TERM_FIELDS: Array<[keyof OrderTerms, string]> = [
   ['trailPrice', 'trail_price'],
   ['trailPercent', 'trail_percent'],
   ['extendedHours', 'extended_hours'],
+  ['orderClass', 'order_class'],
+  ['takeProfitLimitPrice', 'take_profit.limit_price'],
+  ['stopLossStopPrice', 'stop_loss.stop_price'],
+  ['stopLossLimitPrice', 'stop_loss.limit_price'],
 ];
 
 /** The optional terms with their absent value, so an absent term equals its default. */
@@ -172,9 +191,54 @@ const TERM_DEFAULTS: Partial<Record<keyof OrderTerms, unknown>> = {
   trailPrice: null,
   trailPercent: null,
   extendedHours: false,
+  orderClass: 'simple',
+  takeProfitLimitPrice: null,
+  stopLossStopPrice: null,
+  stopLossLimitPrice: null,
 };
 
 /** The API names of the terms in which two orders differ (terms are normalized, so equal values are equal strings). */
 export function differingTerms(a: OrderTerms, b: OrderTerms): string[] {
   return TERM_FIELDS.filter(([k]) => (a[k] ?? TERM_DEFAULTS[k]) !== (b[k] ?? TERM_DEFAULTS[k])).map(([, name]) => name);
+}
+
+/**
+ * The leg rows an order with legs is written with (docs/order-lifecycle.md#bracket-oto-and-oco-orders):
+ * `<entry>-tp` / `<entry>-sl`, children of the entry, on the exit side, for the entry's quantity, in
+ * the entry's status (written ahead with it). None for a simple order.
+ */
+export function buildLegOrders(entry: NewOrder): NewOrder[] {
+  const orderClass = entry.orderClass ?? 'simple';
+  const legs = legTermsOf({
+    clientOrderId: entry.clientOrderId,
+    orderClass,
+    side: entry.side,
+    takeProfit: entry.takeProfitLimitPrice ? { limitPrice: entry.takeProfitLimitPrice } : null,
+    stopLoss: entry.stopLossStopPrice
+      ? { stopPrice: entry.stopLossStopPrice, limitPrice: entry.stopLossLimitPrice ?? null }
+      : null,
+  });
+  return legs.map((leg) => ({
+    symbol: entry.symbol,
+    side: leg.side,
+    qty: entry.qty,
+    orderType: leg.orderType,
+    limitPrice: leg.limitPrice,
+    stopPrice: leg.stopPrice,
+    timeInForce: entry.timeInForce,
+    strategyId: entry.strategyId,
+    trailPrice: null,
+    trailPercent: null,
+    extendedHours: false,
+    orderClass,
+    takeProfitLimitPrice: null,
+    stopLossStopPrice: null,
+    stopLossLimitPrice: null,
+    clientOrderId: leg.clientOrderId,
+    status: entry.status,
+    createdAt: entry.createdAt,
+    metadata: { leg_of: entry.clientOrderId },
+    legType: leg.legType,
+    parentOrderId: entry.clientOrderId,
+  }));
 }

@@ -19,7 +19,7 @@ const SCHEDULE_FIELDS = ['duration_minutes', 'interval_seconds', 'trade_date'] a
 /** Fields of a plain order that a plan does not take: each slice's id is derived from the plan's. */
 const NOT_FOR_PLANS = ['client_order_id', 'type'];
 /** Order terms a plan does not carry to its slices (docs/twap.md): refused rather than dropped. */
-const NOT_SLICED = ['trail_price', 'trail_percent', 'extended_hours'];
+const NOT_SLICED = ['trail_price', 'trail_percent', 'extended_hours', 'take_profit', 'stop_loss'];
 const DEFAULT_INTERVAL_SECONDS = 60;
 
 export class SlicingCommand {
@@ -59,6 +59,10 @@ export class SlicingCommand {
         problems.push({ field, problems: ['is not supported for TWAP plans'] });
         delete input[field];
       }
+    }
+    if (input.order_class !== undefined && input.order_class !== null && input.order_class !== 'simple') {
+      problems.push({ field: 'order_class', problems: ['only simple orders are sliced by TWAP plans'] });
+      delete input.order_class;
     }
     if (input.order_type === 'trailing_stop') {
       problems.push({ field: 'order_type', problems: ['trailing_stop is not supported for TWAP plans'] });

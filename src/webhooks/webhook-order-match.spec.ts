@@ -40,6 +40,13 @@ describe('matchWebhookOrder', () => {
     });
   });
 
+  it('reaches a leg by its broker id: the broker names legs with client ids of its own', () => {
+    const leg = { clientOrderId: 'e1-tp', brokerOrderId: 'b1', legType: 'take_profit' };
+    expect(matchWebhookOrder(sent, null, leg)).toEqual({ kind: 'apply', clientOrderId: 'e1-tp' });
+    // A client id that names another stored order is still a mismatch, leg or not.
+    expect(matchWebhookOrder(sent, order('c1', 'b9'), leg).kind).toBe('mismatch');
+  });
+
   it('property: an applied update always reaches the order stored under the client_order_id sent', () => {
     const id = fc.constantFrom('c1', 'c2', 'b1', 'b2');
     const stored = fc.option(fc.record({ clientOrderId: id, brokerOrderId: fc.option(id, { nil: null }) }), {

@@ -10,11 +10,17 @@
  * - an order known only by the broker id, under another `client_order_id`,
  *   is a mismatch: a webhook never reaches an order through one id while
  *   naming another;
- * - neither known: the order is unknown, and nothing is invented.
+ * - neither known: the order is unknown, and nothing is invented;
+ * - the one exception: a leg of a bracket / oto / oco order. The broker names
+ *   a leg by a client id of its own (never the gateway's `<entry>-tp`/`-sl`),
+ *   so a leg's webhook is matched by the broker id its row holds, and only
+ *   when its client id names no stored order.
  */
 export interface StoredIds {
   clientOrderId: string;
   brokerOrderId: string | null;
+  /** Set on a leg row. */
+  legType?: string | null;
 }
 
 export type WebhookMatch =
@@ -28,6 +34,9 @@ export function matchWebhookOrder(
   byBrokerId: StoredIds | null,
 ): WebhookMatch {
   if (!byClientId && !byBrokerId) return { kind: 'unknown_order' };
+  if (!byClientId && byBrokerId?.legType && byBrokerId.brokerOrderId === sent.brokerOrderId) {
+    return { kind: 'apply', clientOrderId: byBrokerId.clientOrderId };
+  }
   const agrees =
     byClientId !== null &&
     (byClientId.brokerOrderId === null || byClientId.brokerOrderId === sent.brokerOrderId) &&

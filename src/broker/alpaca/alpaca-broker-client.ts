@@ -169,7 +169,8 @@ export class AlpacaBrokerClient implements BrokerClient {
       this.call(
         'getOrder',
         this.requestTimeoutMs,
-        async (init) => toBrokerOrder(await this.orders.getOrderByOrderID({ orderId: brokerOrderId }, init)),
+        async (init) =>
+          toBrokerOrder(await this.orders.getOrderByOrderID({ orderId: brokerOrderId, nested: true }, init)),
         { brokerOrderId },
       ),
     );
@@ -195,6 +196,8 @@ export class AlpacaBrokerClient implements BrokerClient {
           after: q.after?.toISOString(),
           until: q.until?.toISOString(),
           direction: 'desc',
+          // Legs of bracket/oto/oco orders under their parent, so they are known as legs.
+          nested: true,
           symbols: q.symbols && q.symbols.length > 0 ? q.symbols.join(',') : undefined,
         },
         init,

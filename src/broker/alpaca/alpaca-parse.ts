@@ -107,7 +107,18 @@ export function toBrokerOrder(order: trading.Order | Raw): BrokerOrder {
     canceledAt: timestampOrNull(pick(o, 'canceled_at', 'canceledAt'), 'order.canceled_at'),
     replacedBy: stringOrNull(pick(o, 'replaced_by', 'replacedBy')),
     replaces: stringOrNull(o.replaces),
+    ...orderClassOf(o),
   };
+}
+
+/** A bracket/oto/oco order's class and nested legs (GET with nested=true, and the POST answer). */
+function orderClassOf(o: Raw): Pick<BrokerOrder, 'orderClass' | 'legs'> {
+  const cls = stringOrNull(pick(o, 'order_class', 'orderClass'));
+  const legs = o.legs;
+  const out: Pick<BrokerOrder, 'orderClass' | 'legs'> = {};
+  if (cls) out.orderClass = cls;
+  if (Array.isArray(legs) && legs.length) out.legs = legs.map((leg) => toBrokerOrder(leg as Raw));
+  return out;
 }
 
 /** One FILL activity; the activity id is the execution id (and the page token). */
@@ -236,6 +247,20 @@ export function toPostOrderRequest(req: BrokerOrderRequest): trading.PostOrderRe
     body.trailPercent = requestDecimal(req.trailPercent, 'trailPercent', { positive: true });
   }
   if (req.extendedHours) body.extendedHours = true;
+  if (req.orderClass && req.orderClass !== 'simple') {
+    body.orderClass = req.orderClass;
+    if (req.takeProfit) {
+      body.takeProfit = {
+        limitPrice: requestDecimal(req.takeProfit.limitPrice, 'takeProfit.limitPrice', { positive: true }),
+      };
+    }
+    if (req.stopLoss) {
+      body.stopLoss = { stopPrice: requestDecimal(req.stopLoss.stopPrice, 'stopLoss.stopPrice', { positive: true }) };
+      if (req.stopLoss.limitPrice) {
+        body.stopLoss.limitPrice = requestDecimal(req.stopLoss.limitPrice, 'stopLoss.limitPrice', { positive: true });
+      }
+    }
+  }
   return body;
 }
 

@@ -14,7 +14,7 @@ import { Decimal } from '../../common/decimal';
 import { sql, type Db } from '../../infra/database/unit-of-work';
 import type { SimBookChanges, SimBookSnapshot, SimBookStore } from './sim-book';
 import type { SimExecution } from './sim-exchange';
-import type { SimOrder, SimOrderStatus } from './sim-order';
+import type { SimLegType, SimOrder, SimOrderClass, SimOrderStatus } from './sim-order';
 
 interface OrderRow {
   id: string;
@@ -41,6 +41,9 @@ interface OrderRow {
   canceled_at: Date | null;
   replaces: string | null;
   replaced_by: string | null;
+  order_class: SimOrderClass;
+  leg_type: SimLegType | null;
+  parent_id: string | null;
 }
 
 interface FillRow {
@@ -85,6 +88,9 @@ function orderOf(r: OrderRow): SimOrder {
     canceledAt: r.canceled_at,
     replaces: r.replaces,
     replacedBy: r.replaced_by,
+    orderClass: r.order_class,
+    legType: r.leg_type,
+    parentId: r.parent_id,
   };
 }
 
@@ -116,7 +122,7 @@ export class PgSimBookStore implements SimBookStore {
         `SELECT id, seq, client_order_id, symbol, side, type, time_in_force, qty::text, limit_price::text,
                 stop_price::text, status, triggered, filled_qty::text, filled_notional::text, created_at, updated_at,
                 submitted_at, filled_at, canceled_at, replaces, replaced_by, trail_price::text, trail_percent::text,
-                hwm::text
+                hwm::text, order_class, leg_type, parent_id
            FROM sim_orders ORDER BY seq, created_at, id`,
       ),
       sql<FillRow>(
@@ -164,6 +170,9 @@ export class PgSimBookStore implements SimBookStore {
       canceled_at: o.canceledAt?.toISOString() ?? null,
       replaces: o.replaces,
       replaced_by: o.replacedBy,
+      order_class: o.orderClass,
+      leg_type: o.legType,
+      parent_id: o.parentId,
     }));
     const fills = changes.executions.map((e) => ({
       execution_id: e.executionId,
@@ -185,15 +194,16 @@ export class PgSimBookStore implements SimBookStore {
          INSERT INTO sim_orders (id, seq, client_order_id, symbol, side, type, time_in_force, qty, limit_price,
                                  stop_price, status, triggered, filled_qty, filled_notional, created_at, updated_at,
                                  submitted_at, filled_at, canceled_at, replaces, replaced_by, trail_price,
-                                 trail_percent, hwm)
+                                 trail_percent, hwm, order_class, leg_type, parent_id)
          SELECT id, seq, client_order_id, symbol, side, type, time_in_force, qty, limit_price, stop_price, status,
                 triggered, filled_qty, filled_notional, created_at, updated_at, submitted_at, filled_at, canceled_at,
-                replaces, replaced_by, trail_price, trail_percent, hwm
+                replaces, replaced_by, trail_price, trail_percent, hwm, order_class, leg_type, parent_id
            FROM jsonb_to_recordset($1::jsonb) AS r(id text, seq bigint, client_order_id text, symbol text, side text,
                 type text, time_in_force text, qty numeric, limit_price numeric, stop_price numeric, status text,
                 triggered boolean, filled_qty numeric, filled_notional numeric, created_at timestamptz,
                 updated_at timestamptz, submitted_at timestamptz, filled_at timestamptz, canceled_at timestamptz,
-                replaces text, replaced_by text, trail_price numeric, trail_percent numeric, hwm numeric)
+                replaces text, replaced_by text, trail_price numeric, trail_percent numeric, hwm numeric,
+                order_class text, leg_type text, parent_id text)
          ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, triggered = EXCLUDED.triggered,
            stop_price = EXCLUDED.stop_price, hwm = EXCLUDED.hwm,
            filled_qty = EXCLUDED.filled_qty, filled_notional = EXCLUDED.filled_notional,

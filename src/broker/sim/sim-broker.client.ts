@@ -53,7 +53,8 @@ import { restoreBook, SimJournal, type SimBookStore } from './sim-book';
 import { SimEventStream } from './sim-event-stream';
 import type { SimFault, SimFaultKind, SimFaultOptions } from './sim-faults';
 import { SimExchange } from './sim-exchange';
-import { isOpen, leavesQty, parseOrderTerms, toBrokerOrder, validateClientOrderId, type OrderTerms } from './sim-order';
+import { isLive, isOpen, leavesQty, parseOrderTerms, validateClientOrderId, type OrderTerms } from './sim-order';
+import { parseLegs } from './sim-legs';
 import { NO_TRAIL, replacedStop } from './sim-order';
 import {
   nonNegativeDecimal,
@@ -177,8 +178,8 @@ export class SimBrokerClient implements BrokerClient {
     await this.delay(this.opts.latencyMs);
     const order = this.ex.orders.get(brokerOrderId);
     if (order === undefined) throw notFound(`order ${brokerOrderId} not found`);
-    if (!isOpen(order)) throw unprocessable(`order is not cancelable (status ${order.status})`);
-    this.ex.finish(order, 'canceled', 'canceled');
+    if (!isLive(order)) throw unprocessable(`order is not cancelable (status ${order.status})`);
+    this.ex.cancel(order);
     await this.stored(undefined);
   }
 
@@ -210,11 +211,7 @@ export class SimBrokerClient implements BrokerClient {
 
   async cancelAllOrders(): Promise<Array<{ brokerOrderId: string; status: number }>> {
     await this.delay(this.opts.latencyMs);
-    const canceled = this.ex.openOrders().map((order) => {
-      this.ex.finish(order, 'canceled', 'canceled');
-      return { brokerOrderId: order.id, status: 200 };
-    });
-    return this.stored(canceled);
+    return this.stored(this.ex.cancelAll());
   }
 
   async closePosition(symbol: string, opts: { qty?: string } = {}): Promise<BrokerOrder> {
@@ -247,12 +244,12 @@ export class SimBrokerClient implements BrokerClient {
 
   async getOrder(brokerOrderId: string): Promise<BrokerOrder | null> {
     const order = this.ex.orders.get(brokerOrderId);
-    return order === undefined ? null : toBrokerOrder(order);
+    return order === undefined ? null : this.ex.report(order);
   }
 
   async getOrderByClientOrderId(clientOrderId: string): Promise<BrokerOrder | null> {
     const order = this.ex.byClientOrderId.get(clientOrderId);
-    return order === undefined ? null : toBrokerOrder(order);
+    return order === undefined ? null : this.ex.report(order);
   }
 
   /** Newest first (Alpaca's default direction); `after`/`until` are exclusive bounds on created_at. */
@@ -323,7 +320,7 @@ export class SimBrokerClient implements BrokerClient {
     const expired = this.ex.openOrders().filter((o) => o.timeInForce === 'day');
     for (const order of expired) this.ex.finish(order, 'expired', 'expired');
     this.lastEquity = this.ex.equity();
-    return expired.map(toBrokerOrder);
+    return expired.map((o) => this.ex.report(o));
   }
 
   /** The next `n` submitOrder calls fail with this kind of broker fault. */
@@ -409,10 +406,11 @@ export class SimBrokerClient implements BrokerClient {
     const clientOrderId = validateClientOrderId(req.clientOrderId);
     if (this.ex.byClientOrderId.has(clientOrderId)) throw duplicateClientOrderId(clientOrderId);
     const terms = parseOrderTerms(req);
+    const legs = parseLegs(req, terms);
     this.ex.checkRisk(terms);
     const rejectAfterAck =
       fault?.kind === 'rejected' ? (fault.message ?? 'order rejected by the venue (simulated)') : undefined;
-    const ack = this.ex.accept(clientOrderId, terms, rejectAfterAck);
+    const ack = this.ex.accept(clientOrderId, terms, rejectAfterAck, legs);
 
     if (fault?.kind === 'unknown_outcome') {
       throw lostResponse(fault.message ?? 'the broker accepted the order but its answer was lost (simulated)');

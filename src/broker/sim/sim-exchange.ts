@@ -8,7 +8,10 @@
  * - an order's cumulative filled qty never decreases and never exceeds its qty;
  *   each execution has its own id and is booked once in the ledger;
  * - ioc and fok orders never rest: whatever did not fill on arrival is canceled;
- * - every state change is published on the stream, in the order it happened.
+ * - every state change is published on the stream, in the order it happened;
+ * - legs (sim-order.ts): held until their entry fills completely, then
+ *   matched like any order; one execution of an OCO pair cancels the other;
+ *   canceling an order cancels its live legs.
  */
 import { Decimal } from '../../common/decimal';
 import type { Clock } from '../../infra/clock/clock';
@@ -17,8 +20,10 @@ import { forbidden, unprocessable } from './sim-errors';
 import type { SimEventStream } from './sim-event-stream';
 import { SimLedger } from './sim-ledger';
 import {
+  isLive,
   isOpen,
   isStop,
+  SIMPLE,
   leavesQty,
   marketableAt,
   openingQuantity,
@@ -27,9 +32,18 @@ import {
   stopCrossed,
   toBrokerOrder,
   type OrderTerms,
+  type SimLegType,
   type SimOrder,
+  type SimOrderClass,
+  type SimOrderLinks,
   type SimOrderStatus,
 } from './sim-order';
+
+/** The legs an order asks for: each one's terms (already validated) and which leg it is. */
+export interface SimLegRequest {
+  orderClass: Exclude<SimOrderClass, 'simple'>;
+  legs: Array<{ legType: SimLegType; terms: OrderTerms }>;
+}
 import type { ResolvedSimOptions } from './sim-options';
 
 export interface SimExecution {
@@ -67,6 +81,8 @@ export class SimExchange {
   readonly liquidity: Map<string, Decimal | null>;
   private readonly clock: Clock;
   private seq = 0;
+  /** An order's legs, take-profit first. */
+  private readonly legIds = new Map<string, string[]>();
   /** Set when the book is durable: every change is marked for saving. */
   journal: SimChangeListener | null = null;
 
@@ -83,19 +99,69 @@ export class SimExchange {
   }
 
   /** Puts a validated order on the book: `new` event, then matching (or a venue-side reject). */
-  accept(clientOrderId: string, terms: OrderTerms, rejectAfterAck?: string): BrokerOrder {
-    const { order, ack } = this.open(clientOrderId, terms, null);
+  accept(clientOrderId: string, terms: OrderTerms, rejectAfterAck?: string, legs?: SimLegRequest): BrokerOrder {
+    const { order } = this.open(clientOrderId, terms, null, legs ? { ...SIMPLE, orderClass: legs.orderClass } : SIMPLE);
+    const held = legs?.orderClass !== 'oco';
+    for (const leg of legs?.legs ?? []) {
+      const links = { orderClass: legs!.orderClass, legType: leg.legType, parentId: order.id };
+      const { order: legOrder } = this.open(this.opts.idFactory(), leg.terms, null, links);
+      if (held) legOrder.status = 'held';
+      this.journal?.order(legOrder); // a held leg has no event of its own: it is saved here
+      this.legIds.set(order.id, [...(this.legIds.get(order.id) ?? []), legOrder.id]);
+    }
+    const ack = this.report(order);
     this.publish('new', order);
+    for (const leg of this.legsOf(order)) if (leg.status === 'new') this.publish('new', leg);
     if (rejectAfterAck !== undefined) this.finish(order, 'rejected', 'rejected');
     else this.deferFill(() => this.matchArrival(order));
     return ack;
   }
 
-  open(clientOrderId: string, terms: OrderTerms, replaces: string | null): { order: SimOrder; ack: BrokerOrder } {
+  /** The order as the port reports it, with its legs nested (as Alpaca's `nested=true`). */
+  report(order: SimOrder): BrokerOrder {
+    return toBrokerOrder(order, this.legsOf(order));
+  }
+
+  legsOf(order: SimOrder): SimOrder[] {
+    return (this.legIds.get(order.id) ?? []).map((id) => this.orders.get(id)!);
+  }
+
+  /** The order one execution of `order` cancels: its OCO sibling, if it has one. */
+  ocoSiblingOf(order: SimOrder): SimOrder | undefined {
+    if (order.parentId === null) return order.orderClass === 'oco' ? this.legsOf(order)[0] : undefined;
+    const parent = this.orders.get(order.parentId);
+    if (!parent) return undefined;
+    if (parent.orderClass === 'oco') return parent;
+    return parent.orderClass === 'bracket' ? this.legsOf(parent).find((l) => l.id !== order.id) : undefined;
+  }
+
+  /** Cancels a live order and, with it, its live legs. */
+  cancel(order: SimOrder): void {
+    if (isLive(order)) this.finish(order, 'canceled', 'canceled');
+    for (const leg of this.legsOf(order)) if (isLive(leg)) this.finish(leg, 'canceled', 'canceled');
+  }
+
+  /** Every live order, oldest first; a parent's cancel takes its legs along, so each is canceled (and listed) once. */
+  cancelAll(): Array<{ brokerOrderId: string; status: number }> {
+    const live = [...this.orders.values()].filter(isLive).sort((a, b) => a.seq - b.seq);
+    return live.flatMap((order) => {
+      if (!isLive(order)) return [];
+      this.cancel(order);
+      return [{ brokerOrderId: order.id, status: 200 }];
+    });
+  }
+
+  open(
+    clientOrderId: string,
+    terms: OrderTerms,
+    replaces: string | null,
+    links: SimOrderLinks = SIMPLE,
+  ): { order: SimOrder; ack: BrokerOrder } {
     const now = this.clock.now();
     this.seq += 1;
     const order: SimOrder = {
       ...terms,
+      ...links,
       seq: this.seq,
       id: this.opts.idFactory(),
       clientOrderId,
@@ -124,6 +190,9 @@ export class SimExchange {
     this.byClientOrderId.set(order.clientOrderId, order);
     if (isOpen(order)) this.live.set(order.id, order);
     this.seq = Math.max(this.seq, order.seq);
+    if (order.parentId !== null) {
+      this.legIds.set(order.parentId, [...(this.legIds.get(order.parentId) ?? []), order.id]);
+    }
   }
 
   /** Restores a stored execution and books it in the ledger again. */
@@ -291,6 +360,21 @@ export class SimExchange {
         price: price.toFixed(),
         positionQty: positionQty.toFixed(),
       });
+      this.afterExecution(order, complete);
+    }
+  }
+
+  /** Legs: an execution of one of an OCO pair cancels the other; an entry's complete fill releases its legs. */
+  private afterExecution(order: SimOrder, complete: boolean): void {
+    const sibling = this.ocoSiblingOf(order);
+    if (sibling && isLive(sibling)) this.finish(sibling, 'canceled', 'canceled');
+    if (!complete || order.parentId !== null || order.orderClass === 'oco') return;
+    for (const leg of this.legsOf(order)) {
+      if (leg.status !== 'held') continue;
+      leg.status = 'new';
+      leg.updatedAt = this.clock.now();
+      this.publish('new', leg);
+      this.deferFill(() => this.matchArrival(leg));
     }
   }
 

@@ -11,7 +11,12 @@
  * - a market order is always marketable; a limit buy when reference ≤ limit,
  *   a limit sell when reference ≥ limit;
  * - every execution is at the reference price, which for a marketable limit
- *   is the better of the two prices (never worse than the limit).
+ *   is the better of the two prices (never worse than the limit);
+ * - legs (bracket / oto / oco): a bracket's or OTO's legs are `held` (never
+ *   matched) until their entry has filled completely; then the take-profit is
+ *   a limit and the stop-loss a stop (or stop-limit) like any other. The first
+ *   execution of one of an OCO pair cancels the other (a bracket's two legs,
+ *   or an OCO order and its stop-loss leg), so at most one of a pair fills.
  */
 import { Decimal, normalizeDecimal, normalizeWholeQuantity } from '../../common/decimal';
 import type { OrderSide, OrderType, TimeInForce } from '../../trading/order-status';
@@ -27,8 +32,21 @@ export const MAX_CLIENT_ORDER_ID_LENGTH = 128;
 
 export type SimOrderStatus = Extract<
   BrokerOrderStatus,
-  'new' | 'partially_filled' | 'filled' | 'canceled' | 'expired' | 'replaced' | 'rejected'
+  'new' | 'partially_filled' | 'filled' | 'canceled' | 'expired' | 'replaced' | 'rejected' | 'held'
 >;
+
+export type SimOrderClass = 'simple' | 'bracket' | 'oto' | 'oco';
+export type SimLegType = 'take_profit' | 'stop_loss';
+
+/** How an order relates to others: its class, and for a leg which one and whose. */
+export interface SimOrderLinks {
+  orderClass: SimOrderClass;
+  legType: SimLegType | null;
+  /** A leg's parent (the entry, or the OCO order); null for every other order. */
+  parentId: string | null;
+}
+
+export const SIMPLE: SimOrderLinks = { orderClass: 'simple', legType: null, parentId: null };
 
 /** What an order asks for, validated and normalized. */
 export interface OrderTerms {
@@ -45,7 +63,7 @@ export interface OrderTerms {
   trailPercent: Decimal | null;
 }
 
-export interface SimOrder extends OrderTerms {
+export interface SimOrder extends OrderTerms, SimOrderLinks {
   /** A trailing stop's best price since it was placed (null for other types, and before its first price). */
   hwm: Decimal | null;
   /** Arrival sequence: time priority, and the tie-break for equal timestamps. */
@@ -195,8 +213,14 @@ export function validateClientOrderId(value: unknown): string {
   return value;
 }
 
+/** Working at the venue: matched against the price. A held leg is not (yet). */
 export function isOpen(order: SimOrder): boolean {
   return order.status === 'new' || order.status === 'partially_filled';
+}
+
+/** Not ended: working, or a leg held until its entry fills. What a cancel can still cancel. */
+export function isLive(order: SimOrder): boolean {
+  return isOpen(order) || order.status === 'held';
 }
 
 export function leavesQty(order: SimOrder): Decimal {
@@ -248,8 +272,10 @@ function copy(date: Date | null): Date | null {
  * Σ qty × price / Σ qty, exact whenever the quotient terminates (otherwise
  * rounded to the 40 significant digits of src/common/decimal.ts).
  */
-export function toBrokerOrder(order: SimOrder): BrokerOrder {
+export function toBrokerOrder(order: SimOrder, legs?: readonly SimOrder[]): BrokerOrder {
   return {
+    ...(order.orderClass !== 'simple' ? { orderClass: order.orderClass } : {}),
+    ...(legs && legs.length ? { legs: legs.map((leg) => toBrokerOrder(leg)) } : {}),
     id: order.id,
     clientOrderId: order.clientOrderId,
     symbol: order.symbol,

@@ -2,7 +2,7 @@
 import type { BrokerFill, BrokerOrder, BrokerPosition, ListFillsQuery, ListOrdersQuery } from '../broker-client.port';
 import { invalidRequest } from './sim-errors';
 import type { SimExchange } from './sim-exchange';
-import { isOpen, toBrokerOrder } from './sim-order';
+import { isLive } from './sim-order';
 
 const MAX_LIST_ORDERS = 500;
 const DEFAULT_LIST_ORDERS = 50;
@@ -13,14 +13,18 @@ export function listOrders(ex: SimExchange, q: ListOrdersQuery): BrokerOrder[] {
   const limit = q.limit ?? DEFAULT_LIST_ORDERS;
   if (!Number.isSafeInteger(limit) || limit < 1) throw invalidRequest(`invalid limit: ${limit}`);
   const symbols = q.symbols && q.symbols.length > 0 ? new Set(q.symbols) : null;
-  return [...ex.orders.values()]
-    .filter((o) => q.status === 'all' || (q.status === 'open') === isOpen(o))
-    .filter((o) => symbols === null || symbols.has(o.symbol))
-    .filter((o) => q.after === undefined || o.createdAt.getTime() > q.after.getTime())
-    .filter((o) => q.until === undefined || o.createdAt.getTime() < q.until.getTime())
-    .sort((a, b) => b.seq - a.seq)
-    .slice(0, Math.min(limit, MAX_LIST_ORDERS))
-    .map(toBrokerOrder);
+  return (
+    [...ex.orders.values()]
+      // As Alpaca's nested=true: legs are answered under their parent, not beside it.
+      .filter((o) => o.parentId === null)
+      .filter((o) => q.status === 'all' || (q.status === 'open') === isLive(o))
+      .filter((o) => symbols === null || symbols.has(o.symbol))
+      .filter((o) => q.after === undefined || o.createdAt.getTime() > q.after.getTime())
+      .filter((o) => q.until === undefined || o.createdAt.getTime() < q.until.getTime())
+      .sort((a, b) => b.seq - a.seq)
+      .slice(0, Math.min(limit, MAX_LIST_ORDERS))
+      .map((o) => ex.report(o))
+  );
 }
 
 export function listPositions(ex: SimExchange): BrokerPosition[] {

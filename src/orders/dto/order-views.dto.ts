@@ -3,7 +3,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional } from 'class-validator';
 import { Identifier, IntegerParam, TickerSymbol } from '../../common/validators';
 import { ORDER_SIDES } from '../../trading/order-status';
-import { OrderDetailDto } from './order-response.dto';
+import { OrderDetailDto, OrderLegDto } from './order-response.dto';
 
 export class PendingOrdersQueryDto {
   @ApiPropertyOptional({ example: 'AAPL' })
@@ -78,6 +78,12 @@ export class RecentFillsResponseDto {
 export class OrderWithFillsDto extends OrderDetailDto {
   @ApiProperty({ type: [FillDto], description: "The order's fills, in execution order." })
   fills!: FillDto[];
+
+  @ApiPropertyOptional({
+    type: [OrderLegDto],
+    description: 'An order with legs (bracket, oto, oco): its legs, each also readable by its own id.',
+  })
+  legs?: OrderLegDto[];
 }
 
 export class OrderAuditEntryDto {

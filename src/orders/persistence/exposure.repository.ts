@@ -57,11 +57,11 @@ const SYMBOLS_FROM_ORDERS = `SELECT symbol, SUM(position_qty)::text AS position_
     UNION ALL
     SELECT symbol, 0, COALESCE(SUM(qty - filled_qty) FILTER (WHERE side = 'buy'), 0),
       COALESCE(SUM(qty - filled_qty) FILTER (WHERE side = 'sell'), 0)
-    FROM orders WHERE status IN (${OPEN_LIST}) GROUP BY symbol
+    FROM orders WHERE status IN (${OPEN_LIST}) AND leg_type IS NULL GROUP BY symbol
   ) x GROUP BY symbol`;
 
 const STRATEGIES_FROM_ORDERS = `SELECT strategy_id, COUNT(*)::int AS open_orders
-  FROM orders WHERE status IN (${OPEN_LIST}) GROUP BY strategy_id`;
+  FROM orders WHERE status IN (${OPEN_LIST}) AND leg_type IS NULL GROUP BY strategy_id`;
 
 interface ExposureRow {
   position_qty: string;
@@ -118,7 +118,10 @@ export function withoutReplacedPair(
  * transaction; the strategy's count is taken and held to its limit at commit.
  * Two concurrent orders cannot both pass a limit only one of them fits under;
  * a symbol's row is held from the insert to the commit, a strategy's only
- * during the commit (docs/risk-and-safety.md#how-limits-stay-atomic).
+ * during the commit (docs/risk-and-safety.md#how-limits-stay-atomic). The
+ * legs of a bracket, OTO or OCO are not counted: they only ever exit what
+ * their entry (counted) opens, or, for an OCO, one of the pair exits what the
+ * OCO order (counted) exits.
  */
 @Injectable()
 export class ExposureRepository {
@@ -127,6 +130,12 @@ export class ExposureRepository {
   /** A read without locks: the committed counters. */
   async read(symbol: string, strategyId: string): Promise<ExposureSnapshot> {
     const rows = await prepared<ExposureRow>(this.ds, 'pretrade_exposure', EXPOSURE, [symbol, strategyId]);
+    return toSnapshot(rows[0]);
+  }
+
+  /** The counters as `tx` sees them (after an insert, the symbol's row is one `tx` holds locked); sets no limit. */
+  async readInTx(tx: Tx, symbol: string, strategyId: string): Promise<ExposureSnapshot> {
+    const rows = await prepared<ExposureRow>(tx, 'pretrade_exposure', EXPOSURE, [symbol, strategyId]);
     return toSnapshot(rows[0]);
   }
 

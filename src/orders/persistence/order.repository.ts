@@ -4,6 +4,7 @@ import { AuditEntry } from '../../audit/audit-entry';
 import { auditRowOf } from '../../audit/audit.repository';
 import { prepared, sql, Tx } from '../../infra/database/unit-of-work';
 import { NewOrder, Order } from '../../trading/order';
+import { LegType, OrderClass } from '../../trading/order-class';
 import { OrderSide, OrderStatus, OrderType, TimeInForce } from '../../trading/order-status';
 
 interface OrderRow {
@@ -37,21 +38,29 @@ interface OrderRow {
   scheduled_time: Date | null;
   replaces: string | null;
   replaced_by: string | null;
+  order_class: OrderClass;
+  leg_type: LegType | null;
+  take_profit_limit_price: string | null;
+  stop_loss_stop_price: string | null;
+  stop_loss_limit_price: string | null;
 }
 
 /** Every column an Order is read from, listed so statements keep their shape across migrations. */
 const COLUMNS = `seq, client_order_id, strategy_id, symbol, side, qty, order_type, limit_price, stop_price,
   time_in_force, status, broker_order_id, error_message, retry_count, created_at, updated_at, submitted_at,
   filled_at, filled_qty, filled_avg_price, metadata, parent_order_id, slice_num, total_slices, scheduled_time,
-  trail_price, trail_percent, extended_hours, replaces, replaced_by`;
+  trail_price, trail_percent, extended_hours, replaces, replaced_by, order_class, leg_type, take_profit_limit_price,
+  stop_loss_stop_price, stop_loss_limit_price`;
 
 /** The hot path: prepared once per connection (see `prepared` in infra/database/unit-of-work). */
 const INSERT_WITH_AUDIT = `WITH ins AS (
     INSERT INTO orders (client_order_id, strategy_id, symbol, side, qty, order_type, limit_price,
                         stop_price, time_in_force, status, metadata, created_at, updated_at,
                         trail_price, trail_percent, extended_hours,
-                        parent_order_id, slice_num, total_slices, scheduled_time, error_message, replaces)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $17, $18, $19, $20, $21, $22, $23, $24, $26)
+                        parent_order_id, slice_num, total_slices, scheduled_time, error_message, replaces,
+                        order_class, leg_type, take_profit_limit_price, stop_loss_stop_price, stop_loss_limit_price)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $17, $18, $19, $20, $21, $22, $23, $24, $26,
+            $27, $28, $29, $30, $31)
     ON CONFLICT (client_order_id) DO NOTHING
     RETURNING ${COLUMNS}
   ), audit AS (
@@ -140,6 +149,11 @@ export class OrderRepository {
       order.errorMessage ?? null,
       audit.reasonCode ?? null,
       order.replaces ?? null,
+      order.orderClass ?? 'simple',
+      order.legType ?? null,
+      order.takeProfitLimitPrice ?? null,
+      order.stopLossStopPrice ?? null,
+      order.stopLossLimitPrice ?? null,
     ]);
     return rows.length ? { order: toOrder(rows[0]), created: true } : { order: null, created: false };
   }
@@ -149,6 +163,17 @@ export class OrderRepository {
       clientOrderId,
     ]);
     return rows.length ? toOrder(rows[0]) : null;
+  }
+
+  /** The legs of an order with legs (bracket, oto, oco), take-profit first; locked for the rest of `tx` when given. */
+  async findLegs(parentOrderId: string, tx?: Tx): Promise<Order[]> {
+    const rows = await sql<OrderRow>(
+      tx ?? this.ds,
+      `SELECT ${COLUMNS} FROM orders WHERE parent_order_id = $1 AND leg_type IS NOT NULL
+        ORDER BY leg_type DESC${tx ? ' FOR UPDATE' : ''}`,
+      [parentOrderId],
+    );
+    return rows.map(toOrder);
   }
 
   /** The order the broker knows by `brokerOrderId`, if any (webhooks check both ids agree). */
@@ -294,10 +319,14 @@ export class OrderRepository {
     );
   }
 
-  /** Orders in `statuses` last changed before `before`, oldest first: work for the resolver and the poller. */
+  /**
+   * Orders in `statuses` last changed before `before`, oldest first: work for the resolver. Never a leg: a
+   * leg is sent, and resolved, with its entry.
+   */
   async findStale(statuses: OrderStatus[], before: Date, limit: number): Promise<Order[]> {
     const rows: OrderRow[] = await this.ds.query(
-      `SELECT ${COLUMNS} FROM orders WHERE status = ANY($1) AND updated_at < $2 ORDER BY updated_at LIMIT $3`,
+      `SELECT ${COLUMNS} FROM orders WHERE status = ANY($1) AND updated_at < $2 AND leg_type IS NULL
+        ORDER BY updated_at LIMIT $3`,
       [statuses, before, limit],
     );
     return rows.map(toOrder);
@@ -321,12 +350,12 @@ export class OrderRepository {
   /**
    * Written-ahead orders nobody is sending any more: untouched since `before`
    * (a crash, or an answer that never came), or whose 429 retry time is due;
-   * not one queued for the broker budget while its hold lasts.
+   * not one queued for the broker budget while its hold lasts; never a leg (sent with its entry).
    */
   async findDispatchable(now: Date, before: Date, limit: number): Promise<Order[]> {
     const rows: OrderRow[] = await this.ds.query(
       `SELECT ${COLUMNS} FROM orders
-        WHERE status = 'pending_new'
+        WHERE status = 'pending_new' AND leg_type IS NULL
           AND (updated_at < $2 OR (metadata ? 'next_attempt_at' AND (metadata->>'next_attempt_at')::timestamptz <= $1))
           AND NOT (metadata ? 'paced_until' AND (metadata->>'paced_until')::timestamptz > $1)
         ORDER BY updated_at LIMIT $3`,
@@ -420,5 +449,10 @@ function toOrder(r: OrderRow): Order {
     scheduledTime: r.scheduled_time,
     replaces: r.replaces,
     replacedBy: r.replaced_by,
+    orderClass: r.order_class,
+    legType: r.leg_type,
+    takeProfitLimitPrice: r.take_profit_limit_price,
+    stopLossStopPrice: r.stop_loss_stop_price,
+    stopLossLimitPrice: r.stop_loss_limit_price,
   };
 }

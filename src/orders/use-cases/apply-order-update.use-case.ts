@@ -10,6 +10,13 @@
  *
  * The fills table's unique keys decide whether a fill is new: when the insert
  * finds it already recorded, the decision is taken again without it.
+ *
+ * Legs (bracket, oto, oco): a broker report of an entry that carries its legs
+ * is applied to the entry, then each leg to its own row (matched by the
+ * broker's leg id, else by its type, ../../trading/order-class.ts#matchLeg),
+ * which then holds the leg's broker id: later news of the leg by that id
+ * lands on it. The gateway's own word on an entry never sent (rejected,
+ * blocked, failed, canceled before it was sent) ends its legs alike.
  */
 import { Injectable, Logger } from '@nestjs/common';
 import { AuditRepository } from '../../audit/audit.repository';
@@ -23,6 +30,8 @@ import { PositionRepository } from '../../positions/persistence/position.reposit
 import { OrderStatus } from '../../trading/order-status';
 import { adoptedReplacement, replacementHolds } from '../../trading/order-replace';
 import { decideReplaced } from '../domain/order-replaced.decision';
+import { matchLeg } from '../../trading/order-class';
+import { isTerminal } from '../../trading/order-state-machine';
 import {
   decideOrderUpdate,
   decideSubmitOutcome,
@@ -54,7 +63,12 @@ export interface ApplyResult {
 type Decided = { outcome: 'unknown_order' } | OrderUpdateDecision;
 
 /** A report applied in a unit of work, and the replace it completed (recorded after the commit). */
-type Applied = { decided: Decided; replaced: { old: string; replacement: string } | null };
+type Applied = {
+  decided: Decided;
+  replaced: { old: string; replacement: string } | null;
+  /** The gateway's id of the order the report was applied to. */
+  clientOrderId?: string;
+};
 
 @Injectable()
 export class ApplyOrderUpdateUseCase {
@@ -76,7 +90,7 @@ export class ApplyOrderUpdateUseCase {
   async recordSubmitOutcome(
     clientOrderId: string,
     status: OrderStatus,
-    opts: SubmitOutcomeOptions = {},
+    opts: SubmitOutcomeOptions & { leg?: boolean } = {},
   ): Promise<ApplyResult> {
     const d: Decided = await this.uow.run(async (tx) => {
       const order = await this.orders.lockForUpdate(tx, { clientOrderId });
@@ -89,13 +103,30 @@ export class ApplyOrderUpdateUseCase {
     if (d.outcome === 'applied' && d.status !== d.previousStatus) {
       this.metrics.orderStatus(d.status);
       this.publisher.kick();
+      // An entry that ends without reaching the broker takes its (never sent) legs with it.
+      if (isTerminal(d.status) && !opts.leg) await this.endUnsentLegs(clientOrderId, d.status, opts);
     }
     return { outcome: d.outcome, status: d.status, fillsRecorded: 0 };
   }
 
+  private async endUnsentLegs(parentId: string, status: OrderStatus, opts: SubmitOutcomeOptions): Promise<void> {
+    for (const leg of await this.orders.findLegs(parentId)) {
+      if (leg.brokerOrderId || isTerminal(leg.status)) continue;
+      await this.recordSubmitOutcome(leg.clientOrderId, status, { ...opts, leg: true });
+    }
+  }
+
   async apply(r: OrderUpdateReport, opts: ApplyOptions = {}): Promise<ApplyResult> {
     const applied = await this.uow.run((tx) => this.applyIn(tx, r, opts, new Map()));
-    return this.after(applied, r);
+    const result = await this.after(applied, r);
+    await this.legsOf(applied, r, opts);
+    return result;
+  }
+
+  /** The legs the broker reported with an order, each onto its own row (after the order's own news). */
+  private async legsOf(applied: Applied, r: OrderUpdateReport, opts: ApplyOptions): Promise<void> {
+    if (applied.decided.outcome === 'unknown_order' || !r.order.legs?.length || !applied.clientOrderId) return;
+    await this.applyLegs(applied.clientOrderId, r, opts);
   }
 
   /**
@@ -128,8 +159,36 @@ export class ApplyOrderUpdateUseCase {
       return results;
     }
     const results: ApplyResult[] = [];
-    for (let i = 0; i < applied.length; i++) results.push(await this.after(applied[i], reports[i]));
+    for (let i = 0; i < applied.length; i++) {
+      results.push(await this.after(applied[i], reports[i]));
+      await this.legsOf(applied[i], reports[i], {});
+    }
     return results;
+  }
+
+  /** Each leg the broker reported with its entry, onto its own row (a leg it cannot match is logged and left). */
+  private async applyLegs(parentId: string, r: OrderUpdateReport, opts: ApplyOptions): Promise<void> {
+    const local = await this.orders.findLegs(parentId);
+    const taken = new Set<string>();
+    for (const brokerLeg of r.order.legs ?? []) {
+      const leg = matchLeg(
+        brokerLeg,
+        local.filter((l) => !taken.has(l.clientOrderId)).map((l) => ({ ...l, legType: l.legType ?? 'take_profit' })),
+      );
+      if (!leg) {
+        this.logger.warn({
+          client_order_id: parentId,
+          msg: `broker leg ${brokerLeg.id} (${brokerLeg.type}) matches no leg`,
+        });
+        continue;
+      }
+      taken.add(leg.clientOrderId);
+      // The leg's news, under the gateway's id for it (the broker's client id for a leg is its own).
+      await this.apply(
+        { source: r.source, at: r.at, order: { ...brokerLeg, clientOrderId: leg.clientOrderId, legs: undefined } },
+        opts,
+      );
+    }
   }
 
   /** One report in `tx`: the order locked, the position locked (once per symbol per unit of work) when a fill is possible. */
@@ -168,7 +227,7 @@ export class ApplyOrderUpdateUseCase {
         replaced = { old: order.replaces, replacement: order.clientOrderId };
       }
     }
-    return { decided: decision, replaced };
+    return { decided: decision, replaced, clientOrderId: order.clientOrderId };
   }
 
   private async after({ decided: d, replaced }: Applied, r: OrderUpdateReport): Promise<ApplyResult> {

@@ -20,7 +20,13 @@
  *   orders) comes through here.
  */
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { BROKER_CLIENT, BrokerClient, BrokerError, BrokerOrder } from '../../broker/broker-client.port';
+import {
+  BROKER_CLIENT,
+  BrokerClient,
+  BrokerError,
+  BrokerOrder,
+  BrokerOrderRequest,
+} from '../../broker/broker-client.port';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { Clock } from '../../infra/clock/clock';
 import { GatewayMetrics } from '../../infra/metrics/gateway-metrics';
@@ -47,6 +53,19 @@ export interface DispatchResult {
   error?: BrokerError;
   /** Set when the safety re-check kept the order from being sent. */
   block?: DispatchBlock;
+}
+
+/** An order with legs is one broker order carrying them (an OCO's take-profit is the order's own limit). */
+function brokerLegsOf(order: Order): Pick<BrokerOrderRequest, 'orderClass' | 'takeProfit' | 'stopLoss'> {
+  const orderClass = order.orderClass ?? 'simple';
+  if (orderClass === 'simple') return {};
+  return {
+    orderClass,
+    takeProfit: order.takeProfitLimitPrice ? { limitPrice: order.takeProfitLimitPrice } : null,
+    stopLoss: order.stopLossStopPrice
+      ? { stopPrice: order.stopLossStopPrice, limitPrice: order.stopLossLimitPrice ?? null }
+      : null,
+  };
 }
 
 @Injectable()
@@ -163,6 +182,7 @@ export class DispatchOrderUseCase {
                 trailPrice: order.trailPrice ?? null,
                 trailPercent: order.trailPercent ?? null,
                 extendedHours: order.extendedHours ?? false,
+                ...brokerLegsOf(order),
               },
               { timeoutMs: this.config.broker.submitTimeoutMs },
             ),

@@ -26,9 +26,18 @@ export class QueryOrdersUseCase {
   ) {}
 
   /** The order and its fills (execution order); 404 as `get`. */
-  async getWithFills(clientOrderId: string, principal: Principal): Promise<{ order: Order; fills: FillView[] }> {
+  /** The order, its fills and, for an order with legs (bracket, oto, oco), its legs. */
+  async getWithFills(
+    clientOrderId: string,
+    principal: Principal,
+  ): Promise<{ order: Order; fills: FillView[]; legs: Order[] | null }> {
     const order = await this.get(clientOrderId, principal);
-    return { order, fills: await this.history.fillsOf(order.clientOrderId) };
+    const hasLegs = (order.orderClass ?? 'simple') !== 'simple' && !order.legType;
+    const [fills, legs] = await Promise.all([
+      this.history.fillsOf(order.clientOrderId),
+      hasLegs ? this.orders.findLegs(order.clientOrderId) : Promise.resolve(null),
+    ]);
+    return { order, fills, legs };
   }
 
   /** The order's audit rows, oldest first; 404 as `get`. */

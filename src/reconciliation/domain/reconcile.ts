@@ -36,6 +36,12 @@
  *    unknown locally (the broker took the replace and its answer was never
  *    recorded), is adopted as that order's replacement (`adopt_replacement`),
  *    never reported as an orphan — the broker's word, not an invented order.
+ * 9. Legs (bracket / oto / oco) are orders like any other once matched: a
+ *    broker's leg (nested under its parent in the reports) speaks for the
+ *    local leg row with its broker id, else for the parent's leg of its type
+ *    (../../trading/order-class.ts#matchLeg). A leg the broker has under a
+ *    known parent but the gateway has no row for is adopted under that parent
+ *    (`adopt_leg`), never an orphan; the legs of an orphan are part of it.
  */
 import { BrokerFill, BrokerOrder, BrokerPosition } from '../../broker/broker-client.port';
 import { exact, plain } from '../../common/decimal';
@@ -46,6 +52,7 @@ import {
   MAYBE_UNSENT_STATUSES,
   transition,
 } from '../../trading/order-state-machine';
+import { LEG_SUFFIX, LegType, matchLeg } from '../../trading/order-class';
 import { OrderSide, OrderStatus } from '../../trading/order-status';
 
 export const FINDING_KINDS = ['orphan', 'missing_fill', 'position_mismatch', 'status_mismatch'] as const;
@@ -61,6 +68,9 @@ export interface LocalOrderView {
   status: OrderStatus;
   filledQty: string;
   filledAvgPrice: string | null;
+  /** A leg's entry (and which leg it is); absent or null for every other order. */
+  parentOrderId?: string | null;
+  legType?: LegType | null;
 }
 
 export interface PositionView {
@@ -83,15 +93,19 @@ export interface Finding {
 }
 
 /**
+/**
  * A correction is always one broker report for applyOrderUpdate; an
  * `adopt_replacement` first records the broker's replacement order as a
- * local order (`replaces` = the local order it replaced), then applies it.
+ * local order (`replaces` = the local order it replaced), then applies it;
+ * `adopt_leg` first writes the leg row (`<parent>-tp` / `-sl`) under its parent.
  */
 export interface Correction {
-  kind: 'apply_fill' | 'apply_status' | 'adopt_replacement';
+  kind: 'apply_fill' | 'apply_status' | 'adopt_replacement' | 'adopt_leg';
   clientOrderId: string;
   /** adopt_replacement: the client_order_id of the local order it replaced. */
   replaces?: string;
+  /** adopt_leg: the parent the leg is adopted under, and which leg it is. */
+  leg?: { parentClientOrderId: string; legType: LegType };
   /** The order as the broker reports it (for a fill: cumulative after that execution). */
   order: BrokerOrder;
   execution: { executionId: string; qty: string; price: string } | null;
@@ -145,9 +159,10 @@ export function matchReport(
  * moved on, then orphans and orders the broker does not know.
  */
 export function reconcileOrders(input: OrderReconcileInput): OrderReconcileResult {
+  const { reports, adoptions } = withLegs(input.brokerOrders, input.localOrders);
   const byId = new Map<string, BrokerOrder>();
   const byClientId = new Map<string, BrokerOrder>();
-  for (const o of input.brokerOrders) {
+  for (const o of reports) {
     byId.set(o.id, o);
     byClientId.set(o.clientOrderId, o);
   }
@@ -158,12 +173,12 @@ export function reconcileOrders(input: OrderReconcileInput): OrderReconcileResul
     if (o.brokerOrderId) localByBrokerId.set(o.brokerOrderId, o);
   }
   // A broker report names a local order by its client_order_id too (before the broker id was adopted).
-  for (const o of input.brokerOrders) {
+  for (const o of reports) {
     const local = locals.get(o.clientOrderId);
     if (local && !localByBrokerId.has(o.id)) localByBrokerId.set(o.id, local);
   }
 
-  const corrections: Correction[] = [];
+  const corrections: Correction[] = [...adoptions];
   const findings: Finding[] = [];
   /** Cumulative filled quantity per order as the proposed fills raise it. */
   const running = new Map<string, string>();
@@ -261,11 +276,12 @@ export function reconcileOrders(input: OrderReconcileInput): OrderReconcileResul
   }
 
   const seen = new Set<string>();
+  const adoptedLegs = new Set(adoptions.map((a) => a.order.id));
   // Oldest first, so a chain of replaces the books never heard of is adopted link by link.
   for (const o of [...input.brokerOrders].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())) {
     if (seen.has(o.id)) continue;
     seen.add(o.id);
-    if (locals.has(o.clientOrderId) || localByBrokerId.has(o.id)) continue;
+    if (locals.has(o.clientOrderId) || localByBrokerId.has(o.id) || adoptedLegs.has(o.id)) continue;
     if (input.isKnown({ clientOrderId: o.clientOrderId, brokerOrderId: o.id })) continue;
     const replaced = o.replaces ? localByBrokerId.get(o.replaces) : undefined;
     if (replaced && !GATEWAY_OUTCOMES.has(replaced.status)) {
@@ -302,6 +318,72 @@ export function reconcileOrders(input: OrderReconcileInput): OrderReconcileResul
     findings.push(orphanFinding(o));
   }
   return { corrections, findings };
+}
+
+/**
+ * The reports with each known parent's legs beside it, each under the id of
+ * the local leg it speaks for; a leg with no local row becomes an adoption.
+ * Legs of a parent the gateway does not know stay nested (part of its orphan).
+ */
+export function withLegs(
+  brokerOrders: readonly BrokerOrder[],
+  localOrders: readonly LocalOrderView[],
+): { reports: BrokerOrder[]; adoptions: Correction[] } {
+  const reports: BrokerOrder[] = [];
+  const adoptions: Correction[] = [];
+  const byClientId = new Map(localOrders.map((o) => [o.clientOrderId, o]));
+  const byBrokerId = new Map(localOrders.flatMap((o) => (o.brokerOrderId ? [[o.brokerOrderId, o] as const] : [])));
+  for (const o of brokerOrders) {
+    reports.push(o);
+    const parent = byBrokerId.get(o.id) ?? byClientId.get(o.clientOrderId);
+    if (!parent || !o.legs?.length) continue;
+    const localLegs = localOrders
+      .filter((l) => l.parentOrderId === parent.clientOrderId && l.legType)
+      .map((l) => ({ ...l, legType: l.legType! }));
+    const taken = new Set<string>();
+    for (const leg of o.legs) {
+      const local =
+        byBrokerId.get(leg.id) ??
+        matchLeg(
+          leg,
+          localLegs.filter((l) => !taken.has(l.clientOrderId)),
+        );
+      if (local) {
+        taken.add(local.clientOrderId);
+        reports.push({ ...leg, clientOrderId: local.clientOrderId, legs: undefined });
+        continue;
+      }
+      const legType: LegType | null =
+        leg.type === 'limit' ? 'take_profit' : leg.type === 'stop' || leg.type === 'stop_limit' ? 'stop_loss' : null;
+      if (!legType) continue;
+      const clientOrderId = `${parent.clientOrderId}${LEG_SUFFIX[legType]}`;
+      if (byClientId.has(clientOrderId)) continue; // a row of that leg exists (already matched to another broker leg)
+      adoptions.push({
+        kind: 'adopt_leg',
+        clientOrderId,
+        leg: { parentClientOrderId: parent.clientOrderId, legType },
+        order: { ...leg, clientOrderId, legs: undefined },
+        execution: null,
+        at: leg.updatedAt ?? leg.createdAt,
+        finding: {
+          kind: 'status_mismatch',
+          key: `status_mismatch:${clientOrderId}:adopted_leg:${leg.id}`,
+          symbol: leg.symbol,
+          brokerOrderId: leg.id,
+          clientOrderId,
+          local: null,
+          broker: {
+            status: leg.status,
+            type: leg.type,
+            side: leg.side,
+            qty: leg.qty,
+            parent_order_id: parent.clientOrderId,
+          },
+        },
+      });
+    }
+  }
+  return { reports, adoptions };
 }
 
 export function orphanFinding(o: BrokerOrder): Finding {

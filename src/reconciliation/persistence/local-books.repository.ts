@@ -2,10 +2,12 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { sql } from '../../infra/database/unit-of-work';
 import { OPEN_STATUSES } from '../../trading/order-state-machine';
+import { LegType } from '../../trading/order-class';
 import { OrderSide, OrderStatus } from '../../trading/order-status';
 import { LocalOrderView, PositionView } from '../domain/reconcile';
 
-const LOCAL_ORDER_COLUMNS = `client_order_id, broker_order_id, symbol, side, qty, status, filled_qty, filled_avg_price`;
+const LOCAL_ORDER_COLUMNS = `client_order_id, broker_order_id, symbol, side, qty, status, filled_qty, filled_avg_price,
+  parent_order_id, leg_type`;
 
 interface LocalOrderRow {
   client_order_id: string;
@@ -16,6 +18,8 @@ interface LocalOrderRow {
   status: OrderStatus;
   filled_qty: string;
   filled_avg_price: string | null;
+  parent_order_id: string | null;
+  leg_type: LegType | null;
 }
 
 const toLocal = (r: LocalOrderRow): LocalOrderView => ({
@@ -27,6 +31,8 @@ const toLocal = (r: LocalOrderRow): LocalOrderView => ({
   status: r.status,
   filledQty: r.filled_qty,
   filledAvgPrice: r.filled_avg_price,
+  parentOrderId: r.parent_order_id,
+  legType: r.leg_type,
 });
 
 /**
@@ -45,12 +51,18 @@ export class LocalBooksRepository {
     return rows.map(toLocal);
   }
 
-  /** Orders known by either id (any status). */
+  /** Orders known by either id (any status), and the legs of those that have legs. */
   async ordersByIds(clientOrderIds: string[], brokerOrderIds: string[]): Promise<LocalOrderView[]> {
     if (!clientOrderIds.length && !brokerOrderIds.length) return [];
     const rows = await sql<LocalOrderRow>(
       this.ds,
-      `SELECT ${LOCAL_ORDER_COLUMNS} FROM orders WHERE client_order_id = ANY($1) OR broker_order_id = ANY($2)`,
+      `WITH found AS (
+         SELECT ${LOCAL_ORDER_COLUMNS} FROM orders WHERE client_order_id = ANY($1) OR broker_order_id = ANY($2)
+       )
+       SELECT * FROM found
+       UNION
+       SELECT ${LOCAL_ORDER_COLUMNS} FROM orders
+        WHERE leg_type IS NOT NULL AND parent_order_id IN (SELECT client_order_id FROM found)`,
       [clientOrderIds, brokerOrderIds],
     );
     return rows.map(toLocal);

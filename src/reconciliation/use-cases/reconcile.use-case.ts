@@ -14,6 +14,8 @@ import { Clock } from '../../infra/clock/clock';
 import { Scheduler } from '../../infra/clock/scheduler';
 import { Tx } from '../../infra/database/unit-of-work';
 import { FillRepository } from '../../orders/persistence/fill.repository';
+import { OrderRepository } from '../../orders/persistence/order.repository';
+import { buildLegOrders } from '../../trading/order';
 import { ApplyOrderUpdateUseCase } from '../../orders/use-cases/apply-order-update.use-case';
 import { rebuildPosition } from '../../positions/domain/position-rebuild';
 import { PositionRepository } from '../../positions/persistence/position.repository';
@@ -89,6 +91,7 @@ export class ReconcileUseCase {
     private readonly metrics: ReconciliationMetrics,
     private readonly clock: Clock,
     private readonly scheduler: Scheduler,
+    private readonly orders: OrderRepository,
   ) {}
 
   /**
@@ -145,11 +148,13 @@ export class ReconcileUseCase {
 
     // --- the books ---
     const open = mode === 'full' ? await this.books.openOrders() : [];
+    const legIds = [...brokerOrders.values()].flatMap((o) => (o.legs ?? []).map((l) => l.id));
     const referenced = await this.books.ordersByIds(
       [...brokerOrders.values()].map((o) => o.clientOrderId),
       [
         ...new Set([
           ...brokerOrders.keys(),
+          ...legIds,
           ...fills.map((f) => f.brokerOrderId),
           // The orders the broker's replacements replaced: a replacement of a known order is no orphan.
           ...[...brokerOrders.values()].flatMap((o) => (o.replaces ? [o.replaces] : [])),
@@ -269,6 +274,7 @@ export class ReconcileUseCase {
         await this.record(c.finding, 'corrected', summary);
         return;
       }
+      if (c.kind === 'adopt_leg' && c.leg && !(await this.adoptLeg(c.leg.parentClientOrderId, c.leg.legType))) return;
       const res = await this.updates.apply(
         { source: 'reconciliation', order: c.order, at: c.at, execution: c.execution },
         c.kind === 'apply_fill' ? { onFillRecorded: (tx, symbol) => this.rebuildPosition(tx, symbol) } : {},
@@ -297,6 +303,23 @@ export class ReconcileUseCase {
         kind: c.kind,
       });
     }
+  }
+
+  /**
+   * Writes the row of a leg the broker has under a parent the gateway knows
+   * (the leg's terms from the parent's), audited; the broker's report of the
+   * leg is then applied to it like any other. False when the parent is gone.
+   */
+  private async adoptLeg(parentClientOrderId: string, legType: string): Promise<boolean> {
+    const parent = await this.orders.findByClientOrderId(parentClientOrderId);
+    const leg = parent && buildLegOrders({ ...parent, status: 'submitted' }).find((l) => l.legType === legType);
+    if (!leg) return false;
+    await this.orders.insertWithAudit(leg, {
+      action: 'order.leg_adopted',
+      actor: 'reconciliation',
+      details: { parent_order_id: parentClientOrderId, leg_type: legType },
+    });
+    return true;
   }
 
   /**

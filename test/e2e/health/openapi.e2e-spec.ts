@@ -113,7 +113,7 @@ describe('POST /api/v1/orders request examples', () => {
 
   it('offers named examples, the market order first', () => {
     expect(examples().map(([name]) => name)).toEqual(
-      expect.arrayContaining(['market', 'limit', 'stop', 'stop_limit', 'own_id']),
+      expect.arrayContaining(['market', 'limit', 'stop', 'stop_limit', 'bracket', 'oco', 'own_id']),
     );
     expect(examples()[0][0]).toBe('market');
   });
@@ -131,6 +131,9 @@ describe('POST /api/v1/orders request examples', () => {
   });
 
   it('each example, posted as it stands, is accepted (201 or 200)', async () => {
+    // The OCO example exits a long AAPL position: there is one to exit.
+    await t.db.query(`INSERT INTO positions (symbol, qty, avg_entry_price) VALUES ('AAPL', 10, 190)
+      ON CONFLICT (symbol) DO UPDATE SET qty = 10, avg_entry_price = 190`);
     for (const [name, body] of examples()) {
       const res = await t.http
         .post('/api/v1/orders')

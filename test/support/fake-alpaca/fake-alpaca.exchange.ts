@@ -10,7 +10,11 @@
  * - filled_qty is cumulative and never exceeds qty; every execution produces
  *   exactly one trade update (with a fresh execution_id) and one FILL activity;
  * - positions are signed (negative = short) and disappear when flat;
- * - all arithmetic is decimal; every amount leaves as a normalized decimal string.
+ * - all arithmetic is decimal; every amount leaves as a normalized decimal string;
+ * - legs (bracket / OTO / OCO, fake-alpaca.order-book.ts): a held leg never
+ *   executes; an entry's complete fill releases its legs (`new`, each with its
+ *   own trade update); the first execution of one of an OCO pair cancels the
+ *   other, so at most one of a pair ever fills.
  */
 import { Decimal } from '../../../src/common/decimal';
 import { FakeLedger } from './fake-alpaca.ledger';
@@ -253,6 +257,7 @@ export class FakeExchange {
     const o = this.book.live(orderId);
     if (!o) throw new Error(`fill: unknown order ${orderId}`);
     if (!isOpen(o)) throw new Error(`fill: order ${orderId} is ${o.status}`);
+    if (o.status === 'held') throw new Error(`fill: order ${orderId} is a leg held until its entry fills`);
     if (o.qty === null) throw new Error('fill: notional orders are not supported by the fake');
     const qty = parseDecimal(qtyText);
     const price = parseDecimal(priceText ?? this.price(o.symbol));
@@ -303,6 +308,7 @@ export class FakeExchange {
       qty: qty.toFixed(),
       position_qty: positionQty.toFixed(),
     });
+    this.afterExecution(o, complete);
     return { executionId, activityId: activity.id, order: clone(o) };
   }
 
@@ -321,6 +327,20 @@ export class FakeExchange {
   }
 
   // --- internals -------------------------------------------------------------------
+
+  /** Legs: a filled entry releases its held legs; an execution of one of an OCO pair cancels the other. */
+  private afterExecution(o: WireOrder, complete: boolean): void {
+    const sibling = this.book.ocoSiblingOf(o.id);
+    if (sibling) this.book.cancelIfOpen(sibling);
+    if (!complete || o.order_class === 'oco') return;
+    const now = rfc3339(this.hooks.now());
+    for (const leg of this.book.legsOf(o.id)) {
+      if (leg.status !== 'held') continue;
+      leg.status = 'new';
+      leg.updated_at = now;
+      this.hooks.emit({ event: 'new', order: clone(leg), timestamp: now });
+    }
+  }
 
   /** After the answer: the `new` event, then whatever the fill behaviour says. */
   private afterAccept(orderId: string): void {

@@ -6,6 +6,14 @@
  * through `onAccepted`.
  *
  * A client_order_id is never reused, even after the order is canceled or replaced.
+ *
+ * Bracket / OTO / OCO (`order_class` with `take_profit` / `stop_loss`): one
+ * order carrying its legs. Each leg is an order of its own, with an id and a
+ * client_order_id the fake makes up (as Alpaca does), answered nested in the
+ * parent's `legs` (the POST answer, GET by id or client id, GET ?nested=true)
+ * and listed flat without `nested`. A bracket's or OTO's legs are `held`
+ * until the entry fills; an OCO is its take-profit limit with the stop-loss as
+ * its one leg, both working. Canceling the parent cancels its open legs.
  */
 import {
   ERR_DUPLICATE_CLIENT_ORDER_ID,
@@ -25,6 +33,7 @@ import {
   type ExchangeHooks,
   type Sequence,
 } from './fake-alpaca.values';
+import { legOrders, parseLegs, type WireLegs } from './fake-alpaca.legs';
 
 export interface OrderBookHooks extends ExchangeHooks {
   /** An order was accepted (submitted, replacing another, or closing a position): the exchange takes it from here. */
@@ -47,11 +56,15 @@ export interface NewOrderFields {
   extendedHours: boolean;
   positionIntent?: string;
   replaces?: string;
+  orderClass?: string;
+  /** A leg: held until its entry fills. */
+  status?: string;
 }
 
 type Query = URLSearchParams;
 
 const ORDER_TYPES = new Set(['market', 'limit', 'stop', 'stop_limit', 'trailing_stop']);
+const LEG_ORDER_ID_KIND = 0x0a1e;
 const TIME_IN_FORCE = new Set(['day', 'gtc', 'opg', 'cls', 'ioc', 'fok']);
 const REPLACEABLE = new Set(['new', 'partially_filled', 'held', 'done_for_day']);
 const ORDER_ID_KIND = 0x0a1d;
@@ -62,6 +75,9 @@ export class FakeOrderBook {
   private readonly orderSeq = new Map<string, number>();
   private readonly byClientOrderId = new Map<string, string>();
   private readonly assetIds = new Map<string, string>();
+  /** An order with legs → its legs' ids (take-profit first); a leg → its parent. */
+  private readonly legIds = new Map<string, string[]>();
+  private readonly parentIds = new Map<string, string>();
 
   constructor(
     private readonly hooks: OrderBookHooks,
@@ -73,6 +89,44 @@ export class FakeOrderBook {
     this.orders.clear();
     this.orderSeq.clear();
     this.byClientOrderId.clear();
+    this.legIds.clear();
+    this.parentIds.clear();
+  }
+
+  /** The order as the wire shows it: its legs nested (fresh copies) when it has any. */
+  wire(o: WireOrder): WireOrder {
+    const out = clone(o);
+    const legs = this.legIds.get(o.id);
+    if (legs) out.legs = legs.map((id) => clone(this.orders.get(id)!));
+    return out;
+  }
+
+  /** The legs of an order (the stored orders themselves), take-profit first. */
+  legsOf(id: string): WireOrder[] {
+    return (this.legIds.get(id) ?? []).map((legId) => this.orders.get(legId)!);
+  }
+
+  /** A leg's parent (the stored order), if `id` is a leg. */
+  parentOf(id: string): WireOrder | undefined {
+    const parent = this.parentIds.get(id);
+    return parent === undefined ? undefined : this.orders.get(parent);
+  }
+
+  /**
+   * The order that is cancelled when `id` executes: its OCO sibling. For a
+   * bracket's leg, the other leg; for an OCO's parent, its leg; for an OCO's
+   * leg, the parent.
+   */
+  ocoSiblingOf(id: string): WireOrder | undefined {
+    const o = this.orders.get(id);
+    if (!o) return undefined;
+    const parent = this.parentOf(id);
+    if (parent) {
+      if (parent.order_class === 'oco') return parent;
+      if (parent.order_class === 'bracket') return this.legsOf(parent.id).find((l) => l.id !== id);
+      return undefined;
+    }
+    return o.order_class === 'oco' ? this.legsOf(id)[0] : undefined;
   }
 
   // --- inspection --------------------------------------------------------------
@@ -88,7 +142,7 @@ export class FakeOrderBook {
 
   order(id: string): WireOrder | undefined {
     const o = this.orders.get(id);
-    return o && clone(o);
+    return o && this.wire(o);
   }
 
   orderByClientOrderId(clientOrderId: string): WireOrder | undefined {
@@ -140,6 +194,8 @@ export class FakeOrderBook {
       clientOrderId = b.client_order_id;
     }
     if (this.byClientOrderId.has(clientOrderId)) return { status: 422, body: ERR_DUPLICATE_CLIENT_ORDER_ID };
+    const legs = parseLegs(b);
+    if ('status' in legs) return legs;
 
     const order = this.newOrder({
       clientOrderId,
@@ -155,9 +211,21 @@ export class FakeOrderBook {
       trailPercent: trailPercent ? trailPercent.toFixed() : null,
       extendedHours: b.extended_hours === true,
       positionIntent: typeof b.position_intent === 'string' ? b.position_intent : undefined,
+      orderClass: legs.orderClass,
     });
+    this.addLegs(order, legs);
     this.hooks.onAccepted(order.id);
-    return { status: 200, body: clone(order) };
+    return { status: 200, body: this.wire(order) };
+  }
+
+  /** Stores the legs of a fresh order (fake-alpaca.legs.ts) and links them to it. */
+  private addLegs(parent: WireOrder, legs: WireLegs): void {
+    if (legs.orderClass === 'simple') return;
+    const ids = legOrders(parent, legs).map(
+      (f) => this.newOrder({ ...f, clientOrderId: uuidLike(LEG_ORDER_ID_KIND, this.seq.peek()) }).id,
+    );
+    this.legIds.set(parent.id, ids);
+    for (const id of ids) this.parentIds.set(id, parent.id);
   }
 
   get(id: string): WireResponse {
@@ -185,8 +253,10 @@ export class FakeOrderBook {
     if (after === null || until === null) return validationError('invalid timestamp');
     const symbols = query.get('symbols')?.split(',').filter(Boolean);
     const side = query.get('side');
+    const nested = query.get('nested') === 'true';
 
     let rows = [...this.orders.values()].filter((o) => {
+      if (nested && this.parentIds.has(o.id)) return false; // nested under its parent
       if (status === 'open' && !isOpen(o)) return false;
       if (status === 'closed' && isOpen(o)) return false;
       if (symbols && symbols.length > 0 && !symbols.includes(o.symbol)) return false;
@@ -197,7 +267,10 @@ export class FakeOrderBook {
       return true;
     });
     rows = this.sortBySubmission(rows, direction);
-    return { status: 200, body: rows.slice(0, Math.min(limit, 500)).map(clone) };
+    return {
+      status: 200,
+      body: rows.slice(0, Math.min(limit, 500)).map((o) => (nested ? this.wire(o) : clone(o))),
+    };
   }
 
   cancel(id: string): WireResponse {
@@ -206,6 +279,11 @@ export class FakeOrderBook {
     if (!isOpen(o)) return { status: 422, body: { code: 42210000, message: 'order is not cancelable' } };
     this.markCanceled(o);
     return { status: 204 };
+  }
+
+  /** Cancels an order still open (an OCO sibling, a canceled entry's leg); no-op otherwise. */
+  cancelIfOpen(o: WireOrder): void {
+    if (isOpen(o)) this.markCanceled(o);
   }
 
   cancelAll(): WireResponse {
@@ -288,7 +366,7 @@ export class FakeOrderBook {
     const n = this.seq.next();
     const now = rfc3339(this.hooks.now());
     const order: WireOrder = {
-      id: uuidLike(ORDER_ID_KIND, n),
+      id: uuidLike(f.status === undefined ? ORDER_ID_KIND : LEG_ORDER_ID_KIND, n),
       client_order_id: f.clientOrderId,
       created_at: now,
       updated_at: now,
@@ -307,7 +385,7 @@ export class FakeOrderBook {
       qty: f.qty,
       filled_qty: '0',
       filled_avg_price: null,
-      order_class: 'simple',
+      order_class: f.orderClass ?? 'simple',
       order_type: f.type,
       type: f.type,
       side: f.side,
@@ -317,7 +395,7 @@ export class FakeOrderBook {
       trail_price: f.trailPrice,
       trail_percent: f.trailPercent,
       hwm: null,
-      status: 'new',
+      status: f.status ?? 'new',
       extended_hours: f.extendedHours,
       legs: null,
       expires_at: null,
@@ -336,6 +414,8 @@ export class FakeOrderBook {
     o.updated_at = now;
     const snapshot = clone(o);
     this.hooks.schedule(() => this.hooks.emit({ event: 'canceled', order: snapshot, timestamp: now }), 0);
+    // As Alpaca: an entry's (or an OCO's) open legs go with it.
+    for (const leg of this.legsOf(o.id)) this.cancelIfOpen(leg);
   }
 
   /** The asset id Alpaca gives a symbol: stable for the life of the server (reset keeps it). */

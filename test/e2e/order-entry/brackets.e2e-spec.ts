@@ -1,0 +1,304 @@
+/**
+ * Bracket, OTO and OCO orders (docs/order-lifecycle.md#bracket-oto-and-oco-orders) through the whole app,
+ * against the fake Alpaca through the real SDK: one broker order carrying its legs, each leg its own order
+ * row (`<entry>-tp` / `<entry>-sl`) holding the broker's id for it, following its own lifecycle and fills
+ * from the broker's trade updates; every 422 of the order-entry door names its fields.
+ */
+import { AlpacaBrokerClient } from '../../../src/broker/alpaca/alpaca-broker-client';
+import { SystemClock } from '../../../src/infra/clock/clock';
+import { SimMarketDataProvider } from '../../../src/market-data/sim/sim-market-data.provider';
+import { auth, startTestApp, TestApp } from '../../support/app';
+import { FakeAlpacaServer } from '../../support/fake-alpaca/fake-alpaca.server';
+import { expectError } from '../../support/http-expect';
+import { eventually } from '../../support/wait';
+
+jest.setTimeout(60_000);
+
+type Body = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+describe('bracket, oto and oco orders against the fake Alpaca, through the real SDK (e2e)', () => {
+  const fake = new FakeAlpacaServer();
+  const market = new SimMarketDataProvider({ clock: new SystemClock() });
+  let alpaca: AlpacaBrokerClient;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    await fake.start();
+    alpaca = new AlpacaBrokerClient({
+      keyId: fake.keyId,
+      secretKey: fake.secretKey,
+      baseUrl: fake.baseUrl,
+      streamUrl: fake.streamUrl,
+      submitTimeoutMs: 2000,
+      requestTimeoutMs: 2000,
+      stream: { watchdogMs: 5000, handshakeTimeoutMs: 1000, initialReconnectMs: 50, maxReconnectMs: 200 },
+    });
+    t = await startTestApp({
+      broker: alpaca,
+      marketData: market,
+      env: { DRY_RUN: 'false', RECONCILIATION_INTERVAL_SECONDS: '3600', ORDER_POLL_INTERVAL_SECONDS: '1' },
+    });
+  });
+
+  afterAll(async () => {
+    await t?.close();
+    await alpaca?.disconnect();
+    await fake.stop();
+  });
+
+  afterEach(() => expect(fake.internalErrors()).toEqual([]));
+
+  const post = (body: Body) => t.http.post('/api/v1/orders').set(auth).send(body);
+  const detail = async (cid: string): Promise<Body> => (await t.http.get(`/api/v1/orders/${cid}`).set(auth)).body;
+  const until = (cid: string, ok: (o: Body) => boolean) => eventually(() => detail(cid), ok);
+  const position = async (symbol: string): Promise<string> => {
+    const res = await t.http.get('/api/v1/positions').set(auth);
+    return res.body.positions.find((p: Body) => p.symbol === symbol)?.qty ?? '0';
+  };
+  const wire = (cid: string) => fake.orderByClientOrderId(cid)!;
+
+  const bracket = (symbol: string, id: string) => ({
+    symbol,
+    side: 'buy',
+    qty: 10,
+    order_type: 'limit',
+    limit_price: '100',
+    order_class: 'bracket',
+    take_profit: { limit_price: '110' },
+    stop_loss: { stop_price: '90', limit_price: '89.5' },
+    client_order_id: id,
+  });
+
+  /** Places the bracket and waits until its legs carry the broker's ids (held until the entry fills). */
+  async function placeBracket(symbol: string, id: string): Promise<{ entry: Body; tp: Body; sl: Body }> {
+    market.setPrice(symbol, '100');
+    const res = await post(bracket(symbol, id));
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ order_class: 'bracket' });
+    expect(res.body.legs.map((l: Body) => l.client_order_id)).toEqual([`${id}-tp`, `${id}-sl`]);
+    const entry = await until(id, (o) => o.status === 'new' && o.legs.every((l: Body) => l.broker_order_id));
+    const [tp, sl] = entry.legs as Body[];
+    return { entry, tp, sl };
+  }
+
+  it('sends one order with its legs; each leg is its own row with the broker id Alpaca gave it', async () => {
+    const { entry, tp, sl } = await placeBracket('BRK', 'brk-1');
+    const [request] = fake.requests('POST /v2/orders').filter((r) => (r.body as Body).client_order_id === 'brk-1');
+    expect(request.body).toMatchObject({
+      order_class: 'bracket',
+      type: 'limit',
+      limit_price: '100',
+      take_profit: { limit_price: '110' },
+      stop_loss: { stop_price: '90', limit_price: '89.5' },
+    });
+    const legs = wire('brk-1').legs!;
+    expect(legs.map((l) => l.status)).toEqual(['held', 'held']);
+    expect(entry).toMatchObject({
+      order_class: 'bracket',
+      leg_type: null,
+      take_profit: { limit_price: '110' },
+      stop_loss: { stop_price: '90', limit_price: '89.5' },
+    });
+    expect(tp).toMatchObject({
+      leg_type: 'take_profit',
+      status: 'accepted',
+      side: 'sell',
+      order_type: 'limit',
+      limit_price: '110',
+      broker_order_id: legs[0].id,
+    });
+    expect(sl).toMatchObject({
+      leg_type: 'stop_loss',
+      status: 'accepted',
+      side: 'sell',
+      order_type: 'stop_limit',
+      stop_price: '90',
+      limit_price: '89.5',
+      broker_order_id: legs[1].id,
+    });
+    // Alpaca names its legs with client ids of its own: the gateway keeps its own ids and the broker's order ids.
+    expect(legs[0].client_order_id).not.toBe('brk-1-tp');
+    const leg = await detail('brk-1-tp');
+    expect(leg).toMatchObject({ parent_order_id: 'brk-1', order_class: 'bracket', leg_type: 'take_profit', qty: 10 });
+    expect(leg).not.toHaveProperty('legs');
+    // The leg rows were written ahead with the entry, and audited.
+    const audit = (await t.http.get('/api/v1/orders/brk-1-sl/audit').set(auth)).body;
+    expect(audit.entries.map((e: Body) => e.action)).toContain('order.accepted');
+  });
+
+  it('bracket: entry fill releases the legs; the take-profit fills, the stop is canceled, the position is flat', async () => {
+    await placeBracket('BTP', 'btp-1');
+    const legs = wire('btp-1').legs!;
+    fake.fill(wire('btp-1').id, '10', '100');
+    await until('btp-1-tp', (o) => o.status === 'new');
+    expect((await detail('btp-1-sl')).status).toBe('new');
+    expect(await position('BTP')).toBe('10');
+    fake.fill(legs[0].id, '10', '110');
+    const tp = await until('btp-1-tp', (o) => o.status === 'filled');
+    expect(tp).toMatchObject({
+      filled_qty: '10',
+      filled_avg_price: '110',
+      fills: [expect.objectContaining({ qty: '10' })],
+    });
+    await until('btp-1-sl', (o) => o.status === 'canceled');
+    expect(await position('BTP')).toBe('0');
+    const entry = await detail('btp-1');
+    expect(entry.legs.map((l: Body) => [l.leg_type, l.status])).toEqual([
+      ['take_profit', 'filled'],
+      ['stop_loss', 'canceled'],
+    ]);
+  });
+
+  it('bracket: the stop fills, the take-profit is canceled', async () => {
+    await placeBracket('BSL', 'bsl-1');
+    const legs = wire('bsl-1').legs!;
+    fake.fill(wire('bsl-1').id, '10', '100');
+    await until('bsl-1-sl', (o) => o.status === 'new');
+    fake.fill(legs[1].id, '10', '89.75');
+    await until('bsl-1-sl', (o) => o.status === 'filled' && o.filled_avg_price === '89.75');
+    await until('bsl-1-tp', (o) => o.status === 'canceled');
+    expect(await position('BSL')).toBe('0');
+  });
+
+  it('canceling the entry cancels its legs', async () => {
+    await placeBracket('BCX', 'bcx-1');
+    const res = await t.http.post('/api/v1/orders/bcx-1/cancel').set(auth);
+    expect(res.status).toBeLessThan(300);
+    await until('bcx-1', (o) => o.status === 'canceled');
+    await until('bcx-1-tp', (o) => o.status === 'canceled');
+    await until('bcx-1-sl', (o) => o.status === 'canceled');
+  });
+
+  it('oto: an entry with one leg', async () => {
+    market.setPrice('OTO', '50');
+    const res = await post({
+      symbol: 'OTO',
+      side: 'sell',
+      qty: 3,
+      order_class: 'oto',
+      stop_loss: { stop_price: '55' },
+      client_order_id: 'oto-1',
+    });
+    expect(res.status).toBe(201);
+    expect(res.body.legs.map((l: Body) => l.client_order_id)).toEqual(['oto-1-sl']);
+    await until('oto-1-sl', (o) => o.broker_order_id !== null && o.side === 'buy' && o.order_type === 'stop');
+    expect(wire('oto-1')).toMatchObject({ order_class: 'oto', type: 'market' });
+  });
+
+  it('oco: the exit of an existing position; the stop fills and the take-profit is canceled', async () => {
+    market.setPrice('OCO', '100');
+    const buy = await post({ symbol: 'OCO', side: 'buy', qty: 5, client_order_id: 'oco-long' });
+    expect(buy.status).toBe(201);
+    await until('oco-long', (o) => o.status === 'new');
+    fake.fill(wire('oco-long').id, '5', '100');
+    await until('oco-long', (o) => o.status === 'filled');
+    expect(await position('OCO')).toBe('5');
+
+    const res = await post({
+      symbol: 'OCO',
+      side: 'sell',
+      qty: 5,
+      order_class: 'oco',
+      take_profit: { limit_price: '120' },
+      stop_loss: { stop_price: '80' },
+      client_order_id: 'oco-1',
+    });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ order_type: 'limit', limit_price: '120', order_class: 'oco' });
+    expect(res.body.legs.map((l: Body) => l.client_order_id)).toEqual(['oco-1-sl']);
+    const [request] = fake.requests('POST /v2/orders').filter((r) => (r.body as Body).client_order_id === 'oco-1');
+    expect(request.body).toMatchObject({ order_class: 'oco', type: 'limit', limit_price: '120' });
+    const sl = await until('oco-1-sl', (o) => o.status === 'new' && o.broker_order_id !== null);
+    // A second exit of the same shares would go past flat: refused, nothing written.
+    const again = await post({
+      symbol: 'OCO',
+      side: 'sell',
+      qty: 5,
+      order_class: 'oco',
+      take_profit: { limit_price: '121' },
+      stop_loss: { stop_price: '80' },
+    });
+    expect(expectError(again, 422, 'VALIDATION_FAILED').details!.fields).toEqual([
+      expect.objectContaining({ field: 'order_class' }),
+    ]);
+
+    fake.fill(sl.broker_order_id, '5', '80');
+    await until('oco-1-sl', (o) => o.status === 'filled');
+    await until('oco-1', (o) => o.status === 'canceled');
+    expect(await position('OCO')).toBe('0');
+  });
+
+  describe('every refusal is a 422 naming its fields, and writes nothing', () => {
+    const base = { symbol: 'BAD', side: 'buy', qty: 1 };
+    it.each<[string, Body, string[]]>([
+      ['a bracket without its stop', { order_class: 'bracket', take_profit: { limit_price: 110 } }, ['stop_loss']],
+      ['a bracket without legs', { order_class: 'bracket' }, ['stop_loss', 'take_profit']],
+      [
+        'an oto with both legs',
+        { order_class: 'oto', take_profit: { limit_price: 110 }, stop_loss: { stop_price: 90 } },
+        ['stop_loss', 'take_profit'],
+      ],
+      ['an oto without a leg', { order_class: 'oto' }, ['stop_loss', 'take_profit']],
+      [
+        'an oco without its take-profit',
+        { side: 'sell', order_class: 'oco', stop_loss: { stop_price: 90 } },
+        ['take_profit'],
+      ],
+      [
+        'an oco with no position to exit',
+        { side: 'sell', order_class: 'oco', take_profit: { limit_price: 110 }, stop_loss: { stop_price: 90 } },
+        ['order_class'],
+      ],
+      [
+        'a buy bracket taking profit below its stop',
+        { order_class: 'bracket', take_profit: { limit_price: 90 }, stop_loss: { stop_price: 110 } },
+        ['stop_loss.stop_price', 'take_profit.limit_price'],
+      ],
+      [
+        'a sell bracket taking profit above its stop',
+        { side: 'sell', order_class: 'bracket', take_profit: { limit_price: 110 }, stop_loss: { stop_price: 90 } },
+        ['stop_loss.stop_price', 'take_profit.limit_price'],
+      ],
+      [
+        'a buy stop at the entry price',
+        {
+          order_type: 'limit',
+          limit_price: 100,
+          order_class: 'bracket',
+          take_profit: { limit_price: 110 },
+          stop_loss: { stop_price: 100 },
+        },
+        ['stop_loss.stop_price'],
+      ],
+      [
+        'a buy take-profit at the entry price',
+        {
+          order_type: 'limit',
+          limit_price: 100,
+          order_class: 'bracket',
+          take_profit: { limit_price: 100 },
+          stop_loss: { stop_price: 90 },
+        },
+        ['take_profit.limit_price'],
+      ],
+      [
+        'a sell stop below the entry price',
+        { side: 'sell', order_type: 'limit', limit_price: 100, order_class: 'oto', stop_loss: { stop_price: 99 } },
+        ['stop_loss.stop_price'],
+      ],
+      ['a take-profit on a simple order', { take_profit: { limit_price: 110 } }, ['take_profit']],
+      ['a stop-loss on a simple order', { order_class: 'simple', stop_loss: { stop_price: 90 } }, ['stop_loss']],
+      [
+        'a leg price that is not a decimal',
+        { order_class: 'oto', take_profit: { limit_price: '1e3' } },
+        ['take_profit.limit_price'],
+      ],
+    ])('%s', async (_name, extra, fields) => {
+      const posts = fake.postOrderCount();
+      const res = await post({ ...base, ...extra });
+      const body = expectError(res, 422, 'VALIDATION_FAILED');
+      expect((body.details!.fields as Body[]).map((f) => f.field).sort()).toEqual(fields);
+      expect(fake.postOrderCount()).toBe(posts);
+    });
+  });
+});
