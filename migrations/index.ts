@@ -1,4 +1,3 @@
-/** Every migration, in order. Listed explicitly so source and compiled runs load the same set. */
 import { InitialSchema1763700000000 } from './1763700000000-initial-schema';
 import { OrderLifecycle1763800000000 } from './1763800000000-order-lifecycle';
 import { KillSwitch1763900000000 } from './1763900000000-kill-switch';
@@ -11,11 +10,12 @@ import { SimBook1764500000000 } from './1764500000000-sim-book';
 import { Twap1764700000000 } from './1764700000000-twap';
 import { Strategies1764800000000 } from './1764800000000-strategies';
 import { OrderTypes1765000000000 } from './1765000000000-order-types';
-import { ExposureCounters1765300000000 } from './1765300000000-exposure-counters';
-import { StrategyDailyStats1765400000000 } from './1765400000000-strategy-daily-stats';
 import { OrderReplace1765100000000 } from './1765100000000-order-replace';
 import { OrderClasses1765200000000 } from './1765200000000-order-classes';
+import { ExposureCounters1765300000000 } from './1765300000000-exposure-counters';
+import { StrategyDailyStats1765400000000 } from './1765400000000-strategy-daily-stats';
 
+/** Every migration, in order. Listed explicitly so source and compiled runs load the same set. */
 export const MIGRATIONS = [
   InitialSchema1763700000000,
   OrderLifecycle1763800000000,
@@ -29,8 +29,8 @@ export const MIGRATIONS = [
   Twap1764700000000,
   Strategies1764800000000,
   OrderTypes1765000000000,
-  ExposureCounters1765300000000,
-  StrategyDailyStats1765400000000,
   OrderReplace1765100000000,
   OrderClasses1765200000000,
+  ExposureCounters1765300000000,
+  StrategyDailyStats1765400000000,
 ];
