@@ -50,7 +50,8 @@ import {
   replacementTerms,
 } from '../trading/order-replace';
 import { ReplaceOrderCommand } from './replace-order.command';
-import { DERIVED_ID_FORMAT, SubmitOrderResult, SubmitOrderUseCase, unavailable } from './submit-order.use-case';
+import { DERIVED_ID_FORMAT, unavailable } from './entry-rules';
+import { SubmitOrderResult, SubmitOrderUseCase } from './submit-order.use-case';
 
 /** The orders table's limit on a client_order_id. */
 const MAX_CLIENT_ORDER_ID = 48;

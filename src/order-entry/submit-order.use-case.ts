@@ -43,10 +43,9 @@
  *   budget allows (docs/broker-pacing.md).
  */
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { performance } from 'node:perf_hooks';
 import { ActorContext } from '../audit/audit-entry';
 import { Principal } from '../auth/permission';
-import { ConflictError, DomainError, ForbiddenError, InputValidationError } from '../common/domain-error';
+import { ConflictError, DomainError, ForbiddenError } from '../common/domain-error';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Clock } from '../infra/clock/clock';
 import { Tx, UnitOfWork } from '../infra/database/unit-of-work';
@@ -56,19 +55,23 @@ import { OrderEventRepository } from '../events/persistence/order-event.reposito
 import { ExposureRepository, strategyLimitError } from '../orders/persistence/exposure.repository';
 import { OrderRepository } from '../orders/persistence/order.repository';
 import { PacedDispatchService } from '../orders/jobs/paced-dispatch.service';
-import { DispatchOutcome, DispatchResult } from '../orders/use-cases/dispatch-order.use-case';
+import { DispatchResult } from '../orders/use-cases/dispatch-order.use-case';
 import { Denial } from '../risk/pipeline/pre-trade-check';
-import {
-  exposureBefore,
-  ExposureSnapshot,
-  isReduceOnly,
-  openOrdersDenial,
-  OrderIntent,
-} from '../risk/pipeline/pre-trade-checks';
+import { exposureBefore, openOrdersDenial, OrderIntent } from '../risk/pipeline/pre-trade-checks';
 import { PreTradeChecks } from '../risk/pipeline/pre-trade-checks.service';
 import { generateClientOrderId } from '../trading/client-order-id';
 import { buildLegOrders, buildNewOrder, differingTerms, NewOrder, Order, SliceLink } from '../trading/order';
 import { OrderStatus } from '../trading/order-status';
+import {
+  assertExit,
+  assertReduceOnly,
+  DERIVED_ID_FORMAT,
+  DISPATCH_MESSAGES,
+  DryRunExposureReads,
+  QUEUED_MESSAGE,
+  SLICE_BLOCKS,
+  unavailable,
+} from './entry-rules';
 import { OrderCommand } from './order-command';
 
 /** What an entry point adds to an order besides its terms. */
@@ -91,12 +94,6 @@ export interface EntryOptions {
   slice?: SliceLink;
 }
 
-/** The refusals a TWAP slice records as an order row, and the status it is written in. */
-const SLICE_BLOCKS: Partial<Record<string, Extract<OrderStatus, 'blocked_kill_switch' | 'blocked_circuit_breaker'>>> = {
-  KILL_SWITCH_ENGAGED: 'blocked_kill_switch',
-  CIRCUIT_BREAKER_TRIPPED: 'blocked_circuit_breaker',
-};
-
 export interface SubmitOrderResult {
   order: Order;
   /** True when this call created the order; false when it already existed. */
@@ -108,22 +105,6 @@ export interface SubmitOrderResult {
   legs?: Order[];
 }
 
-const DISPATCH_MESSAGES: Record<DispatchOutcome, string> = {
-  acknowledged: 'Order submitted to the broker',
-  rejected: 'Order rejected by the broker',
-  unconfirmed: 'Broker outcome unknown (timeout or broker error); resolving by client_order_id',
-  retry_scheduled: 'Broker rate-limited the submission; it will be sent again with the same client_order_id',
-  failed: 'Order could not be sent: the broker refused the credentials',
-  blocked: 'Order not sent: a safety control engaged after it was accepted',
-};
-
-const QUEUED_MESSAGE =
-  'Order accepted and queued: the broker budget is in use; it will be sent in turn with the same client_order_id (docs/broker-pacing.md)';
-
-/** How long one exposure read serves DRY_RUN orders of the same symbol and strategy. */
-export const DRY_RUN_EXPOSURE_TTL_MS = 1_000;
-const DRY_RUN_EXPOSURE_MAX_KEYS = 10_000;
-
 type Insert = { order: Order | null; created: boolean };
 
 /** Thrown inside the admitting unit of work to roll the insert back: the checks refused the order. */
@@ -133,46 +114,10 @@ class Refused extends Error {
   }
 }
 
-/** The format of derived ids (../trading/client-order-id.ts): a caller's id in it must be this order's own. */
-export const DERIVED_ID_FORMAT = /^[0-9a-f]{24}$/;
-
-/** The one answer for every client_order_id a key cannot use: it says nothing of what holds the id. */
-export function unavailable(clientOrderId: string): ConflictError {
-  return new ConflictError(
-    'CLIENT_ORDER_ID_UNAVAILABLE',
-    `client_order_id ${clientOrderId} cannot be used by this API key; send another client_order_id, or none to have one derived`,
-    { client_order_id: clientOrderId },
-  );
-}
-
-/** A reduce-only order that would no longer only reduce (the position or its open orders moved): nothing is written. */
-function assertReduceOnly(draft: NewOrder, exposure: ExposureSnapshot): void {
-  if (isReduceOnly(draft, exposure)) return;
-  throw new ConflictError(
-    'CLOSE_PENDING',
-    `A reduce-only ${draft.side} of ${draft.qty} ${draft.symbol} would go past flat: the position is ${exposure.positionQty} and open orders already ${draft.side} ${draft.side === 'sell' ? exposure.openSellQty : exposure.openBuyQty}`,
-    {
-      client_order_id: draft.clientOrderId,
-      position_qty: exposure.positionQty,
-      open_buy_qty: exposure.openBuyQty,
-      open_sell_qty: exposure.openSellQty,
-    },
-  );
-}
-
-/** An OCO exits a position: with nothing (or not enough) to exit it is bad input, named on order_class. */
-function assertExit(draft: NewOrder, exposure: ExposureSnapshot): void {
-  if (isReduceOnly(draft, exposure)) return;
-  throw InputValidationError.field(
-    'order_class',
-    `oco is an exit: a ${draft.side} of ${draft.qty} ${draft.symbol} must reduce the position (${exposure.positionQty}, open ${draft.side} orders ${draft.side === 'sell' ? exposure.openSellQty : exposure.openBuyQty}) without going past flat`,
-  );
-}
-
 @Injectable()
 export class SubmitOrderUseCase {
   private readonly logger = new Logger('OrderEntry');
-  private readonly dryRunReads = new Map<string, { at: number; read: Promise<ExposureSnapshot> }>();
+  private readonly dryRunReads = new DryRunExposureReads();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -326,7 +271,9 @@ export class SubmitOrderUseCase {
     try {
       if (this.config.dryRun) {
         // A dry_run order never opens exposure, so no lock is needed to keep two of them honest.
-        const exposure = await this.dryRunExposure(intent);
+        const exposure = await this.dryRunReads.read(intent, () =>
+          this.exposure.read(intent.symbol, intent.strategyId),
+        );
         if (isOco) assertExit(draft, exposure);
         if (reduceOnly) assertReduceOnly(draft, exposure);
         const denial = this.checks.decide(intent, inputs, exposure);
@@ -487,23 +434,5 @@ export class SubmitOrderUseCase {
     return (
       !!existing && principal.canAccessStrategy(existing.strategyId) && differingTerms(existing, draft).length === 0
     );
-  }
-
-  /**
-   * DRY_RUN: dry_run orders add no open orders and no fills, so the exposure they
-   * are checked against changes only through what live trading left behind
-   * (fills of older orders). One read per symbol and strategy serves for up to
-   * DRY_RUN_EXPOSURE_TTL_MS; live orders judge the counters they hold locked.
-   */
-  private dryRunExposure(order: OrderIntent): Promise<ExposureSnapshot> {
-    const key = `${order.symbol}\u0000${order.strategyId}`;
-    const now = performance.now();
-    const cached = this.dryRunReads.get(key);
-    if (cached && now - cached.at < DRY_RUN_EXPOSURE_TTL_MS) return cached.read;
-    if (this.dryRunReads.size >= DRY_RUN_EXPOSURE_MAX_KEYS) this.dryRunReads.clear();
-    const read = this.exposure.read(order.symbol, order.strategyId);
-    this.dryRunReads.set(key, { at: now, read });
-    read.catch(() => this.dryRunReads.delete(key));
-    return read;
   }
 }

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { BrokerPosition } from '../../broker/broker-client.port';
-import { comparePositions, PositionView } from './reconcile';
+import { comparePositions } from './compare-positions';
+import { PositionView } from './reconcile';
 import { positionsAtQuietCut } from './position-cut';
 
 const SYMBOLS = ['AAA', 'BBB', 'CCC', 'DDD'];

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { exact, plain } from '../../common/decimal';
-import { comparePositions, LocalOrderView, OrderReconcileInput, reconcileOrders } from './reconcile';
+import { comparePositions } from './compare-positions';
+import { LocalOrderView, OrderReconcileInput, reconcileOrders } from './reconcile';
 import { applyAll, brokerOrder, converged, input, positionsOf, snapshot, T0, worldArb } from './reconcile.spec-helpers';
 
 describe('reconcileOrders (properties)', () => {

@@ -20,14 +20,8 @@ import { ApplyOrderUpdateUseCase } from '../../orders/use-cases/apply-order-upda
 import { rebuildPosition } from '../../positions/domain/position-rebuild';
 import { PositionRepository } from '../../positions/persistence/position.repository';
 import { positionsAtQuietCut } from '../domain/position-cut';
-import {
-  comparePositions,
-  Correction,
-  Finding,
-  matchReport,
-  orphanFinding,
-  reconcileOrders,
-} from '../domain/reconcile';
+import { comparePositions } from '../domain/compare-positions';
+import { Correction, Finding, matchReport, orphanFinding, reconcileOrders } from '../domain/reconcile';
 import { FindingsRepository } from '../persistence/findings.repository';
 import { LocalBooksRepository } from '../persistence/local-books.repository';
 import { ReconciliationMetrics } from '../reconciliation.metrics';

@@ -1,0 +1,93 @@
+/**
+ * The door's small rules and wording (./submit-order.use-case.ts): the id
+ * format a caller may not borrow, the one answer for an unusable id, the
+ * reduce-only and OCO-exit judgements, and the messages of each outcome.
+ */
+import { performance } from 'node:perf_hooks';
+import { ConflictError, InputValidationError } from '../common/domain-error';
+import { DispatchOutcome } from '../orders/use-cases/dispatch-order.use-case';
+import { ExposureSnapshot, isReduceOnly, OrderIntent } from '../risk/pipeline/pre-trade-checks';
+import { NewOrder } from '../trading/order';
+import { OrderStatus } from '../trading/order-status';
+
+/** The refusals a TWAP slice records as an order row, and the status it is written in. */
+export const SLICE_BLOCKS: Partial<
+  Record<string, Extract<OrderStatus, 'blocked_kill_switch' | 'blocked_circuit_breaker'>>
+> = {
+  KILL_SWITCH_ENGAGED: 'blocked_kill_switch',
+  CIRCUIT_BREAKER_TRIPPED: 'blocked_circuit_breaker',
+};
+
+export const DISPATCH_MESSAGES: Record<DispatchOutcome, string> = {
+  acknowledged: 'Order submitted to the broker',
+  rejected: 'Order rejected by the broker',
+  unconfirmed: 'Broker outcome unknown (timeout or broker error); resolving by client_order_id',
+  retry_scheduled: 'Broker rate-limited the submission; it will be sent again with the same client_order_id',
+  failed: 'Order could not be sent: the broker refused the credentials',
+  blocked: 'Order not sent: a safety control engaged after it was accepted',
+};
+
+export const QUEUED_MESSAGE =
+  'Order accepted and queued: the broker budget is in use; it will be sent in turn with the same client_order_id (docs/broker-pacing.md)';
+
+/** The format of derived ids (../trading/client-order-id.ts): a caller's id in it must be this order's own. */
+export const DERIVED_ID_FORMAT = /^[0-9a-f]{24}$/;
+
+/** The one answer for every client_order_id a key cannot use: it says nothing of what holds the id. */
+export function unavailable(clientOrderId: string): ConflictError {
+  return new ConflictError(
+    'CLIENT_ORDER_ID_UNAVAILABLE',
+    `client_order_id ${clientOrderId} cannot be used by this API key; send another client_order_id, or none to have one derived`,
+    { client_order_id: clientOrderId },
+  );
+}
+
+/** A reduce-only order that would no longer only reduce (the position or its open orders moved): nothing is written. */
+export function assertReduceOnly(draft: NewOrder, exposure: ExposureSnapshot): void {
+  if (isReduceOnly(draft, exposure)) return;
+  throw new ConflictError(
+    'CLOSE_PENDING',
+    `A reduce-only ${draft.side} of ${draft.qty} ${draft.symbol} would go past flat: the position is ${exposure.positionQty} and open orders already ${draft.side} ${draft.side === 'sell' ? exposure.openSellQty : exposure.openBuyQty}`,
+    {
+      client_order_id: draft.clientOrderId,
+      position_qty: exposure.positionQty,
+      open_buy_qty: exposure.openBuyQty,
+      open_sell_qty: exposure.openSellQty,
+    },
+  );
+}
+
+/** An OCO exits a position: with nothing (or not enough) to exit it is bad input, named on order_class. */
+export function assertExit(draft: NewOrder, exposure: ExposureSnapshot): void {
+  if (isReduceOnly(draft, exposure)) return;
+  throw InputValidationError.field(
+    'order_class',
+    `oco is an exit: a ${draft.side} of ${draft.qty} ${draft.symbol} must reduce the position (${exposure.positionQty}, open ${draft.side} orders ${draft.side === 'sell' ? exposure.openSellQty : exposure.openBuyQty}) without going past flat`,
+  );
+}
+
+/** How long one exposure read serves DRY_RUN orders of the same symbol and strategy. */
+export const DRY_RUN_EXPOSURE_TTL_MS = 1_000;
+const DRY_RUN_EXPOSURE_MAX_KEYS = 10_000;
+
+/**
+ * DRY_RUN: dry_run orders add no open orders and no fills, so the exposure they
+ * are checked against changes only through what live trading left behind
+ * (fills of older orders). One read per symbol and strategy serves for up to
+ * DRY_RUN_EXPOSURE_TTL_MS; live orders judge the counters they hold locked.
+ */
+export class DryRunExposureReads {
+  private readonly reads = new Map<string, { at: number; read: Promise<ExposureSnapshot> }>();
+
+  read(order: OrderIntent, load: () => Promise<ExposureSnapshot>): Promise<ExposureSnapshot> {
+    const key = `${order.symbol}\u0000${order.strategyId}`;
+    const now = performance.now();
+    const cached = this.reads.get(key);
+    if (cached && now - cached.at < DRY_RUN_EXPOSURE_TTL_MS) return cached.read;
+    if (this.reads.size >= DRY_RUN_EXPOSURE_MAX_KEYS) this.reads.clear();
+    const read = load();
+    this.reads.set(key, { at: now, read });
+    read.catch(() => this.reads.delete(key));
+    return read;
+  }
+}
