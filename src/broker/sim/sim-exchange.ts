@@ -72,7 +72,8 @@ export class SimExchange {
   readonly executions: SimExecution[] = [];
   /**
    * The orders that may still be open, in time priority: an ended order never
-   * reopens (a replace is a new order), so one found ended is dropped here.
+   * reopens (a replace is a new order), so one found ended is dropped here; a
+   * held leg is kept (it opens when its entry fills).
    * Keeps openOrders() from walking every order ever placed.
    */
   private readonly live = new Map<string, SimOrder>();
@@ -188,7 +189,7 @@ export class SimExchange {
   restoreOrder(order: SimOrder): void {
     this.orders.set(order.id, order);
     this.byClientOrderId.set(order.clientOrderId, order);
-    if (isOpen(order)) this.live.set(order.id, order);
+    if (isLive(order)) this.live.set(order.id, order);
     this.seq = Math.max(this.seq, order.seq);
     if (order.parentId !== null) {
       this.legIds.set(order.parentId, [...(this.legIds.get(order.parentId) ?? []), order.id]);
@@ -266,7 +267,7 @@ export class SimExchange {
     const open: SimOrder[] = [];
     for (const [id, order] of this.live) {
       if (isOpen(order)) open.push(order);
-      else this.live.delete(id);
+      else if (!isLive(order)) this.live.delete(id); // ended; a held leg stays: it opens when its entry fills
     }
     return open.sort((a, b) => a.seq - b.seq);
   }
