@@ -32,8 +32,8 @@ const OPEN = EXPOSURE_OPEN_STATUSES.map((s) => `'${s}'`).join(', ');
  * its status, quantity or filled quantity changed (fills, cancels, rejects,
  * every terminal status), a position's quantity changed. A change that moves
  * no counter (new → accepted, a mark price) touches no counter row. Rows are
- * always updated symbol first, then strategy, so two writers cannot deadlock
- * on them. The order-entry door inserts an order, which takes its symbol
+ * always updated symbol first, then strategy (a change of the open count alone
+ * still takes the symbol's row first), so two writers cannot deadlock on them. The order-entry door inserts an order, which takes its symbol
  * row's lock, then judges the limits against the row it now holds; the
  * strategy's open-order slot is taken at commit by a deferred trigger that
  * refuses a count past the limit the door set for the transaction
@@ -88,8 +88,9 @@ export class ExposureCounters1765300000000 implements MigrationInterface {
         END IF;
         IF TG_OP = 'UPDATE' AND OLD.symbol = NEW.symbol AND OLD.side = NEW.side
            AND OLD.strategy_id = NEW.strategy_id THEN
-          -- Symbol first, then strategy: the order every writer takes them in.
-          IF old_rem <> new_rem THEN
+          -- Symbol first, then strategy: the order every writer takes them in. A change of the open count
+          -- alone (a fill applied before its status) still takes the symbol's row first, adding nothing.
+          IF old_rem <> new_rem OR old_open <> new_open THEN
             PERFORM exposure_symbol_add(NEW.symbol,
               CASE WHEN NEW.side = 'buy' THEN new_rem - old_rem ELSE 0 END,
               CASE WHEN NEW.side = 'sell' THEN new_rem - old_rem ELSE 0 END);

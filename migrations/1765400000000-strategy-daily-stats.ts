@@ -10,10 +10,17 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  *   and the account's realized P&L as recorded on those fills. Kept by
  *   triggers in the same transaction as the write of the order, audit row or
  *   fill (and a rewrite of a fill's realized P&L), so the view reads an index
- *   range instead of grouping every row. Each (day, strategy) is split in up
- *   to 8 rows by the writing connection (`slot`), so concurrent writers of one
- *   strategy do not queue on one row; readers sum the slots. Exact (NUMERIC).
- * - fill_counts: how many fills exist, split the same way; with the fills
+ *   range instead of grouping every row. Each (day, strategy) is split in
+ *   several rows (`slot`): a writer updates one that no other transaction
+ *   holds (`FOR UPDATE SKIP LOCKED`), or adds a row when all are held, so it
+ *   never waits for a lock here. These counters are written beside the
+ *   exposure counters in the same transactions (an order's insert, a batch of
+ *   fills): a wait here would close a cycle with them (an order holding its
+ *   symbol's row and this one, a fill batch holding its strategy's row and
+ *   wanting this one), so they must never wait. Readers sum the slots. Exact
+ *   (NUMERIC).
+ * - fill_counts: how many fills exist, split the same way (and for the same
+ *   reason); with the fills
  *   after a point it tells how many come at or before it without counting
  *   every fill (the books' check for a fill recorded out of order).
  * - strategy_book_checkpoints: the books as one replica last saved them, with
@@ -52,18 +59,35 @@ export class StrategyDailyStats1765400000000 implements MigrationInterface {
     await q.query(`
       CREATE FUNCTION strategy_daily_add(d DATE, s TEXT, o INTEGER, r INTEGER, f INTEGER,
                                          buy NUMERIC, sell NUMERIC, realized NUMERIC) RETURNS void
-      LANGUAGE sql AS $$
-        INSERT INTO strategy_daily_stats AS t
-               (day, strategy_id, slot, orders, rejections, fills, buy_notional, sell_notional, account_realized_pl)
-        VALUES (d, s, pg_backend_pid() % 8, o, r, f, buy, sell, realized)
-        ON CONFLICT (day, strategy_id, slot) DO UPDATE
-           SET orders = t.orders + EXCLUDED.orders,
-               rejections = t.rejections + EXCLUDED.rejections,
-               fills = t.fills + EXCLUDED.fills,
-               buy_notional = t.buy_notional + EXCLUDED.buy_notional,
-               sell_notional = t.sell_notional + EXCLUDED.sell_notional,
-               account_realized_pl = t.account_realized_pl + EXCLUDED.account_realized_pl
-      $$`);
+      LANGUAGE plpgsql AS $$
+      DECLARE
+        sl SMALLINT;
+      BEGIN
+        -- A slot row no other transaction holds (never a wait: see the class comment).
+        SELECT slot INTO sl FROM strategy_daily_stats WHERE day = d AND strategy_id = s
+         ORDER BY slot LIMIT 1 FOR UPDATE SKIP LOCKED;
+        WHILE sl IS NULL LOOP
+          INSERT INTO strategy_daily_stats (day, strategy_id, slot) VALUES (d, s, floor(random() * 32767))
+          ON CONFLICT DO NOTHING RETURNING slot INTO sl;
+        END LOOP;
+        UPDATE strategy_daily_stats
+           SET orders = orders + o, rejections = rejections + r, fills = fills + f,
+               buy_notional = buy_notional + buy, sell_notional = sell_notional + sell,
+               account_realized_pl = account_realized_pl + realized
+         WHERE day = d AND strategy_id = s AND slot = sl;
+      END $$`);
+    await q.query(`
+      CREATE FUNCTION fill_counts_add() RETURNS void LANGUAGE plpgsql AS $$
+      DECLARE
+        sl SMALLINT;
+      BEGIN
+        SELECT slot INTO sl FROM fill_counts ORDER BY slot LIMIT 1 FOR UPDATE SKIP LOCKED;
+        WHILE sl IS NULL LOOP
+          INSERT INTO fill_counts (slot, fills) VALUES (floor(random() * 32767), 0)
+          ON CONFLICT DO NOTHING RETURNING slot INTO sl;
+        END LOOP;
+        UPDATE fill_counts SET fills = fills + 1 WHERE slot = sl;
+      END $$`);
     await q.query(`
       CREATE FUNCTION strategy_daily_on_order() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
@@ -86,8 +110,7 @@ export class StrategyDailyStats1765400000000 implements MigrationInterface {
                                      CASE WHEN NEW.side = 'buy' THEN NEW.qty * NEW.price ELSE 0 END,
                                      CASE WHEN NEW.side = 'sell' THEN NEW.qty * NEW.price ELSE 0 END,
                                      NEW.realized_pl);
-          INSERT INTO fill_counts AS c (slot, fills) VALUES (pg_backend_pid() % 8, 1)
-          ON CONFLICT (slot) DO UPDATE SET fills = c.fills + 1;
+          PERFORM fill_counts_add();
         ELSIF NEW.realized_pl IS DISTINCT FROM OLD.realized_pl THEN
           PERFORM strategy_daily_add((NEW.executed_at AT TIME ZONE 'UTC')::date, NEW.strategy_id, 0, 0, 0, 0, 0,
                                      NEW.realized_pl - OLD.realized_pl);
@@ -129,6 +152,7 @@ export class StrategyDailyStats1765400000000 implements MigrationInterface {
     await q.query(`DROP FUNCTION IF EXISTS strategy_daily_on_fill()`);
     await q.query(`DROP FUNCTION IF EXISTS strategy_daily_on_audit()`);
     await q.query(`DROP FUNCTION IF EXISTS strategy_daily_on_order()`);
+    await q.query(`DROP FUNCTION IF EXISTS fill_counts_add()`);
     await q.query(
       `DROP FUNCTION IF EXISTS strategy_daily_add(DATE, TEXT, INTEGER, INTEGER, INTEGER, NUMERIC, NUMERIC, NUMERIC)`,
     );
