@@ -130,7 +130,7 @@ describe('monitoring assets against /metrics (e2e, sim broker)', () => {
     expect(missing).toEqual([]);
   });
 
-  it('the rules and the dashboard cover kill switch, breaker, reconciliation, broker stream, outbox, broker errors, 5xx and submit latency', () => {
+  it('the rules and the dashboard cover kill switch, breaker, reconciliation, broker stream, outbox, broker errors, 5xx, submit latency and broker pacing', () => {
     const alerts = alertExpressions().join('\n');
     for (const n of [
       'execution_gateway_kill_switch_state',
@@ -143,11 +143,50 @@ describe('monitoring assets against /metrics (e2e, sim broker)', () => {
       'execution_gateway_broker_request_duration_seconds_count',
       'execution_gateway_http_request_duration_seconds_count',
       'execution_gateway_http_request_duration_seconds_bucket',
+      'execution_gateway_broker_pacing_queue_depth{class="submit"}',
+      'execution_gateway_broker_pacing_budget',
+      'execution_gateway_broker_pacing_wait_seconds_bucket{class="cancel"}',
     ])
       expect(alerts).toContain(n);
     const panels = dashboardExpressions().join('\n');
-    for (const n of ['orders_total', 'broker_request_duration', 'kill_switch_state', 'reconciliation_open_findings'])
+    for (const n of [
+      'orders_total',
+      'broker_request_duration',
+      'kill_switch_state',
+      'reconciliation_open_findings',
+      'broker_pacing_queue_depth',
+      'broker_pacing_budget_used',
+      'broker_pacing_budget',
+      'broker_pacing_wait_seconds_bucket',
+      'strategy_realized_pl_today',
+      'strategy_unrealized_pl',
+    ])
       expect(panels).toContain(`execution_gateway_${n}`);
+  });
+
+  it('the broker pacing metrics are scraped: queue depth by class, budget used and in force, waits of a cancel', async () => {
+    // A limit buy far below the sim's price rests at the broker; its cancel goes through the pacing as a cancel.
+    const placed = await t.http
+      .post('/api/v1/orders')
+      .set(auth)
+      .send({ symbol: 'OPSP', side: 'buy', qty: 1, order_type: 'limit', limit_price: '1', strategy_id: 'ops_metrics' });
+    expect(placed.status).toBe(201);
+    const waits = (text: string, cls: string) =>
+      sample(text, `execution_gateway_broker_pacing_wait_seconds_count{class="${cls}"}`) ?? 0;
+    const cancelsBefore = waits(await scrape(), 'cancel');
+    expect((await t.http.post(`/api/v1/orders/${placed.body.client_order_id}/cancel`).set(auth)).status).toBe(200);
+
+    const text = await eventually(scrape, (s) => waits(s, 'cancel') > cancelsBefore);
+    expect(waits(text, 'cancel')).toBeGreaterThan(cancelsBefore);
+    // Reads (the startup reconciliation, order lookups) wait for their slots too.
+    expect(waits(text, 'read')).toBeGreaterThan(0);
+    expect(text).toMatch(/^execution_gateway_broker_pacing_wait_seconds_bucket\{le="1",class="cancel"\} \d+$/m);
+    // Idle now: nothing queued on this replica, in any class.
+    for (const cls of ['cancel', 'submit', 'read'])
+      expect(sample(text, `execution_gateway_broker_pacing_queue_depth{class="${cls}"}`)).toBe(0);
+    expect(sample(text, 'execution_gateway_broker_pacing_budget')).toBe(t.config.broker.rateLimitPerMinute);
+    expect(sample(text, 'execution_gateway_broker_pacing_budget_used')).toBeGreaterThanOrEqual(1);
+    expect(sample(text, 'execution_gateway_broker_rate_limited_total')).toBe(0);
   });
 
   it('component_up reports database, state store and broker stream as up', async () => {

@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { loadConfig } from '../../../src/config/app-config';
 
 const ROOT = join(__dirname, '../../..');
 
@@ -91,6 +92,108 @@ spec:
     const r = checkK8s(dir);
     expect(r.code).toBe(1);
     expect(r.out).toContain('no YAML files found');
+  });
+});
+
+interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: unknown[];
+}
+interface Deployment {
+  spec: {
+    replicas: number;
+    selector: LabelSelector;
+    template: {
+      metadata: { labels: Record<string, string> };
+      spec: {
+        containers: Array<{
+          env?: Array<{ name: string }>;
+          envFrom?: Array<{ configMapRef?: { name: string; optional?: boolean } }>;
+        }>;
+      };
+    };
+  };
+}
+interface Pdb {
+  kind: string;
+  apiVersion: string;
+  spec: { selector: LabelSelector; minAvailable?: number | string; maxUnavailable?: number | string };
+}
+
+/** Pods of `replicas` a PodDisruptionBudget lets be evicted at once (percentages round up, as Kubernetes does). */
+function allowedDisruptions(spec: Pdb['spec'], replicas: number): number {
+  const count = (v: number | string) =>
+    typeof v === 'number' ? v : Math.ceil((replicas * Number(/^(\d+)%$/.exec(v)![1])) / 100);
+  if (spec.minAvailable !== undefined) return Math.max(0, replicas - count(spec.minAvailable));
+  if (spec.maxUnavailable !== undefined) return Math.min(replicas, count(spec.maxUnavailable));
+  return replicas;
+}
+
+describe('Kubernetes: the PodDisruptionBudget and the ConfigMap example against the Deployment', () => {
+  const yaml = <T>(file: string) => parse(readFileSync(join(ROOT, 'k8s', file), 'utf8')) as T;
+  const deployment = yaml<Deployment>('deployment.yaml');
+  const pdb = yaml<Pdb>('pdb.yaml');
+  const configMap = yaml<{ metadata: { name: string }; data: Record<string, string> }>(
+    'examples/configmap.example.yaml',
+  );
+  const secret = yaml<{ stringData: Record<string, string> }>('examples/secret.example.yaml');
+  const container = deployment.spec.template.spec.containers[0];
+
+  it('kubectl apply -k applies the budget, never the examples', () => {
+    const resources = yaml<{ resources: string[] }>('kustomization.yaml').resources;
+    expect(resources).toContain('pdb.yaml');
+    expect(resources.filter((r) => r.startsWith('examples/'))).toEqual([]);
+  });
+
+  it("the budget selects the Deployment's pods, by labels its pod template carries", () => {
+    expect(pdb).toMatchObject({ apiVersion: 'policy/v1', kind: 'PodDisruptionBudget' });
+    expect(pdb.spec.selector.matchExpressions).toBeUndefined();
+    const wanted = Object.entries(pdb.spec.selector.matchLabels ?? {});
+    expect(wanted.length).toBeGreaterThan(0);
+    const podLabels = deployment.spec.template.metadata.labels;
+    for (const [k, v] of wanted) expect({ [k]: podLabels[k] }).toEqual({ [k]: v });
+    // Every pod the Deployment owns carries them, so the budget covers all of its pods.
+    for (const [k, v] of Object.entries(deployment.spec.selector.matchLabels ?? {}))
+      expect(pdb.spec.selector.matchLabels?.[k]).toBe(v);
+  });
+
+  it("with the Deployment's 2 replicas, one pod may be evicted at a time and one always stays", () => {
+    expect(deployment.spec.replicas).toBe(2);
+    expect(pdb.spec.minAvailable).toBe(1);
+    const allowed = allowedDisruptions(pdb.spec, deployment.spec.replicas);
+    expect(allowed).toBeGreaterThanOrEqual(1); // a node drain is never blocked
+    expect(allowed).toBeLessThan(deployment.spec.replicas); // nor does it take every pod
+  });
+
+  it('the eviction arithmetic: a budget of minAvailable 2 (or 100%) blocks every eviction of 2 replicas', () => {
+    expect(allowedDisruptions({ selector: {}, minAvailable: 2 }, 2)).toBe(0);
+    expect(allowedDisruptions({ selector: {}, minAvailable: '100%' }, 2)).toBe(0);
+    expect(allowedDisruptions({ selector: {}, minAvailable: '50%' }, 2)).toBe(1);
+    expect(allowedDisruptions({ selector: {}, maxUnavailable: 1 }, 2)).toBe(1);
+    expect(allowedDisruptions({ selector: {}, maxUnavailable: '0%' }, 2)).toBe(0);
+  });
+
+  it('the Deployment reads the example ConfigMap through envFrom, optionally, and its env overrides none of it', () => {
+    expect(container.envFrom).toEqual([{ configMapRef: { name: configMap.metadata.name, optional: true } }]);
+    const env = (container.env ?? []).map((e) => e.name);
+    expect(Object.keys(configMap.data).filter((k) => env.includes(k))).toEqual([]);
+  });
+
+  it('the ConfigMap holds documented, non-secret settings that the gateway accepts', () => {
+    const keys = Object.keys(configMap.data);
+    expect(keys).toEqual(expect.arrayContaining(['LOG_LEVEL', 'DRY_RUN', 'BROKER', 'BROKER_RATE_LIMIT_PER_MINUTE']));
+    expect(configMap.data.DRY_RUN).toBe('true');
+    const documented = readFileSync(join(ROOT, 'docs/configuration.md'), 'utf8');
+    for (const k of keys) expect({ [k]: documented.includes(`| \`${k}\``) }).toEqual({ [k]: true });
+    for (const k of Object.keys(secret.stringData)) expect(keys).not.toContain(k);
+    const config = loadConfig({
+      ...configMap.data,
+      ...secret.stringData,
+      ENVIRONMENT: 'production',
+      PORT: '8002',
+      ADMIN_API_KEY: 'an-admin-key-of-24-chars',
+    });
+    expect(config).toMatchObject({ dryRun: true, logLevel: 'info', broker: { kind: 'sim', rateLimitPerMinute: 200 } });
   });
 });
 
