@@ -2208,7 +2208,7 @@ export interface components {
             /** @example 2026-01-02T15:00:00.120Z */
             sent_at: string | null;
             /**
-             * @description Sent: planned plus carried quantity.
+             * @description The quantity fixed for this slice's order when claimed: planned plus carried, even if the order was then rejected or canceled. Null for a slice not claimed or not sent (refused, blocked, expired, canceled unsent).
              * @example 60
              */
             sent_qty: number | null;
@@ -2255,7 +2255,7 @@ export interface components {
             /** @example alpha_baseline */
             parent_strategy_id: string;
             /**
-             * @description Quantity of the orders sent so far.
+             * @description Quantity working or filled: each child order's quantity while it is open, filled in full or recorded (dry_run), its filled quantity once it ended short (rejected, canceled, expired); a refused or blocked slice counts nothing. Never more than total_qty.
              * @example 120
              */
             sent_qty: number;

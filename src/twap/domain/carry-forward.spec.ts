@@ -1,5 +1,7 @@
 import fc from 'fast-check';
-import { committedQty, decideDueSlices, exposureOf, isSettled, SliceSnapshot } from './carry-forward';
+import type { SliceRow, TwapPlan } from '../persistence/twap.repository';
+import { committedQty, decideDueSlices, exposureOf, isSettled, sentQtyOf, SliceSnapshot } from './carry-forward';
+import { toPlanView } from './plan-view';
 import { planSlices } from './twap-plan';
 
 const T0 = new Date('2026-01-02T15:00:00.000Z');
@@ -31,6 +33,21 @@ function apply(slices: SliceSnapshot[], now: Date): ReturnType<typeof decideDueS
     else s.state = a.kind === 'expire' ? 'expired' : 'skipped';
   }
   return actions;
+}
+
+/** The plan view's `sent_qty` over these slices, as GET /orders/{parent_id}/slices computes it. */
+function viewSentQty(slices: SliceSnapshot[], total: number): number {
+  const plan = { parentOrderId: 'p', side: 'buy', totalQty: total, createdAt: T0, arrivalPrice: null } as TwapPlan;
+  const rows = slices.map((s): SliceRow => ({
+    ...s,
+    clientOrderId: `p-s${s.sliceNum}`,
+    claimedAt: null,
+    sentAt: null,
+    reasonCode: null,
+    childStatus: s.child ? (s.child.open ? 'new' : 'canceled') : null,
+    childFilledAvgPrice: s.child && s.child.filledQty > 0 ? '100' : null,
+  }));
+  return toPlanView(plan, rows).sent_qty;
 }
 
 describe('carry-forward', () => {
@@ -100,6 +117,24 @@ describe('carry-forward', () => {
     expect(apply(late, at(59.999))).toEqual([{ kind: 'send', sliceNum: 0, qty: 3, carried: 0 }]);
   });
 
+  it("sent_qty counts what is working or filled: a rejected slice's carried quantity is not counted twice", () => {
+    const slices = plan(9, 3, 60);
+    apply(slices, at(0));
+    Object.assign(slices[0], { state: 'sent', child: { open: false, filledQty: 3 } });
+    apply(slices, at(60));
+    Object.assign(slices[1], { state: 'sent', child: { open: false, filledQty: 0 } }); // rejected
+    expect(apply(slices, at(120))).toEqual([{ kind: 'send', sliceNum: 2, qty: 6, carried: 3 }]);
+    expect(viewSentQty(slices, 9)).toBe(3); // slice 2 claimed, its order not written yet
+    Object.assign(slices[2], { state: 'sent', child: { open: true, filledQty: 2 } });
+    expect(viewSentQty(slices, 9)).toBe(9); // working: its whole quantity
+    Object.assign(slices[2], { child: { open: false, filledQty: 2 } }); // canceled after 2
+    expect(slices.map(sentQtyOf)).toEqual([3, 0, 2]);
+    expect(viewSentQty(slices, 9)).toBe(5);
+    // A blocked slice's order row holds nothing; a dry_run order is recorded with its quantity.
+    expect(sentQtyOf({ ...slices[1], state: 'blocked_kill_switch' })).toBe(0);
+    expect(sentQtyOf({ ...slices[1], child: { open: false, filledQty: 0, dryRun: true } })).toBe(3);
+  });
+
   it('counts a dry_run child as committed (nothing to carry)', () => {
     const s: SliceSnapshot = {
       sliceNum: 0,
@@ -112,24 +147,39 @@ describe('carry-forward', () => {
     expect(committedQty(s)).toBe(5);
   });
 
-  type Outcome = { kind: 'fill' } | { kind: 'partial'; frac: number } | { kind: 'reject' } | { kind: 'blocked' };
+  type Outcome =
+    | { kind: 'fill' }
+    | { kind: 'partial'; frac: number }
+    | { kind: 'cancel'; frac: number }
+    | { kind: 'reject' }
+    | { kind: 'blocked' };
+  const frac = fc.double({ min: 0, max: 1, noNaN: true });
   const outcome = fc.oneof(
     fc.constant<Outcome>({ kind: 'fill' }),
-    fc.record({ kind: fc.constant<'partial'>('partial'), frac: fc.double({ min: 0, max: 1, noNaN: true }) }),
+    fc.record({ kind: fc.constant<'partial'>('partial'), frac }),
+    fc.record({ kind: fc.constant<'cancel'>('cancel'), frac }),
     fc.constant<Outcome>({ kind: 'reject' }),
     fc.constant<Outcome>({ kind: 'blocked' }),
   );
+  const filledBy = (o: Outcome, qty: number): number =>
+    o.kind === 'fill' ? qty : o.kind === 'partial' || o.kind === 'cancel' ? Math.floor(qty * o.frac) : 0;
 
-  it('property: whatever the fills, rejections, lateness and open orders, the plan never overfills', () => {
+  it('property: whatever the fills, rejections, cancels, lateness and open orders, the plan never overfills', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 10 }),
         fc.constantFrom(10, 30, 60, 90),
         fc.integer({ min: 0, max: 500 }),
-        fc.array(fc.record({ late: fc.integer({ min: 0, max: 150 }), outcome, settleAfter: fc.nat(3) }), {
-          minLength: 1,
-          maxLength: 60,
-        }),
+        fc.array(
+          fc.record({
+            late: fc.integer({ min: 0, max: 150 }),
+            outcome,
+            settleAfter: fc.nat(3),
+            // DELETE of the plan: unsent slices end `canceled`, open children are canceled as they stand.
+            cancelPlan: fc.integer({ min: 0, max: 30 }).map((n) => n === 0),
+          }),
+          { minLength: 1, maxLength: 60 },
+        ),
         (minutes, interval, extra, steps) => {
           const slices = plan(Math.ceil((minutes * 60) / interval) + extra, minutes, interval);
           const total = slices.reduce((n, s) => n + s.plannedQty, 0);
@@ -140,12 +190,16 @@ describe('carry-forward', () => {
             for (const p of pending) p.ticks -= 1;
             for (const p of pending.filter((q) => q.ticks < 0)) {
               const s = slices[p.num];
-              const qty = s.sentQty!;
-              const filled =
-                p.outcome.kind === 'fill' ? qty : p.outcome.kind === 'partial' ? Math.floor(qty * p.outcome.frac) : 0;
-              s.child = { open: false, filledQty: filled };
+              s.child = { open: false, filledQty: filledBy(p.outcome, s.sentQty!) };
             }
             pending.splice(0, pending.length, ...pending.filter((q) => q.ticks >= 0));
+            if (step.cancelPlan) {
+              for (const s of slices) if (s.state === 'scheduled') s.state = 'canceled';
+              for (const p of pending.splice(0)) {
+                const s = slices[p.num];
+                s.child = { open: false, filledQty: Math.min(s.sentQty!, filledBy(p.outcome, s.sentQty!)) };
+              }
+            }
             for (const a of apply(slices, at(clock))) {
               if (a.kind !== 'send') continue;
               const s = slices[a.sliceNum];
@@ -163,6 +217,11 @@ describe('carry-forward', () => {
             expect(atRisk).toBeLessThanOrEqual(total);
             const filled = slices.reduce((n, s) => n + (s.child?.filledQty ?? 0), 0);
             expect(filled).toBeLessThanOrEqual(total);
+            // The plan's sent_qty (working or filled), as the API shows it, never exceeds the total.
+            const sent = viewSentQty(slices, total);
+            expect(sent).toBe(slices.reduce((n, s) => n + sentQtyOf(s), 0));
+            expect(sent).toBeLessThanOrEqual(total);
+            expect(sent).toBeGreaterThanOrEqual(filled);
           }
         },
       ),
@@ -190,8 +249,7 @@ describe('carry-forward', () => {
             if (o.kind === 'blocked') s.state = 'blocked_kill_switch';
             else {
               s.state = 'sent';
-              const filled = o.kind === 'fill' ? a.qty : o.kind === 'partial' ? Math.floor(a.qty * o.frac) : 0;
-              s.child = { open: false, filledQty: filled };
+              s.child = { open: false, filledQty: filledBy(o, a.qty) };
             }
           }
           expect(isSettled(slices)).toBe(true);

@@ -57,6 +57,19 @@ export function committedQty(s: SliceSnapshot): number {
   return s.child.open ? (s.sentQty ?? 0) : s.child.filledQty;
 }
 
+/**
+ * The quantity a slice has working or filled at the broker — a plan's
+ * `sent_qty` is the sum over its slices: what `committedQty` counts for a
+ * slice whose order exists (its quantity while working, filled in full or
+ * recorded under DRY_RUN; its filled quantity once it ended short), nothing
+ * before its order is written or when none will be (refused, blocked,
+ * expired, canceled unsent). Never more than `committedQty`, so the sum
+ * never exceeds `total_qty`.
+ */
+export function sentQtyOf(s: SliceSnapshot): number {
+  return s.child ? committedQty(s) : 0;
+}
+
 /** Committed plus reserved quantity: never more than the plan's total. */
 export function exposureOf(slices: readonly SliceSnapshot[]): number {
   return slices.reduce((sum, s) => sum + committedQty(s) + (s.state === 'scheduled' ? s.plannedQty : 0), 0);

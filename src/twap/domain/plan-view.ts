@@ -5,6 +5,7 @@
  */
 import { Decimal, exact, plain, quotient } from '../../common/decimal';
 import type { SliceRow, TwapPlan } from '../persistence/twap.repository';
+import { sentQtyOf } from './carry-forward';
 
 export interface SliceView {
   slice_num: number;
@@ -86,11 +87,9 @@ export function toPlanView(plan: TwapPlan, slices: SliceRow[]): PlanView {
     sent_at: s.sentAt?.toISOString() ?? null,
     reason_code: s.reasonCode,
   }));
-  // A blocked slice's order row was never sent: only sent (or sending) slices with an order count.
-  const sent = slices.reduce(
-    (n, s) => n + (s.child && (s.state === 'sent' || s.state === 'sending') ? (s.sentQty ?? 0) : 0),
-    0,
-  );
+  // Working or filled: an order that ended short (rejected, canceled, expired) counts only its fills,
+  // a refused or blocked slice nothing. Never more than total_qty (docs/twap.md#reading-a-plan).
+  const sent = slices.reduce((n, s) => n + sentQtyOf(s), 0);
   const filled = views.reduce((n, s) => n + s.filled_qty, 0);
   const vwap = parentVwap(views.map((v) => ({ qty: v.filled_qty, avgPrice: v.filled_avg_price })));
   return {

@@ -87,7 +87,13 @@ export class SliceDto {
     example: 'filled',
   })
   status!: string;
-  @ApiProperty({ type: 'integer', nullable: true, description: 'Sent: planned plus carried quantity.', example: 60 })
+  @ApiProperty({
+    type: 'integer',
+    nullable: true,
+    description:
+      "The quantity fixed for this slice's order when claimed: planned plus carried, even if the order was then rejected or canceled. Null for a slice not claimed or not sent (refused, blocked, expired, canceled unsent).",
+    example: 60,
+  })
   sent_qty!: number | null;
   @ApiProperty({ example: 60 }) filled_qty!: number;
   @ApiProperty({ type: String, nullable: true, example: '187.42' }) filled_avg_price!: string | null;
@@ -112,7 +118,12 @@ export class SlicingPlanDto {
   @ApiProperty({ enum: PLAN_STATUSES, example: 'active' }) status!: string;
   @ApiProperty({ example: '2026-01-02T15:00:00.000Z' }) created_at!: string;
   @ApiProperty({ type: String, nullable: true, example: null }) ended_at!: string | null;
-  @ApiProperty({ description: 'Quantity of the orders sent so far.', example: 120 }) sent_qty!: number;
+  @ApiProperty({
+    description:
+      "Quantity working or filled: each child order's quantity while it is open, filled in full or recorded (dry_run), its filled quantity once it ended short (rejected, canceled, expired); a refused or blocked slice counts nothing. Never more than total_qty.",
+    example: 120,
+  })
+  sent_qty!: number;
   @ApiProperty({ example: 120 }) filled_qty!: number;
   @ApiProperty({ type: String, nullable: true, description: 'VWAP of the fills.', example: '187.4' })
   filled_avg_price!: string | null;

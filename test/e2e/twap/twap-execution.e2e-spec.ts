@@ -19,6 +19,7 @@ interface PlanBody {
   parent_order_id: string;
   status: string;
   total_qty: number;
+  sent_qty: number;
   filled_qty: number;
   filled_avg_price: string | null;
   arrival_price: string | null;
@@ -150,6 +151,8 @@ describe('TWAP execution against the broker (e2e)', () => {
     await at(60);
     const mid = await plan(parent);
     expect(mid.slices[1]).toMatchObject({ status: 'rejected', sent_qty: 3, filled_qty: 0 });
+    // The plan's sent_qty is what is working or filled: the rejected order counts nothing.
+    expect(mid).toMatchObject({ sent_qty: 3, total_qty: 9 });
     await at(120);
     const p = await settled(parent);
     expect(p.slices.map((s) => [s.status, s.sent_qty])).toEqual([
@@ -157,7 +160,8 @@ describe('TWAP execution against the broker (e2e)', () => {
       ['rejected', 3],
       ['filled', 6],
     ]);
-    expect(p).toMatchObject({ status: 'completed', filled_qty: 9, shortfall_qty: 0 });
+    expect(p).toMatchObject({ status: 'completed', filled_qty: 9, shortfall_qty: 0, sent_qty: 9 });
+    expect(p.sent_qty).toBeLessThanOrEqual(p.total_qty);
   });
 
   it('blocks the slice due while the kill switch is engaged, and carries it forward', async () => {
