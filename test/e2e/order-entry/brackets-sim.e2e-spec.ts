@@ -1,12 +1,14 @@
 /**
  * Bracket and OCO orders on the sim broker (docs/simulator.md#bracket-oto-and-oco-orders), through the whole
  * app: legs held until the entry fills, the take-profit a limit, the stop following the sim's price walk
- * (stepped by a ManualScheduler), an OCO pair's first fill canceling the other; the position ends flat.
+ * (stepped by a ManualScheduler), an OCO pair's first fill canceling the other; the position ends flat; and
+ * every 422 of the door for these classes, as against the fake Alpaca (test/support/order-refusals.ts).
  */
 import { walkPath } from '../../../src/broker/sim/sim-price-walk';
 import { Decimal } from '../../../src/common/decimal';
 import { ManualScheduler } from '../../../src/infra/clock/manual-scheduler';
 import { auth, startTestApp, TestApp } from '../../support/app';
+import { orderClassRefusals } from '../../support/order-refusals';
 import { eventually } from '../../support/wait';
 
 jest.setTimeout(60_000);
@@ -48,6 +50,8 @@ describe('bracket and oco orders on the sim (e2e)', () => {
     const res = await t.http.get('/api/v1/positions').set(auth);
     return res.body.positions.find((p: Body) => p.symbol === symbol)?.qty ?? '0';
   };
+
+  orderClassRefusals('sim', () => ({ t }));
 
   it('bracket: held legs, entry fill, take-profit fill, stop canceled, flat', async () => {
     const res = await post({
