@@ -147,7 +147,8 @@ export function withoutReplacedPair(
  * during the commit (docs/risk-and-safety.md#how-limits-stay-atomic). The
  * legs of a bracket, OTO or OCO are not counted: they only ever exit what
  * their entry (counted) opens, or, for an OCO, one of the pair exits what the
- * OCO order (counted) exits.
+ * OCO order (counted) exits. A reduce-only judgement reads the legs resting
+ * on its side apart (`forReduceOnly`, `readClosing`).
  */
 @Injectable()
 export class ExposureRepository {
