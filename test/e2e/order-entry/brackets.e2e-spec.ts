@@ -17,6 +17,13 @@ jest.setTimeout(60_000);
 
 type Body = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
+/** Waits for the order read by `read` to reach a state, and fails the test if it never does. */
+async function reaches(read: () => Promise<Body>, cid: string, ok: (o: Body) => boolean): Promise<Body> {
+  const o = await eventually(read, ok);
+  if (!ok(o)) throw new Error(`${cid} did not reach the state awaited: ${JSON.stringify(o)}`);
+  return o;
+}
+
 describe('bracket, oto and oco orders against the fake Alpaca, through the real SDK (e2e)', () => {
   const fake = new FakeAlpacaServer();
   const market = new SimMarketDataProvider({ clock: new SystemClock() });
@@ -51,7 +58,7 @@ describe('bracket, oto and oco orders against the fake Alpaca, through the real 
 
   const post = (body: Body) => t.http.post('/api/v1/orders').set(auth).send(body);
   const detail = async (cid: string): Promise<Body> => (await t.http.get(`/api/v1/orders/${cid}`).set(auth)).body;
-  const until = (cid: string, ok: (o: Body) => boolean) => eventually(() => detail(cid), ok);
+  const until = (cid: string, ok: (o: Body) => boolean) => reaches(() => detail(cid), cid, ok);
   const position = async (symbol: string): Promise<string> => {
     const res = await t.http.get('/api/v1/positions').set(auth);
     return res.body.positions.find((p: Body) => p.symbol === symbol)?.qty ?? '0';
@@ -232,7 +239,7 @@ describe('bracket, oto and oco orders against the fake Alpaca, through the real 
   orderClassRefusals('fake Alpaca', () => ({ t, brokerPosts: () => fake.postOrderCount() }));
 });
 
-describe('legs and the risk checks, against the fake Alpaca (e2e)', () => {
+describe('legs in trade updates and the risk checks, against the fake Alpaca (e2e)', () => {
   const fake = new FakeAlpacaServer();
   const market = new SimMarketDataProvider({ clock: new SystemClock() });
   let alpaca: AlpacaBrokerClient;
@@ -254,8 +261,9 @@ describe('legs and the risk checks, against the fake Alpaca (e2e)', () => {
       marketData: market,
       env: {
         DRY_RUN: 'false',
+        // Only the stream tells the gateway what happens at the broker (no polling, no periodic reconciliation).
         RECONCILIATION_INTERVAL_SECONDS: '3600',
-        ORDER_POLL_INTERVAL_SECONDS: '1',
+        ORDER_POLL_INTERVAL_SECONDS: '3600',
         // One open order per strategy, and positions of at most 15 shares: a bracket of 10 fits only if its
         // two legs count neither as open orders nor as open sells.
         MAX_OPEN_ORDERS_PER_STRATEGY: '1',
@@ -274,7 +282,7 @@ describe('legs and the risk checks, against the fake Alpaca (e2e)', () => {
 
   const post = (body: Body) => t.http.post('/api/v1/orders').set(auth).send(body);
   const detail = async (cid: string): Promise<Body> => (await t.http.get(`/api/v1/orders/${cid}`).set(auth)).body;
-  const until = (cid: string, ok: (o: Body) => boolean) => eventually(() => detail(cid), ok);
+  const until = (cid: string, ok: (o: Body) => boolean) => reaches(() => detail(cid), cid, ok);
   const position = async (symbol: string): Promise<string> => {
     const res = await t.http.get('/api/v1/positions').set(auth);
     return res.body.positions.find((p: Body) => p.symbol === symbol)?.qty ?? '0';
@@ -295,6 +303,29 @@ describe('legs and the risk checks, against the fake Alpaca (e2e)', () => {
     stop_loss: { stop_price: '90' },
     client_order_id: id,
     strategy_id: strategy,
+  });
+
+  it("a trade update carrying legs moves the leg rows, even when the legs' own updates are lost", async () => {
+    market.setPrice('LGS', '100');
+    expect((await post(bracket('LGS', 'lgs-1', 'legs-s'))).status).toBe(201);
+    await until('lgs-1', (o) => o.status === 'new' && o.legs.every((l: Body) => l.broker_order_id));
+    const entry = fake.orderByClientOrderId('lgs-1')!;
+    const legIds = entry.legs!.map((l) => l.id);
+    // Alpaca's order object nests the legs: so do the entry's trade updates.
+    const accepted = fake.events().find((e) => e.order.id === entry.id && e.event === 'new')!;
+    expect(accepted.order.legs!.map((l) => [l.id, l.status])).toEqual(legIds.map((id) => [id, 'held']));
+    fake.dropStreamEventsOf(legIds);
+    try {
+      fake.fill(entry.id, '10', '100');
+      const fill = fake.events().find((e) => e.order.id === entry.id && e.event === 'fill')!;
+      expect(fill.order.legs!.map((l) => [l.id, l.status])).toEqual(legIds.map((id) => [id, 'new']));
+      // Only the entry's update reached the gateway; its legs moved the leg rows from held to working.
+      await until('lgs-1-tp', (o) => o.status === 'new');
+      await until('lgs-1-sl', (o) => o.status === 'new');
+      expect(fake.events().filter((e) => legIds.includes(e.order.id))).toEqual([]);
+    } finally {
+      fake.dropStreamEventsOf([]);
+    }
   });
 
   it("a bracket's legs add no exposure: it passes limits that counting them would break", async () => {
