@@ -1,6 +1,7 @@
 /**
  * Position close, adjust and flatten-all (docs/operator-controls.md#positions):
- * each reads the symbol's position and open orders under the symbol's
+ * each reads the symbol's position and open orders (and the resting exit legs
+ * of orders with legs on the closing side) under the symbol's
  * reduce-only lock, decides the order (./domain/position-actions.ts) and sends
  * it through the one order-entry door, reduce-only where it reduces: the door
  * refuses it if, under its exposure lock, it would no longer only reduce.
@@ -28,7 +29,8 @@ import { OrderCommand } from '../order-entry/order-command';
 import { SubmitOrderResult, SubmitOrderUseCase } from '../order-entry/submit-order.use-case';
 import { ExposureRepository } from '../orders/persistence/exposure.repository';
 import { OrderRepository } from '../orders/persistence/order.repository';
-import { decideAdjust, decideClose, PositionActionDecision } from './domain/position-actions';
+import { ExposureSnapshot, workingOn } from '../risk/pipeline/pre-trade-checks';
+import { decideAdjust, decideClose, PositionActionDecision, PositionExposure } from './domain/position-actions';
 import { ReduceOnlyLock } from './reduce-only-lock';
 
 export const MANUAL_STRATEGY = 'manual';
@@ -115,7 +117,7 @@ export class PositionControlsUseCase {
             return r;
           }
         }
-        const decided = decide(await this.exposure.read(symbol, strategyId));
+        const decided = decide(closing(await this.exposure.readClosing(symbol, strategyId)));
         if ('refusal' in decided) {
           const r = decided.refusal;
           throw new DomainError(r.status === 409 ? 'conflict' : 'rejected', r.code, r.message, {
@@ -180,4 +182,13 @@ export class PositionControlsUseCase {
     const hash = createHash('sha256').update(`${action}|${symbol}|${strategyId}|${key}|${day}`).digest('hex');
     return `${action}-${hash.slice(0, 24)}`;
   }
+}
+
+/** What already closes the position on each side: its open orders and the resting exit legs read on it. */
+function closing(e: ExposureSnapshot): PositionExposure {
+  return {
+    positionQty: e.positionQty,
+    openBuyQty: workingOn('buy', e).toFixed(),
+    openSellQty: workingOn('sell', e).toFixed(),
+  };
 }

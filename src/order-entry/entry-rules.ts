@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { ConflictError, InputValidationError } from '../common/domain-error';
 import { DispatchOutcome } from '../orders/use-cases/dispatch-order.use-case';
-import { ExposureSnapshot, isReduceOnly, OrderIntent } from '../risk/pipeline/pre-trade-checks';
+import { ExposureSnapshot, isReduceOnly, OrderIntent, workingOn } from '../risk/pipeline/pre-trade-checks';
 import { NewOrder } from '../trading/order';
 import { OrderStatus } from '../trading/order-status';
 
@@ -47,12 +47,13 @@ export function assertReduceOnly(draft: NewOrder, exposure: ExposureSnapshot): v
   if (isReduceOnly(draft, exposure)) return;
   throw new ConflictError(
     'CLOSE_PENDING',
-    `A reduce-only ${draft.side} of ${draft.qty} ${draft.symbol} would go past flat: the position is ${exposure.positionQty} and open orders already ${draft.side} ${draft.side === 'sell' ? exposure.openSellQty : exposure.openBuyQty}`,
+    `A reduce-only ${draft.side} of ${draft.qty} ${draft.symbol} would go past flat: the position is ${exposure.positionQty} and open orders and resting exit legs already ${draft.side} ${workingOn(draft.side, exposure).toFixed()}`,
     {
       client_order_id: draft.clientOrderId,
       position_qty: exposure.positionQty,
       open_buy_qty: exposure.openBuyQty,
       open_sell_qty: exposure.openSellQty,
+      exit_legs_qty: exitLegs(draft.side, exposure),
     },
   );
 }
@@ -62,8 +63,13 @@ export function assertExit(draft: NewOrder, exposure: ExposureSnapshot): void {
   if (isReduceOnly(draft, exposure)) return;
   throw InputValidationError.field(
     'order_class',
-    `oco is an exit: a ${draft.side} of ${draft.qty} ${draft.symbol} must reduce the position (${exposure.positionQty}, open ${draft.side} orders ${draft.side === 'sell' ? exposure.openSellQty : exposure.openBuyQty}) without going past flat`,
+    `oco is an exit: a ${draft.side} of ${draft.qty} ${draft.symbol} must reduce the position (${exposure.positionQty}, open ${draft.side} orders ${draft.side === 'sell' ? exposure.openSellQty : exposure.openBuyQty}, resting exit legs ${exitLegs(draft.side, exposure)}) without going past flat`,
   );
+}
+
+/** The resting exit legs counted on `side` (0 when not read). */
+function exitLegs(side: 'buy' | 'sell', exposure: ExposureSnapshot): string {
+  return (side === 'sell' ? exposure.exitLegSellQty : exposure.exitLegBuyQty) ?? '0';
 }
 
 /** How long one exposure read serves DRY_RUN orders of the same symbol and strategy. */

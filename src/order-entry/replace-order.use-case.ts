@@ -174,7 +174,9 @@ export class ReplaceOrderUseCase {
                 old,
                 draft.qty,
               );
-          const denial = this.checks.decide(draft, inputs, exposure);
+          // Where the replacement could be reduce-only, the resting exit legs on its side count.
+          const judged = await this.exposure.forReduceOnly(draft, exposure, dryRun ? undefined : tx);
+          const denial = this.checks.decide(draft, inputs, judged);
           if (denial) throw new Refused(denial, draft);
         }
         if (written.created) {

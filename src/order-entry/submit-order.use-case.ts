@@ -10,7 +10,8 @@
  * - an order with legs (bracket, oto, oco) is written with its leg rows and
  *   their audit rows in the same unit of work; the checks judge the entry
  *   alone (legs never add exposure), and an OCO must only reduce the position
- *   it exits (422 otherwise);
+ *   it exits (422 otherwise); a reduce-only judgement (OCO, reduce-only
+ *   option, the checks' exemptions) counts the resting exit legs on its side;
  * - the order row and its audit row are written in one statement before any
  *   broker call (write-ahead); live, that insert counts the order in its
  *   symbol's exposure counter, whose row it then holds locked, and the checks
@@ -257,7 +258,8 @@ export class SubmitOrderUseCase {
         // Inserted first: the insert's trigger locks the symbol's exposure row, read then in this unit of work.
         const written = await insert(tx);
         if (written.created) {
-          assertExit(draft, exposureBefore(draft, await this.exposure.readInTx(tx, draft.symbol, draft.strategyId)));
+          const held = exposureBefore(draft, await this.exposure.readInTx(tx, draft.symbol, draft.strategyId));
+          assertExit(draft, await this.exposure.forReduceOnly(draft, held, tx));
         }
         return written;
       });
@@ -271,9 +273,8 @@ export class SubmitOrderUseCase {
     try {
       if (this.config.dryRun) {
         // A dry_run order never opens exposure, so no lock is needed to keep two of them honest.
-        const exposure = await this.dryRunReads.read(intent, () =>
-          this.exposure.read(intent.symbol, intent.strategyId),
-        );
+        const read = await this.dryRunReads.read(intent, () => this.exposure.read(intent.symbol, intent.strategyId));
+        const exposure = await this.exposure.forReduceOnly(draft, read);
         if (isOco) assertExit(draft, exposure);
         if (reduceOnly) assertReduceOnly(draft, exposure);
         const denial = this.checks.decide(intent, inputs, exposure);
@@ -293,7 +294,8 @@ export class SubmitOrderUseCase {
             intent.strategyId,
             this.checks.maxOpenOrdersPerStrategy,
           );
-          const exposure = exposureBefore(intent, held);
+          // The resting exit legs on its side count where the order could be reduce-only (read under the lock).
+          const exposure = await this.exposure.forReduceOnly(draft, exposureBefore(intent, held), tx);
           if (isOco) assertExit(draft, exposure);
           if (reduceOnly) assertReduceOnly(draft, exposure);
           const denial = this.checks.decide(intent, inputs, exposure);

@@ -161,6 +161,24 @@ describe('assertReplaceable', () => {
   it.each(['new', 'partially_filled', 'done_for_day'] as const)('%s at the broker is replaceable', (status) => {
     expect(fieldsOf(() => assertReplaceable(limitBuy({ status }), []))).toEqual([]);
   });
+
+  it.each([
+    ['an order with legs (bracket)', { orderClass: 'bracket' }, 'an order of class bracket'],
+    ['an oco exit', { orderClass: 'oco' }, 'an order of class oco'],
+    ['a take-profit leg', { orderClass: 'bracket', legType: 'take_profit', parentOrderId: 'c-1' }, 'take_profit leg'],
+    ['a stop-loss leg', { orderClass: 'oto', legType: 'stop_loss', parentOrderId: 'c-1' }, 'stop_loss leg'],
+  ] as const)('%s, open at the broker, → 409 ORDER_NOT_REPLACEABLE saying why', (_name, extra, why) => {
+    const order = limitBuy({ status: 'new', ...extra });
+    // Open, with a broker id and nothing in flight: only its class or leg keeps it from being replaced.
+    expect(fieldsOf(() => assertReplaceable({ ...order, orderClass: 'simple', legType: null }, []))).toEqual([]);
+    try {
+      assertReplaceable(order, []);
+      throw new Error('not refused');
+    } catch (err) {
+      expect(err).toMatchObject({ code: 'ORDER_NOT_REPLACEABLE', kind: 'conflict', details: { status: 'new' } });
+      expect((err as Error).message).toContain(why);
+    }
+  });
 });
 
 describe('replacement ids', () => {

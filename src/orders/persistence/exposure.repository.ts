@@ -2,8 +2,11 @@ import { Injectable } from '@nestjs/common';
 import { Decimal } from '../../common/decimal';
 import { DataSource } from 'typeorm';
 import { prepared, sql, Tx } from '../../infra/database/unit-of-work';
+import { restingExitTotal } from '../../trading/exit-legs';
+import { OrderClass } from '../../trading/order-class';
 import { OPEN_STATUSES } from '../../trading/order-state-machine';
-import { ExposureSnapshot } from '../../risk/pipeline/pre-trade-checks';
+import { OrderSide } from '../../trading/order-status';
+import { ExposureSnapshot, isReduceOnly } from '../../risk/pipeline/pre-trade-checks';
 
 /** The open statuses as a literal list, matching the partial indexes of migration 1764400000000. */
 const OPEN_LIST = [...OPEN_STATUSES].map((s) => `'${s}'`).join(', ');
@@ -39,6 +42,20 @@ const EXPOSURE = `SELECT
 const EXPOSURE_HELD = `${EXPOSURE}
   CROSS JOIN (SELECT set_config('exposure.max_open_orders', $3, true)) limit_set`;
 
+/**
+ * The orders with legs that have an open leg on side $2 of symbol $1, one row each (src/trading/exit-legs.ts):
+ * the entry's state, what all its legs filled, and the largest open remainder among its open legs on that side.
+ * Found through the open orders of the symbol (orders_open_symbol_idx) and each entry's legs (orders_legs_idx).
+ */
+const EXIT_LEGS = `SELECT e.order_class, (e.status IN (${OPEN_LIST})) AS entry_open, e.qty::text AS entry_qty,
+    e.filled_qty::text AS entry_filled,
+    (SELECT COALESCE(SUM(a.filled_qty), 0) FROM orders a
+      WHERE a.parent_order_id = e.client_order_id AND a.leg_type IS NOT NULL)::text AS legs_filled,
+    MAX(l.qty - l.filled_qty)::text AS open_leg
+  FROM orders l JOIN orders e ON e.client_order_id = l.parent_order_id
+  WHERE l.symbol = $1 AND l.side = $2 AND l.leg_type IS NOT NULL AND l.status IN (${OPEN_LIST})
+  GROUP BY e.client_order_id`;
+
 /** The SQLSTATE of a commit refused because the strategy's open orders would pass the limit. */
 const STRATEGY_LIMIT_SQLSTATE = 'EG001';
 
@@ -62,6 +79,15 @@ const SYMBOLS_FROM_ORDERS = `SELECT symbol, SUM(position_qty)::text AS position_
 
 const STRATEGIES_FROM_ORDERS = `SELECT strategy_id, COUNT(*)::int AS open_orders
   FROM orders WHERE status IN (${OPEN_LIST}) AND leg_type IS NULL GROUP BY strategy_id`;
+
+interface ExitLegRow {
+  order_class: OrderClass;
+  entry_open: boolean;
+  entry_qty: string;
+  entry_filled: string;
+  legs_filled: string;
+  open_leg: string;
+}
 
 interface ExposureRow {
   position_qty: string;
@@ -121,7 +147,8 @@ export function withoutReplacedPair(
  * during the commit (docs/risk-and-safety.md#how-limits-stay-atomic). The
  * legs of a bracket, OTO or OCO are not counted: they only ever exit what
  * their entry (counted) opens, or, for an OCO, one of the pair exits what the
- * OCO order (counted) exits.
+ * OCO order (counted) exits. A reduce-only judgement reads the legs resting
+ * on its side apart (`forReduceOnly`, `readClosing`).
  */
 @Injectable()
 export class ExposureRepository {
@@ -153,6 +180,54 @@ export class ExposureRepository {
       String(maxOpenOrders),
     ]);
     return toSnapshot(rows[0]);
+  }
+
+  /**
+   * `exposure` with the resting exit legs on `side` of `symbol` (src/trading/exit-legs.ts), read in `tx`
+   * when given: the unit of work that read the counters, where the order-entry door holds the symbol's counter
+   * row. Every change that lets a leg take more off the position (an entry inserted with its legs, a fill
+   * of the entry or of a leg) also moves that row, so it waits for the lock; a leg's cancel, which only
+   * lowers the count, does not, and the read may still count it (the safe side). Only reduce-only
+   * judgements call this: an order that adds exposure never reads the legs.
+   */
+  async withExitLegs(exposure: ExposureSnapshot, symbol: string, side: OrderSide, tx?: Tx): Promise<ExposureSnapshot> {
+    const rows = await prepared<ExitLegRow>(tx ?? this.ds, 'pretrade_exit_legs', EXIT_LEGS, [symbol, side]);
+    const qty = restingExitTotal(
+      rows.map((r) => ({
+        orderClass: r.order_class,
+        entryOpen: r.entry_open,
+        entryQty: r.entry_qty,
+        entryFilledQty: r.entry_filled,
+        legsFilledQty: r.legs_filled,
+        openLegQty: r.open_leg,
+      })),
+    );
+    return side === 'sell' ? { ...exposure, exitLegSellQty: qty } : { ...exposure, exitLegBuyQty: qty };
+  }
+
+  /**
+   * The committed counters with the resting exit legs on the side that closes the position (none when flat):
+   * what a position close or adjust decides its quantity from.
+   */
+  async readClosing(symbol: string, strategyId: string): Promise<ExposureSnapshot> {
+    const exposure = await this.read(symbol, strategyId);
+    const position = new Decimal(exposure.positionQty);
+    if (position.isZero()) return exposure;
+    return this.withExitLegs(exposure, symbol, position.gt(0) ? 'sell' : 'buy');
+  }
+
+  /**
+   * `exposure` as the reduce-only judgement of `order` needs it: with the resting exit legs on its side when
+   * the order would be reduce-only without them (counting them can only turn that into a no); otherwise
+   * unchanged, and nothing is read (an order that adds exposure never reads the legs).
+   */
+  forReduceOnly(
+    order: { symbol: string; side: OrderSide; qty: string },
+    exposure: ExposureSnapshot,
+    tx?: Tx,
+  ): Promise<ExposureSnapshot> {
+    if (!isReduceOnly(order, exposure)) return Promise.resolve(exposure);
+    return this.withExitLegs(exposure, order.symbol, order.side, tx);
   }
 
   /**

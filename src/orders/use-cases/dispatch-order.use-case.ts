@@ -107,8 +107,8 @@ export class DispatchOrderUseCase {
    * The kill switch, the breaker and the strategy's state, read again right
    * before the broker call. Whether the order is reduce-only is read only when
    * the breaker or the strategy state would block (the order itself is among
-   * the open orders counted); a failed read counts as not reduce-only (fail
-   * closed).
+   * the open orders counted, the resting exit legs on its side too); a failed
+   * read counts as not reduce-only (fail closed).
    */
   private async safetyRecheck(order: Order): Promise<DispatchBlock | null> {
     if (order.status !== 'pending_new') return null;
@@ -122,6 +122,7 @@ export class DispatchOrderUseCase {
     if (breakerMayBlock(breaker) || strategyMayBlock(order.strategyId, strategy)) {
       reduceOnly = await this.exposure
         .read(order.symbol, order.strategyId)
+        .then((exposure) => this.exposure.forReduceOnly({ symbol: order.symbol, side: order.side, qty: '0' }, exposure))
         .then((exposure) => isReduceOnly({ side: order.side, qty: '0' }, exposure))
         .catch(() => false);
     }

@@ -68,6 +68,33 @@ describe('isReduceOnly', () => {
     expect(isReduceOnly({ side: 'sell', qty: '1' }, flat)).toBe(false);
   });
 
+  it('counts the resting exit legs on its side when they were read; they never move the projection', () => {
+    const long = { ...flat, positionQty: '100', openSellQty: '40', exitLegSellQty: '50', exitLegBuyQty: '70' };
+    expect(isReduceOnly({ side: 'sell', qty: '10' }, long)).toBe(true);
+    expect(isReduceOnly({ side: 'sell', qty: '11' }, long)).toBe(false);
+    expect(isReduceOnly({ side: 'sell', qty: '11' }, { ...long, exitLegSellQty: undefined })).toBe(true);
+    const short = { ...flat, positionQty: '-50', exitLegBuyQty: '50', exitLegSellQty: '999' };
+    expect(isReduceOnly({ side: 'buy', qty: '1' }, short)).toBe(false);
+    expect(isReduceOnly({ side: 'buy', qty: '1' }, { ...short, exitLegBuyQty: '49' })).toBe(true);
+    expect(projectedPosition({ side: 'sell', qty: '10' }, long).toFixed()).toBe('50');
+  });
+
+  it('with the exit legs counted, whatever of them fills too never takes the position past flat (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 10_000 }),
+        fc.integer({ min: 0, max: 5_000 }),
+        fc.integer({ min: 0, max: 5_000 }),
+        fc.integer({ min: 1, max: 10_000 }),
+        (pos, openSell, legs, qty) => {
+          const e = { ...flat, positionQty: String(pos), openSellQty: String(openSell), exitLegSellQty: String(legs) };
+          if (!isReduceOnly({ side: 'sell', qty: String(qty) }, e)) return;
+          expect(pos - openSell - legs - qty).toBeGreaterThanOrEqual(0);
+        },
+      ),
+    );
+  });
+
   it('a reduce-only order never takes the projected position past flat or grows it (property)', () => {
     fc.assert(
       fc.property(

@@ -6,7 +6,9 @@
  *
  * Invariants:
  * - an order that only reduces the position, never past flat, counting the
- *   open orders already working on its side, is "reduce-only";
+ *   open orders already working on its side and the resting exit legs of
+ *   orders with legs on that side (when they were read), is "reduce-only";
+ *   legs never count as exposure otherwise (projections, limits);
  * - the kill switch refuses every new order, and refuses every new order when
  *   its state is unreadable (a halt must not leak);
  * - a halted strategy's new orders are all refused, a reducing strategy's
@@ -34,6 +36,13 @@ export interface ExposureSnapshot {
   openSellQty: string;
   /** Open orders of the order's strategy. */
   strategyOpenOrders: number;
+  /**
+   * What the resting exit legs of orders with legs (bracket, oto, oco) can still take off the position on each
+   * side, one quantity per order (src/trading/exit-legs.ts). The counters leave legs out; these are read only
+   * where an order could be reduce-only (absent: not read, 0), and only the reduce-only judgement counts them.
+   */
+  exitLegBuyQty?: string;
+  exitLegSellQty?: string;
 }
 
 export type OrderIntent = Pick<OrderTerms, 'symbol' | 'side' | 'qty' | 'orderType' | 'limitPrice' | 'stopPrice'> & {
@@ -72,12 +81,24 @@ export function openOrdersDenial(strategyId: string, openOrders: number, limit: 
   });
 }
 
-/** Sell when long, buy when short, never past flat, counting what is already working on that side. */
+/**
+ * Sell when long, buy when short, never past flat, counting what is already working on that side: its open
+ * orders and, when read, the resting exit legs on it. Counting the legs only ever turns a yes into a no.
+ */
 export function isReduceOnly(order: Pick<OrderIntent, 'side' | 'qty'>, exposure: ExposureSnapshot): boolean {
   const position = new Decimal(exposure.positionQty);
   const qty = new Decimal(order.qty);
-  if (order.side === 'sell') return position.gt(0) && qty.plus(exposure.openSellQty).lte(position);
-  return position.lt(0) && qty.plus(exposure.openBuyQty).lte(position.neg());
+  const reaches = qty.plus(workingOn(order.side, exposure));
+  return order.side === 'sell'
+    ? position.gt(0) && reaches.lte(position)
+    : position.lt(0) && reaches.lte(position.neg());
+}
+
+/** What is already working on `side` toward flat: its open orders and the resting exit legs read on it. */
+export function workingOn(side: 'buy' | 'sell', exposure: ExposureSnapshot): Decimal {
+  return side === 'sell'
+    ? new Decimal(exposure.openSellQty).plus(exposure.exitLegSellQty ?? 0)
+    : new Decimal(exposure.openBuyQty).plus(exposure.exitLegBuyQty ?? 0);
 }
 
 /** The signed position if every open order on this side and this order filled. */

@@ -1,12 +1,14 @@
 /**
  * Bracket and OCO orders on the sim broker (docs/simulator.md#bracket-oto-and-oco-orders), through the whole
  * app: legs held until the entry fills, the take-profit a limit, the stop following the sim's price walk
- * (stepped by a ManualScheduler), an OCO pair's first fill canceling the other; the position ends flat.
+ * (stepped by a ManualScheduler), an OCO pair's first fill canceling the other; the position ends flat; and
+ * every 422 of the door for these classes, as against the fake Alpaca (test/support/order-refusals.ts).
  */
 import { walkPath } from '../../../src/broker/sim/sim-price-walk';
 import { Decimal } from '../../../src/common/decimal';
 import { ManualScheduler } from '../../../src/infra/clock/manual-scheduler';
 import { auth, startTestApp, TestApp } from '../../support/app';
+import { orderClassRefusals } from '../../support/order-refusals';
 import { eventually } from '../../support/wait';
 
 jest.setTimeout(60_000);
@@ -28,7 +30,7 @@ describe('bracket and oco orders on the sim (e2e)', () => {
         SIM_PRICE_SEED: SEED,
         SIM_PRICE_VOLATILITY_BPS: VOL,
         SIM_PRICE_STEP_MS: String(STEP_MS),
-        SIM_INITIAL_PRICES: 'WALK=100,SBTP=50,SOCO=20',
+        SIM_INITIAL_PRICES: 'WALK=100,SBTP=50,SOCO=20,SRED=30',
         MARKET_DATA_PRICE_CACHE_MS: '0',
       },
       simWalkScheduler: walk,
@@ -48,6 +50,8 @@ describe('bracket and oco orders on the sim (e2e)', () => {
     const res = await t.http.get('/api/v1/positions').set(auth);
     return res.body.positions.find((p: Body) => p.symbol === symbol)?.qty ?? '0';
   };
+
+  orderClassRefusals('sim', () => ({ t }));
 
   it('bracket: held legs, entry fill, take-profit fill, stop canceled, flat', async () => {
     const res = await post({
@@ -110,6 +114,41 @@ describe('bracket and oco orders on the sim (e2e)', () => {
     expect(sl).toMatchObject({ filled_qty: '4', filled_avg_price: path[crossing - 1].toFixed(), order_type: 'stop' });
     await until('sw-1-tp', (o) => o.status === 'canceled');
     expect(await position('WALK')).toBe('0');
+  });
+
+  it("a filled bracket's resting legs already exit the position: a close is 409 CLOSE_PENDING, an oco exit 422", async () => {
+    const res = await post({
+      symbol: 'SRED',
+      side: 'buy',
+      qty: 5,
+      order_class: 'bracket',
+      take_profit: { limit_price: '40' },
+      stop_loss: { stop_price: '20' },
+      client_order_id: 'sr-1',
+    });
+    expect(res.status).toBe(201);
+    expect((await until('sr-1-tp', (o) => o.status === 'new')).status).toBe('new');
+    expect(await position('SRED')).toBe('5');
+    const close = await t.http
+      .post('/api/v1/positions/SRED/close')
+      .set(auth)
+      .send({ reason: 'test', operator: 'jane.doe' });
+    expect(close.status).toBe(409);
+    expect(close.body).toMatchObject({
+      error: 'CLOSE_PENDING',
+      details: { position_qty: '5', pending_close_qty: '5', closable_qty: '0' },
+    });
+    const oco = await post({
+      symbol: 'SRED',
+      side: 'sell',
+      qty: 5,
+      order_class: 'oco',
+      take_profit: { limit_price: '45' },
+      stop_loss: { stop_price: '15' },
+    });
+    expect(oco.status).toBe(422);
+    expect(oco.body.details.fields).toEqual([expect.objectContaining({ field: 'order_class' })]);
+    expect(await t.db.query(`SELECT 1 FROM orders WHERE symbol = 'SRED'`)).toHaveLength(3);
   });
 
   it('oco: exits an existing position; the take-profit fills and the stop leg is canceled', async () => {

@@ -10,11 +10,19 @@ import { SimMarketDataProvider } from '../../../src/market-data/sim/sim-market-d
 import { auth, startTestApp, TestApp } from '../../support/app';
 import { FakeAlpacaServer } from '../../support/fake-alpaca/fake-alpaca.server';
 import { expectError } from '../../support/http-expect';
+import { orderClassRefusals } from '../../support/order-refusals';
 import { eventually } from '../../support/wait';
 
 jest.setTimeout(60_000);
 
 type Body = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** Waits for the order read by `read` to reach a state, and fails the test if it never does. */
+async function reaches(read: () => Promise<Body>, cid: string, ok: (o: Body) => boolean): Promise<Body> {
+  const o = await eventually(read, ok);
+  if (!ok(o)) throw new Error(`${cid} did not reach the state awaited: ${JSON.stringify(o)}`);
+  return o;
+}
 
 describe('bracket, oto and oco orders against the fake Alpaca, through the real SDK (e2e)', () => {
   const fake = new FakeAlpacaServer();
@@ -50,7 +58,7 @@ describe('bracket, oto and oco orders against the fake Alpaca, through the real 
 
   const post = (body: Body) => t.http.post('/api/v1/orders').set(auth).send(body);
   const detail = async (cid: string): Promise<Body> => (await t.http.get(`/api/v1/orders/${cid}`).set(auth)).body;
-  const until = (cid: string, ok: (o: Body) => boolean) => eventually(() => detail(cid), ok);
+  const until = (cid: string, ok: (o: Body) => boolean) => reaches(() => detail(cid), cid, ok);
   const position = async (symbol: string): Promise<string> => {
     const res = await t.http.get('/api/v1/positions').set(auth);
     return res.body.positions.find((p: Body) => p.symbol === symbol)?.qty ?? '0';
@@ -228,77 +236,188 @@ describe('bracket, oto and oco orders against the fake Alpaca, through the real 
     expect(await position('OCO')).toBe('0');
   });
 
-  describe('every refusal is a 422 naming its fields, and writes nothing', () => {
-    const base = { symbol: 'BAD', side: 'buy', qty: 1 };
-    it.each<[string, Body, string[]]>([
-      ['a bracket without its stop', { order_class: 'bracket', take_profit: { limit_price: 110 } }, ['stop_loss']],
-      ['a bracket without legs', { order_class: 'bracket' }, ['stop_loss', 'take_profit']],
-      [
-        'an oto with both legs',
-        { order_class: 'oto', take_profit: { limit_price: 110 }, stop_loss: { stop_price: 90 } },
-        ['stop_loss', 'take_profit'],
-      ],
-      ['an oto without a leg', { order_class: 'oto' }, ['stop_loss', 'take_profit']],
-      [
-        'an oco without its take-profit',
-        { side: 'sell', order_class: 'oco', stop_loss: { stop_price: 90 } },
-        ['take_profit'],
-      ],
-      [
-        'an oco with no position to exit',
-        { side: 'sell', order_class: 'oco', take_profit: { limit_price: 110 }, stop_loss: { stop_price: 90 } },
-        ['order_class'],
-      ],
-      [
-        'a buy bracket taking profit below its stop',
-        { order_class: 'bracket', take_profit: { limit_price: 90 }, stop_loss: { stop_price: 110 } },
-        ['stop_loss.stop_price', 'take_profit.limit_price'],
-      ],
-      [
-        'a sell bracket taking profit above its stop',
-        { side: 'sell', order_class: 'bracket', take_profit: { limit_price: 110 }, stop_loss: { stop_price: 90 } },
-        ['stop_loss.stop_price', 'take_profit.limit_price'],
-      ],
-      [
-        'a buy stop at the entry price',
-        {
-          order_type: 'limit',
-          limit_price: 100,
-          order_class: 'bracket',
-          take_profit: { limit_price: 110 },
-          stop_loss: { stop_price: 100 },
-        },
-        ['stop_loss.stop_price'],
-      ],
-      [
-        'a buy take-profit at the entry price',
-        {
-          order_type: 'limit',
-          limit_price: 100,
-          order_class: 'bracket',
-          take_profit: { limit_price: 100 },
-          stop_loss: { stop_price: 90 },
-        },
-        ['take_profit.limit_price'],
-      ],
-      [
-        'a sell stop below the entry price',
-        { side: 'sell', order_type: 'limit', limit_price: 100, order_class: 'oto', stop_loss: { stop_price: 99 } },
-        ['stop_loss.stop_price'],
-      ],
-      ['a take-profit on a simple order', { take_profit: { limit_price: 110 } }, ['take_profit']],
-      ['a stop-loss on a simple order', { order_class: 'simple', stop_loss: { stop_price: 90 } }, ['stop_loss']],
-      [
-        'a leg price that is not a decimal',
-        { order_class: 'oto', take_profit: { limit_price: '1e3' } },
-        ['take_profit.limit_price'],
-      ],
-    ])('%s', async (_name, extra, fields) => {
-      const posts = fake.postOrderCount();
-      const res = await post({ ...base, ...extra });
-      const body = expectError(res, 422, 'VALIDATION_FAILED');
-      expect((body.details!.fields as Body[]).map((f) => f.field).sort()).toEqual(fields);
-      expect(fake.postOrderCount()).toBe(posts);
+  orderClassRefusals('fake Alpaca', () => ({ t, brokerPosts: () => fake.postOrderCount() }));
+});
+
+describe('legs in trade updates and the risk checks, against the fake Alpaca (e2e)', () => {
+  const fake = new FakeAlpacaServer();
+  const market = new SimMarketDataProvider({ clock: new SystemClock() });
+  let alpaca: AlpacaBrokerClient;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    await fake.start();
+    alpaca = new AlpacaBrokerClient({
+      keyId: fake.keyId,
+      secretKey: fake.secretKey,
+      baseUrl: fake.baseUrl,
+      streamUrl: fake.streamUrl,
+      submitTimeoutMs: 2000,
+      requestTimeoutMs: 2000,
+      stream: { watchdogMs: 5000, handshakeTimeoutMs: 1000, initialReconnectMs: 50, maxReconnectMs: 200 },
     });
+    t = await startTestApp({
+      broker: alpaca,
+      marketData: market,
+      env: {
+        DRY_RUN: 'false',
+        // Only the stream tells the gateway what happens at the broker (no polling, no periodic reconciliation).
+        RECONCILIATION_INTERVAL_SECONDS: '3600',
+        ORDER_POLL_INTERVAL_SECONDS: '3600',
+        // One open order per strategy, and positions of at most 15 shares: a bracket of 10 fits only if its
+        // two legs count neither as open orders nor as open sells.
+        MAX_OPEN_ORDERS_PER_STRATEGY: '1',
+        MAX_POSITION_SIZE: '15',
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await t?.close();
+    await alpaca?.disconnect();
+    await fake.stop();
+  });
+
+  afterEach(() => expect(fake.internalErrors()).toEqual([]));
+
+  const post = (body: Body) => t.http.post('/api/v1/orders').set(auth).send(body);
+  const detail = async (cid: string): Promise<Body> => (await t.http.get(`/api/v1/orders/${cid}`).set(auth)).body;
+  const until = (cid: string, ok: (o: Body) => boolean) => reaches(() => detail(cid), cid, ok);
+  const position = async (symbol: string): Promise<string> => {
+    const res = await t.http.get('/api/v1/positions').set(auth);
+    return res.body.positions.find((p: Body) => p.symbol === symbol)?.qty ?? '0';
+  };
+  const close = (symbol: string, body: Body = {}) =>
+    t.http
+      .post(`/api/v1/positions/${symbol}/close`)
+      .set(auth)
+      .send({ reason: 'test', operator: 'jane.doe', ...body });
+  const bracket = (symbol: string, id: string, strategy: string) => ({
+    symbol,
+    side: 'buy',
+    qty: 10,
+    order_type: 'limit',
+    limit_price: '100',
+    order_class: 'bracket',
+    take_profit: { limit_price: '110' },
+    stop_loss: { stop_price: '90' },
+    client_order_id: id,
+    strategy_id: strategy,
+  });
+
+  it("a trade update carrying legs moves the leg rows, even when the legs' own updates are lost", async () => {
+    market.setPrice('LGS', '100');
+    expect((await post(bracket('LGS', 'lgs-1', 'legs-s'))).status).toBe(201);
+    await until('lgs-1', (o) => o.status === 'new' && o.legs.every((l: Body) => l.broker_order_id));
+    const entry = fake.orderByClientOrderId('lgs-1')!;
+    const legIds = entry.legs!.map((l) => l.id);
+    // Alpaca's order object nests the legs: so do the entry's trade updates.
+    const accepted = fake.events().find((e) => e.order.id === entry.id && e.event === 'new')!;
+    expect(accepted.order.legs!.map((l) => [l.id, l.status])).toEqual(legIds.map((id) => [id, 'held']));
+    fake.dropStreamEventsOf(legIds);
+    try {
+      fake.fill(entry.id, '10', '100');
+      const fill = fake.events().find((e) => e.order.id === entry.id && e.event === 'fill')!;
+      expect(fill.order.legs!.map((l) => [l.id, l.status])).toEqual(legIds.map((id) => [id, 'new']));
+      // Only the entry's update reached the gateway; its legs moved the leg rows from held to working.
+      await until('lgs-1-tp', (o) => o.status === 'new');
+      await until('lgs-1-sl', (o) => o.status === 'new');
+      expect(fake.events().filter((e) => legIds.includes(e.order.id))).toEqual([]);
+    } finally {
+      fake.dropStreamEventsOf([]);
+    }
+  });
+
+  it("a bracket's legs add no exposure: it passes limits that counting them would break", async () => {
+    market.setPrice('LGA', '100');
+    // Entry and two legs: three open orders if legs counted, against a limit of one.
+    expect((await post(bracket('LGA', 'lga-1', 'legs-a'))).status).toBe(201);
+    await until('lga-1', (o) => o.status === 'new' && o.legs.every((l: Body) => l.broker_order_id));
+    // The limit holds: the strategy's next order is refused.
+    const next = await post({
+      symbol: 'LGA',
+      side: 'buy',
+      qty: 1,
+      order_type: 'limit',
+      limit_price: '1',
+      strategy_id: 'legs-a',
+    });
+    expectError(next, 422, 'MAX_OPEN_ORDERS');
+    // Flat, a sell of 10 projects -10 (within 15); with the legs' sells counted it would project -20 or -30.
+    const sell = await post({
+      symbol: 'LGA',
+      side: 'sell',
+      qty: 10,
+      order_type: 'limit',
+      limit_price: '200',
+      strategy_id: 'legs-b',
+      client_order_id: 'lga-short',
+    });
+    expect(sell.status).toBe(201);
+    const [counters] = await t.db.query(
+      `SELECT open_buy_qty::text AS buy, open_sell_qty::text AS sell FROM symbol_exposure WHERE symbol = 'LGA'`,
+    );
+    expect(counters).toEqual({ buy: '10', sell: '10' });
+  });
+
+  it('once the entry filled, its resting exit legs count against every reduce-only order: nothing goes past flat', async () => {
+    market.setPrice('LGC', '100');
+    const long = await post({ symbol: 'LGC', side: 'buy', qty: 4, client_order_id: 'lgc-long', strategy_id: 'legs-c' });
+    expect(long.status).toBe(201);
+    await until('lgc-long', (o) => o.status === 'new');
+    fake.fill(fake.orderByClientOrderId('lgc-long')!.id, '4', '100');
+    await until('lgc-long', (o) => o.status === 'filled');
+    expect((await post(bracket('LGC', 'lgc-1', 'legs-c'))).status).toBe(201);
+    await until('lgc-1', (o) => o.status === 'new' && o.legs.every((l: Body) => l.broker_order_id));
+    fake.fill(fake.orderByClientOrderId('lgc-1')!.id, '10', '100');
+    await until('lgc-1-tp', (o) => o.status === 'new');
+    await until('lgc-1-sl', (o) => o.status === 'new');
+    expect(await position('LGC')).toBe('14');
+
+    // The legs already exit 10 of the 14 shares: a close of the position is limited to the other 4.
+    const first = await close('LGC');
+    expect(first.status).toBe(201);
+    expect(first.body).toMatchObject({ side: 'sell', qty: 4 });
+    // Now the close and the legs exit all 14: another close, a part of it, an adjust toward flat are refused.
+    const again = expectError(await close('LGC'), 409, 'CLOSE_PENDING');
+    expect(again.details).toMatchObject({ position_qty: '14', pending_close_qty: '14', closable_qty: '0' });
+    expectError(await close('LGC', { qty: 1 }), 409, 'CLOSE_PENDING');
+    const adjust = await t.http
+      .post('/api/v1/positions/LGC/adjust')
+      .set(auth)
+      .send({ target_qty: 13, reason: 'test', operator: 'jane.doe' });
+    expectError(adjust, 409, 'CLOSE_PENDING');
+    // An OCO exit of one more share would go past flat with the legs: 422 naming order_class.
+    const oco = await post({
+      symbol: 'LGC',
+      side: 'sell',
+      qty: 1,
+      order_class: 'oco',
+      take_profit: { limit_price: '120' },
+      stop_loss: { stop_price: '80' },
+      strategy_id: 'legs-d',
+    });
+    expect(expectError(oco, 422, 'VALIDATION_FAILED').details!.fields).toEqual([
+      expect.objectContaining({ field: 'order_class' }),
+    ]);
+    // A plain sell is no longer reduce-only either: the breaker refuses it as exposure.
+    expect(
+      (await t.http.post('/api/v1/circuit-breaker/trip').set(auth).send({ operator: 'jane', reason: 'test' })).status,
+    ).toBeLessThan(300);
+    try {
+      const plain = await post({
+        symbol: 'LGC',
+        side: 'sell',
+        qty: 1,
+        order_type: 'limit',
+        limit_price: '130',
+        strategy_id: 'legs-e',
+      });
+      expectError(plain, 503, 'CIRCUIT_BREAKER_TRIPPED');
+    } finally {
+      await t.http.post('/api/v1/circuit-breaker/reset').set(auth).send({ operator: 'jane' });
+    }
+    const rows = await t.db.query(`SELECT client_order_id FROM orders WHERE symbol = 'LGC' ORDER BY seq`);
+    expect(rows).toHaveLength(5);
   });
 });

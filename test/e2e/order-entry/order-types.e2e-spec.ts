@@ -12,6 +12,7 @@ import { ManualScheduler } from '../../../src/infra/clock/manual-scheduler';
 import { SimMarketDataProvider } from '../../../src/market-data/sim/sim-market-data.provider';
 import { auth, startTestApp, TestApp } from '../../support/app';
 import { FakeAlpacaServer } from '../../support/fake-alpaca/fake-alpaca.server';
+import { orderTypeRefusals } from '../../support/order-refusals';
 import { eventually } from '../../support/wait';
 
 jest.setTimeout(60_000);
@@ -124,48 +125,7 @@ describe('order types against the fake Alpaca, through the real SDK (e2e)', () =
     expect(fake.orderByClientOrderId('exh-1')).toMatchObject({ extended_hours: true, limit_price: '50' });
   });
 
-  it.each([
-    ['neither trail', { order_type: 'trailing_stop' }, ['trail_percent', 'trail_price']],
-    [
-      'both trails',
-      { order_type: 'trailing_stop', trail_price: 1, trail_percent: 1 },
-      ['trail_percent', 'trail_price'],
-    ],
-    ['a zero trail_price', { order_type: 'trailing_stop', trail_price: 0 }, ['trail_price']],
-    ['a negative trail_percent', { order_type: 'trailing_stop', trail_percent: -2 }, ['trail_percent']],
-    ['a trail_percent of 100', { order_type: 'trailing_stop', trail_percent: 100 }, ['trail_percent']],
-    [
-      'a limit_price on a trailing stop',
-      { order_type: 'trailing_stop', trail_price: 1, limit_price: 9 },
-      ['limit_price'],
-    ],
-    ['a stop_price on a trailing stop', { order_type: 'trailing_stop', trail_price: 1, stop_price: 9 }, ['stop_price']],
-    ['a trail on a market order', { trail_price: 1 }, ['trail_price']],
-    ['extended_hours on a market order', { extended_hours: true }, ['extended_hours']],
-    [
-      'extended_hours on a gtc limit',
-      { order_type: 'limit', limit_price: 5, time_in_force: 'gtc', extended_hours: true },
-      ['extended_hours'],
-    ],
-    [
-      'extended_hours on a trailing stop',
-      { order_type: 'trailing_stop', trail_price: 1, extended_hours: true },
-      ['extended_hours'],
-    ],
-    [
-      'extended_hours not a boolean',
-      { order_type: 'limit', limit_price: 5, extended_hours: 'yes' },
-      ['extended_hours'],
-    ],
-  ])('422 for %s, naming the field; nothing reaches the broker', async (_name, extra, fields) => {
-    const before = fake.postOrderCount();
-    const res = await post({ symbol: 'BAD', side: 'sell', qty: 1, ...extra });
-    expect(res.status).toBe(422);
-    expect(res.body.error).toBe('VALIDATION_FAILED');
-    const named = res.body.details.fields as Array<{ field: string }>;
-    expect(named.map((f) => f.field).sort()).toEqual(fields);
-    expect(fake.postOrderCount()).toBe(before);
-  });
+  orderTypeRefusals('fake Alpaca', () => ({ t, brokerPosts: () => fake.postOrderCount() }));
 });
 
 describe('a trailing stop on the sim price walk (e2e)', () => {
@@ -196,6 +156,8 @@ describe('a trailing stop on the sim price walk (e2e)', () => {
   });
 
   const detail = async (cid: string) => (await t.http.get(`/api/v1/orders/${cid}`).set(auth)).body;
+
+  orderTypeRefusals('sim', () => ({ t }));
 
   it('rests while the walk makes new highs, and fills at the first step that falls through the trailed stop', async () => {
     const buy = await t.http

@@ -2,7 +2,8 @@
  * Reconciliation against the fake Alpaca (real SDK, real adapter): a fill the
  * stream never delivered is recovered from FILL activities exactly once, an
  * order stuck submitted_unconfirmed is resolved, an order the gateway never
- * sent is quarantined (never adopted, never cancelled), and a position the
+ * sent is quarantined (never adopted, never cancelled), a leg the broker has
+ * under a known entry is adopted as a leg (not an orphan), and a position the
  * broker disagrees with is reported with both values and nothing invented.
  */
 import { AlpacaBrokerClient } from '../../../src/broker/alpaca/alpaca-broker-client';
@@ -328,6 +329,74 @@ describe('reconciliation against the fake Alpaca (e2e)', () => {
     expect((await order('race-1')).filled_qty).toBe(String(filled));
     const [pos] = (await t.db.query(`SELECT qty FROM positions WHERE symbol = 'RACE'`)) as Array<{ qty: string }>;
     expect(pos.qty).toBe(String(filled));
+  });
+
+  it('adopts a leg the broker has under a known entry and the books lack, as a leg: audited, never an orphan', async () => {
+    const res = await t.http
+      .post('/api/v1/orders')
+      .set(auth)
+      .send({
+        symbol: 'RLEG',
+        side: 'buy',
+        qty: 4,
+        order_type: 'limit',
+        limit_price: '100',
+        order_class: 'bracket',
+        take_profit: { limit_price: '110' },
+        stop_loss: { stop_price: '90' },
+        client_order_id: 'rec-leg-1',
+      });
+    expect(res.status).toBe(201);
+    const placed = await eventually(
+      () => order('rec-leg-1-sl'),
+      (o) => o?.broker_order_id != null,
+    );
+    const brokerLeg = fake.orderByClientOrderId('rec-leg-1')!.legs![1];
+    expect(placed.broker_order_id).toBe(brokerLeg.id);
+    // The books lose the stop-loss leg's row (a restore from before it was written, say); the broker still has it.
+    await t.db.query(`DELETE FROM orders WHERE client_order_id = 'rec-leg-1-sl'`);
+    expect(await order('rec-leg-1-sl')).toBeUndefined();
+
+    const s = await run();
+    const adopted = (
+      await t.db.query(
+        `SELECT status, broker_order_id, parent_order_id, leg_type, order_class, side, qty::text AS qty, order_type,
+                stop_price::text AS stop_price
+           FROM orders WHERE client_order_id = 'rec-leg-1-sl'`,
+      )
+    )[0];
+    expect(adopted).toEqual({
+      status: 'accepted',
+      broker_order_id: brokerLeg.id,
+      parent_order_id: 'rec-leg-1',
+      leg_type: 'stop_loss',
+      order_class: 'bracket',
+      side: 'sell',
+      qty: '4',
+      order_type: 'stop',
+      stop_price: '90',
+    });
+    const audit = await t.db.query(
+      `SELECT actor, details FROM audit_log WHERE client_order_id = 'rec-leg-1-sl' AND action = 'order.leg_adopted'`,
+    );
+    expect(audit).toEqual([
+      { actor: 'reconciliation', details: { parent_order_id: 'rec-leg-1', leg_type: 'stop_loss' } },
+    ]);
+    const found = s.findings.filter((f) => f.symbol === 'RLEG');
+    expect(found.filter((f) => f.kind === 'orphan')).toEqual([]);
+    expect(found).toEqual([
+      expect.objectContaining({
+        kind: 'status_mismatch',
+        client_order_id: 'rec-leg-1-sl',
+        broker_order_id: brokerLeg.id,
+        resolution: 'corrected',
+      }),
+    ]);
+    expect(s.blocked_symbols.map((b) => b.symbol)).not.toContain('RLEG');
+    // The next run finds the books and the broker agree: nothing new, nothing adopted twice.
+    const again = await run();
+    expect(again.findings.filter((f) => f.symbol === 'RLEG')).toHaveLength(1);
+    expect(await t.db.query(`SELECT 1 FROM orders WHERE parent_order_id = 'rec-leg-1'`)).toHaveLength(2);
   });
 
   it('requires MANAGE_RECONCILIATION, and validates bodies', async () => {

@@ -14,7 +14,9 @@
  * - legs (bracket / OTO / OCO, fake-alpaca.order-book.ts): a held leg never
  *   executes; an entry's complete fill releases its legs (`new`, each with its
  *   own trade update); the first execution of one of an OCO pair cancels the
- *   other, so at most one of a pair ever fills.
+ *   other, so at most one of a pair ever fills; the trade updates of an order
+ *   with legs carry them nested (`legs`, as Alpaca's order object), as they
+ *   stand after the event.
  */
 import { Decimal } from '../../../src/common/decimal';
 import { FakeLedger } from './fake-alpaca.ledger';
@@ -299,17 +301,20 @@ export class FakeExchange {
       order_status: o.status,
     };
     this.ledger.recordActivity(activity);
+    // The legs move with the execution (an OCO sibling canceled, held legs released), so the update's
+    // snapshot shows them as they are after it; the released legs' own `new` updates follow it.
+    const released = this.afterExecution(o, complete);
     this.hooks.emit({
       event: complete ? 'fill' : 'partial_fill',
       execution_id: executionId,
-      order: clone(o),
+      order: this.book.wire(o),
       timestamp: now,
       price: price.toFixed(),
       qty: qty.toFixed(),
       position_qty: positionQty.toFixed(),
     });
-    this.afterExecution(o, complete);
-    return { executionId, activityId: activity.id, order: clone(o) };
+    for (const leg of released) this.hooks.emit({ event: 'new', order: clone(leg), timestamp: now });
+    return { executionId, activityId: activity.id, order: this.book.wire(o) };
   }
 
   /** Moves an order to any status (expired, rejected, done_for_day, or one Alpaca has not invented yet). */
@@ -322,24 +327,27 @@ export class FakeExchange {
     if (status === 'expired') o.expired_at = now;
     if (status === 'canceled') o.canceled_at = now;
     if (status === 'rejected') o.failed_at = now;
-    this.hooks.emit({ event, order: clone(o), timestamp: now });
-    return clone(o);
+    this.hooks.emit({ event, order: this.book.wire(o), timestamp: now });
+    return this.book.wire(o);
   }
 
   // --- internals -------------------------------------------------------------------
 
-  /** Legs: a filled entry releases its held legs; an execution of one of an OCO pair cancels the other. */
-  private afterExecution(o: WireOrder, complete: boolean): void {
+  /**
+   * Legs: a filled entry releases its held legs; an execution of one of an OCO pair cancels the other.
+   * Answers the legs released (their `new` updates are the caller's to emit, after the execution's).
+   */
+  private afterExecution(o: WireOrder, complete: boolean): WireOrder[] {
     const sibling = this.book.ocoSiblingOf(o.id);
     if (sibling) this.book.cancelIfOpen(sibling);
-    if (!complete || o.order_class === 'oco') return;
+    if (!complete || o.order_class === 'oco') return [];
     const now = rfc3339(this.hooks.now());
-    for (const leg of this.book.legsOf(o.id)) {
-      if (leg.status !== 'held') continue;
+    const released = this.book.legsOf(o.id).filter((leg) => leg.status === 'held');
+    for (const leg of released) {
       leg.status = 'new';
       leg.updated_at = now;
-      this.hooks.emit({ event: 'new', order: clone(leg), timestamp: now });
     }
+    return released;
   }
 
   /** After the answer: the `new` event, then whatever the fill behaviour says. */
@@ -360,7 +368,7 @@ export class FakeExchange {
     this.hooks.schedule(() => {
       const o = this.book.live(orderId);
       if (!o) return;
-      this.hooks.emit({ event: 'new', order: clone(o), timestamp: rfc3339(this.hooks.now()) });
+      this.hooks.emit({ event: 'new', order: this.book.wire(o), timestamp: rfc3339(this.hooks.now()) });
       const behaviour = this.behaviourBySymbol.get(o.symbol) ?? this.globalBehaviour;
       if (behaviour.mode === 'never' || behaviour.mode === 'manual') return;
       if (!this.marketable(o) || o.qty === null) return;

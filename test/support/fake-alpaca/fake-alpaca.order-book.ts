@@ -353,7 +353,7 @@ export class FakeOrderBook {
     old.replaced_by = replacement.id;
     old.replaced_at = now;
     old.updated_at = now;
-    const oldSnapshot = clone(old);
+    const oldSnapshot = this.wire(old);
     this.hooks.schedule(() => this.hooks.emit({ event: 'replaced', order: oldSnapshot, timestamp: now }), 0);
     this.hooks.onAccepted(replacement.id);
     return { status: 200, body: clone(replacement) };
@@ -412,10 +412,10 @@ export class FakeOrderBook {
     o.status = 'canceled';
     o.canceled_at = now;
     o.updated_at = now;
-    const snapshot = clone(o);
-    this.hooks.schedule(() => this.hooks.emit({ event: 'canceled', order: snapshot, timestamp: now }), 0);
-    // As Alpaca: an entry's (or an OCO's) open legs go with it.
+    // As Alpaca: an entry's (or an OCO's) open legs go with it; its update shows them canceled.
     for (const leg of this.legsOf(o.id)) this.cancelIfOpen(leg);
+    const snapshot = this.wire(o);
+    this.hooks.schedule(() => this.hooks.emit({ event: 'canceled', order: snapshot, timestamp: now }), 0);
   }
 
   /** The asset id Alpaca gives a symbol: stable for the life of the server (reset keeps it). */

@@ -26,7 +26,8 @@
  * fake-alpaca.faults.ts, the stream in fake-alpaca.stream.ts; this file wires them to HTTP.
  *
  * Reconciliation scenarios: setPosition(), plantOrder() (an order the gateway never sent),
- * dropStreamFills() (fills reach activities but not the stream), setUnreachable() (every request reset).
+ * dropStreamFills() (fills reach activities but not the stream), dropStreamEventsOf() (one order's updates
+ * lost), setUnreachable() (every request reset).
  *
  * Test control (plain methods, no HTTP): setFillBehaviour (never | manual | instant | partial),
  * fill(), setPrice(), setOrderStatus(), setAccount(); faults: failNext(), rejectNext(),
@@ -227,6 +228,11 @@ export class FakeAlpacaServer {
   /** While on, executions still happen (order, position, FILL activity) but their fill/partial_fill updates are not streamed. */
   dropStreamFills(on: boolean): void {
     this.stream.dropFills(on);
+  }
+
+  /** The trade updates of these orders (by broker id) are not streamed, though they change; [] streams all again. */
+  dropStreamEventsOf(orderIds: readonly string[]): void {
+    this.stream.dropOrders(orderIds);
   }
 
   /** While on, every HTTP request's connection is reset unanswered (the broker cannot be reached). */

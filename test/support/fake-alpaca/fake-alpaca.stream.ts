@@ -42,6 +42,7 @@ export class FakeTradeStream {
   private frames: 'text' | 'binary';
   private silenceNewConnections = false;
   private droppingFills = false;
+  private droppedOrders = new Set<string>();
   private stats: StreamStats = { ...NO_STATS };
 
   constructor(private readonly options: TradeStreamOptions) {
@@ -72,6 +73,7 @@ export class FakeTradeStream {
     this.history.length = 0;
     this.silenceNewConnections = false;
     this.droppingFills = false;
+    this.droppedOrders.clear();
     this.frames = this.initialFrames;
     this.stats = { ...NO_STATS };
     for (const c of this.clients) c.silenced = false;
@@ -86,6 +88,11 @@ export class FakeTradeStream {
   /** While on, fill and partial_fill updates are neither streamed nor recorded. */
   dropFills(on: boolean): void {
     this.droppingFills = on;
+  }
+
+  /** The updates of these orders (by id) are neither streamed nor recorded; an empty list streams all again. */
+  dropOrders(ids: readonly string[]): void {
+    this.droppedOrders = new Set(ids);
   }
 
   /** Sends the last `n` trade updates again (same execution ids) to every listener. */
@@ -117,6 +124,7 @@ export class FakeTradeStream {
   /** Records a trade update and sends it to every socket listening to trade_updates. */
   broadcast(update: WireTradeUpdate): void {
     if (this.droppingFills && (update.event === 'fill' || update.event === 'partial_fill')) return;
+    if (this.droppedOrders.has(update.order?.id)) return;
     this.history.push(structuredClone(update));
     this.sendUpdate(update);
   }
