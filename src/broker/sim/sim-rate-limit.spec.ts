@@ -61,6 +61,18 @@ describe('sim broker: optional rate limit (docs/simulator.md#rate-limit)', () =>
     expect(new SimRateLimit(null).take(0)).toBeNull();
   });
 
+  it('counts right over many calls, the expired ones dropped as it goes', () => {
+    const limit = new SimRateLimit(2_000);
+    // 100 calls a second for 100 s: 2,000 admitted in the first 20 s, none until the first leaves at 60 s,
+    // then 2,000 more from 60 s to 80 s.
+    let admitted = 0;
+    for (let i = 0; i < 10_000; i += 1) if (limit.take(i * 10) === null) admitted += 1;
+    expect(admitted).toBe(4_000);
+    expect(limit.refused).toBe(6_000);
+    expect(limit.maxInWindow).toBe(2_000);
+    expect(limit.take(140_000)).toBeNull();
+  });
+
   it('refuses a budget that is not a positive integer', () => {
     expect(() => makeSim({ rateLimitPerMinute: 0 })).toThrow(/rateLimitPerMinute/);
     expect(() => makeSim({ rateLimitPerMinute: 1.5 })).toThrow(/rateLimitPerMinute/);
