@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import { ChildServer, freePort, ServerSpec, startServer } from './child';
-import { BenchConfig, LivePhase, log, ORDERS_PATH, REDIS_KEY_PREFIX } from './config';
+import { BenchConfig, LivePhase, log, ORDERS_PATH, printTargets, REDIS_KEY_PREFIX, TargetCheck } from './config';
 import { checkpoint, recreateDatabase } from './database';
 import { profileArgs, serverSpec } from './gateway-spec';
 import { LoadSummary, round, runLoad } from './load';
@@ -26,6 +26,11 @@ const LIVE_DATABASE_NAMES = {
 export const LIVE_SETTLE_S = 5;
 /** ...and how much longer the rest are watched, to report when the backlog clears. */
 export const LIVE_DRAIN_S = 55;
+/**
+ * The live path's targets (docs/broker-pacing.md): accept throughput at least 0.6 of the DRY_RUN gateway's in the
+ * same run, and accept p99 at most 50 ms at 32 connections.
+ */
+export const LIVE_TARGETS = { minRatioToDryRun: 0.6, maxP99Ms: 50, connections: 32 };
 /** Statuses an order leaves on its own once the broker answers. */
 const IN_FLIGHT = ['pending_new', 'submitted', 'submitted_unconfirmed', 'accepted', 'new', 'partially_filled'];
 
@@ -227,7 +232,29 @@ export function measureLive(cfg: BenchConfig, adminKey: string, signal: AbortSig
   );
 }
 
-export function printLiveReport(cfg: BenchConfig, r: LiveResult): void {
+/**
+ * The live phase against its targets. The ratio needs the DRY_RUN gateway phase of the same run (SKIP without it);
+ * the p99 is judged at 32 connections only (SKIP at another BENCH_CONNECTIONS).
+ */
+export function checkLive(r: LiveResult | undefined, dryRun: LoadSummary | undefined): TargetCheck[] {
+  if (!r) return [];
+  const t = LIVE_TARGETS;
+  const ratio = dryRun && dryRun.rps > 0 ? round(r.rps / dryRun.rps, 3) : null;
+  return [
+    {
+      name: `live/DRY_RUN req/s >= ${t.minRatioToDryRun}`,
+      value: ratio === null ? 'n/a' : ratio.toFixed(3),
+      pass: ratio === null ? null : ratio >= t.minRatioToDryRun,
+    },
+    {
+      name: `live p99 <= ${t.maxP99Ms} ms at ${t.connections} conns`,
+      value: `${r.latencyMs.p99} ms`,
+      pass: r.connections === t.connections ? r.latencyMs.p99 <= t.maxP99Ms : null,
+    },
+  ];
+}
+
+export function printLiveReport(cfg: BenchConfig, r: LiveResult, checks: TargetCheck[], dryRun?: LoadSummary): void {
   const pct = (n: number) => (r.ordersCreated > 0 ? `${((100 * n) / r.ordersCreated).toFixed(1)}%` : 'n/a');
   const created = (r.statusCodes['201'] ?? 0) + (r.statusCodes['202'] ?? 0);
   const out = [
@@ -251,7 +278,8 @@ export function printLiveReport(cfg: BenchConfig, r: LiveResult): void {
         ? `not within ${r.settleS + r.drainS} s (${r.filledDrained} filled by then)`
         : `${r.drainedAfterS.toFixed(1)} s after the load (${r.filledDrained} filled)`
     }`,
-    '  throughput target: none for this phase',
+    `  DRY_RUN gateway of this run: ${dryRun ? `${dryRun.rps.toFixed(1)} req/s, p99 ${dryRun.latencyMs.p99} ms` : 'not run (ratio skipped)'}`,
   ];
   process.stdout.write(`${out.join('\n')}\n`);
+  printTargets('targets (live)', checks);
 }

@@ -28,7 +28,7 @@ import {
 } from './latency';
 import { BurstResult, burstOrders, checkBurst, measureBurst, printBurstReport } from './burst';
 import { checkFills, FillsResult, measureFills, printFillsReport } from './fills';
-import { LIVE_DRAIN_S, LIVE_SETTLE_S, LiveResult, measureLive, printLiveReport } from './live';
+import { checkLive, LIVE_DRAIN_S, LIVE_SETTLE_S, LiveResult, measureLive, printLiveReport } from './live';
 import { checkPipeline, measurePipeline, PipelineResult, printPipelineReport } from './pipeline';
 import { checkPropagation, measurePropagation, printPropagationReport, PropagationResult } from './propagation';
 import { checkReadPhase, measureReadPhase, printReadPhaseReport, ReadPhaseResult } from './pnl';
@@ -110,7 +110,8 @@ async function main(): Promise<number> {
 
   const { ratio, checks } = checkTargets(results.baseline, results.gateway);
   if (results.baseline || results.gateway) printReport(cfg, results, ratio, checks);
-  if (live) printLiveReport(cfg, live);
+  const liveChecks = checkLive(live, results.gateway);
+  if (live) printLiveReport(cfg, live, liveChecks, results.gateway);
   const latencyCheck = checkLatency(latency);
   if (latency && latencyCheck) printLatencyReport(latency, latencyCheck);
   const burstChecks = checkBurst(burst);
@@ -130,6 +131,7 @@ async function main(): Promise<number> {
   });
   const allChecks = [
     ...(results.baseline || results.gateway ? checks : []),
+    ...liveChecks,
     ...(latencyCheck ? [latencyCheck] : []),
     ...burstChecks,
     ...fillsChecks,
@@ -156,6 +158,7 @@ async function main(): Promise<number> {
     // The DRY_RUN gateway against the baseline, as before the live phases existed.
     targets: checks,
     liveSim: live ?? null,
+    liveTargets: liveChecks,
     fillToEventLatency: latency ?? null,
     fillToEventTarget: latencyCheck ?? null,
     burst: burst ?? null,

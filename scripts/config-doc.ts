@@ -194,6 +194,12 @@ const MEANINGS: Record<string, Meaning> = {
       'Starting sim prices, `SYMBOL=price` comma-separated (`AAPL=190.5,MSFT=410`); other symbols start at 100. A price stored by an earlier run wins.',
     defaultText: '_(empty: every symbol at 100)_',
   },
+  SIM_RATE_LIMIT_PER_MINUTE: {
+    group: 'Simulator',
+    meaning:
+      "Trading calls the sim allows in any sliding minute, commands and reports alike; above it a call is refused as Alpaca's 429 (with `Retry-After`). `0`: no limit. Set it above `BROKER_RATE_LIMIT_PER_MINUTE` to check that the gateway's pacing keeps to the budget ([simulator.md](simulator.md#rate-limit)).",
+    defaultText: '`0` (no limit)',
+  },
   FAT_FINGER_MAX_NOTIONAL: {
     group: 'Pre-trade checks and limits',
     meaning:

@@ -139,6 +139,7 @@ export class BrokerModule {
       referencePrices: s.initialPrices,
       priceWalk: { seed: s.priceSeed, volatilityBps: s.priceVolatilityBps, stepMs: s.priceStepMs },
       walkScheduler,
+      rateLimitPerMinute: s.rateLimitPerMinute > 0 ? s.rateLimitPerMinute : undefined,
     });
     await sim.restore(new PgSimBookStore(ds), (err) =>
       logger.error({ err, msg: 'sim book: saving failed; retried with the next change' }),

@@ -409,6 +409,7 @@ describe('simulator variables (docs/simulator.md)', () => {
       priceVolatilityBps: '5',
       priceStepMs: 1000,
       initialPrices: {},
+      rateLimitPerMinute: 0,
     });
   });
 
@@ -418,12 +419,14 @@ describe('simulator variables (docs/simulator.md)', () => {
       SIM_PRICE_VOLATILITY_BPS: '0',
       SIM_PRICE_SEED: 'practice-1',
       SIM_PRICE_STEP_MS: '250',
+      SIM_RATE_LIMIT_PER_MINUTE: '660',
     }).broker.sim;
     expect(sim).toEqual({
       priceSeed: 'practice-1',
       priceVolatilityBps: '0',
       priceStepMs: 250,
       initialPrices: { AAPL: '190.5', MSFT: '410', 'BRK.B': '0.0001' },
+      rateLimitPerMinute: 660,
     });
   });
 
@@ -442,5 +445,6 @@ describe('simulator variables (docs/simulator.md)', () => {
     ]);
     expect(variables(configError({ SIM_INITIAL_PRICES: 'AAPL' }))).toEqual(['SIM_INITIAL_PRICES']);
     expect(variables(configError({ SIM_PRICE_VOLATILITY_BPS: '-1' }))).toEqual(['SIM_PRICE_VOLATILITY_BPS']);
+    expect(variables(configError({ SIM_RATE_LIMIT_PER_MINUTE: '-1' }))).toEqual(['SIM_RATE_LIMIT_PER_MINUTE']);
   });
 });

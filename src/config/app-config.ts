@@ -86,6 +86,8 @@ export interface AppConfig {
       priceStepMs: number;
       /** Starting prices by symbol; others start at 100. */
       initialPrices: Record<string, string>;
+      /** Trading calls the sim allows in any sliding minute, else a 429 like Alpaca's; 0: no limit. */
+      rateLimitPerMinute: number;
     };
   };
   webhookSecret?: string;
@@ -310,6 +312,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
         priceVolatilityBps: read('SIM_PRICE_VOLATILITY_BPS', '5', (raw) => parseNonNegativeDecimal(raw, '1000')),
         priceStepMs: int('SIM_PRICE_STEP_MS', 1000, 10, 3_600_000),
         initialPrices: read<Record<string, string>>('SIM_INITIAL_PRICES', {}, parsePriceList),
+        rateLimitPerMinute: int('SIM_RATE_LIMIT_PER_MINUTE', 0, 0, 10_000_000),
       },
     },
     webhookSecret: secret('WEBHOOK_SECRET', 16),

@@ -40,21 +40,14 @@ import type {
   ListOrdersQuery,
   StreamState,
 } from '../broker-client.port';
-import {
-  duplicateClientOrderId,
-  forbidden,
-  invalidRequest,
-  lostResponse,
-  notFound,
-  rateLimited,
-  unprocessable,
-} from './sim-errors';
+import { duplicateClientOrderId, forbidden, invalidRequest, lostResponse, notFound, unprocessable } from './sim-errors';
 import { restoreBook, SimJournal, type SimBookStore } from './sim-book';
 import { SimEventStream } from './sim-event-stream';
 import type { SimFault, SimFaultKind, SimFaultOptions } from './sim-faults';
+import { SimRateLimit } from './sim-rate-limit';
+import { handleSubmit } from './sim-submit';
 import { SimExchange } from './sim-exchange';
 import { isLive, isOpen, leavesQty, parseOrderTerms, validateClientOrderId, type OrderTerms } from './sim-order';
-import { parseLegs } from './sim-legs';
 import { NO_TRAIL, replacedStop } from './sim-order';
 import {
   nonNegativeDecimal,
@@ -83,9 +76,12 @@ export class SimBrokerClient implements BrokerClient {
   private readonly walker: SimPriceWalker;
   private readonly walkScheduler: Scheduler;
   private journal: SimJournal | null = null;
+  /** The request budget (docs/simulator.md#rate-limit): no limit unless `rateLimitPerMinute` is set. */
+  readonly rateLimit: SimRateLimit;
 
   constructor(options: SimBrokerOptions) {
     this.opts = resolveSimOptions(options);
+    this.rateLimit = new SimRateLimit(this.opts.rateLimitPerMinute);
     this.scheduler = options.scheduler ?? new SystemScheduler();
     this.walkScheduler = options.walkScheduler ?? this.scheduler;
     this.stream = new SimEventStream(this.scheduler);
@@ -165,8 +161,9 @@ export class SimBrokerClient implements BrokerClient {
 
   async submitOrder(req: BrokerOrderRequest, opts: { timeoutMs?: number } = {}): Promise<BrokerOrder> {
     this.submissions.set(req.clientOrderId, (this.submissions.get(req.clientOrderId) ?? 0) + 1);
+    this.admit();
     const fault = this.faults.shift();
-    const answer = this.afterLatency(() => this.handleSubmit(req, fault)).then((ack) => this.stored(ack));
+    const answer = this.afterLatency(() => handleSubmit(this.ex, req, fault)).then((ack) => this.stored(ack));
     if (opts.timeoutMs === undefined || this.opts.latencyMs <= opts.timeoutMs) return answer;
     // The request still lands after the full latency; only its answer is lost.
     answer.catch(() => undefined);
@@ -175,6 +172,7 @@ export class SimBrokerClient implements BrokerClient {
   }
 
   async cancelOrder(brokerOrderId: string): Promise<void> {
+    this.admit();
     await this.delay(this.opts.latencyMs);
     const order = this.ex.orders.get(brokerOrderId);
     if (order === undefined) throw notFound(`order ${brokerOrderId} not found`);
@@ -184,6 +182,7 @@ export class SimBrokerClient implements BrokerClient {
   }
 
   async replaceOrder(brokerOrderId: string, req: BrokerReplaceRequest): Promise<BrokerOrder> {
+    this.admit();
     await this.delay(this.opts.latencyMs);
     const old = this.ex.orders.get(brokerOrderId);
     if (old === undefined) throw notFound(`order ${brokerOrderId} not found`);
@@ -210,11 +209,13 @@ export class SimBrokerClient implements BrokerClient {
   }
 
   async cancelAllOrders(): Promise<Array<{ brokerOrderId: string; status: number }>> {
+    this.admit();
     await this.delay(this.opts.latencyMs);
     return this.stored(this.ex.cancelAll());
   }
 
   async closePosition(symbol: string, opts: { qty?: string } = {}): Promise<BrokerOrder> {
+    this.admit();
     await this.delay(this.opts.latencyMs);
     const position = this.ex.ledger.positionQty(symbol);
     if (position.isZero()) throw notFound(`position does not exist: ${symbol}`);
@@ -243,21 +244,25 @@ export class SimBrokerClient implements BrokerClient {
   // --- reports -------------------------------------------------------------
 
   async getOrder(brokerOrderId: string): Promise<BrokerOrder | null> {
+    this.admit();
     const order = this.ex.orders.get(brokerOrderId);
     return order === undefined ? null : this.ex.report(order);
   }
 
   async getOrderByClientOrderId(clientOrderId: string): Promise<BrokerOrder | null> {
+    this.admit();
     const order = this.ex.byClientOrderId.get(clientOrderId);
     return order === undefined ? null : this.ex.report(order);
   }
 
   /** Newest first (Alpaca's default direction); `after`/`until` are exclusive bounds on created_at. */
   async listOrders(q: ListOrdersQuery): Promise<BrokerOrder[]> {
+    this.admit();
     return listOrders(this.ex, q);
   }
 
   async listPositions(): Promise<BrokerPosition[]> {
+    this.admit();
     return listPositions(this.ex);
   }
 
@@ -266,10 +271,12 @@ export class SimBrokerClient implements BrokerClient {
    * `after`/`until` are exclusive bounds on the transaction time.
    */
   async listFills(q: ListFillsQuery): Promise<{ fills: BrokerFill[]; nextPageToken: string | null }> {
+    this.admit();
     return listFills(this.ex, q);
   }
 
   async getAccount(): Promise<BrokerAccount> {
+    this.admit();
     const { long, short } = this.ex.marketValues();
     return {
       id: this.opts.accountId,
@@ -376,6 +383,12 @@ export class SimBrokerClient implements BrokerClient {
 
   // --- internals -----------------------------------------------------------
 
+  /** A trading call counts against the request budget; above it, Alpaca's 429 and nothing acted on. */
+  private admit(): void {
+    const refused = this.rateLimit.take(this.opts.clock.now().getTime());
+    if (refused) throw refused;
+  }
+
   /** With a store: answers only once the change is saved (a failed save is a lost answer, as on a venue). */
   private stored<T>(value: T): T | Promise<T> {
     if (this.journal === null) return value;
@@ -390,32 +403,6 @@ export class SimBrokerClient implements BrokerClient {
   /** Saves in the background (the journal retries a failed batch with the next one). */
   private persistLater(): void {
     this.journal?.flushed().catch(() => undefined);
-  }
-
-  private handleSubmit(req: BrokerOrderRequest, fault: SimFault | undefined): BrokerOrder {
-    if (fault?.kind === 'retryable') {
-      throw rateLimited(fault.message ?? 'too many requests (simulated)', fault.retryAfterMs ?? 1000);
-    }
-    if (fault?.kind === 'rejected' && !fault.afterAck) {
-      throw forbidden(fault.message ?? 'order rejected (simulated broker fault)');
-    }
-    if (fault?.kind === 'unknown_outcome' && !fault.acceptThenLose) {
-      throw lostResponse(fault.message ?? 'no answer from the broker (simulated)');
-    }
-
-    const clientOrderId = validateClientOrderId(req.clientOrderId);
-    if (this.ex.byClientOrderId.has(clientOrderId)) throw duplicateClientOrderId(clientOrderId);
-    const terms = parseOrderTerms(req);
-    const legs = parseLegs(req, terms);
-    this.ex.checkRisk(terms);
-    const rejectAfterAck =
-      fault?.kind === 'rejected' ? (fault.message ?? 'order rejected by the venue (simulated)') : undefined;
-    const ack = this.ex.accept(clientOrderId, terms, rejectAfterAck, legs);
-
-    if (fault?.kind === 'unknown_outcome') {
-      throw lostResponse(fault.message ?? 'the broker accepted the order but its answer was lost (simulated)');
-    }
-    return ack;
   }
 
   private afterLatency<T>(fn: () => T): Promise<T> {

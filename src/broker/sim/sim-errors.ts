@@ -14,6 +14,8 @@ export const SIM_ERROR_CODES = {
   notFound: 40410000,
   /** 422: the request is well formed but the order's state forbids it (not cancelable, not tradable). */
   unprocessable: 42210000,
+  /** 429: too many requests (Alpaca's body: `{"code":42910000,"message":"rate limit exceeded"}`). */
+  rateLimited: 42910000,
 } as const;
 
 export function invalidRequest(message: string): BrokerError {
@@ -46,5 +48,5 @@ export function lostResponse(message: string): BrokerError {
 }
 
 export function rateLimited(message: string, retryAfterMs: number): BrokerError {
-  return new BrokerError('retryable', message, { status: 429, retryAfterMs });
+  return new BrokerError('retryable', message, { status: 429, code: SIM_ERROR_CODES.rateLimited, retryAfterMs });
 }

@@ -43,6 +43,11 @@ export interface SimBrokerOptions {
   priceWalk?: { seed?: string; volatilityBps?: string; stepMs?: number };
   /** The walk's timer. Default: `scheduler` (a test may drive the walk alone with a ManualScheduler). */
   walkScheduler?: Scheduler;
+  /**
+   * Trading calls allowed in any sliding minute; above it a call is refused as Alpaca's 429 (sim-rate-limit.ts).
+   * Absent: no limit.
+   */
+  rateLimitPerMinute?: number;
 }
 
 export interface ResolvedSimOptions {
@@ -61,6 +66,7 @@ export interface ResolvedSimOptions {
   idFactory: () => string;
   accountId: string;
   priceWalk: { seed: string; volatilityBps: Decimal; stepMs: number };
+  rateLimitPerMinute: number | null;
 }
 
 /** A positive decimal string, or a configuration error naming the option. */
@@ -117,7 +123,15 @@ export function resolveSimOptions(options: SimBrokerOptions): ResolvedSimOptions
     idFactory: options.idFactory ?? randomUUID,
     accountId: options.accountId ?? 'sim-account',
     priceWalk: resolvePriceWalk(options.priceWalk ?? {}),
+    rateLimitPerMinute: resolveRateLimit(options.rateLimitPerMinute),
   };
+}
+
+function resolveRateLimit(perMinute: number | undefined): number | null {
+  if (perMinute === undefined) return null;
+  if (nonNegativeInteger(perMinute, 'rateLimitPerMinute') < 1)
+    throw new RangeError('rateLimitPerMinute must be at least 1');
+  return perMinute;
 }
 
 function resolvePriceWalk(walk: NonNullable<SimBrokerOptions['priceWalk']>): ResolvedSimOptions['priceWalk'] {
