@@ -25,7 +25,7 @@
  * Replaces: the replacement is a new order for `qty` (default: the old order's
  * unfilled rest), starting unfilled; executions stay with the order they hit.
  */
-import { Decimal, normalizeWholeQuantity } from '../../common/decimal';
+import { Decimal } from '../../common/decimal';
 import { Scheduler, SystemScheduler } from '../../infra/clock/scheduler';
 import type {
   BrokerAccount,
@@ -40,22 +40,15 @@ import type {
   ListOrdersQuery,
   StreamState,
 } from '../broker-client.port';
-import {
-  duplicateClientOrderId,
-  forbidden,
-  invalidRequest,
-  lostResponse,
-  notFound,
-  rateLimited,
-  unprocessable,
-} from './sim-errors';
-import { restoreBook, SimJournal, type SimBookStore } from './sim-book';
+import { duplicateClientOrderId, lostResponse, notFound, unprocessable } from './sim-errors';
+import { isSimBookArchive, restoreBook, SimJournal, type SimBookStore } from './sim-book';
+import { SimBookLookup } from './sim-lookup';
 import { SimEventStream } from './sim-event-stream';
-import type { SimFault, SimFaultKind, SimFaultOptions } from './sim-faults';
+import { throwFaultBeforeAccept, type SimFault, type SimFaultKind, type SimFaultOptions } from './sim-faults';
 import { SimExchange } from './sim-exchange';
-import { isLive, isOpen, leavesQty, parseOrderTerms, validateClientOrderId, type OrderTerms } from './sim-order';
+import { isLive, isOpen, leavesQty, parseOrderTerms, validateClientOrderId, type SimOrder } from './sim-order';
 import { parseLegs } from './sim-legs';
-import { NO_TRAIL, replacedStop } from './sim-order';
+import { closingTerms, replacedStop } from './sim-order';
 import {
   nonNegativeDecimal,
   positiveDecimal,
@@ -64,7 +57,7 @@ import {
   type SimBrokerOptions,
 } from './sim-options';
 import { SimPriceWalker } from './sim-price-walker';
-import { listFills, listOrders, listPositions } from './sim-reports';
+import { listPositions } from './sim-reports';
 
 export type { SimFaultKind, SimFaultOptions } from './sim-faults';
 
@@ -83,6 +76,7 @@ export class SimBrokerClient implements BrokerClient {
   private readonly walker: SimPriceWalker;
   private readonly walkScheduler: Scheduler;
   private journal: SimJournal | null = null;
+  private readonly lookup: SimBookLookup;
 
   constructor(options: SimBrokerOptions) {
     this.opts = resolveSimOptions(options);
@@ -91,6 +85,7 @@ export class SimBrokerClient implements BrokerClient {
     this.stream = new SimEventStream(this.scheduler);
     this.ex = new SimExchange(this.opts, this.stream, (fn) => this.afterFillLatency(fn));
     this.lastEquity = this.opts.startingCash;
+    this.lookup = new SimBookLookup(this.ex);
     const ex = this.ex;
     this.walker = new SimPriceWalker(
       this.opts.priceWalk,
@@ -122,6 +117,7 @@ export class SimBrokerClient implements BrokerClient {
     this.journal = journal;
     this.ex.journal = journal;
     this.stream.barrier = journal;
+    if (isSimBookArchive(store)) this.lookup.attach(store, () => journal.flushed());
   }
 
   /** Starts the walk's timer (no-op at volatility 0). */
@@ -176,8 +172,8 @@ export class SimBrokerClient implements BrokerClient {
 
   async cancelOrder(brokerOrderId: string): Promise<void> {
     await this.delay(this.opts.latencyMs);
-    const order = this.ex.orders.get(brokerOrderId);
-    if (order === undefined) throw notFound(`order ${brokerOrderId} not found`);
+    const found = this.onBook(brokerOrderId);
+    const order = found instanceof Promise ? await found : found;
     if (!isLive(order)) throw unprocessable(`order is not cancelable (status ${order.status})`);
     this.ex.cancel(order);
     await this.stored(undefined);
@@ -185,11 +181,13 @@ export class SimBrokerClient implements BrokerClient {
 
   async replaceOrder(brokerOrderId: string, req: BrokerReplaceRequest): Promise<BrokerOrder> {
     await this.delay(this.opts.latencyMs);
-    const old = this.ex.orders.get(brokerOrderId);
-    if (old === undefined) throw notFound(`order ${brokerOrderId} not found`);
+    const found = this.onBook(brokerOrderId);
+    const old = found instanceof Promise ? await found : found;
     if (!isOpen(old)) throw unprocessable(`order is not replaceable (status ${old.status})`);
     const clientOrderId = validateClientOrderId(req.clientOrderId ?? this.opts.idFactory());
-    if (this.ex.byClientOrderId.has(clientOrderId)) throw duplicateClientOrderId(clientOrderId);
+    const taken = this.lookup.clientOrderIdTaken(clientOrderId);
+    if (taken instanceof Promise ? await taken : taken) throw duplicateClientOrderId(clientOrderId);
+    if (!isOpen(old)) throw unprocessable(`order is not replaceable (status ${old.status})`); // changed meanwhile
     const terms = parseOrderTerms({
       symbol: old.symbol,
       side: old.side,
@@ -218,43 +216,24 @@ export class SimBrokerClient implements BrokerClient {
     await this.delay(this.opts.latencyMs);
     const position = this.ex.ledger.positionQty(symbol);
     if (position.isZero()) throw notFound(`position does not exist: ${symbol}`);
-    let qty = position.abs();
-    if (opts.qty !== undefined) {
-      const wanted = normalizeWholeQuantity(opts.qty);
-      if (wanted === undefined || new Decimal(wanted).lte(0))
-        throw invalidRequest('qty must be a positive whole number');
-      if (new Decimal(wanted).gt(qty))
-        throw forbidden(`insufficient qty available for order (position ${qty.toFixed()})`);
-      qty = new Decimal(wanted);
-    }
-    const terms: OrderTerms = {
-      symbol,
-      side: position.gt(0) ? 'sell' : 'buy',
-      type: 'market',
-      timeInForce: 'day',
-      qty,
-      limitPrice: null,
-      stopPrice: null,
-      ...NO_TRAIL,
-    };
+    const terms = closingTerms(symbol, position, opts.qty);
     return this.stored(this.ex.accept(this.opts.idFactory(), terms));
   }
 
   // --- reports -------------------------------------------------------------
 
+  /** An ended order that left memory is read from the durable book, if any (docs/simulator.md#memory-and-retention). */
   async getOrder(brokerOrderId: string): Promise<BrokerOrder | null> {
-    const order = this.ex.orders.get(brokerOrderId);
-    return order === undefined ? null : this.ex.report(order);
+    return this.lookup.report({ id: brokerOrderId });
   }
 
   async getOrderByClientOrderId(clientOrderId: string): Promise<BrokerOrder | null> {
-    const order = this.ex.byClientOrderId.get(clientOrderId);
-    return order === undefined ? null : this.ex.report(order);
+    return this.lookup.report({ clientOrderId });
   }
 
   /** Newest first (Alpaca's default direction); `after`/`until` are exclusive bounds on created_at. */
   async listOrders(q: ListOrdersQuery): Promise<BrokerOrder[]> {
-    return listOrders(this.ex, q);
+    return this.lookup.listOrders(q);
   }
 
   async listPositions(): Promise<BrokerPosition[]> {
@@ -266,7 +245,7 @@ export class SimBrokerClient implements BrokerClient {
    * `after`/`until` are exclusive bounds on the transaction time.
    */
   async listFills(q: ListFillsQuery): Promise<{ fills: BrokerFill[]; nextPageToken: string | null }> {
-    return listFills(this.ex, q);
+    return this.lookup.listFills(q);
   }
 
   async getAccount(): Promise<BrokerAccount> {
@@ -392,19 +371,19 @@ export class SimBrokerClient implements BrokerClient {
     this.journal?.flushed().catch(() => undefined);
   }
 
-  private handleSubmit(req: BrokerOrderRequest, fault: SimFault | undefined): BrokerOrder {
-    if (fault?.kind === 'retryable') {
-      throw rateLimited(fault.message ?? 'too many requests (simulated)', fault.retryAfterMs ?? 1000);
-    }
-    if (fault?.kind === 'rejected' && !fault.afterAck) {
-      throw forbidden(fault.message ?? 'order rejected (simulated broker fault)');
-    }
-    if (fault?.kind === 'unknown_outcome' && !fault.acceptThenLose) {
-      throw lostResponse(fault.message ?? 'no answer from the broker (simulated)');
-    }
-
+  private handleSubmit(req: BrokerOrderRequest, fault: SimFault | undefined): BrokerOrder | Promise<BrokerOrder> {
+    throwFaultBeforeAccept(fault);
     const clientOrderId = validateClientOrderId(req.clientOrderId);
-    if (this.ex.byClientOrderId.has(clientOrderId)) throw duplicateClientOrderId(clientOrderId);
+    const taken = this.lookup.clientOrderIdTaken(clientOrderId);
+    if (taken === false) return this.acceptSubmit(req, fault, clientOrderId);
+    if (taken === true) throw duplicateClientOrderId(clientOrderId);
+    return taken.then((t) => {
+      if (t) throw duplicateClientOrderId(clientOrderId);
+      return this.acceptSubmit(req, fault, clientOrderId);
+    });
+  }
+
+  private acceptSubmit(req: BrokerOrderRequest, fault: SimFault | undefined, clientOrderId: string): BrokerOrder {
     const terms = parseOrderTerms(req);
     const legs = parseLegs(req, terms);
     this.ex.checkRisk(terms);
@@ -418,7 +397,17 @@ export class SimBrokerClient implements BrokerClient {
     return ack;
   }
 
-  private afterLatency<T>(fn: () => T): Promise<T> {
+  /** The order by id: in memory (at once), or ended and read back from the durable book; else 404. */
+  private onBook(brokerOrderId: string): SimOrder | Promise<SimOrder> {
+    const order = this.ex.orders.get(brokerOrderId);
+    if (order !== undefined) return order;
+    return this.lookup.find({ id: brokerOrderId }).then(([stored]) => {
+      if (stored === undefined) throw notFound(`order ${brokerOrderId} not found`);
+      return stored;
+    });
+  }
+
+  private afterLatency<T>(fn: () => T | Promise<T>): Promise<T> {
     return this.delay(this.opts.latencyMs).then(fn);
   }
 

@@ -43,7 +43,17 @@ export interface SimBrokerOptions {
   priceWalk?: { seed?: string; volatilityBps?: string; stepMs?: number };
   /** The walk's timer. Default: `scheduler` (a test may drive the walk alone with a ManualScheduler). */
   walkScheduler?: Scheduler;
+  /**
+   * Memory bound (docs/simulator.md#memory-and-retention): ended orders (legs
+   * counted) and executions kept in memory, the most recent ones. Default
+   * SIM_RETAINED_DEFAULT each; at least 10.
+   */
+  retainedEndedOrders?: number;
+  retainedExecutions?: number;
 }
+
+/** Ended orders and executions the sim keeps in memory by default (about 5 MB of heap at most). */
+export const SIM_RETAINED_DEFAULT = 2000;
 
 export interface ResolvedSimOptions {
   clock: Clock;
@@ -61,6 +71,8 @@ export interface ResolvedSimOptions {
   idFactory: () => string;
   accountId: string;
   priceWalk: { seed: string; volatilityBps: Decimal; stepMs: number };
+  retainedEndedOrders: number;
+  retainedExecutions: number;
 }
 
 /** A positive decimal string, or a configuration error naming the option. */
@@ -85,6 +97,12 @@ function nonNegativeInteger(value: number, what: string): number {
     throw new RangeError(`${what} must be a non-negative integer, got ${value}`);
   }
   return value;
+}
+
+function retained(value: number | undefined, what: string): number {
+  const n = nonNegativeInteger(value ?? SIM_RETAINED_DEFAULT, what);
+  if (n < 10) throw new RangeError(`${what} must be at least 10, got ${n}`);
+  return n;
 }
 
 export function resolveSimOptions(options: SimBrokerOptions): ResolvedSimOptions {
@@ -117,6 +135,8 @@ export function resolveSimOptions(options: SimBrokerOptions): ResolvedSimOptions
     idFactory: options.idFactory ?? randomUUID,
     accountId: options.accountId ?? 'sim-account',
     priceWalk: resolvePriceWalk(options.priceWalk ?? {}),
+    retainedEndedOrders: retained(options.retainedEndedOrders, 'retainedEndedOrders'),
+    retainedExecutions: retained(options.retainedExecutions, 'retainedExecutions'),
   };
 }
 
