@@ -42,7 +42,7 @@ import type {
 } from '../broker-client.port';
 import { duplicateClientOrderId, lostResponse, notFound, unprocessable } from './sim-errors';
 import { isSimBookArchive, restoreBook, SimJournal, type SimBookStore } from './sim-book';
-import { SimBookLookup } from './sim-lookup';
+import { SimBookLookup, type SimMemoryUse } from './sim-lookup';
 import { SimEventStream } from './sim-event-stream';
 import { throwFaultBeforeAccept, type SimFault, type SimFaultKind, type SimFaultOptions } from './sim-faults';
 import { SimExchange } from './sim-exchange';
@@ -151,6 +151,11 @@ export class SimBrokerClient implements BrokerClient {
   get priceWalk(): { seed: string; volatilityBps: string; stepMs: number; enabled: boolean } {
     const w = this.opts.priceWalk;
     return { seed: w.seed, volatilityBps: w.volatilityBps.toFixed(), stepMs: w.stepMs, enabled: this.walker.enabled };
+  }
+
+  /** What the book holds in memory, and what left it so far (docs/simulator.md#memory-and-retention). */
+  memoryUse(): SimMemoryUse {
+    return this.lookup.memoryUse();
   }
 
   get durable(): boolean {

@@ -21,6 +21,14 @@ import { fillsPage, fillsPageSize, listFills, listOrders, ordersQuery } from './
 
 export type SimOrderKey = { id: string } | { clientOrderId: string };
 
+export interface SimMemoryUse {
+  orders: number;
+  clientOrderIds: number;
+  executions: number;
+  evictedOrders: number;
+  evictedExecutions: number;
+}
+
 export class SimBookLookup {
   private archive: SimBookArchive | null = null;
   private saved: () => Promise<void> = () => Promise.resolve();
@@ -105,6 +113,17 @@ export class SimBookLookup {
     }
     const rows = await archive.listFills({ afterSeq, after: q.after, until: q.until, limit: size + 1 });
     return fillsPage(rows, size);
+  }
+
+  memoryUse(): SimMemoryUse {
+    const ex = this.ex;
+    return {
+      orders: ex.orders.size,
+      clientOrderIds: ex.byClientOrderId.size,
+      executions: ex.executions.length,
+      evictedOrders: ex.evictedOrders,
+      evictedExecutions: ex.evictedExecutions,
+    };
   }
 
   private reachable(evicted: number): SimBookArchive | null {
