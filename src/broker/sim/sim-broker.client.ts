@@ -69,6 +69,7 @@ export class SimBrokerClient implements BrokerClient {
   private readonly stream: SimEventStream;
   private readonly ex: SimExchange;
   private readonly faults: SimFault[] = [];
+  /** Submit calls by client_order_id, the most recent `retainedEndedOrders` ids only (bounded like the book). */
   private readonly submissions = new Map<string, number>();
   /** Latency and fill timers not fired yet (settle waits for them). */
   private readonly timers = new Set<Promise<void>>();
@@ -165,7 +166,11 @@ export class SimBrokerClient implements BrokerClient {
   // --- commands ------------------------------------------------------------
 
   async submitOrder(req: BrokerOrderRequest, opts: { timeoutMs?: number } = {}): Promise<BrokerOrder> {
-    this.submissions.set(req.clientOrderId, (this.submissions.get(req.clientOrderId) ?? 0) + 1);
+    const submitted = this.submissions.get(req.clientOrderId) ?? 0;
+    this.submissions.delete(req.clientOrderId);
+    this.submissions.set(req.clientOrderId, submitted + 1);
+    if (this.submissions.size > this.opts.retainedEndedOrders)
+      this.submissions.delete(this.submissions.keys().next().value!);
     const fault = this.faults.shift();
     const answer = this.afterLatency(() => this.handleSubmit(req, fault)).then((ack) => this.stored(ack));
     if (opts.timeoutMs === undefined || this.opts.latencyMs <= opts.timeoutMs) return answer;

@@ -68,6 +68,9 @@ describe('SimBrokerClient: memory bound (ended orders and executions)', () => {
     expect(use.evictedOrders).toBe(2 * SIM_RETAINED_DEFAULT);
     expect(use.evictedExecutions).toBe(2 * SIM_RETAINED_DEFAULT);
     expect((await sim.getOrderByClientOrderId('rest'))?.status).toBe('new');
+    // The per-id submission counts (a test aid) are bounded too: the oldest ids are forgotten.
+    expect(sim.submissionCount(`x-${3 * SIM_RETAINED_DEFAULT - 1}`)).toBe(1);
+    expect(sim.submissionCount('x-0')).toBe(0);
   });
 
   it('never drops open or held orders: they rest, fill and release their legs after many others ended', async () => {
