@@ -12,7 +12,8 @@
  *
  * Invariants:
  * - a client_order_id is taken forever once an order carried it (even after a
- *   cancel): a resubmission is a 422 duplicate, exactly like Alpaca's 40010001;
+ *   cancel): a resubmission is a 422 duplicate, exactly like Alpaca's 40010001
+ *   (without a durable book, only while the order is in memory: sim-lookup.ts);
  * - only the broker's definitive word is `rejected`; an injected lost answer or
  *   a deadline shorter than the latency is `unknown_outcome`, and with
  *   `acceptThenLose` (or a missed deadline) the order exists all the same;

@@ -11,7 +11,10 @@
  * - every state change is published on the stream, in the order it happened;
  * - legs (sim-order.ts): held until their entry fills completely, then
  *   matched like any order; one execution of an OCO pair cancels the other;
- *   canceling an order cancels its live legs.
+ *   canceling an order cancels its live legs;
+ * - memory is bounded (docs/simulator.md#memory-and-retention): live and held
+ *   orders always stay; ended ones (a family once all of it ended) and
+ *   executions beyond the most recent `retained*` leave memory, oldest first.
  */
 import { Decimal } from '../../common/decimal';
 import type { Clock } from '../../infra/clock/clock';
