@@ -14,6 +14,7 @@ import { OrderReplace1765100000000 } from './1765100000000-order-replace';
 import { OrderClasses1765200000000 } from './1765200000000-order-classes';
 import { ExposureCounters1765300000000 } from './1765300000000-exposure-counters';
 import { StrategyDailyStats1765400000000 } from './1765400000000-strategy-daily-stats';
+import { SimBookLookups1765510000000 } from './1765510000000-sim-book-lookups';
 
 /** Every migration, in order. Listed explicitly so source and compiled runs load the same set. */
 export const MIGRATIONS = [
@@ -33,4 +34,5 @@ export const MIGRATIONS = [
   OrderClasses1765200000000,
   ExposureCounters1765300000000,
   StrategyDailyStats1765400000000,
+  SimBookLookups1765510000000,
 ];

@@ -12,7 +12,14 @@
  */
 import { Decimal } from '../../common/decimal';
 import { sql, type Db } from '../../infra/database/unit-of-work';
-import type { SimBookChanges, SimBookSnapshot, SimBookStore } from './sim-book';
+import type {
+  SimArchiveFillsQuery,
+  SimArchiveOrdersQuery,
+  SimBookArchive,
+  SimBookChanges,
+  SimBookSnapshot,
+  SimBookStore,
+} from './sim-book';
 import type { SimExecution } from './sim-exchange';
 import type { SimLegType, SimOrder, SimOrderClass, SimOrderStatus } from './sim-order';
 
@@ -110,10 +117,77 @@ function executionOf(r: FillRow): SimExecution {
   };
 }
 
+const ORDER_COLUMNS = `id, seq, client_order_id, symbol, side, type, time_in_force, qty::text, limit_price::text,
+  stop_price::text, status, triggered, filled_qty::text, filled_notional::text, created_at, updated_at,
+  submitted_at, filled_at, canceled_at, replaces, replaced_by, trail_price::text, trail_percent::text,
+  hwm::text, order_class, leg_type, parent_id`;
+const FILL_COLUMNS = `execution_id, seq, order_id, symbol, side, qty::text, price::text, cum_qty::text, leaves_qty::text,
+  position_qty::text, transaction_time`;
+/** The statuses of a live order (sim-order.ts isLive). */
+const LIVE = `status IN ('new', 'partially_filled', 'held')`;
+
 const text = (d: Decimal | null): string | null => (d === null ? null : d.toFixed());
 
-export class PgSimBookStore implements SimBookStore {
+export class PgSimBookStore implements SimBookStore, SimBookArchive {
   constructor(private readonly db: Db) {}
+
+  async findOrder(key: { id: string } | { clientOrderId: string }): Promise<SimOrder[]> {
+    const [column, value] = 'id' in key ? ['id', key.id] : ['client_order_id', key.clientOrderId];
+    const found = await sql<OrderRow>(
+      this.db,
+      `SELECT ${ORDER_COLUMNS} FROM sim_orders WHERE ${column} = $1 ORDER BY seq, id LIMIT 1`,
+      [value],
+    );
+    if (found.length === 0) return [];
+    const order = orderOf(found[0]);
+    if (order.parentId !== null) return [order];
+    return [order, ...(await this.legsOf([order.id]))];
+  }
+
+  async listOrders(q: SimArchiveOrdersQuery): Promise<SimOrder[]> {
+    const status = q.status === 'all' ? '' : q.status === 'open' ? `AND ${LIVE}` : `AND NOT ${LIVE}`;
+    const rows = await sql<OrderRow>(
+      this.db,
+      `SELECT ${ORDER_COLUMNS} FROM sim_orders
+        WHERE parent_id IS NULL ${status}
+          AND ($1::text[] IS NULL OR symbol = ANY($1::text[]))
+          AND ($2::timestamptz IS NULL OR created_at > $2) AND ($3::timestamptz IS NULL OR created_at < $3)
+        ORDER BY seq DESC, created_at DESC, id DESC LIMIT $4`,
+      [q.symbols, q.after?.toISOString() ?? null, q.until?.toISOString() ?? null, q.limit],
+    );
+    const roots = rows.map(orderOf);
+    const legs = await this.legsOf(roots.map((o) => o.id));
+    return roots.flatMap((o) => [o, ...legs.filter((l) => l.parentId === o.id)]);
+  }
+
+  async listFills(q: SimArchiveFillsQuery): Promise<SimExecution[]> {
+    const rows = await sql<FillRow>(
+      this.db,
+      `SELECT ${FILL_COLUMNS} FROM sim_fills
+        WHERE seq > $1 AND ($2::timestamptz IS NULL OR transaction_time > $2)
+          AND ($3::timestamptz IS NULL OR transaction_time < $3)
+        ORDER BY seq, transaction_time, execution_id LIMIT $4`,
+      [q.afterSeq, q.after?.toISOString() ?? null, q.until?.toISOString() ?? null, q.limit],
+    );
+    return rows.map(executionOf);
+  }
+
+  async fillSeq(executionId: string): Promise<number | null> {
+    const rows = await sql<{ seq: string }>(this.db, 'SELECT seq FROM sim_fills WHERE execution_id = $1', [
+      executionId,
+    ]);
+    return rows.length === 0 ? null : Number(rows[0].seq);
+  }
+
+  private async legsOf(parentIds: string[]): Promise<SimOrder[]> {
+    if (parentIds.length === 0) return [];
+    const rows = await sql<OrderRow>(
+      this.db,
+      `SELECT ${ORDER_COLUMNS} FROM sim_orders WHERE parent_id = ANY($1::text[]) ORDER BY seq, id`,
+      [parentIds],
+    );
+    return rows.map(orderOf);
+  }
 
   async load(): Promise<SimBookSnapshot> {
     const [orders, fills, prices] = await Promise.all([

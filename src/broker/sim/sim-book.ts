@@ -45,6 +45,42 @@ export interface SimBookStore {
   save(changes: SimBookChanges): Promise<void>;
 }
 
+/** What a book lists of its orders (top-level ones, newest first; legs come with their parent). */
+export interface SimArchiveOrdersQuery {
+  status: 'open' | 'closed' | 'all';
+  after?: Date;
+  until?: Date;
+  symbols: string[] | null;
+  limit: number;
+}
+
+export interface SimArchiveFillsQuery {
+  /** Executions after this sequence number, oldest first. */
+  afterSeq: number;
+  after?: Date;
+  until?: Date;
+  limit: number;
+}
+
+/**
+ * Reads of a durable book, for what left the sim's memory
+ * (docs/simulator.md#memory-and-retention). Every read is one indexed query.
+ */
+export interface SimBookArchive {
+  /** The order with this id or client order id, its legs after it (a leg alone); [] when unknown. */
+  findOrder(key: { id: string } | { clientOrderId: string }): Promise<SimOrder[]>;
+  /** Top-level orders with their legs after each. */
+  listOrders(q: SimArchiveOrdersQuery): Promise<SimOrder[]>;
+  listFills(q: SimArchiveFillsQuery): Promise<SimExecution[]>;
+  /** The sequence number of a stored execution, null when unknown. */
+  fillSeq(executionId: string): Promise<number | null>;
+}
+
+export function isSimBookArchive(store: SimBookStore): store is SimBookStore & SimBookArchive {
+  const s = store as Partial<SimBookArchive>;
+  return typeof s.findOrder === 'function' && typeof s.listFills === 'function';
+}
+
 function bySeq<T extends { seq: number }>(at: (x: T) => Date, id: (x: T) => string) {
   return (a: T, b: T) => a.seq - b.seq || at(a).getTime() - at(b).getTime() || (id(a) < id(b) ? -1 : 1);
 }
@@ -69,6 +105,7 @@ export function restoreBook(ex: SimExchange, snapshot: SimBookSnapshot): Map<str
     ),
   );
   executions.forEach((e, i) => ex.restoreExecution({ ...e, seq: i }));
+  ex.restoreRetention();
   const steps = new Map<string, number>();
   for (const p of snapshot.prices) {
     ex.prices.set(p.symbol, p.price);

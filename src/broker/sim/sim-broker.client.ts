@@ -12,7 +12,8 @@
  *
  * Invariants:
  * - a client_order_id is taken forever once an order carried it (even after a
- *   cancel): a resubmission is a 422 duplicate, exactly like Alpaca's 40010001;
+ *   cancel): a resubmission is a 422 duplicate, exactly like Alpaca's 40010001
+ *   (without a durable book, only while the order is in memory: sim-lookup.ts);
  * - only the broker's definitive word is `rejected`; an injected lost answer or
  *   a deadline shorter than the latency is `unknown_outcome`, and with
  *   `acceptThenLose` (or a missed deadline) the order exists all the same;
@@ -25,7 +26,7 @@
  * Replaces: the replacement is a new order for `qty` (default: the old order's
  * unfilled rest), starting unfilled; executions stay with the order they hit.
  */
-import { Decimal, normalizeWholeQuantity } from '../../common/decimal';
+import { Decimal } from '../../common/decimal';
 import { Scheduler, SystemScheduler } from '../../infra/clock/scheduler';
 import type {
   BrokerAccount,
@@ -40,15 +41,16 @@ import type {
   ListOrdersQuery,
   StreamState,
 } from '../broker-client.port';
-import { duplicateClientOrderId, forbidden, invalidRequest, lostResponse, notFound, unprocessable } from './sim-errors';
-import { restoreBook, SimJournal, type SimBookStore } from './sim-book';
+import { duplicateClientOrderId, lostResponse, notFound, unprocessable } from './sim-errors';
+import { isSimBookArchive, restoreBook, SimJournal, type SimBookStore } from './sim-book';
+import { SimBookLookup, type SimMemoryUse } from './sim-lookup';
 import { SimEventStream } from './sim-event-stream';
 import type { SimFault, SimFaultKind, SimFaultOptions } from './sim-faults';
 import { SimRateLimit } from './sim-rate-limit';
 import { handleSubmit } from './sim-submit';
 import { SimExchange } from './sim-exchange';
-import { isLive, isOpen, leavesQty, parseOrderTerms, validateClientOrderId, type OrderTerms } from './sim-order';
-import { NO_TRAIL, replacedStop } from './sim-order';
+import { isLive, isOpen, leavesQty, parseOrderTerms, validateClientOrderId, type SimOrder } from './sim-order';
+import { closingTerms, replacedStop } from './sim-order';
 import {
   nonNegativeDecimal,
   positiveDecimal,
@@ -57,7 +59,7 @@ import {
   type SimBrokerOptions,
 } from './sim-options';
 import { SimPriceWalker } from './sim-price-walker';
-import { listFills, listOrders, listPositions } from './sim-reports';
+import { listPositions } from './sim-reports';
 
 export type { SimFaultKind, SimFaultOptions } from './sim-faults';
 
@@ -69,6 +71,7 @@ export class SimBrokerClient implements BrokerClient {
   private readonly stream: SimEventStream;
   private readonly ex: SimExchange;
   private readonly faults: SimFault[] = [];
+  /** Submit calls by client_order_id, the most recent `retainedEndedOrders` ids only (bounded like the book). */
   private readonly submissions = new Map<string, number>();
   /** Latency and fill timers not fired yet (settle waits for them). */
   private readonly timers = new Set<Promise<void>>();
@@ -78,6 +81,7 @@ export class SimBrokerClient implements BrokerClient {
   private journal: SimJournal | null = null;
   /** The request budget (docs/simulator.md#rate-limit): no limit unless `rateLimitPerMinute` is set. */
   readonly rateLimit: SimRateLimit;
+  private readonly lookup: SimBookLookup;
 
   constructor(options: SimBrokerOptions) {
     this.opts = resolveSimOptions(options);
@@ -87,6 +91,7 @@ export class SimBrokerClient implements BrokerClient {
     this.stream = new SimEventStream(this.scheduler);
     this.ex = new SimExchange(this.opts, this.stream, (fn) => this.afterFillLatency(fn));
     this.lastEquity = this.opts.startingCash;
+    this.lookup = new SimBookLookup(this.ex);
     const ex = this.ex;
     this.walker = new SimPriceWalker(
       this.opts.priceWalk,
@@ -118,6 +123,7 @@ export class SimBrokerClient implements BrokerClient {
     this.journal = journal;
     this.ex.journal = journal;
     this.stream.barrier = journal;
+    if (isSimBookArchive(store)) this.lookup.attach(store, () => journal.flushed());
   }
 
   /** Starts the walk's timer (no-op at volatility 0). */
@@ -153,6 +159,11 @@ export class SimBrokerClient implements BrokerClient {
     return { seed: w.seed, volatilityBps: w.volatilityBps.toFixed(), stepMs: w.stepMs, enabled: this.walker.enabled };
   }
 
+  /** What the book holds in memory, and what left it so far (docs/simulator.md#memory-and-retention). */
+  memoryUse(): SimMemoryUse {
+    return this.lookup.memoryUse();
+  }
+
   get durable(): boolean {
     return this.journal !== null;
   }
@@ -160,10 +171,16 @@ export class SimBrokerClient implements BrokerClient {
   // --- commands ------------------------------------------------------------
 
   async submitOrder(req: BrokerOrderRequest, opts: { timeoutMs?: number } = {}): Promise<BrokerOrder> {
-    this.submissions.set(req.clientOrderId, (this.submissions.get(req.clientOrderId) ?? 0) + 1);
+    const submitted = this.submissions.get(req.clientOrderId) ?? 0;
+    this.submissions.delete(req.clientOrderId);
+    this.submissions.set(req.clientOrderId, submitted + 1);
+    if (this.submissions.size > this.opts.retainedEndedOrders)
+      this.submissions.delete(this.submissions.keys().next().value!);
     this.admit();
     const fault = this.faults.shift();
-    const answer = this.afterLatency(() => handleSubmit(this.ex, req, fault)).then((ack) => this.stored(ack));
+    const answer = this.afterLatency(() =>
+      handleSubmit(this.ex, req, fault, (id) => this.lookup.clientOrderIdTaken(id)),
+    ).then((ack) => this.stored(ack));
     if (opts.timeoutMs === undefined || this.opts.latencyMs <= opts.timeoutMs) return answer;
     // The request still lands after the full latency; only its answer is lost.
     answer.catch(() => undefined);
@@ -174,8 +191,8 @@ export class SimBrokerClient implements BrokerClient {
   async cancelOrder(brokerOrderId: string): Promise<void> {
     this.admit();
     await this.delay(this.opts.latencyMs);
-    const order = this.ex.orders.get(brokerOrderId);
-    if (order === undefined) throw notFound(`order ${brokerOrderId} not found`);
+    const found = this.onBook(brokerOrderId);
+    const order = found instanceof Promise ? await found : found;
     if (!isLive(order)) throw unprocessable(`order is not cancelable (status ${order.status})`);
     this.ex.cancel(order);
     await this.stored(undefined);
@@ -184,11 +201,13 @@ export class SimBrokerClient implements BrokerClient {
   async replaceOrder(brokerOrderId: string, req: BrokerReplaceRequest): Promise<BrokerOrder> {
     this.admit();
     await this.delay(this.opts.latencyMs);
-    const old = this.ex.orders.get(brokerOrderId);
-    if (old === undefined) throw notFound(`order ${brokerOrderId} not found`);
+    const found = this.onBook(brokerOrderId);
+    const old = found instanceof Promise ? await found : found;
     if (!isOpen(old)) throw unprocessable(`order is not replaceable (status ${old.status})`);
     const clientOrderId = validateClientOrderId(req.clientOrderId ?? this.opts.idFactory());
-    if (this.ex.byClientOrderId.has(clientOrderId)) throw duplicateClientOrderId(clientOrderId);
+    const taken = this.lookup.clientOrderIdTaken(clientOrderId);
+    if (taken instanceof Promise ? await taken : taken) throw duplicateClientOrderId(clientOrderId);
+    if (!isOpen(old)) throw unprocessable(`order is not replaceable (status ${old.status})`); // changed meanwhile
     const terms = parseOrderTerms({
       symbol: old.symbol,
       side: old.side,
@@ -219,46 +238,27 @@ export class SimBrokerClient implements BrokerClient {
     await this.delay(this.opts.latencyMs);
     const position = this.ex.ledger.positionQty(symbol);
     if (position.isZero()) throw notFound(`position does not exist: ${symbol}`);
-    let qty = position.abs();
-    if (opts.qty !== undefined) {
-      const wanted = normalizeWholeQuantity(opts.qty);
-      if (wanted === undefined || new Decimal(wanted).lte(0))
-        throw invalidRequest('qty must be a positive whole number');
-      if (new Decimal(wanted).gt(qty))
-        throw forbidden(`insufficient qty available for order (position ${qty.toFixed()})`);
-      qty = new Decimal(wanted);
-    }
-    const terms: OrderTerms = {
-      symbol,
-      side: position.gt(0) ? 'sell' : 'buy',
-      type: 'market',
-      timeInForce: 'day',
-      qty,
-      limitPrice: null,
-      stopPrice: null,
-      ...NO_TRAIL,
-    };
+    const terms = closingTerms(symbol, position, opts.qty);
     return this.stored(this.ex.accept(this.opts.idFactory(), terms));
   }
 
   // --- reports -------------------------------------------------------------
 
+  /** An ended order that left memory is read from the durable book, if any (docs/simulator.md#memory-and-retention). */
   async getOrder(brokerOrderId: string): Promise<BrokerOrder | null> {
     this.admit();
-    const order = this.ex.orders.get(brokerOrderId);
-    return order === undefined ? null : this.ex.report(order);
+    return this.lookup.report({ id: brokerOrderId });
   }
 
   async getOrderByClientOrderId(clientOrderId: string): Promise<BrokerOrder | null> {
     this.admit();
-    const order = this.ex.byClientOrderId.get(clientOrderId);
-    return order === undefined ? null : this.ex.report(order);
+    return this.lookup.report({ clientOrderId });
   }
 
   /** Newest first (Alpaca's default direction); `after`/`until` are exclusive bounds on created_at. */
   async listOrders(q: ListOrdersQuery): Promise<BrokerOrder[]> {
     this.admit();
-    return listOrders(this.ex, q);
+    return this.lookup.listOrders(q);
   }
 
   async listPositions(): Promise<BrokerPosition[]> {
@@ -272,7 +272,7 @@ export class SimBrokerClient implements BrokerClient {
    */
   async listFills(q: ListFillsQuery): Promise<{ fills: BrokerFill[]; nextPageToken: string | null }> {
     this.admit();
-    return listFills(this.ex, q);
+    return this.lookup.listFills(q);
   }
 
   async getAccount(): Promise<BrokerAccount> {
@@ -405,7 +405,17 @@ export class SimBrokerClient implements BrokerClient {
     this.journal?.flushed().catch(() => undefined);
   }
 
-  private afterLatency<T>(fn: () => T): Promise<T> {
+  /** The order by id: in memory (at once), or ended and read back from the durable book; else 404. */
+  private onBook(brokerOrderId: string): SimOrder | Promise<SimOrder> {
+    const order = this.ex.orders.get(brokerOrderId);
+    if (order !== undefined) return order;
+    return this.lookup.find({ id: brokerOrderId }).then(([stored]) => {
+      if (stored === undefined) throw notFound(`order ${brokerOrderId} not found`);
+      return stored;
+    });
+  }
+
+  private afterLatency<T>(fn: () => T | Promise<T>): Promise<T> {
     return this.delay(this.opts.latencyMs).then(fn);
   }
 

@@ -11,14 +11,19 @@
  * - every state change is published on the stream, in the order it happened;
  * - legs (sim-order.ts): held until their entry fills completely, then
  *   matched like any order; one execution of an OCO pair cancels the other;
- *   canceling an order cancels its live legs.
+ *   canceling an order cancels its live legs;
+ * - memory is bounded (docs/simulator.md#memory-and-retention): live and held
+ *   orders always stay; ended ones (a family once all of it ended) and
+ *   executions beyond the most recent `retained*` leave memory, oldest first.
  */
+import { IdFilter } from './id-filter';
 import { Decimal } from '../../common/decimal';
 import type { Clock } from '../../infra/clock/clock';
 import type { BrokerOrder, OrderUpdate, OrderUpdateEvent } from '../broker-client.port';
 import { forbidden, unprocessable } from './sim-errors';
 import type { SimEventStream } from './sim-event-stream';
 import { SimLedger } from './sim-ledger';
+import type { ResolvedSimOptions } from './sim-options';
 import {
   isLive,
   isOpen,
@@ -32,44 +37,37 @@ import {
   stopCrossed,
   toBrokerOrder,
   type OrderTerms,
-  type SimLegType,
   type SimOrder,
-  type SimOrderClass,
   type SimOrderLinks,
   type SimOrderStatus,
+  type SimChangeListener,
+  type SimExecution,
+  type SimLegRequest,
 } from './sim-order';
 
-/** The legs an order asks for: each one's terms (already validated) and which leg it is. */
-export interface SimLegRequest {
-  orderClass: Exclude<SimOrderClass, 'simple'>;
-  legs: Array<{ legType: SimLegType; terms: OrderTerms }>;
-}
-import type { ResolvedSimOptions } from './sim-options';
-
-export interface SimExecution {
-  seq: number;
-  executionId: string;
-  orderId: string;
-  symbol: string;
-  side: OrderTerms['side'];
-  qty: Decimal;
-  price: Decimal;
-  cumQty: Decimal;
-  leavesQty: Decimal;
-  positionQty: Decimal;
-  transactionTime: Date;
-}
-
-/** What the exchange tells about its changes when its book is durable (sim-book.ts SimJournal). */
-export interface SimChangeListener {
-  order(order: SimOrder): void;
-  execution(execution: SimExecution): void;
-}
+export type { SimChangeListener, SimExecution, SimLegRequest } from './sim-order';
 
 export class SimExchange {
+  /** Live orders and the most recently ended ones (docs/simulator.md#memory-and-retention). */
   readonly orders = new Map<string, SimOrder>();
   readonly byClientOrderId = new Map<string, SimOrder>();
+  /** The most recent executions, oldest first (at most `retainedExecutions`). */
   readonly executions: SimExecution[] = [];
+  /** Ended orders dropped from memory so far, and executions (the durable book still has them). */
+  evictedOrders = 0;
+  /** The client order ids of the orders that left memory (a Bloom filter: id-filter.ts). */
+  readonly evictedIds = new IdFilter();
+  evictedExecutions = 0;
+  /** The latest transaction time among the dropped executions (null while none was dropped). */
+  evictedThrough: Date | null = null;
+  /**
+   * Top-level orders whose whole family (the order and its legs) has ended, in
+   * the order they ended: the oldest go first once more than
+   * `retainedEndedOrders` ended orders are in memory.
+   */
+  private readonly ended = new Map<string, number>();
+  private endedCount = 0;
+  private executionSeq = 0;
   /**
    * The orders that may still be open, in time priority: an ended order never
    * reopens (a replace is a new order), so one found ended is dropped here; a
@@ -198,8 +196,60 @@ export class SimExchange {
 
   /** Restores a stored execution and books it in the ledger again. */
   restoreExecution(execution: SimExecution): void {
-    this.executions.push(execution);
+    this.executionSeq = Math.max(this.executionSeq, execution.seq + 1);
+    this.retainExecution(execution);
     this.ledger.applyFill(execution.symbol, execution.side, execution.qty, execution.price);
+  }
+
+  /** After a restore: the ended families, oldest first by sequence, then the bound applied. */
+  restoreRetention(): void {
+    const roots = [...this.orders.values()].filter((o) => o.parentId === null).sort((a, b) => a.seq - b.seq);
+    for (const root of roots) this.noteEnded(root);
+  }
+
+  /** Keeps the newest executions only; the dropped ones stay in the durable book, if any. */
+  private retainExecution(execution: SimExecution): void {
+    this.executions.push(execution);
+    const excess = this.executions.length - this.opts.retainedExecutions;
+    if (excess <= 0) return;
+    for (const dropped of this.executions.splice(0, excess)) {
+      this.evictedExecutions += 1;
+      const at = dropped.transactionTime;
+      if (this.evictedThrough === null || at > this.evictedThrough) this.evictedThrough = at;
+    }
+  }
+
+  /**
+   * Called when `order` ended: once its whole family (top-level order and legs)
+   * has ended, the family is queued for eviction, and the oldest ended families
+   * beyond the bound leave memory. Live and held orders are never dropped.
+   */
+  private noteEnded(order: SimOrder): void {
+    const root = order.parentId === null ? order : this.orders.get(order.parentId);
+    if (root === undefined || this.ended.has(root.id)) return;
+    const family = [root, ...this.legsOf(root)];
+    if (family.some(isLive)) return;
+    this.ended.set(root.id, family.length);
+    this.endedCount += family.length;
+    for (const [id, size] of this.ended) {
+      if (this.endedCount <= this.opts.retainedEndedOrders) break;
+      const dropped = this.orders.get(id);
+      if (dropped === root) break; // the family that just ended always stays
+      this.ended.delete(id);
+      this.endedCount -= size;
+      if (dropped !== undefined) this.evict(dropped);
+    }
+  }
+
+  private evict(root: SimOrder): void {
+    for (const o of [root, ...this.legsOf(root)]) {
+      this.orders.delete(o.id);
+      if (this.byClientOrderId.get(o.clientOrderId) === o) this.byClientOrderId.delete(o.clientOrderId);
+      this.evictedIds.add(o.clientOrderId);
+      this.live.delete(o.id);
+      this.evictedOrders += 1;
+    }
+    this.legIds.delete(root.id);
   }
 
   /** Broker-side checks, after validation: tradable, size, buying power for what adds exposure. */
@@ -341,7 +391,7 @@ export class SimExchange {
       if (complete) order.filledAt = now;
       const positionQty = this.ledger.applyFill(order.symbol, order.side, part, price);
       const execution: SimExecution = {
-        seq: this.executions.length,
+        seq: this.executionSeq++,
         executionId: this.opts.idFactory(),
         orderId: order.id,
         symbol: order.symbol,
@@ -353,7 +403,7 @@ export class SimExchange {
         positionQty,
         transactionTime: now,
       };
-      this.executions.push(execution);
+      this.retainExecution(execution);
       this.journal?.execution(execution);
       this.publish(complete ? 'fill' : 'partial_fill', order, {
         executionId: execution.executionId,
@@ -362,6 +412,7 @@ export class SimExchange {
         positionQty: positionQty.toFixed(),
       });
       this.afterExecution(order, complete);
+      if (complete) this.noteEnded(order);
     }
   }
 
@@ -385,6 +436,7 @@ export class SimExchange {
     order.updatedAt = now;
     if (status === 'canceled') order.canceledAt = now;
     this.publish(event, order);
+    this.noteEnded(order);
   }
 
   publish(event: OrderUpdateEvent, order: SimOrder, execution?: OrderUpdate['execution']): void {

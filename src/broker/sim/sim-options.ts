@@ -48,7 +48,17 @@ export interface SimBrokerOptions {
    * Absent: no limit.
    */
   rateLimitPerMinute?: number;
+  /**
+   * Memory bound (docs/simulator.md#memory-and-retention): ended orders (legs
+   * counted) and executions kept in memory, the most recent ones. Default
+   * SIM_RETAINED_DEFAULT each; at least 10.
+   */
+  retainedEndedOrders?: number;
+  retainedExecutions?: number;
 }
+
+/** Ended orders and executions the sim keeps in memory by default (about 5 MB of heap at most). */
+export const SIM_RETAINED_DEFAULT = 2000;
 
 export interface ResolvedSimOptions {
   clock: Clock;
@@ -67,6 +77,8 @@ export interface ResolvedSimOptions {
   accountId: string;
   priceWalk: { seed: string; volatilityBps: Decimal; stepMs: number };
   rateLimitPerMinute: number | null;
+  retainedEndedOrders: number;
+  retainedExecutions: number;
 }
 
 /** A positive decimal string, or a configuration error naming the option. */
@@ -91,6 +103,12 @@ function nonNegativeInteger(value: number, what: string): number {
     throw new RangeError(`${what} must be a non-negative integer, got ${value}`);
   }
   return value;
+}
+
+function retained(value: number | undefined, what: string): number {
+  const n = nonNegativeInteger(value ?? SIM_RETAINED_DEFAULT, what);
+  if (n < 10) throw new RangeError(`${what} must be at least 10, got ${n}`);
+  return n;
 }
 
 export function resolveSimOptions(options: SimBrokerOptions): ResolvedSimOptions {
@@ -124,6 +142,8 @@ export function resolveSimOptions(options: SimBrokerOptions): ResolvedSimOptions
     accountId: options.accountId ?? 'sim-account',
     priceWalk: resolvePriceWalk(options.priceWalk ?? {}),
     rateLimitPerMinute: resolveRateLimit(options.rateLimitPerMinute),
+    retainedEndedOrders: retained(options.retainedEndedOrders, 'retainedEndedOrders'),
+    retainedExecutions: retained(options.retainedExecutions, 'retainedExecutions'),
   };
 }
 

@@ -21,7 +21,7 @@
 import { Decimal, normalizeDecimal, normalizeWholeQuantity } from '../../common/decimal';
 import type { OrderSide, OrderType, TimeInForce } from '../../trading/order-status';
 import type { BrokerOrder, BrokerOrderStatus } from '../broker-client.port';
-import { invalidRequest } from './sim-errors';
+import { forbidden, invalidRequest } from './sim-errors';
 
 const SIDES: readonly OrderSide[] = ['buy', 'sell'];
 const TYPES: readonly OrderType[] = ['market', 'limit', 'stop', 'stop_limit', 'trailing_stop'];
@@ -299,4 +299,54 @@ export function toBrokerOrder(order: SimOrder, legs?: readonly SimOrder[]): Brok
     replacedBy: order.replacedBy,
     replaces: order.replaces,
   };
+}
+
+/** The market order closing `qty` (default: all) of a position of `position` (not zero). */
+export function closingTerms(symbol: string, position: Decimal, qty?: string): OrderTerms {
+  let closing = position.abs();
+  if (qty !== undefined) {
+    const wanted = normalizeWholeQuantity(qty);
+    if (wanted === undefined || new Decimal(wanted).lte(0)) throw invalidRequest('qty must be a positive whole number');
+    if (new Decimal(wanted).gt(closing)) {
+      throw forbidden(`insufficient qty available for order (position ${closing.toFixed()})`);
+    }
+    closing = new Decimal(wanted);
+  }
+  const side = position.gt(0) ? 'sell' : 'buy';
+  return {
+    symbol,
+    side,
+    type: 'market',
+    timeInForce: 'day',
+    qty: closing,
+    limitPrice: null,
+    stopPrice: null,
+    ...NO_TRAIL,
+  };
+}
+
+/** The legs an order asks for: each one's terms (already validated) and which leg it is. */
+export interface SimLegRequest {
+  orderClass: Exclude<SimOrderClass, 'simple'>;
+  legs: Array<{ legType: SimLegType; terms: OrderTerms }>;
+}
+
+export interface SimExecution {
+  seq: number;
+  executionId: string;
+  orderId: string;
+  symbol: string;
+  side: OrderTerms['side'];
+  qty: Decimal;
+  price: Decimal;
+  cumQty: Decimal;
+  leavesQty: Decimal;
+  positionQty: Decimal;
+  transactionTime: Date;
+}
+
+/** What the exchange tells about its changes when its book is durable (sim-book.ts SimJournal). */
+export interface SimChangeListener {
+  order(order: SimOrder): void;
+  execution(execution: SimExecution): void;
 }
