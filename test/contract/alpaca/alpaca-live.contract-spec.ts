@@ -5,11 +5,12 @@
  * wire, fills applied once per execution.
  */
 import Decimal from 'decimal.js';
-import { AlpacaBrokerClient } from '../../../src/broker/alpaca/alpaca-broker-client';
+import type { AlpacaBrokerClient } from '../../../src/broker/alpaca/alpaca-broker-client';
 import { OrderSyncService } from '../../../src/orders/jobs/order-sync.service';
 import { signWebhook } from '../../../src/webhooks/webhook-signature';
 import { FakeAlpacaServer, type WireOrder } from '../../support/fake-alpaca/fake-alpaca.server';
 import { auth, startTestApp, TestApp } from '../../support/app';
+import { alpacaClientOf } from '../../support/fake-alpaca/alpaca-client';
 
 const SECRET = 'live-webhook-secret-0123456789';
 const LIVE = {
@@ -68,15 +69,7 @@ describe('live path: real Alpaca adapter against the fake Alpaca (e2e)', () => {
 
   beforeAll(async () => {
     await fake.start();
-    alpaca = new AlpacaBrokerClient({
-      keyId: fake.keyId,
-      secretKey: fake.secretKey,
-      baseUrl: fake.baseUrl,
-      streamUrl: fake.streamUrl,
-      submitTimeoutMs: 800,
-      requestTimeoutMs: 2000,
-      stream: { watchdogMs: 5000, handshakeTimeoutMs: 1000, initialReconnectMs: 50, maxReconnectMs: 200 },
-    });
+    alpaca = alpacaClientOf(fake, { submitTimeoutMs: 800, requestTimeoutMs: 2000 });
     t = await startTestApp({ env: LIVE, broker: alpaca });
     // The leader's stream consumer must be listening before any order goes out.
     const deadline = Date.now() + 5_000;

@@ -4,7 +4,7 @@
  * row (`<entry>-tp` / `<entry>-sl`) holding the broker's id for it, following its own lifecycle and fills
  * from the broker's trade updates; every 422 of the order-entry door names its fields.
  */
-import { AlpacaBrokerClient } from '../../../src/broker/alpaca/alpaca-broker-client';
+import type { AlpacaBrokerClient } from '../../../src/broker/alpaca/alpaca-broker-client';
 import { SystemClock } from '../../../src/infra/clock/clock';
 import { SimMarketDataProvider } from '../../../src/market-data/sim/sim-market-data.provider';
 import { auth, startTestApp, TestApp } from '../../support/app';
@@ -12,6 +12,7 @@ import { FakeAlpacaServer } from '../../support/fake-alpaca/fake-alpaca.server';
 import { expectError } from '../../support/http-expect';
 import { orderClassRefusals } from '../../support/order-refusals';
 import { eventually } from '../../support/wait';
+import { alpacaClientOf } from '../../support/fake-alpaca/alpaca-client';
 
 jest.setTimeout(60_000);
 
@@ -32,15 +33,7 @@ describe('bracket, oto and oco orders against the fake Alpaca, through the real 
 
   beforeAll(async () => {
     await fake.start();
-    alpaca = new AlpacaBrokerClient({
-      keyId: fake.keyId,
-      secretKey: fake.secretKey,
-      baseUrl: fake.baseUrl,
-      streamUrl: fake.streamUrl,
-      submitTimeoutMs: 2000,
-      requestTimeoutMs: 2000,
-      stream: { watchdogMs: 5000, handshakeTimeoutMs: 1000, initialReconnectMs: 50, maxReconnectMs: 200 },
-    });
+    alpaca = alpacaClientOf(fake);
     t = await startTestApp({
       broker: alpaca,
       marketData: market,
@@ -247,15 +240,7 @@ describe('legs in trade updates and the risk checks, against the fake Alpaca (e2
 
   beforeAll(async () => {
     await fake.start();
-    alpaca = new AlpacaBrokerClient({
-      keyId: fake.keyId,
-      secretKey: fake.secretKey,
-      baseUrl: fake.baseUrl,
-      streamUrl: fake.streamUrl,
-      submitTimeoutMs: 2000,
-      requestTimeoutMs: 2000,
-      stream: { watchdogMs: 5000, handshakeTimeoutMs: 1000, initialReconnectMs: 50, maxReconnectMs: 200 },
-    });
+    alpaca = alpacaClientOf(fake);
     t = await startTestApp({
       broker: alpaca,
       marketData: market,

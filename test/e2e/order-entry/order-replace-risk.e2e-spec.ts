@@ -3,12 +3,13 @@
  * the new terms are judged without the old order's open quantity, a replacement in flight counts once
  * with the order it replaces, and under the kill switch only a replace that takes risk off passes.
  */
-import { AlpacaBrokerClient } from '../../../src/broker/alpaca/alpaca-broker-client';
+import type { AlpacaBrokerClient } from '../../../src/broker/alpaca/alpaca-broker-client';
 import { SystemClock } from '../../../src/infra/clock/clock';
 import { SimMarketDataProvider } from '../../../src/market-data/sim/sim-market-data.provider';
 import { auth, startTestApp, TestApp } from '../../support/app';
 import { FakeAlpacaServer } from '../../support/fake-alpaca/fake-alpaca.server';
 import { eventually } from '../../support/wait';
+import { alpacaClientOf } from '../../support/fake-alpaca/alpaca-client';
 
 jest.setTimeout(60_000);
 
@@ -22,15 +23,7 @@ describe('PATCH /orders/{id}: pre-trade checks on the new terms (e2e, fake Alpac
 
   beforeAll(async () => {
     await fake.start();
-    alpaca = new AlpacaBrokerClient({
-      keyId: fake.keyId,
-      secretKey: fake.secretKey,
-      baseUrl: fake.baseUrl,
-      streamUrl: fake.streamUrl,
-      submitTimeoutMs: 5000,
-      requestTimeoutMs: 5000,
-      stream: { watchdogMs: 5000, handshakeTimeoutMs: 1000, initialReconnectMs: 50, maxReconnectMs: 200 },
-    });
+    alpaca = alpacaClientOf(fake, { submitTimeoutMs: 5000, requestTimeoutMs: 5000 });
     t = await startTestApp({
       broker: alpaca,
       marketData: market,

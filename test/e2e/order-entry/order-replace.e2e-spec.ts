@@ -4,7 +4,7 @@
  * replace through the real Alpaca SDK to the fake Alpaca (and again to the sim broker), the old order
  * ending `replaced` with `replaced_by`, whatever the order of the broker's answers.
  */
-import { AlpacaBrokerClient } from '../../../src/broker/alpaca/alpaca-broker-client';
+import type { AlpacaBrokerClient } from '../../../src/broker/alpaca/alpaca-broker-client';
 import { SimBrokerClient } from '../../../src/broker/sim/sim-broker.client';
 import { SystemClock } from '../../../src/infra/clock/clock';
 import { SimMarketDataProvider } from '../../../src/market-data/sim/sim-market-data.provider';
@@ -12,6 +12,7 @@ import { createKey } from '../../support/api-keys';
 import { auth, startTestApp, TestApp } from '../../support/app';
 import { FakeAlpacaServer } from '../../support/fake-alpaca/fake-alpaca.server';
 import { eventually } from '../../support/wait';
+import { alpacaClientOf } from '../../support/fake-alpaca/alpaca-client';
 
 jest.setTimeout(60_000);
 
@@ -217,15 +218,7 @@ describe('PATCH /orders/{id} against the fake Alpaca, through the real SDK (e2e)
 
   beforeAll(async () => {
     await fake.start();
-    alpaca = new AlpacaBrokerClient({
-      keyId: fake.keyId,
-      secretKey: fake.secretKey,
-      baseUrl: fake.baseUrl,
-      streamUrl: fake.streamUrl,
-      submitTimeoutMs: 1000,
-      requestTimeoutMs: 1000,
-      stream: { watchdogMs: 5000, handshakeTimeoutMs: 1000, initialReconnectMs: 50, maxReconnectMs: 200 },
-    });
+    alpaca = alpacaClientOf(fake, { submitTimeoutMs: 1000, requestTimeoutMs: 1000 });
     t = await startTestApp({
       broker: alpaca,
       marketData: market,

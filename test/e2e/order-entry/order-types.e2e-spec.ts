@@ -4,7 +4,7 @@
  * Alpaca SDK to the fake Alpaca in Alpaca's wire format, and on the sim a trailing stop follows the
  * price walk (stepped by a ManualScheduler) and fills when the walk falls through its stop.
  */
-import { AlpacaBrokerClient } from '../../../src/broker/alpaca/alpaca-broker-client';
+import type { AlpacaBrokerClient } from '../../../src/broker/alpaca/alpaca-broker-client';
 import { walkPath } from '../../../src/broker/sim/sim-price-walk';
 import { Decimal } from '../../../src/common/decimal';
 import { SystemClock } from '../../../src/infra/clock/clock';
@@ -14,6 +14,7 @@ import { auth, startTestApp, TestApp } from '../../support/app';
 import { FakeAlpacaServer } from '../../support/fake-alpaca/fake-alpaca.server';
 import { orderTypeRefusals } from '../../support/order-refusals';
 import { eventually } from '../../support/wait';
+import { alpacaClientOf } from '../../support/fake-alpaca/alpaca-client';
 
 jest.setTimeout(60_000);
 
@@ -25,15 +26,7 @@ describe('order types against the fake Alpaca, through the real SDK (e2e)', () =
 
   beforeAll(async () => {
     await fake.start();
-    alpaca = new AlpacaBrokerClient({
-      keyId: fake.keyId,
-      secretKey: fake.secretKey,
-      baseUrl: fake.baseUrl,
-      streamUrl: fake.streamUrl,
-      submitTimeoutMs: 2000,
-      requestTimeoutMs: 2000,
-      stream: { watchdogMs: 5000, handshakeTimeoutMs: 1000, initialReconnectMs: 50, maxReconnectMs: 200 },
-    });
+    alpaca = alpacaClientOf(fake);
     t = await startTestApp({
       broker: alpaca,
       marketData: market,

@@ -1,8 +1,9 @@
-import { AlpacaBrokerClient } from '../../../src/broker/alpaca/alpaca-broker-client';
+import type { AlpacaBrokerClient } from '../../../src/broker/alpaca/alpaca-broker-client';
 import { auth, startTestApp, TestApp } from '../../support/app';
 import { createTestDatabase, TestDatabase } from '../../support/database';
 import { FakeAlpacaServer } from '../../support/fake-alpaca/fake-alpaca.server';
 import { eventually } from '../../support/wait';
+import { alpacaClientOf } from '../../support/fake-alpaca/alpaca-client';
 
 const ORDERS = '/api/v1/orders';
 const PACE = 'execution_gateway_broker_pacing';
@@ -35,15 +36,7 @@ describe('broker pacing (e2e, fake Alpaca)', () => {
   const databases: TestDatabase[] = [];
 
   async function replica(env: Record<string, string>, database: TestDatabase): Promise<TestApp> {
-    const broker = new AlpacaBrokerClient({
-      keyId: fake.keyId,
-      secretKey: fake.secretKey,
-      baseUrl: fake.baseUrl,
-      streamUrl: fake.streamUrl,
-      submitTimeoutMs: 2000,
-      requestTimeoutMs: 2000,
-      stream: { watchdogMs: 5000, handshakeTimeoutMs: 1000, initialReconnectMs: 50, maxReconnectMs: 200 },
-    });
+    const broker = alpacaClientOf(fake);
     const t = await startTestApp({
       broker,
       database,

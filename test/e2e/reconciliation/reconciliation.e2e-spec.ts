@@ -6,10 +6,11 @@
  * under a known entry is adopted as a leg (not an orphan), and a position the
  * broker disagrees with is reported with both values and nothing invented.
  */
-import { AlpacaBrokerClient } from '../../../src/broker/alpaca/alpaca-broker-client';
+import type { AlpacaBrokerClient } from '../../../src/broker/alpaca/alpaca-broker-client';
 import { ReconciliationGateService } from '../../../src/reconciliation/reconciliation-gate.service';
 import { FakeAlpacaServer } from '../../support/fake-alpaca/fake-alpaca.server';
 import { auth, startTestApp, TestApp } from '../../support/app';
+import { alpacaClientOf } from '../../support/fake-alpaca/alpaca-client';
 
 interface Finding {
   id: string;
@@ -83,15 +84,7 @@ describe('reconciliation against the fake Alpaca (e2e)', () => {
 
   beforeAll(async () => {
     await fake.start();
-    alpaca = new AlpacaBrokerClient({
-      keyId: fake.keyId,
-      secretKey: fake.secretKey,
-      baseUrl: fake.baseUrl,
-      streamUrl: fake.streamUrl,
-      submitTimeoutMs: 800,
-      requestTimeoutMs: 2000,
-      stream: { watchdogMs: 5000, handshakeTimeoutMs: 1000, initialReconnectMs: 50, maxReconnectMs: 200 },
-    });
+    alpaca = alpacaClientOf(fake, { submitTimeoutMs: 800, requestTimeoutMs: 2000 });
     t = await startTestApp({
       env: {
         DRY_RUN: 'false',

@@ -1,10 +1,11 @@
-import { AlpacaBrokerClient } from '../../../src/broker/alpaca/alpaca-broker-client';
+import type { AlpacaBrokerClient } from '../../../src/broker/alpaca/alpaca-broker-client';
 import { ManualClock } from '../../../src/infra/clock/clock';
 import { SimMarketDataProvider } from '../../../src/market-data/sim/sim-market-data.provider';
 import { TwapDispatcher } from '../../../src/twap/twap-dispatcher.service';
 import { auth, startTestApp, TestApp } from '../../support/app';
 import { FakeAlpacaServer } from '../../support/fake-alpaca/fake-alpaca.server';
 import { eventually } from '../../support/wait';
+import { alpacaClientOf } from '../../support/fake-alpaca/alpaca-client';
 
 const SLICE = '/api/v1/orders/slice';
 
@@ -48,15 +49,7 @@ describe('TWAP execution against the broker (e2e)', () => {
     clock = new ManualClock(new Date(Math.floor(Date.now() / 1000) * 1000));
     fake.setClock(() => clock.now());
     market = new SimMarketDataProvider({ clock });
-    alpaca = new AlpacaBrokerClient({
-      keyId: fake.keyId,
-      secretKey: fake.secretKey,
-      baseUrl: fake.baseUrl,
-      streamUrl: fake.streamUrl,
-      submitTimeoutMs: 2000,
-      requestTimeoutMs: 2000,
-      stream: { watchdogMs: 5000, handshakeTimeoutMs: 1000, initialReconnectMs: 50, maxReconnectMs: 200 },
-    });
+    alpaca = alpacaClientOf(fake);
     t = await startTestApp({
       clock,
       broker: alpaca,

@@ -1,4 +1,4 @@
-import { AlpacaBrokerClient } from '../../../src/broker/alpaca/alpaca-broker-client';
+import type { AlpacaBrokerClient } from '../../../src/broker/alpaca/alpaca-broker-client';
 import { ManualClock } from '../../../src/infra/clock/clock';
 import { SimMarketDataProvider } from '../../../src/market-data/sim/sim-market-data.provider';
 import { OrderCommand } from '../../../src/order-entry/order-command';
@@ -8,6 +8,7 @@ import { auth, startTestApp, TestApp } from '../../support/app';
 import { createTestDatabase, TestDatabase } from '../../support/database';
 import { FakeAlpacaServer } from '../../support/fake-alpaca/fake-alpaca.server';
 import { eventually } from '../../support/wait';
+import { alpacaClientOf } from '../../support/fake-alpaca/alpaca-client';
 
 const SLICE = '/api/v1/orders/slice';
 
@@ -20,15 +21,7 @@ describe('TWAP dispatch across replicas and restarts (e2e)', () => {
   const apps: Array<{ t: TestApp; broker: AlpacaBrokerClient }> = [];
 
   async function replica(env: Record<string, string> = {}): Promise<{ t: TestApp; dispatcher: TwapDispatcher }> {
-    const broker = new AlpacaBrokerClient({
-      keyId: fake.keyId,
-      secretKey: fake.secretKey,
-      baseUrl: fake.baseUrl,
-      streamUrl: fake.streamUrl,
-      submitTimeoutMs: 2000,
-      requestTimeoutMs: 2000,
-      stream: { watchdogMs: 5000, handshakeTimeoutMs: 1000, initialReconnectMs: 50, maxReconnectMs: 200 },
-    });
+    const broker = alpacaClientOf(fake);
     const t = await startTestApp({
       clock,
       broker,
