@@ -782,7 +782,7 @@ export interface paths {
         get?: never;
         /**
          * Set a strategy's trading state
-         * @description halted refuses its new orders (503 STRATEGY_HALTED), reducing lets only reduce-only ones through (503 STRATEGY_REDUCING); cancels always pass. Durable, audited, on every replica within 1 s. Setting the state it has changes nothing.
+         * @description halted refuses its new orders (503 STRATEGY_HALTED; a due TWAP slice is written as an order in status blocked_strategy_halted, never sent, its quantity carried), reducing lets only reduce-only ones through (503 STRATEGY_REDUCING; a slice that adds exposure is refused); cancels always pass. Durable, audited, on every replica within 1 s. Setting the state it has changes nothing.
          */
         put: operations["StrategiesController_setState"];
         post?: never;
@@ -2123,7 +2123,7 @@ export interface components {
              */
             reason?: string;
             /**
-             * @description active: trades; reducing: only reduce-only orders pass; halted: no new order passes. Cancels always pass.
+             * @description active: trades; reducing: only reduce-only orders pass; halted: no new order passes (its due TWAP slices are written blocked_strategy_halted). Cancels always pass.
              * @example reducing
              * @enum {string}
              */
