@@ -237,30 +237,36 @@ describe('TWAP plans under live controls (e2e)', () => {
       symbol: 'THR',
       side: 'buy',
       qty: 6,
-      duration_minutes: 2,
+      duration_minutes: 3,
       interval_seconds: 60,
       strategy_id: 'twap_reduce_a',
     });
+    await at(0);
+    await filled(parent, 0);
     await setState('twap_reduce_a', 'reducing');
     try {
-      await at(0);
+      // Long 2 THR: another buy adds exposure.
+      await at(60);
       const mid = await plan(parent);
       expect(mid.slices.map((s) => [s.status, s.reason_code])).toEqual([
+        ['filled', null],
         ['refused', 'STRATEGY_REDUCING'],
         ['scheduled', null],
       ]);
-      const id = `${parent}-s0`;
+      const id = `${parent}-s1`;
       expect(fake.postOrderCount(id)).toBe(0);
+      // Refused at the door like any order of a reducing strategy: audited, no order row.
       expect(await auditOf(id)).toEqual([{ action: 'order.rejected', reason_code: 'STRATEGY_REDUCING' }]);
       expect(await t.db.query(`SELECT 1 FROM orders WHERE client_order_id = $1`, [id])).toHaveLength(0);
     } finally {
       await setState('twap_reduce_a', 'active');
     }
-    await at(60);
+    await at(120);
     const p = await settled(parent);
     expect(p.slices.map((s) => [s.status, s.sent_qty])).toEqual([
+      ['filled', 2],
       ['refused', null],
-      ['filled', 6],
+      ['filled', 4],
     ]);
     expect(p).toMatchObject({ status: 'completed', sent_qty: 6, filled_qty: 6, shortfall_qty: 0 });
   });
