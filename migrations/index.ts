@@ -15,6 +15,7 @@ import { OrderClasses1765200000000 } from './1765200000000-order-classes';
 import { ExposureCounters1765300000000 } from './1765300000000-exposure-counters';
 import { StrategyDailyStats1765400000000 } from './1765400000000-strategy-daily-stats';
 import { SimBookLookups1765510000000 } from './1765510000000-sim-book-lookups';
+import { BlockedStrategyHalted1765600000000 } from './1765600000000-blocked-strategy-halted';
 
 /** Every migration, in order. Listed explicitly so source and compiled runs load the same set. */
 export const MIGRATIONS = [
@@ -35,4 +36,5 @@ export const MIGRATIONS = [
   ExposureCounters1765300000000,
   StrategyDailyStats1765400000000,
   SimBookLookups1765510000000,
+  BlockedStrategyHalted1765600000000,
 ];

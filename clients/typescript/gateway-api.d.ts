@@ -782,7 +782,7 @@ export interface paths {
         get?: never;
         /**
          * Set a strategy's trading state
-         * @description halted refuses its new orders (503 STRATEGY_HALTED), reducing lets only reduce-only ones through (503 STRATEGY_REDUCING); cancels always pass. Durable, audited, on every replica within 1 s. Setting the state it has changes nothing.
+         * @description halted refuses its new orders (503 STRATEGY_HALTED; a due TWAP slice is written as an order in status blocked_strategy_halted, never sent, its quantity carried), reducing lets only reduce-only ones through (503 STRATEGY_REDUCING; a slice that adds exposure is refused); cancels always pass. Durable, audited, on every replica within 1 s. Setting the state it has changes nothing.
          */
         put: operations["StrategiesController_setState"];
         post?: never;
@@ -1032,7 +1032,7 @@ export interface components {
              * @description Status after the request; the final `canceled` arrives as an update.
              * @enum {string}
              */
-            status: "pending_new" | "accepted" | "new" | "partially_filled" | "filled" | "canceled" | "rejected" | "expired" | "replaced" | "done_for_day" | "stopped" | "suspended" | "pending_cancel" | "pending_replace" | "calculated" | "submitted" | "submitted_unconfirmed" | "dry_run" | "failed" | "blocked_kill_switch" | "blocked_circuit_breaker";
+            status: "pending_new" | "accepted" | "new" | "partially_filled" | "filled" | "canceled" | "rejected" | "expired" | "replaced" | "done_for_day" | "stopped" | "suspended" | "pending_cancel" | "pending_replace" | "calculated" | "submitted" | "submitted_unconfirmed" | "dry_run" | "failed" | "blocked_kill_switch" | "blocked_circuit_breaker" | "blocked_strategy_halted";
         };
         CancelPlanResponseDto: {
             /**
@@ -1613,7 +1613,7 @@ export interface components {
             side: "buy" | "sell";
             slice_num: number | null;
             /** @enum {string} */
-            status: "pending_new" | "accepted" | "new" | "partially_filled" | "filled" | "canceled" | "rejected" | "expired" | "replaced" | "done_for_day" | "stopped" | "suspended" | "pending_cancel" | "pending_replace" | "calculated" | "submitted" | "submitted_unconfirmed" | "dry_run" | "failed" | "blocked_kill_switch" | "blocked_circuit_breaker";
+            status: "pending_new" | "accepted" | "new" | "partially_filled" | "filled" | "canceled" | "rejected" | "expired" | "replaced" | "done_for_day" | "stopped" | "suspended" | "pending_cancel" | "pending_replace" | "calculated" | "submitted" | "submitted_unconfirmed" | "dry_run" | "failed" | "blocked_kill_switch" | "blocked_circuit_breaker" | "blocked_strategy_halted";
             /** @description An order with legs: its stop-loss's terms. */
             stop_loss: components["schemas"]["StopLossDto"] | null;
             /** @description Decimal string. */
@@ -1664,7 +1664,7 @@ export interface components {
              * @description A leg waiting for its entry to fill reads `accepted`.
              * @enum {string}
              */
-            status: "pending_new" | "accepted" | "new" | "partially_filled" | "filled" | "canceled" | "rejected" | "expired" | "replaced" | "done_for_day" | "stopped" | "suspended" | "pending_cancel" | "pending_replace" | "calculated" | "submitted" | "submitted_unconfirmed" | "dry_run" | "failed" | "blocked_kill_switch" | "blocked_circuit_breaker";
+            status: "pending_new" | "accepted" | "new" | "partially_filled" | "filled" | "canceled" | "rejected" | "expired" | "replaced" | "done_for_day" | "stopped" | "suspended" | "pending_cancel" | "pending_replace" | "calculated" | "submitted" | "submitted_unconfirmed" | "dry_run" | "failed" | "blocked_kill_switch" | "blocked_circuit_breaker" | "blocked_strategy_halted";
             /** @description Decimal string. */
             stop_price: string | null;
         };
@@ -1781,7 +1781,7 @@ export interface components {
              * @example dry_run
              * @enum {string}
              */
-            status: "pending_new" | "accepted" | "new" | "partially_filled" | "filled" | "canceled" | "rejected" | "expired" | "replaced" | "done_for_day" | "stopped" | "suspended" | "pending_cancel" | "pending_replace" | "calculated" | "submitted" | "submitted_unconfirmed" | "dry_run" | "failed" | "blocked_kill_switch" | "blocked_circuit_breaker";
+            status: "pending_new" | "accepted" | "new" | "partially_filled" | "filled" | "canceled" | "rejected" | "expired" | "replaced" | "done_for_day" | "stopped" | "suspended" | "pending_cancel" | "pending_replace" | "calculated" | "submitted" | "submitted_unconfirmed" | "dry_run" | "failed" | "blocked_kill_switch" | "blocked_circuit_breaker" | "blocked_strategy_halted";
             /** @example AAPL */
             symbol: string;
         };
@@ -1838,7 +1838,7 @@ export interface components {
             side: "buy" | "sell";
             slice_num: number | null;
             /** @enum {string} */
-            status: "pending_new" | "accepted" | "new" | "partially_filled" | "filled" | "canceled" | "rejected" | "expired" | "replaced" | "done_for_day" | "stopped" | "suspended" | "pending_cancel" | "pending_replace" | "calculated" | "submitted" | "submitted_unconfirmed" | "dry_run" | "failed" | "blocked_kill_switch" | "blocked_circuit_breaker";
+            status: "pending_new" | "accepted" | "new" | "partially_filled" | "filled" | "canceled" | "rejected" | "expired" | "replaced" | "done_for_day" | "stopped" | "suspended" | "pending_cancel" | "pending_replace" | "calculated" | "submitted" | "submitted_unconfirmed" | "dry_run" | "failed" | "blocked_kill_switch" | "blocked_circuit_breaker" | "blocked_strategy_halted";
             /** @description An order with legs: its stop-loss's terms. */
             stop_loss: components["schemas"]["StopLossDto"] | null;
             /** @description Decimal string. */
@@ -2123,7 +2123,7 @@ export interface components {
              */
             reason?: string;
             /**
-             * @description active: trades; reducing: only reduce-only orders pass; halted: no new order passes. Cancels always pass.
+             * @description active: trades; reducing: only reduce-only orders pass; halted: no new order passes (its due TWAP slices are written blocked_strategy_halted). Cancels always pass.
              * @example reducing
              * @enum {string}
              */
@@ -2215,7 +2215,7 @@ export interface components {
             /** @example 0 */
             slice_num: number;
             /**
-             * @description The slice's own state until its order exists (scheduled, sending, sent, skipped, expired, canceled, refused, blocked_kill_switch, blocked_circuit_breaker), then the order's status.
+             * @description The slice's own state until its order exists (scheduled, sending, sent, skipped, expired, canceled, refused, blocked_kill_switch, blocked_circuit_breaker, blocked_strategy_halted), then the order's status.
              * @example filled
              */
             status: string;
@@ -3797,7 +3797,7 @@ export interface operations {
                 cursor?: string;
                 /** @description Page size, 1-500. */
                 limit?: number;
-                /** @description Comma-separated statuses to include (pending_new, accepted, new, partially_filled, filled, canceled, rejected, expired, replaced, done_for_day, stopped, suspended, pending_cancel, pending_replace, calculated, submitted, submitted_unconfirmed, dry_run, failed, blocked_kill_switch, blocked_circuit_breaker). */
+                /** @description Comma-separated statuses to include (pending_new, accepted, new, partially_filled, filled, canceled, rejected, expired, replaced, done_for_day, stopped, suspended, pending_cancel, pending_replace, calculated, submitted, submitted_unconfirmed, dry_run, failed, blocked_kill_switch, blocked_circuit_breaker, blocked_strategy_halted). */
                 status?: string[];
                 strategy_id?: string;
                 symbol?: string;

@@ -8,15 +8,25 @@ import { ConflictError, InputValidationError } from '../common/domain-error';
 import { DispatchOutcome } from '../orders/use-cases/dispatch-order.use-case';
 import { ExposureSnapshot, isReduceOnly, OrderIntent, workingOn } from '../risk/pipeline/pre-trade-checks';
 import { NewOrder } from '../trading/order';
-import { OrderStatus } from '../trading/order-status';
+import { BlockedStatus } from '../trading/order-status';
 
-/** The refusals a TWAP slice records as an order row, and the status it is written in. */
-export const SLICE_BLOCKS: Partial<
-  Record<string, Extract<OrderStatus, 'blocked_kill_switch' | 'blocked_circuit_breaker'>>
-> = {
+/**
+ * The refusals a TWAP slice records as an order row, and the status it is
+ * written in (docs/twap.md#blocked-slices). A reducing strategy's slice
+ * (STRATEGY_REDUCING) is not among them: it is refused like any other check.
+ */
+export const SLICE_BLOCKS: Readonly<Partial<Record<string, BlockedStatus>>> = {
   KILL_SWITCH_ENGAGED: 'blocked_kill_switch',
   CIRCUIT_BREAKER_TRIPPED: 'blocked_circuit_breaker',
+  STRATEGY_HALTED: 'blocked_strategy_halted',
 };
+
+/** The reason code a slice's order in a blocked status was refused with (the inverse of SLICE_BLOCKS). */
+export function sliceBlockCode(status: BlockedStatus): string {
+  const code = Object.keys(SLICE_BLOCKS).find((c) => SLICE_BLOCKS[c] === status);
+  if (!code) throw new Error(`no refusal is written as ${status}`);
+  return code;
+}
 
 export const DISPATCH_MESSAGES: Record<DispatchOutcome, string> = {
   acknowledged: 'Order submitted to the broker',

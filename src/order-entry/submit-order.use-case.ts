@@ -22,7 +22,7 @@
  *   from insert to commit, and orders of one strategy only for the commit;
  * - a refused order writes no order row; its refusal is audited. The one
  *   exception is a TWAP slice (`EntryOptions.slice`) refused by the kill
- *   switch or the circuit breaker: it is written as a `blocked_*` order row,
+ *   switch, the circuit breaker or its strategy's halt: it is written as a `blocked_*` order row,
  *   audited `order.blocked` with the reason code, in one statement, and
  *   answered with the same 503 (docs/twap.md#dispatch);
  * - a TWAP slice's plan link (parent id, slice number, total, scheduled time)
@@ -62,7 +62,7 @@ import { exposureBefore, openOrdersDenial, OrderIntent } from '../risk/pipeline/
 import { PreTradeChecks } from '../risk/pipeline/pre-trade-checks.service';
 import { generateClientOrderId } from '../trading/client-order-id';
 import { buildLegOrders, buildNewOrder, differingTerms, NewOrder, Order, SliceLink } from '../trading/order';
-import { OrderStatus } from '../trading/order-status';
+import { BlockedStatus } from '../trading/order-status';
 import {
   assertExit,
   assertReduceOnly,
@@ -88,7 +88,7 @@ export interface EntryOptions {
   reduceOnly?: boolean;
   /**
    * Internal: the order is this TWAP slice. The link is written with the
-   * order, and a kill-switch or breaker refusal is recorded as a `blocked_*`
+   * order, and a kill-switch, breaker or halted-strategy refusal is recorded as a `blocked_*`
    * order row (the slice's id stays taken: it is never sent later). Set only
    * by the slice dispatcher, never from a request.
    */
@@ -344,7 +344,7 @@ export class SubmitOrderUseCase {
   }
 
   /**
-   * A TWAP slice the kill switch or the breaker refused: the order row in its
+   * A TWAP slice the kill switch, the breaker or its strategy's halt refused: the order row in its
    * `blocked_*` status, its `order.blocked` audit row (with the reason code)
    * and its status event, in one transaction; then the same 503 as any block.
    * When the id is already taken (a slice taken up again), nothing is written
@@ -355,7 +355,7 @@ export class SubmitOrderUseCase {
     draft: NewOrder,
     ctx: ActorContext,
     denial: Denial,
-    status: Extract<OrderStatus, 'blocked_kill_switch' | 'blocked_circuit_breaker'>,
+    status: BlockedStatus,
   ): Promise<Insert> {
     const order: NewOrder = { ...draft, status, errorMessage: denial.message };
     const written = await this.uow.run(async (tx) => {

@@ -49,7 +49,7 @@ export class StrategiesController {
   @ApiOperation({
     summary: "Set a strategy's trading state",
     description:
-      'halted refuses its new orders (503 STRATEGY_HALTED), reducing lets only reduce-only ones through (503 STRATEGY_REDUCING); cancels always pass. Durable, audited, on every replica within 1 s. Setting the state it has changes nothing.',
+      'halted refuses its new orders (503 STRATEGY_HALTED; a due TWAP slice is written as an order in status blocked_strategy_halted, never sent, its quantity carried), reducing lets only reduce-only ones through (503 STRATEGY_REDUCING; a slice that adds exposure is refused); cancels always pass. Durable, audited, on every replica within 1 s. Setting the state it has changes nothing.',
   })
   @ApiParam(ID_PARAM)
   @ApiResponse({ status: 200, type: StrategyDto })

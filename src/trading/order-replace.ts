@@ -54,6 +54,7 @@ const NOT_REPLACING: ReadonlySet<OrderStatus> = new Set<OrderStatus>([
   'failed',
   'blocked_kill_switch',
   'blocked_circuit_breaker',
+  'blocked_strategy_halted',
   'dry_run',
 ]);
 

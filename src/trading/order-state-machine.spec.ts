@@ -29,7 +29,13 @@ const WORKING: OrderStatus[] = [
   'calculated',
 ];
 const BROKER_TERMINAL: OrderStatus[] = ['filled', 'canceled', 'expired', 'rejected', 'replaced'];
-const GATEWAY_TERMINAL: OrderStatus[] = ['dry_run', 'failed', 'blocked_kill_switch', 'blocked_circuit_breaker'];
+const GATEWAY_TERMINAL: OrderStatus[] = [
+  'dry_run',
+  'failed',
+  'blocked_kill_switch',
+  'blocked_circuit_breaker',
+  'blocked_strategy_halted',
+];
 /** Terminal statuses that a later fill may still turn into `filled`. */
 const LATE_FILL_ACCEPTED: OrderStatus[] = ['canceled', 'expired', 'replaced'];
 
@@ -241,6 +247,7 @@ describe('transition: the rules by name', () => {
       'failed',
       'blocked_kill_switch',
       'blocked_circuit_breaker',
+      'blocked_strategy_halted',
     ] as const) {
       expect(applied('pending_new', r)).toBe(true);
     }

@@ -36,7 +36,7 @@
  *    `rejected` and the gateway's own outcomes never change.
  * 5. An unknown outcome is resolved only by the broker's word (docs/architecture.md#timeouts-are-not-rejections):
  *    the gateway's own outcomes (dry_run, failed, blocked_kill_switch,
- *    blocked_circuit_breaker) are reachable only from `pending_new` (the
+ *    blocked_circuit_breaker, blocked_strategy_halted) are reachable only from `pending_new` (the
  *    write-ahead row that was never sent), never from an order that may be at
  *    the broker (`invalid`).
  * 6. `transition(s, s)` is `same` for every status, so applying a report twice
@@ -125,6 +125,7 @@ export const TRANSITIONS: Readonly<Record<OrderStatus, ReadonlySet<OrderStatus>>
     'failed',
     'blocked_kill_switch',
     'blocked_circuit_breaker',
+    'blocked_strategy_halted',
     'accepted',
     'new',
     'partially_filled',
@@ -314,6 +315,7 @@ export const TRANSITIONS: Readonly<Record<OrderStatus, ReadonlySet<OrderStatus>>
   failed: set(),
   blocked_kill_switch: set(),
   blocked_circuit_breaker: set(),
+  blocked_strategy_halted: set(),
 });
 
 /**

@@ -21,8 +21,19 @@ export const ORDER_STATUSES = [
   'failed',
   'blocked_kill_switch',
   'blocked_circuit_breaker',
+  'blocked_strategy_halted',
 ] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
+
+/**
+ * The statuses of an order a safety control refused before it was sent (the
+ * kill switch, the circuit breaker, a halted strategy): terminal, never at a
+ * broker, holding no exposure (docs/order-lifecycle.md#statuses).
+ */
+export type BlockedStatus = Extract<
+  OrderStatus,
+  'blocked_kill_switch' | 'blocked_circuit_breaker' | 'blocked_strategy_halted'
+>;
 
 export const ORDER_SIDES = ['buy', 'sell'] as const;
 export type OrderSide = (typeof ORDER_SIDES)[number];

@@ -14,8 +14,8 @@
  *   again through the door after SENDING_STALE_MS: the door answers the order
  *   that exists, or writes it if it never was;
  * - every slice goes through the order-entry door, so every check applies
- *   again, and its order is written with its plan link; a kill-switch or
- *   breaker refusal is recorded by the door as a `blocked_*` order row and the
+ *   again, and its order is written with its plan link; a kill-switch,
+ *   breaker or halted-strategy refusal is recorded by the door as a `blocked_*` order row and the
  *   slice takes that state; another refusal writes no order and the slice is
  *   `refused`; either way its quantity is carried to the next slice sent
  *   (./domain/carry-forward.ts);
@@ -36,10 +36,12 @@ import { Scheduler, TaskHandle } from '../infra/clock/scheduler';
 import { Tx, UnitOfWork } from '../infra/database/unit-of-work';
 import { CoalescedRefresher } from '../infra/state/replicated-state';
 import { OrderCommand } from '../order-entry/order-command';
+import { SLICE_BLOCKS, sliceBlockCode } from '../order-entry/entry-rules';
 import { SubmitOrderUseCase } from '../order-entry/submit-order.use-case';
 import { OrderRepository } from '../orders/persistence/order.repository';
 import { CancelOrderUseCase } from '../orders/use-cases/cancel-order.use-case';
 import { isOpen } from '../trading/order-state-machine';
+import { BlockedStatus } from '../trading/order-status';
 import { decideDueSlices, exposureOf, isSettled, SliceState } from './domain/carry-forward';
 import { PLAN_STATUSES, SliceRow, TwapPlan, TwapRepository } from './persistence/twap.repository';
 import { DueTimeHold } from './due-time-hold';
@@ -76,12 +78,10 @@ interface Claimed {
   qty: number;
 }
 
-/** The slice state of a refusal code, or of the status its order was written in. */
-const BLOCKED: Partial<Record<string, SliceState>> = {
-  KILL_SWITCH_ENGAGED: 'blocked_kill_switch',
-  CIRCUIT_BREAKER_TRIPPED: 'blocked_circuit_breaker',
-  blocked_kill_switch: 'blocked_kill_switch',
-  blocked_circuit_breaker: 'blocked_circuit_breaker',
+/** The slice state of a refusal code, or of the status its order was written in (SLICE_BLOCKS). */
+const BLOCKED: Partial<Record<string, BlockedStatus>> = {
+  ...SLICE_BLOCKS,
+  ...Object.fromEntries(Object.values(SLICE_BLOCKS).map((status) => [status, status])),
 };
 
 @Injectable()
@@ -344,7 +344,7 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
       const blocked = BLOCKED[res.order.status];
       if (blocked) {
         state = blocked;
-        reasonCode = res.order.status === 'blocked_kill_switch' ? 'KILL_SWITCH_ENGAGED' : 'CIRCUIT_BREAKER_TRIPPED';
+        reasonCode = sliceBlockCode(blocked);
       }
     } catch (err) {
       if (!(err instanceof DomainError)) {
@@ -352,7 +352,7 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
         this.logger.error({ err, client_order_id: id, msg: 'TWAP slice send failed; it will be retried' });
         return;
       }
-      // An order row means the door wrote it: blocked (by the kill switch or the breaker, at the
+      // An order row means the door wrote it: blocked (by the kill switch, the breaker or a halt, at the
       // checks or right before the broker), else sent (e.g. the broker refused the credentials).
       const written = await this.orders.findByClientOrderId(id).catch(() => null);
       const blocked = written ? BLOCKED[written.status] : undefined;

@@ -22,7 +22,7 @@ export const TWAP_METRIC_PROVIDERS = [
   }),
   makeCounterProvider({
     name: TWAP_METRIC.slices,
-    help: 'TWAP slices handled by this replica, by outcome (sent, expired, skipped, refused, blocked_kill_switch, blocked_circuit_breaker, canceled)',
+    help: 'TWAP slices handled by this replica, by outcome (sent, expired, skipped, refused, blocked_kill_switch, blocked_circuit_breaker, blocked_strategy_halted, canceled)',
     labelNames: ['outcome'],
   }),
   makeGaugeProvider({

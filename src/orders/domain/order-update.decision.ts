@@ -137,6 +137,7 @@ export const AUDITED_STATUSES: Partial<Record<OrderStatus, string>> = {
   failed: 'order.failed',
   blocked_kill_switch: 'order.blocked',
   blocked_circuit_breaker: 'order.blocked',
+  blocked_strategy_halted: 'order.blocked',
 };
 
 export function unchanged(order: Order, warnings: string[] = []): OrderUpdateDecision {

@@ -9,7 +9,7 @@ export class SetStrategyStateDto {
     enum: STRATEGY_STATES,
     example: 'reducing',
     description:
-      'active: trades; reducing: only reduce-only orders pass; halted: no new order passes. Cancels always pass.',
+      'active: trades; reducing: only reduce-only orders pass; halted: no new order passes (its due TWAP slices are written blocked_strategy_halted). Cancels always pass.',
   })
   @IsIn(STRATEGY_STATES)
   state!: StrategyTradingState;

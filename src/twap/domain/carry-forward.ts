@@ -29,6 +29,7 @@ export const SLICE_STATES = [
   'refused',
   'blocked_kill_switch',
   'blocked_circuit_breaker',
+  'blocked_strategy_halted',
 ] as const;
 export type SliceState = (typeof SLICE_STATES)[number];
 

@@ -26,7 +26,7 @@ async function drift(t: TestApp): Promise<unknown[]> {
         SELECT symbol, 0, CASE WHEN side = 'buy' THEN qty - filled_qty ELSE 0 END,
           CASE WHEN side = 'sell' THEN qty - filled_qty ELSE 0 END
         FROM orders WHERE status NOT IN ('filled', 'canceled', 'rejected', 'expired', 'replaced', 'dry_run', 'failed',
-          'blocked_kill_switch', 'blocked_circuit_breaker', 'blocked_strategy')
+          'blocked_kill_switch', 'blocked_circuit_breaker', 'blocked_strategy_halted')
       ) u GROUP BY symbol)
     SELECT COALESCE(e.symbol, x.symbol) AS symbol, e.position_qty::text AS pos, x.p::text AS want_pos,
       e.open_buy_qty::text AS buy, x.b::text AS want_buy, e.open_sell_qty::text AS sell, x.s::text AS want_sell
@@ -36,7 +36,7 @@ async function drift(t: TestApp): Promise<unknown[]> {
   const strategies = await t.db.query(`
     WITH x AS (SELECT strategy_id, COUNT(*)::int AS n FROM orders
       WHERE status NOT IN ('filled', 'canceled', 'rejected', 'expired', 'replaced', 'dry_run', 'failed',
-        'blocked_kill_switch', 'blocked_circuit_breaker', 'blocked_strategy') GROUP BY strategy_id)
+        'blocked_kill_switch', 'blocked_circuit_breaker', 'blocked_strategy_halted') GROUP BY strategy_id)
     SELECT COALESCE(e.strategy_id, x.strategy_id) AS strategy_id, e.open_orders, x.n
     FROM strategy_exposure e FULL JOIN x ON x.strategy_id = e.strategy_id
     WHERE COALESCE(e.open_orders, 0) <> COALESCE(x.n, 0)`);

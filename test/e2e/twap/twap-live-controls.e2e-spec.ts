@@ -28,8 +28,9 @@ interface PlanBody {
 
 /**
  * A running plan under the operator's controls, against the fake Alpaca
- * (DRY_RUN=false) on a ManualClock: its strategy halted and set active again
- * (docs/twap.md#dispatch, docs/strategies-and-pnl.md#strategy-states), and its
+ * (DRY_RUN=false) on a ManualClock: its strategy halted (slices blocked),
+ * reducing (slices refused) and set active again (docs/twap.md#halted-strategy,
+ * docs/strategies-and-pnl.md#strategy-states), and its
  * open children listed by GET /orders/pending?parent_order_id=.
  */
 describe('TWAP plans under live controls (e2e)', () => {
@@ -108,11 +109,40 @@ describe('TWAP plans under live controls (e2e)', () => {
     await t.app.get(StrategyStateService).refresh();
   }
 
-  async function refusals(id: string): Promise<Array<{ action: string; reason_code: string }>> {
+  async function auditOf(id: string): Promise<Array<{ action: string; reason_code: string }>> {
     return t.db.query(`SELECT action, reason_code FROM audit_log WHERE client_order_id = $1 ORDER BY id`, [id]);
   }
 
-  it('halted mid-plan: due slices are not sent (STRATEGY_HALTED, audited), their quantity goes to the first slice after it is active again', async () => {
+  /** The slice's order row: blocked by the halt, linked to its plan, never sent. */
+  async function expectBlockedByHalt(parent: string, n: number): Promise<void> {
+    const id = `${parent}-s${n}`;
+    expect(fake.postOrderCount(id)).toBe(0);
+    const rows = await t.db.query(
+      `SELECT status, parent_order_id, slice_num, broker_order_id, submitted_at, error_message
+         FROM orders WHERE client_order_id = $1`,
+      [id],
+    );
+    expect(rows).toEqual([
+      {
+        status: 'blocked_strategy_halted',
+        parent_order_id: parent,
+        slice_num: n,
+        broker_order_id: null,
+        submitted_at: null,
+        error_message: expect.stringContaining('is halted'),
+      },
+    ]);
+    // Audited once, as a block with the halt's reason code (not as a plain refusal).
+    expect(await auditOf(id)).toEqual([{ action: 'order.blocked', reason_code: 'STRATEGY_HALTED' }]);
+    const [audit] = await t.db.query(`SELECT details FROM audit_log WHERE client_order_id = $1`, [id]);
+    expect(audit.details).toMatchObject({ status: 'blocked_strategy_halted', parent_order_id: parent, slice_num: n });
+    const events = await t.db.query(`SELECT event_type, status FROM order_events WHERE client_order_id = $1`, [id]);
+    expect(events).toEqual([{ event_type: 'order.status', status: 'blocked_strategy_halted' }]);
+    const child = await t.http.get(`/api/v1/orders/${id}`).set(auth);
+    expect(child.body).toMatchObject({ status: 'blocked_strategy_halted', parent_order_id: parent, slice_num: n });
+  }
+
+  it('halted mid-plan: due slices are blocked (order rows blocked_strategy_halted, audited), their quantity goes to the first slice after it is active again', async () => {
     fake.setFillBehaviour({ mode: 'instant' }, 'THA');
     const parent = await start({
       symbol: 'THA',
@@ -130,31 +160,32 @@ describe('TWAP plans under live controls (e2e)', () => {
     const mid = await plan(parent);
     expect(mid.slices.map((s) => [s.status, s.sent_qty, s.reason_code])).toEqual([
       ['filled', 3, null],
-      ['refused', null, 'STRATEGY_HALTED'],
-      ['refused', null, 'STRATEGY_HALTED'],
+      ['blocked_strategy_halted', null, 'STRATEGY_HALTED'],
+      ['blocked_strategy_halted', null, 'STRATEGY_HALTED'],
       ['scheduled', null, null],
     ]);
     expect(mid).toMatchObject({ status: 'active', sent_qty: 3, filled_qty: 3 });
-    for (const n of [1, 2]) {
-      const id = `${parent}-s${n}`;
-      expect(fake.postOrderCount(id)).toBe(0);
-      // Refused at the door like any order of a halted strategy: audited, no order row.
-      expect(await refusals(id)).toEqual([{ action: 'order.rejected', reason_code: 'STRATEGY_HALTED' }]);
-      expect(await t.db.query(`SELECT 1 FROM orders WHERE client_order_id = $1`, [id])).toHaveLength(0);
-    }
+    for (const n of [1, 2]) await expectBlockedByHalt(parent, n);
+    // A blocked order holds no exposure: the strategy's open-order counter counts none of them.
+    const [counter] = await t.db.query(`SELECT open_orders FROM strategy_exposure WHERE strategy_id = $1`, [
+      'twap_halt_a',
+    ]);
+    expect(counter?.open_orders ?? 0).toBe(0);
 
     await setState('twap_halt_a', 'active');
     await at(180);
     const p = await settled(parent);
-    // The last slice takes its own 3 and the 6 the halted slices released.
+    // The last slice takes its own 3 and the 6 the blocked slices released.
     expect(p.slices.map((s) => [s.status, s.sent_qty])).toEqual([
       ['filled', 3],
-      ['refused', null],
-      ['refused', null],
+      ['blocked_strategy_halted', null],
+      ['blocked_strategy_halted', null],
       ['filled', 9],
     ]);
     expect(p).toMatchObject({ status: 'completed', total_qty: 12, sent_qty: 12, filled_qty: 12, shortfall_qty: 0 });
     expect(fake.postOrderCount(`${parent}-s3`)).toBe(1);
+    // The blocked slices stay blocked: their ids are taken, never sent later.
+    for (const n of [1, 2]) expect(fake.postOrderCount(`${parent}-s${n}`)).toBe(0);
   });
 
   it('a plan ending while its strategy is halted reports the unsent quantity as its shortfall', async () => {
@@ -176,8 +207,8 @@ describe('TWAP plans under live controls (e2e)', () => {
       const p = await settled(parent);
       expect(p.slices.map((s) => [s.status, s.reason_code])).toEqual([
         ['filled', null],
-        ['refused', 'STRATEGY_HALTED'],
-        ['refused', 'STRATEGY_HALTED'],
+        ['blocked_strategy_halted', 'STRATEGY_HALTED'],
+        ['blocked_strategy_halted', 'STRATEGY_HALTED'],
       ]);
       expect(p).toMatchObject({ status: 'completed', sent_qty: 3, filled_qty: 3, shortfall_qty: 6 });
       const audit = await t.db.query(
@@ -187,10 +218,50 @@ describe('TWAP plans under live controls (e2e)', () => {
       expect(audit).toEqual([
         { reason_code: 'TWAP_SHORTFALL', details: { total_qty: 9, filled_qty: 3, shortfall_qty: 6 } },
       ]);
-      expect(fake.postOrderCount(`${parent}-s1`) + fake.postOrderCount(`${parent}-s2`)).toBe(0);
+      for (const n of [1, 2]) await expectBlockedByHalt(parent, n);
     } finally {
       await setState('twap_halt_b', 'active');
     }
+  });
+
+  it('reducing: a slice that would add exposure is refused (STRATEGY_REDUCING), no order row, its quantity carried', async () => {
+    fake.setFillBehaviour({ mode: 'instant' }, 'THR');
+    const parent = await start({
+      symbol: 'THR',
+      side: 'buy',
+      qty: 6,
+      duration_minutes: 3,
+      interval_seconds: 60,
+      strategy_id: 'twap_reduce_a',
+    });
+    await at(0);
+    await filled(parent, 0);
+    await setState('twap_reduce_a', 'reducing');
+    try {
+      // Long 2 THR: another buy adds exposure.
+      await at(60);
+      const mid = await plan(parent);
+      expect(mid.slices.map((s) => [s.status, s.reason_code])).toEqual([
+        ['filled', null],
+        ['refused', 'STRATEGY_REDUCING'],
+        ['scheduled', null],
+      ]);
+      const id = `${parent}-s1`;
+      expect(fake.postOrderCount(id)).toBe(0);
+      // Refused at the door like any order of a reducing strategy: audited, no order row.
+      expect(await auditOf(id)).toEqual([{ action: 'order.rejected', reason_code: 'STRATEGY_REDUCING' }]);
+      expect(await t.db.query(`SELECT 1 FROM orders WHERE client_order_id = $1`, [id])).toHaveLength(0);
+    } finally {
+      await setState('twap_reduce_a', 'active');
+    }
+    await at(120);
+    const p = await settled(parent);
+    expect(p.slices.map((s) => [s.status, s.sent_qty])).toEqual([
+      ['filled', 2],
+      ['refused', null],
+      ['filled', 4],
+    ]);
+    expect(p).toMatchObject({ status: 'completed', sent_qty: 6, filled_qty: 6, shortfall_qty: 0 });
   });
 
   it("GET /orders/pending?parent_order_id= lists a running plan's open children, and only them", async () => {
