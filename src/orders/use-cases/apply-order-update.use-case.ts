@@ -154,9 +154,10 @@ export class ApplyOrderUpdateUseCase {
    * batch rather than once per fill. Per report only its fill and its order's
    * row are written; each changed position is written once, and the batch's
    * outbox events and audit rows in one INSERT each (in report order), at the
-   * end. The batch's first order update already holds the symbol's exposure
-   * counter row, so the position written last keeps the lock order (symbol,
-   * then strategy). Each report comes out exactly as `apply` would leave it,
+   * end. The position written last keeps the counters' lock order (symbol,
+   * then strategy): the order updates before it take a strategy's row only
+   * after the symbol's (their triggers), so the symbol's row is already held
+   * whenever a strategy's is. Each report comes out exactly as `apply` would leave it,
    * one after the other; if the unit of work fails, each report is applied
    * again on its own.
    */
