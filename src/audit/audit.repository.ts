@@ -22,6 +22,9 @@ export function auditRowOf(
       FROM ${source}`;
 }
 
+/** Rows per multi-row INSERT (9 parameters each, well under PostgreSQL's 65,535). */
+const MAX_ROWS_PER_INSERT = 1_000;
+
 /**
  * Appends to audit_log. The table refuses UPDATE, DELETE and TRUNCATE in the
  * database itself, so nothing here can rewrite history.
@@ -32,22 +35,38 @@ export class AuditRepository {
 
   /** Appends one entry, inside `tx` when one is given. */
   async append(entry: AuditEntry, tx?: Tx): Promise<void> {
-    await sql(
-      tx ?? this.ds,
-      `INSERT INTO audit_log (action, actor, client_order_id, strategy_id, symbol, reason_code, request_id, details,
-                              occurred_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, COALESCE($9::timestamptz, now()))`,
-      [
-        entry.action,
-        entry.actor,
-        entry.clientOrderId ?? null,
-        entry.strategyId ?? null,
-        entry.symbol ?? null,
-        entry.reasonCode ?? null,
-        entry.requestId ?? null,
-        JSON.stringify(entry.details ?? {}),
-        entry.occurredAt ?? null,
-      ],
-    );
+    await this.appendMany(tx ?? this.ds, [entry]);
+  }
+
+  /**
+   * Appends these entries in one statement, in the order given (each row's
+   * triggers fire as they would for its own INSERT).
+   */
+  async appendMany(tx: Tx | DataSource, entries: readonly AuditEntry[]): Promise<void> {
+    for (let i = 0; i < entries.length; i += MAX_ROWS_PER_INSERT) {
+      const params: unknown[] = [];
+      const rows = entries.slice(i, i + MAX_ROWS_PER_INSERT).map((entry) => {
+        params.push(
+          entry.action,
+          entry.actor,
+          entry.clientOrderId ?? null,
+          entry.strategyId ?? null,
+          entry.symbol ?? null,
+          entry.reasonCode ?? null,
+          entry.requestId ?? null,
+          JSON.stringify(entry.details ?? {}),
+          entry.occurredAt ?? null,
+        );
+        const $ = (k: number) => `$${params.length - 9 + k}`;
+        return `(${[1, 2, 3, 4, 5, 6, 7, 8].map($).join(', ')}, COALESCE(${$(9)}::timestamptz, now()))`;
+      });
+      await sql(
+        tx,
+        `INSERT INTO audit_log (action, actor, client_order_id, strategy_id, symbol, reason_code, request_id, details,
+                                occurred_at)
+         VALUES ${rows.join(', ')}`,
+        params,
+      );
+    }
   }
 }

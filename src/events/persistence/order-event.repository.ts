@@ -32,6 +32,9 @@ interface OrderEventRow {
   created_at: Date;
 }
 
+/** Rows per multi-row INSERT (7 parameters each, well under PostgreSQL's 65,535). */
+const MAX_ROWS_PER_INSERT = 1_000;
+
 const COLUMNS = 'id, client_order_id, strategy_id, symbol, event_type, status, payload, created_at';
 
 /**
@@ -57,6 +60,36 @@ export class OrderEventRepository {
        VALUES ($1, $2, $3, $4, $5, $6, $7)`,
       [e.clientOrderId, e.strategyId, e.symbol, e.eventType, e.status, JSON.stringify(e.payload), e.createdAt],
     );
+  }
+
+  /**
+   * Appends these events in one statement, their ids in the order given (the
+   * rows of a VALUES list are inserted, and take their ids, in list order).
+   */
+  async appendMany(tx: Tx, events: readonly NewOrderEvent[]): Promise<void> {
+    for (let i = 0; i < events.length; i += MAX_ROWS_PER_INSERT) {
+      const chunk = events.slice(i, i + MAX_ROWS_PER_INSERT);
+      const params: unknown[] = [];
+      const rows = chunk.map((e) => {
+        params.push(
+          e.clientOrderId,
+          e.strategyId,
+          e.symbol,
+          e.eventType,
+          e.status,
+          JSON.stringify(e.payload),
+          e.createdAt,
+        );
+        const n = params.length;
+        return `($${n - 6}, $${n - 5}, $${n - 4}, $${n - 3}, $${n - 2}, $${n - 1}, $${n})`;
+      });
+      await sql(
+        tx,
+        `INSERT INTO order_events (client_order_id, strategy_id, symbol, event_type, status, payload, created_at)
+         VALUES ${rows.join(', ')}`,
+        params,
+      );
+    }
   }
 
   /**

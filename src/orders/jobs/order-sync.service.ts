@@ -31,7 +31,10 @@ const POLLED: OrderStatus[] = [...AT_BROKER_OPEN_STATUSES];
 const BATCH = 100;
 /** Symbols whose stream updates are applied at once (each batch holds a pooled connection while it runs). */
 const STREAM_CONCURRENCY = 8;
-/** At most this many updates of one symbol in one unit of work. */
+/**
+ * At most this many updates of one symbol in one unit of work (ApplyOrderUpdateUseCase.applyMany: the orders
+ * read with their lock, about two statements per fill, the position, events and audit rows written at the end).
+ */
 const STREAM_BATCH = 200;
 /** Updates queued before the stream waits. */
 const STREAM_PENDING = 5_000;

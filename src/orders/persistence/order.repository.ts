@@ -159,12 +159,18 @@ export class OrderRepository {
     return null;
   }
 
-  /** Locks these orders for the rest of `tx`, in client_order_id order (so two such units cannot deadlock). */
-  async lockMany(tx: Tx, clientOrderIds: string[]): Promise<void> {
+  /**
+   * Locks these orders for the rest of `tx`, in client_order_id order (so two such units cannot deadlock), and
+   * answers those found, as locked (ids not found are left out).
+   */
+  async lockMany(tx: Tx, clientOrderIds: string[]): Promise<Order[]> {
     const ids = [...new Set(clientOrderIds)].sort();
-    await sql(tx, `SELECT 1 FROM orders WHERE client_order_id = ANY($1::text[]) ORDER BY client_order_id FOR UPDATE`, [
-      ids,
-    ]);
+    const rows = await sql<OrderRow>(
+      tx,
+      `SELECT ${COLUMNS} FROM orders WHERE client_order_id = ANY($1::text[]) ORDER BY client_order_id FOR UPDATE`,
+      [ids],
+    );
+    return rows.map(toOrder);
   }
 
   /** Writes the lifecycle fields of a locked order. */

@@ -13,7 +13,7 @@ import { ApplyOrderUpdateUseCase } from './apply-order-update.use-case';
 
 const TX = { tx: true } as unknown as Tx;
 
-function setup(locked: Order | null, insertResult = true) {
+function setup(locked: Order | null, insertResult = true, batchLocked: Order[] = []) {
   const calls: string[] = [];
   const log =
     <T>(name: string, result?: T) =>
@@ -23,6 +23,7 @@ function setup(locked: Order | null, insertResult = true) {
     };
   const orders = {
     lockForUpdate: jest.fn(log('order.lock', locked)),
+    lockMany: jest.fn(log('order.lockMany', batchLocked)),
     updateLifecycle: jest.fn(log('order.update')),
     setNextAttempt: jest.fn(log('order.nextAttempt')),
   };
@@ -31,8 +32,14 @@ function setup(locked: Order | null, insertResult = true) {
     lockOrCreate: jest.fn(log('position.lock', { qty: '0', avgEntryPrice: '0', realizedPl: '0' })),
     save: jest.fn(log('position.save')),
   };
-  const events = { append: jest.fn(async (_tx: Tx, e: { eventType: string }) => void calls.push(e.eventType)) };
-  const audit = { append: jest.fn(async (a: { action: string }) => void calls.push(`audit:${a.action}`)) };
+  const events = {
+    append: jest.fn(async (_tx: Tx, e: { eventType: string }) => void calls.push(e.eventType)),
+    appendMany: jest.fn(log('events.many')),
+  };
+  const audit = {
+    append: jest.fn(async (a: { action: string }) => void calls.push(`audit:${a.action}`)),
+    appendMany: jest.fn(log('audit.many')),
+  };
   const publisher = { kick: jest.fn() };
   const metrics = { orderStatus: jest.fn() };
   const uow = { run: jest.fn(async <T>(fn: (tx: Tx) => Promise<T>) => fn(TX)) };
@@ -47,7 +54,7 @@ function setup(locked: Order | null, insertResult = true) {
     new ManualClock(new Date('2026-03-02T15:00:00Z')),
     metrics as unknown as GatewayMetrics,
   );
-  return { useCase, calls, orders, fills, positions, publisher, metrics, uow };
+  return { useCase, calls, orders, fills, positions, events, audit, publisher, metrics, uow };
 }
 
 describe('ApplyOrderUpdateUseCase', () => {
@@ -131,5 +138,96 @@ describe('ApplyOrderUpdateUseCase', () => {
     const res = await t.useCase.recordSubmitOutcome('c-1', 'submitted_unconfirmed', { errorMessage: 'timeout' });
     expect(res).toEqual({ outcome: 'unchanged', status: 'filled', fillsRecorded: 0 });
     expect(t.calls).toEqual(['order.lock']);
+  });
+
+  describe('applyMany (a batch of one symbol)', () => {
+    it('decides a second report of an order against the state the first left, without reading the order again', async () => {
+      const t = setup(null, true, [order()]);
+      const res = await t.useCase.applyMany([
+        report({ status: 'partially_filled', filledQty: '4', filledAvgPrice: '100' }),
+        report({ status: 'filled', filledQty: '10', filledAvgPrice: '101.2' }),
+      ]);
+      expect(res).toEqual([
+        { outcome: 'applied', status: 'partially_filled', fillsRecorded: 1 },
+        { outcome: 'applied', status: 'filled', fillsRecorded: 1 },
+      ]);
+      expect(t.orders.lockForUpdate).not.toHaveBeenCalled();
+      // The second fill is the 6 shares after the first 4 (against the locked row it would be all 10).
+      expect(t.fills.insert.mock.calls.map((c) => (c as unknown[])[1])).toMatchObject([
+        { qty: '4', price: '100', cumQty: '4' },
+        { qty: '6', price: '102', cumQty: '10' },
+      ]);
+      expect(t.orders.updateLifecycle.mock.calls.map((c) => (c as unknown[])[2])).toMatchObject([
+        { status: 'partially_filled', filledQty: '4' },
+        { status: 'filled', filledQty: '10', filledAvgPrice: '101.2' },
+      ]);
+      const events = (t.events.appendMany.mock.calls[0] as unknown[])[1] as Array<{ payload: object }>;
+      expect(events.map((e) => e.payload)).toMatchObject([
+        { qty: '4', filled_qty: '4', position_qty: '4' },
+        { previous_status: 'new' },
+        { qty: '6', filled_qty: '10', position_qty: '10' },
+        { previous_status: 'partially_filled' },
+      ]);
+      // The position is written once, as the last fill left it.
+      expect(t.positions.save).toHaveBeenCalledTimes(1);
+      expect(t.positions.save.mock.calls[0].slice(1, 3)).toEqual([
+        'AAA',
+        { qty: '10', avgEntryPrice: '101.2', realizedPl: '0' },
+      ]);
+    });
+
+    it("writes the batch's events and audit rows once each, at its end, in report order", async () => {
+      const t = setup(null, true, [order(), order({ clientOrderId: 'c-2', brokerOrderId: 'b-2' })]);
+      await t.useCase.applyMany([
+        report({ id: 'b-2', clientOrderId: 'c-2', status: 'filled', filledQty: '10', filledAvgPrice: '100' }),
+        report({ status: 'canceled' }),
+        report({ id: 'b-2', clientOrderId: 'c-2', status: 'filled', filledQty: '10', filledAvgPrice: '100' }),
+      ]);
+      expect(t.calls).toEqual([
+        'order.lockMany',
+        'position.lock',
+        'fill.insert',
+        'order.update',
+        'order.update',
+        'position.save',
+        'events.many',
+        'audit.many',
+      ]);
+      expect(t.events.append).not.toHaveBeenCalled();
+      expect(t.audit.append).not.toHaveBeenCalled();
+      const events = (t.events.appendMany.mock.calls[0] as unknown[])[1] as Array<Record<string, unknown>>;
+      expect(events.map((e) => [e.clientOrderId, e.eventType, e.status])).toEqual([
+        ['c-2', 'order.fill', 'new'],
+        ['c-2', 'order.status', 'filled'],
+        ['c-1', 'order.status', 'canceled'],
+      ]);
+      const audit = (t.audit.appendMany.mock.calls[0] as unknown[])[1] as Array<Record<string, unknown>>;
+      expect(audit.map((a) => [a.clientOrderId, a.action])).toEqual([
+        ['c-2', 'order.filled'],
+        ['c-1', 'order.canceled'],
+      ]);
+    });
+
+    it('looks up a report not among the locked orders as apply does, then carries its state on', async () => {
+      const t = setup(order({ clientOrderId: 'c-9', brokerOrderId: 'b-9' }), true, [order()]);
+      const res = await t.useCase.applyMany([
+        report({
+          id: 'b-9',
+          clientOrderId: 'broker-side',
+          status: 'partially_filled',
+          filledQty: '3',
+          filledAvgPrice: '1',
+        }),
+        report({ status: 'canceled' }),
+        report({ id: 'b-9', clientOrderId: 'c-9', status: 'filled', filledQty: '5', filledAvgPrice: '1' }),
+      ]);
+      expect(res.map((r) => r.status)).toEqual(['partially_filled', 'canceled', 'filled']);
+      expect(t.orders.lockForUpdate).toHaveBeenCalledTimes(1);
+      expect(t.orders.lockForUpdate).toHaveBeenCalledWith(TX, { clientOrderId: 'broker-side', brokerOrderId: 'b-9' });
+      expect(t.fills.insert.mock.calls.map((c) => (c as unknown[])[1])).toMatchObject([
+        { clientOrderId: 'c-9', qty: '3', cumQty: '3' },
+        { clientOrderId: 'c-9', qty: '2', cumQty: '5' },
+      ]);
+    });
   });
 });

@@ -19,14 +19,16 @@
  * blocked, failed, canceled before it was sent) ends its legs alike.
  */
 import { Injectable, Logger } from '@nestjs/common';
+import { AuditEntry } from '../../audit/audit-entry';
 import { AuditRepository } from '../../audit/audit.repository';
 import { OrderEventPublisher } from '../../events/order-event.publisher';
-import { OrderEventRepository } from '../../events/persistence/order-event.repository';
+import { NewOrderEvent, OrderEventRepository } from '../../events/persistence/order-event.repository';
 import { Clock } from '../../infra/clock/clock';
 import { Tx, UnitOfWork } from '../../infra/database/unit-of-work';
 import { GatewayMetrics } from '../../infra/metrics/gateway-metrics';
 import { PositionState } from '../../positions/domain/position-math';
 import { PositionRepository } from '../../positions/persistence/position.repository';
+import { Order } from '../../trading/order';
 import { OrderStatus } from '../../trading/order-status';
 import { adoptedReplacement, replacementHolds } from '../../trading/order-replace';
 import { decideReplaced } from '../domain/order-replaced.decision';
@@ -38,6 +40,7 @@ import {
   mayRecordFill,
   OrderUpdateDecision,
   OrderUpdateReport,
+  PositionWrite,
   SubmitOutcomeOptions,
 } from '../domain/order-update.decision';
 import { FillRepository } from '../persistence/fill.repository';
@@ -61,6 +64,19 @@ export interface ApplyResult {
 }
 
 type Decided = { outcome: 'unknown_order' } | OrderUpdateDecision;
+
+/** What the reports of one unit of work share: `apply` has one report, `applyMany` a batch. */
+interface UnitState {
+  /** The symbols' positions, locked, as the reports so far left them. */
+  positions: Map<string, PositionState>;
+  /** A batch: its orders as locked, each as the reports so far left it, and the writes kept for its end. */
+  batch?: {
+    orders: Map<string, Order>;
+    positions: Map<string, PositionWrite>;
+    events: NewOrderEvent[];
+    audit: AuditEntry[];
+  };
+}
 
 /** A report applied in a unit of work, and the replace it completed (recorded after the commit). */
 type Applied = {
@@ -117,7 +133,7 @@ export class ApplyOrderUpdateUseCase {
   }
 
   async apply(r: OrderUpdateReport, opts: ApplyOptions = {}): Promise<ApplyResult> {
-    const applied = await this.uow.run((tx) => this.applyIn(tx, r, opts, new Map()));
+    const applied = await this.uow.run((tx) => this.applyIn(tx, r, opts, { positions: new Map() }));
     const result = await this.after(applied, r);
     await this.legsOf(applied, r, opts);
     return result;
@@ -132,24 +148,42 @@ export class ApplyOrderUpdateUseCase {
   /**
    * Several reports in one unit of work, in the order given (the stream's
    * updates of one symbol that waited behind each other): their orders are
-   * locked first, in one fixed order, then each report is decided against the
-   * position the previous one left, so a busy symbol's position row is locked
-   * and committed once per batch rather than once per fill. Each report is
-   * applied exactly as `apply` would, one after the other; if the unit of work
-   * fails, each report is applied again on its own.
+   * locked and read first, in one statement and one fixed order, then each
+   * report is decided against the order and the position the previous ones
+   * left, so a busy symbol's position row is locked and committed once per
+   * batch rather than once per fill. Per report only its fill and its order's
+   * row are written; each changed position is written once, and the batch's
+   * outbox events and audit rows in one INSERT each (in report order), at the
+   * end. The position written last keeps the counters' lock order (symbol,
+   * then strategy): the order updates before it take a strategy's row only
+   * after the symbol's (their triggers), so the symbol's row is already held
+   * whenever a strategy's is. Each report comes out exactly as `apply` would leave it,
+   * one after the other; if the unit of work fails, each report is applied
+   * again on its own.
    */
   async applyMany(reports: OrderUpdateReport[]): Promise<ApplyResult[]> {
     if (reports.length === 1) return [await this.apply(reports[0])];
     let applied: Applied[];
     try {
       applied = await this.uow.run(async (tx) => {
-        await this.orders.lockMany(
+        const locked = await this.orders.lockMany(
           tx,
           reports.map((r) => r.order.clientOrderId),
         );
-        const positions = new Map<string, PositionState>();
+        const batch: NonNullable<UnitState['batch']> = {
+          orders: new Map(locked.map((o) => [o.clientOrderId, o])),
+          positions: new Map(),
+          events: [],
+          audit: [],
+        };
+        const unit: UnitState = { positions: new Map(), batch };
         const out: Applied[] = [];
-        for (const r of reports) out.push(await this.applyIn(tx, r, {}, positions));
+        for (const r of reports) out.push(await this.applyIn(tx, r, {}, unit));
+        for (const [symbol, p] of batch.positions) {
+          await this.positions.save(tx, symbol, p.position, p.tradeAt, p.updatedAt);
+        }
+        await this.events.appendMany(tx, batch.events);
+        await this.audit.appendMany(tx, batch.audit);
         return out;
       });
     } catch (err) {
@@ -191,17 +225,18 @@ export class ApplyOrderUpdateUseCase {
     }
   }
 
-  /** One report in `tx`: the order locked, the position locked (once per symbol per unit of work) when a fill is possible. */
-  private async applyIn(
-    tx: Tx,
-    r: OrderUpdateReport,
-    opts: ApplyOptions,
-    positions: Map<string, PositionState>,
-  ): Promise<Applied> {
-    const order = await this.orders.lockForUpdate(tx, {
-      clientOrderId: r.order.clientOrderId,
-      brokerOrderId: r.order.id,
-    });
+  /**
+   * One report in `tx`: the order locked (in a batch, already locked and read, unless the report names it only
+   * by its broker id), the position locked (once per symbol per unit of work) when a fill is possible.
+   */
+  private async applyIn(tx: Tx, r: OrderUpdateReport, opts: ApplyOptions, unit: UnitState): Promise<Applied> {
+    const { positions, batch } = unit;
+    const order =
+      batch?.orders.get(r.order.clientOrderId) ??
+      (await this.orders.lockForUpdate(tx, {
+        clientOrderId: r.order.clientOrderId,
+        brokerOrderId: r.order.id,
+      }));
     if (!order) return { decided: { outcome: 'unknown_order' as const }, replaced: null };
     let position: PositionState | null = null;
     if (mayRecordFill(order, r)) {
@@ -218,8 +253,13 @@ export class ApplyOrderUpdateUseCase {
     if (decision.fill && !(await this.fills.insert(tx, decision.fill))) {
       decision = decideOrderUpdate({ order, position, report: r, now, fillAlreadyRecorded: true, replacement });
     }
-    await this.write(tx, order.clientOrderId, decision, opts);
+    await this.write(tx, order.clientOrderId, decision, opts, batch);
     if (decision.positionChange) positions.set(decision.positionChange.symbol, decision.positionChange.position);
+    if (batch && decision.outcome === 'applied' && decision.patch) {
+      // The row as the update just left it (updateLifecycle): the next report of this order is decided against it.
+      const { replacedBy, ...patch } = decision.patch;
+      batch.orders.set(order.clientOrderId, { ...order, ...patch, replacedBy: replacedBy ?? order.replacedBy });
+    }
     let replaced: Applied['replaced'] = null;
     if (decision.outcome === 'applied' && order.replaces && decision.patch?.brokerOrderId) {
       // A replacement the broker has: its old order was replaced (invariant 9 of the decision).
@@ -288,9 +328,26 @@ export class ApplyOrderUpdateUseCase {
     return { outcome: d.outcome, status: d.status, fillsRecorded: 0 };
   }
 
-  /** Writes a decision (its fill, if any, is already inserted). */
-  private async write(tx: Tx, clientOrderId: string, d: OrderUpdateDecision, opts: ApplyOptions): Promise<void> {
+  /**
+   * Writes a decision (its fill, if any, is already inserted). In a batch, the position, the events and the
+   * audit rows are kept for the batch's end (`applyMany`), which takes no options.
+   */
+  private async write(
+    tx: Tx,
+    clientOrderId: string,
+    d: OrderUpdateDecision,
+    opts: ApplyOptions,
+    batch?: UnitState['batch'],
+  ): Promise<void> {
     if (d.outcome === 'unchanged') return;
+    if (batch) {
+      if (d.positionChange) batch.positions.set(d.positionChange.symbol, d.positionChange);
+      if (d.patch) await this.orders.updateLifecycle(tx, clientOrderId, d.patch);
+      if (d.nextAttemptAt !== undefined) await this.orders.setNextAttempt(tx, clientOrderId, d.nextAttemptAt);
+      batch.events.push(...d.events);
+      batch.audit.push(...d.audit);
+      return;
+    }
     if (d.positionChange) {
       const p = d.positionChange;
       await this.positions.save(tx, p.symbol, p.position, p.tradeAt, p.updatedAt);
