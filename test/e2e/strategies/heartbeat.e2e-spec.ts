@@ -4,6 +4,7 @@ import { LeaderElection } from '../../../src/infra/leader/leader-election.servic
 import { auth, startTestApp, TestApp } from '../../support/app';
 import { expectInvalidFields } from '../../support/http-expect';
 import { eventually } from '../../support/wait';
+import { HeartbeatMonitor } from '../../../src/strategies/heartbeat-monitor.service';
 
 /**
  * The dead-man's switch on two replicas sharing one ManualClock: time is
@@ -55,8 +56,13 @@ describe("dead-man's switch (e2e)", () => {
   };
   const statusOf = async (id: string) =>
     (await b.db.query(`SELECT status FROM orders WHERE client_order_id = $1`, [id]))[0].status as string;
-  /** Lets at least two scans of the leader run (they run every real second). */
-  const twoScans = () => new Promise((r) => setTimeout(r, 2_200));
+  /**
+   * Runs the scan the Scheduler runs every second, now, on both replicas: the
+   * deadlines are judged by the test clock, so nothing waits for a timer.
+   */
+  const scanNow = async () => {
+    for (const t of [a, b]) await t.app.get(HeartbeatMonitor).scan();
+  };
 
   it('timeout_seconds must be an integer from 5 to 3600 (422 naming it)', async () => {
     for (const bad of [4, 3601, 'abc', 10.5, null])
@@ -80,7 +86,7 @@ describe("dead-man's switch (e2e)", () => {
     // Re-armed before the deadline: due 10 s from now.
     expect((await arm(b, 'hb_fire', 10)).status).toBe(200);
     clock.advance(9_000);
-    await twoScans();
+    await scanNow();
     expect((await strategy(a, 'hb_fire')).state).toBe('active');
     clock.advance(1_000);
     const halted = await eventually(
@@ -193,7 +199,7 @@ describe("dead-man's switch (e2e)", () => {
       `INSERT INTO strategy_states (strategy_id, state, reason, changed_by, changed_at, version)
        VALUES ('hb_other_halt', 'halted', 'manual review', 'ops', now(), nextval('strategy_state_version'))`,
     );
-    await twoScans();
+    await scanNow();
     expect(await statusOf(kept)).not.toBe('canceled');
   });
 
@@ -203,7 +209,7 @@ describe("dead-man's switch (e2e)", () => {
     expect(off.status).toBe(200);
     expect(off.body.heartbeat).toBeNull();
     clock.advance(60_000);
-    await twoScans();
+    await scanNow();
     expect((await strategy(a, 'hb_off')).state).toBe('active');
   });
 
