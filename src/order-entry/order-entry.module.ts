@@ -26,6 +26,6 @@ import { SubmitOrderUseCase } from './submit-order.use-case';
     SubmitOrderUseCase,
     ReplaceOrderUseCase,
   ],
-  exports: [SubmitOrderUseCase, PreTradeChecks],
+  exports: [SubmitOrderUseCase, PreTradeChecks, ReconciliationGateSource],
 })
 export class OrderEntryModule {}

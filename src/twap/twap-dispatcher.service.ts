@@ -47,6 +47,7 @@ import { PLAN_STATUSES, SliceRow, TwapPlan, TwapRepository } from './persistence
 import { DueTimeHold } from './due-time-hold';
 import { SliceOutcomeWriter } from './slice-outcome-writer';
 import { TwapMetrics } from './twap.metrics';
+import { ReconciliationGateSource } from '../risk/pipeline/pre-trade-sources';
 
 /** How often due slices are looked for at least; between passes a timer wakes the dispatcher when the next slice falls due. */
 export const DISPATCH_TICK_MS = 1000;
@@ -117,6 +118,7 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
     private readonly clock: Clock,
     private readonly scheduler: Scheduler,
     private readonly metrics: TwapMetrics,
+    private readonly gate: ReconciliationGateSource,
   ) {
     this.outcomes = new SliceOutcomeWriter(plans);
     const dueAt = (c: Claimed) => c.slice.scheduledTime.getTime();
@@ -160,6 +162,8 @@ export class TwapDispatcher implements OnApplicationBootstrap, BeforeApplication
 
   private async pass(): Promise<void> {
     try {
+      // A closed reconciliation gate: due slices wait (within their grace), not refused and carried.
+      if (!this.gate.current().open) return;
       while (this.queue.length < MAX_BACKLOG && !this.stopped) {
         const { claimed, plans } = await this.claimDue();
         this.enqueue(claimed);

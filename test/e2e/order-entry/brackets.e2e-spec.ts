@@ -132,7 +132,7 @@ describe('bracket, oto and oco orders against the fake Alpaca, through the real 
     const legs = wire('btp-1').legs!;
     fake.fill(wire('btp-1').id, '10', '100');
     await until('btp-1-tp', (o) => o.status === 'new');
-    expect((await detail('btp-1-sl')).status).toBe('new');
+    await until('btp-1-sl', (o) => o.status === 'new');
     expect(await position('BTP')).toBe('10');
     fake.fill(legs[0].id, '10', '110');
     const tp = await until('btp-1-tp', (o) => o.status === 'filled');
