@@ -111,3 +111,34 @@ export async function startGateway(env: Record<string, string>, readyTimeoutMs =
   }
   return gw;
 }
+
+/**
+ * The environment of a live gateway process against a fake Alpaca, as the
+ * crash suites run it (DRY_RUN=false, the real adapter, 1 s polling, no
+ * startup delay); `extra` adds or overrides variables.
+ */
+export function liveGatewayEnv(
+  fake: { keyId: string; secretKey: string; baseUrl: string; streamUrl: string },
+  base: { databaseUrl: string; redisPrefix: string; adminKey: string },
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    DATABASE_URL: base.databaseUrl,
+    DATABASE_POOL_SIZE: '10',
+    REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0',
+    REDIS_KEY_PREFIX: base.redisPrefix,
+    ADMIN_API_KEY: base.adminKey,
+    LOG_LEVEL: 'warn',
+    DRY_RUN: 'false',
+    BROKER: 'alpaca',
+    ALPACA_API_KEY_ID: fake.keyId,
+    ALPACA_API_SECRET_KEY: fake.secretKey,
+    ALPACA_BASE_URL: fake.baseUrl,
+    ALPACA_STREAM_URL: fake.streamUrl,
+    ALPACA_DATA_URL: fake.baseUrl,
+    ALPACA_PAPER: 'true',
+    ORDER_POLL_INTERVAL_SECONDS: '1',
+    RECONCILIATION_STARTUP_DELAY_SECONDS: '0',
+    ...extra,
+  };
+}

@@ -9,12 +9,11 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { FakeAlpacaServer } from '../../support/fake-alpaca/fake-alpaca.server';
-import { ensureBuilt, startGateway, waitUntil, type GatewayProcess } from '../../support/crash-gateway';
+import { ensureBuilt, liveGatewayEnv, startGateway, waitUntil, type GatewayProcess } from '../../support/crash-gateway';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { testRedisPrefix } from '../../support/redis-keys';
 
 const ADMIN_KEY = 'crash-pacing-admin-key-0123456789';
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 /** The gateway's budget: 4 calls in any 1 s window, so 20 orders at once leave a backlog of several seconds. */
 const BUDGET = 4;
 const WINDOW_MS = 1_000;
@@ -35,30 +34,18 @@ interface Row {
 }
 
 function gatewayEnv(db: TestDatabase): Record<string, string> {
-  return {
-    DATABASE_URL: db.url,
-    DATABASE_POOL_SIZE: '10',
-    REDIS_URL,
-    // Shared by the crashed process and its successor: the budget's window survives the crash.
-    REDIS_KEY_PREFIX: testRedisPrefix('crash-pacing'),
-    ADMIN_API_KEY: ADMIN_KEY,
-    LOG_LEVEL: 'warn',
-    DRY_RUN: 'false',
-    BROKER: 'alpaca',
-    ALPACA_API_KEY_ID: fake.keyId,
-    ALPACA_API_SECRET_KEY: fake.secretKey,
-    ALPACA_BASE_URL: fake.baseUrl,
-    ALPACA_STREAM_URL: fake.streamUrl,
-    ALPACA_DATA_URL: fake.baseUrl,
-    ALPACA_PAPER: 'true',
-    BROKER_SUBMIT_TIMEOUT_MS: '2000',
-    BROKER_RATE_LIMIT_PER_MINUTE: String(BUDGET),
-    BROKER_RATE_LIMIT_WINDOW_MS: String(WINDOW_MS),
-    ORDER_POLL_INTERVAL_SECONDS: '1',
-    ORDER_SUBMIT_RATE_LIMIT: '1000',
-    CIRCUIT_BREAKER_ENABLED: 'false',
-    RECONCILIATION_STARTUP_DELAY_SECONDS: '0',
-  };
+  // One Redis prefix, shared by the crashed process and its successor: the budget's window survives the crash.
+  return liveGatewayEnv(
+    fake,
+    { databaseUrl: db.url, redisPrefix: testRedisPrefix('crash-pacing'), adminKey: ADMIN_KEY },
+    {
+      BROKER_SUBMIT_TIMEOUT_MS: '2000',
+      BROKER_RATE_LIMIT_PER_MINUTE: String(BUDGET),
+      BROKER_RATE_LIMIT_WINDOW_MS: String(WINDOW_MS),
+      ORDER_SUBMIT_RATE_LIMIT: '1000',
+      CIRCUIT_BREAKER_ENABLED: 'false',
+    },
+  );
 }
 
 async function placeOrder(gw: GatewayProcess, clientOrderId: string, symbol: string) {

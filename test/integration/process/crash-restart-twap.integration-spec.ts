@@ -9,12 +9,11 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { FakeAlpacaServer } from '../../support/fake-alpaca/fake-alpaca.server';
-import { ensureBuilt, startGateway, waitUntil, type GatewayProcess } from '../../support/crash-gateway';
+import { ensureBuilt, liveGatewayEnv, startGateway, waitUntil, type GatewayProcess } from '../../support/crash-gateway';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { testRedisPrefix } from '../../support/redis-keys';
 
 const ADMIN_KEY = 'crash-twap-admin-key-0123456789ab';
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 const SYMBOL = 'CRTW';
 /** 1 minute at 6 s: 10 slices, due at 0, 6, …, 54 s after acceptance. */
 const INTERVAL_S = 6;
@@ -29,26 +28,14 @@ let db: TestDatabase | undefined;
 let pg: Client | undefined;
 
 function gatewayEnv(url: string): Record<string, string> {
-  return {
-    DATABASE_URL: url,
-    DATABASE_POOL_SIZE: '10',
-    REDIS_URL,
-    REDIS_KEY_PREFIX: testRedisPrefix('crash-twap'),
-    ADMIN_API_KEY: ADMIN_KEY,
-    LOG_LEVEL: 'warn',
-    DRY_RUN: 'false',
-    BROKER: 'alpaca',
-    ALPACA_API_KEY_ID: fake.keyId,
-    ALPACA_API_SECRET_KEY: fake.secretKey,
-    ALPACA_BASE_URL: fake.baseUrl,
-    ALPACA_STREAM_URL: fake.streamUrl,
-    ALPACA_DATA_URL: fake.baseUrl,
-    ALPACA_PAPER: 'true',
-    ORDER_POLL_INTERVAL_SECONDS: '1',
-    RECONCILIATION_STARTUP_DELAY_SECONDS: '0',
-    LIQUIDITY_CHECK_ENABLED: 'false',
-    SLICE_MISFIRE_GRACE_SECONDS: '60',
-  };
+  return liveGatewayEnv(
+    fake,
+    { databaseUrl: url, redisPrefix: testRedisPrefix('crash-twap'), adminKey: ADMIN_KEY },
+    {
+      LIQUIDITY_CHECK_ENABLED: 'false',
+      SLICE_MISFIRE_GRACE_SECONDS: '60',
+    },
+  );
 }
 
 interface PlanBody {

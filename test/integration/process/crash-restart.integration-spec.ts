@@ -8,12 +8,11 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { FakeAlpacaServer } from '../../support/fake-alpaca/fake-alpaca.server';
-import { ensureBuilt, startGateway, waitUntil, type GatewayProcess } from '../../support/crash-gateway';
+import { ensureBuilt, liveGatewayEnv, startGateway, waitUntil, type GatewayProcess } from '../../support/crash-gateway';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { testRedisPrefix } from '../../support/redis-keys';
 
 const ADMIN_KEY = 'crash-admin-key-0123456789abcdef';
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 const SUBMIT_TIMEOUT_MS = 2_000;
 /**
  * The process that is killed waits longer for the broker, so a slow machine cannot turn the held calls into
@@ -37,26 +36,14 @@ interface Row {
 }
 
 function gatewayEnv(db: TestDatabase, redisPrefix: string): Record<string, string> {
-  return {
-    DATABASE_URL: db.url,
-    DATABASE_POOL_SIZE: '10',
-    REDIS_URL,
-    REDIS_KEY_PREFIX: redisPrefix,
-    ADMIN_API_KEY: ADMIN_KEY,
-    LOG_LEVEL: 'warn',
-    DRY_RUN: 'false',
-    BROKER: 'alpaca',
-    ALPACA_API_KEY_ID: fake.keyId,
-    ALPACA_API_SECRET_KEY: fake.secretKey,
-    ALPACA_BASE_URL: fake.baseUrl,
-    ALPACA_STREAM_URL: fake.streamUrl,
-    ALPACA_DATA_URL: fake.baseUrl,
-    ALPACA_PAPER: 'true',
-    BROKER_SUBMIT_TIMEOUT_MS: String(SUBMIT_TIMEOUT_MS),
-    ORDER_POLL_INTERVAL_SECONDS: '1',
-    ORDER_SUBMIT_RATE_LIMIT: '1000',
-    RECONCILIATION_STARTUP_DELAY_SECONDS: '0',
-  };
+  return liveGatewayEnv(
+    fake,
+    { databaseUrl: db.url, redisPrefix, adminKey: ADMIN_KEY },
+    {
+      BROKER_SUBMIT_TIMEOUT_MS: String(SUBMIT_TIMEOUT_MS),
+      ORDER_SUBMIT_RATE_LIMIT: '1000',
+    },
+  );
 }
 
 /** A database, a Redis prefix shared by the crashed process and its successor, and a pg client for assertions. */
