@@ -16,6 +16,7 @@ import { ExposureCounters1765300000000 } from './1765300000000-exposure-counters
 import { StrategyDailyStats1765400000000 } from './1765400000000-strategy-daily-stats';
 import { SimBookLookups1765510000000 } from './1765510000000-sim-book-lookups';
 import { BlockedStrategyHalted1765600000000 } from './1765600000000-blocked-strategy-halted';
+import { ExposureFastPath1765700000000 } from './1765700000000-exposure-fast-path';
 
 /** Every migration, in order. Listed explicitly so source and compiled runs load the same set. */
 export const MIGRATIONS = [
@@ -37,4 +38,5 @@ export const MIGRATIONS = [
   StrategyDailyStats1765400000000,
   SimBookLookups1765510000000,
   BlockedStrategyHalted1765600000000,
+  ExposureFastPath1765700000000,
 ];

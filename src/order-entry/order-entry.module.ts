@@ -8,6 +8,7 @@ import { ReconciliationModule } from '../reconciliation/reconciliation.module';
 import { PreTradeChecks } from '../risk/pipeline/pre-trade-checks.service';
 import { ReconciliationGateSource } from '../risk/pipeline/pre-trade-sources';
 import { RiskModule } from '../risk/risk.module';
+import { BlockedSliceRecorder } from './blocked-slice.recorder';
 import { OrderEntryController } from './order-entry.controller';
 import { ReplaceOrderUseCase } from './replace-order.use-case';
 import { SubmitOrderUseCase } from './submit-order.use-case';
@@ -23,6 +24,7 @@ import { SubmitOrderUseCase } from './submit-order.use-case';
   providers: [
     { provide: ReconciliationGateSource, useExisting: ReconciliationGateService },
     PreTradeChecks,
+    BlockedSliceRecorder,
     SubmitOrderUseCase,
     ReplaceOrderUseCase,
   ],

@@ -14,12 +14,18 @@
  *   option, the checks' exemptions) counts the resting exit legs on its side;
  * - the order row and its audit row are written in one statement before any
  *   broker call (write-ahead); live, that insert counts the order in its
- *   symbol's exposure counter, whose row it then holds locked, and the checks
- *   judge the exposure read from that row in the same unit of work (a refusal
- *   rolls it back); the strategy's open-order slot is taken at commit, which
- *   fails past the limit: two concurrent orders cannot both pass a limit only
- *   one of them fits under, orders of one symbol wait for each other only
- *   from insert to commit, and orders of one strategy only for the commit;
+ *   symbol's exposure counter. A simple order is first judged against the
+ *   committed counters as one that adds exposure; when it passes, it is
+ *   inserted under a guard (what the counters must still allow) that the
+ *   insert's trigger checks on the row it holds for that statement alone;
+ *   past the guard nothing is written and the order is judged again the
+ *   locked way. The locked way (reduce-only and OCO orders, orders with
+ *   legs, and every refusal): the insert holds the
+ *   row and the checks judge the exposure read from it in the same unit of
+ *   work (a refusal rolls it back). The strategy's open-order slot is taken
+ *   at commit, which fails past the limit: two concurrent orders cannot both
+ *   pass a limit only one of them fits under, and orders of one strategy
+ *   wait for each other only for the commit;
  * - a refused order writes no order row; its refusal is audited. The one
  *   exception is a TWAP slice (`EntryOptions.slice`) refused by the kill
  *   switch, the circuit breaker or its strategy's halt: it is written as a `blocked_*` order row,
@@ -51,18 +57,15 @@ import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { Clock } from '../infra/clock/clock';
 import { Tx, UnitOfWork } from '../infra/database/unit-of-work';
 import { GatewayMetrics } from '../infra/metrics/gateway-metrics';
-import { OrderEventPublisher } from '../events/order-event.publisher';
-import { OrderEventRepository } from '../events/persistence/order-event.repository';
 import { ExposureRepository, strategyLimitError } from '../orders/persistence/exposure.repository';
-import { OrderRepository } from '../orders/persistence/order.repository';
+import { InsertGuard, isGuardError, OrderRepository } from '../orders/persistence/order.repository';
 import { PacedDispatchService } from '../orders/jobs/paced-dispatch.service';
 import { DispatchResult } from '../orders/use-cases/dispatch-order.use-case';
 import { Denial } from '../risk/pipeline/pre-trade-check';
-import { exposureBefore, openOrdersDenial, OrderIntent } from '../risk/pipeline/pre-trade-checks';
-import { PreTradeChecks } from '../risk/pipeline/pre-trade-checks.service';
+import { exposureBefore, guardSetting, openOrdersDenial, OrderIntent } from '../risk/pipeline/pre-trade-checks';
+import { PreTradeChecks, PreTradeInputs } from '../risk/pipeline/pre-trade-checks.service';
 import { generateClientOrderId } from '../trading/client-order-id';
 import { buildLegOrders, buildNewOrder, differingTerms, NewOrder, Order, SliceLink } from '../trading/order';
-import { BlockedStatus } from '../trading/order-status';
 import {
   assertExit,
   assertReduceOnly,
@@ -73,6 +76,7 @@ import {
   SLICE_BLOCKS,
   unavailable,
 } from './entry-rules';
+import { BlockedSliceRecorder } from './blocked-slice.recorder';
 import { OrderCommand } from './order-command';
 
 /** What an entry point adds to an order besides its terms. */
@@ -129,8 +133,7 @@ export class SubmitOrderUseCase {
     private readonly checks: PreTradeChecks,
     private readonly clock: Clock,
     private readonly metrics: GatewayMetrics,
-    private readonly events: OrderEventRepository,
-    private readonly publisher: OrderEventPublisher,
+    private readonly blockedSlices: BlockedSliceRecorder,
   ) {}
 
   async execute(
@@ -223,7 +226,7 @@ export class SubmitOrderUseCase {
    */
   private async admit(draft: NewOrder, principal: Principal, ctx: ActorContext, opts: EntryOptions): Promise<Insert> {
     const reduceOnly = opts.reduceOnly === true;
-    const accepted = (o: NewOrder, tx?: Tx) =>
+    const accepted = (o: NewOrder, tx?: Tx, guard?: InsertGuard) =>
       this.orders.insertWithAudit(
         o,
         {
@@ -241,6 +244,7 @@ export class SubmitOrderUseCase {
           },
         },
         tx,
+        guard,
       );
     const legs = buildLegOrders(draft);
     // The entry and its legs are one write: all of them or none.
@@ -280,28 +284,34 @@ export class SubmitOrderUseCase {
         const denial = this.checks.decide(intent, inputs, exposure);
         outcome = denial ? { denial } : { written: await insert() };
       } else {
-        outcome = await this.uow.run(async (tx) => {
-          // The insert counts the order in its symbol's exposure row (a trigger), which locks it until
-          // this unit of work ends: the checks judge the symbol's exposure as it stood just before this
-          // order, and no other order can move it until the commit (or the rollback a refusal causes).
-          // The strategy's open-order count is read as committed and taken at commit, where a count past
-          // the limit fails the commit (strategyLimitError). A replay inserts nothing, counts nothing.
-          const written = await insert(tx);
-          if (!written.created) return { written };
-          const held = await this.exposure.readHeld(
-            tx,
-            intent.symbol,
-            intent.strategyId,
-            this.checks.maxOpenOrdersPerStrategy,
-          );
-          // The resting exit legs on its side count where the order could be reduce-only (read under the lock).
-          const exposure = await this.exposure.forReduceOnly(draft, exposureBefore(intent, held), tx);
-          if (isOco) assertExit(draft, exposure);
-          if (reduceOnly) assertReduceOnly(draft, exposure);
-          const denial = this.checks.decide(intent, inputs, exposure);
-          if (denial) throw new Refused(denial);
-          return { written };
-        });
+        const guarded =
+          !reduceOnly && !isOco && legs.length === 0
+            ? await this.admitGuarded(intent, inputs, (guard) => accepted(draft, undefined, guard))
+            : null;
+        outcome = guarded
+          ? { written: guarded }
+          : await this.uow.run(async (tx) => {
+              // The insert counts the order in its symbol's exposure row (a trigger), which locks it until
+              // this unit of work ends: the checks judge the symbol's exposure as it stood just before this
+              // order, and no other order can move it until the commit (or the rollback a refusal causes).
+              // The strategy's open-order count is read as committed and taken at commit, where a count past
+              // the limit fails the commit (strategyLimitError). A replay inserts nothing, counts nothing.
+              const written = await insert(tx);
+              if (!written.created) return { written };
+              const held = await this.exposure.readHeld(
+                tx,
+                intent.symbol,
+                intent.strategyId,
+                this.checks.maxOpenOrdersPerStrategy,
+              );
+              // The resting exit legs on its side count where the order could be reduce-only (read under the lock).
+              const exposure = await this.exposure.forReduceOnly(draft, exposureBefore(intent, held), tx);
+              if (isOco) assertExit(draft, exposure);
+              if (reduceOnly) assertReduceOnly(draft, exposure);
+              const denial = this.checks.decide(intent, inputs, exposure);
+              if (denial) throw new Refused(denial);
+              return { written };
+            });
       }
     } catch (err) {
       const full = strategyLimitError(err);
@@ -328,6 +338,31 @@ export class SubmitOrderUseCase {
     return this.refuse(draft, principal, ctx, outcome.denial, insert, opts);
   }
 
+  /**
+   * The fast path of a live order that adds exposure: judged against the committed counters (no lock),
+   * then inserted in a statement of its own under the guard of what the counters must still allow once it
+   * is counted (ExposureGuard), which the insert's trigger checks on the symbol's row: that row is held
+   * for the statement and its commit only. Null when the order is to be judged under the row's lock
+   * instead: the committed counters refuse it as an order that adds exposure (it may still pass as
+   * reduce-only; a refusal is only ever decided under the lock), or the exposure moved past the guard
+   * before the insert (nothing was written).
+   */
+  private async admitGuarded(
+    intent: OrderIntent,
+    inputs: PreTradeInputs,
+    insert: (guard: InsertGuard) => Promise<Insert>,
+  ): Promise<Insert | null> {
+    const committed = await this.exposure.read(intent.symbol, intent.strategyId);
+    const guard = this.checks.guard(intent, inputs, committed);
+    if (!guard) return null;
+    try {
+      return await insert({ guard: guardSetting(guard), maxOpenOrders: this.checks.maxOpenOrdersPerStrategy });
+    } catch (err) {
+      if (isGuardError(err)) return null;
+      throw err;
+    }
+  }
+
   private async refuse(
     draft: NewOrder,
     principal: Principal,
@@ -339,70 +374,8 @@ export class SubmitOrderUseCase {
     // A replay of an order that already exists adds no exposure: it is answered with that order.
     if (await this.isReplay(draft, principal).catch(() => false)) return insert();
     const blocked = opts.slice ? SLICE_BLOCKS[denial.code] : undefined;
-    if (blocked) return this.recordBlocked(draft, ctx, denial, blocked);
+    if (blocked) return this.blockedSlices.record(draft, ctx, denial, blocked);
     throw await this.checks.refusal(draft, ctx, denial);
-  }
-
-  /**
-   * A TWAP slice the kill switch, the breaker or its strategy's halt refused: the order row in its
-   * `blocked_*` status, its `order.blocked` audit row (with the reason code)
-   * and its status event, in one transaction; then the same 503 as any block.
-   * When the id is already taken (a slice taken up again), nothing is written
-   * and the caller answers with the order that holds it. An order in a
-   * `blocked_*` status holds no exposure, so no exposure lock is needed.
-   */
-  private async recordBlocked(
-    draft: NewOrder,
-    ctx: ActorContext,
-    denial: Denial,
-    status: BlockedStatus,
-  ): Promise<Insert> {
-    const order: NewOrder = { ...draft, status, errorMessage: denial.message };
-    const written = await this.uow.run(async (tx) => {
-      const res = await this.orders.insertWithAudit(
-        order,
-        {
-          action: 'order.blocked',
-          actor: ctx.actor,
-          requestId: ctx.requestId,
-          reasonCode: denial.code,
-          details: {
-            status,
-            dry_run: this.config.dryRun,
-            qty: order.qty,
-            side: order.side,
-            order_type: order.orderType,
-            parent_order_id: order.parentOrderId ?? null,
-            slice_num: order.sliceNum ?? null,
-            message: denial.message,
-            ...denial.details,
-          },
-        },
-        tx,
-      );
-      if (res.created) {
-        await this.events.append(tx, {
-          clientOrderId: order.clientOrderId,
-          strategyId: order.strategyId,
-          symbol: order.symbol,
-          eventType: 'order.status',
-          status,
-          payload: { previous_status: null, filled_qty: '0', source: 'gateway', reason_code: denial.code },
-          createdAt: order.createdAt,
-        });
-      }
-      return res;
-    });
-    if (!written.created) return written;
-    this.metrics.orderRejected(denial.code);
-    this.metrics.orderStatus(status);
-    this.publisher.kick();
-    this.logger.warn({ client_order_id: order.clientOrderId, msg: `slice not sent: ${denial.message}` });
-    throw new DomainError(denial.status === 503 ? 'unavailable' : 'rejected', denial.code, denial.message, {
-      client_order_id: order.clientOrderId,
-      status,
-      ...denial.details,
-    });
   }
 
   /** The answer when the client_order_id was already taken: the same order (200), or a conflict. */

@@ -21,12 +21,15 @@ import {
   checkKillSwitch,
   checkReconciliationGate,
   checkRiskLimits,
+  ExposureGuard,
+  exposureGuard,
   checkStrategyState,
   ExposureSnapshot,
   firstDenial,
   isReduceOnly,
   OrderIntent,
   referencePrice,
+  RiskInputs,
   RiskLimits,
 } from './pre-trade-checks';
 import {
@@ -111,24 +114,50 @@ export class PreTradeChecks {
 
   /** The verdict for `intent` against `exposure` (read under the caller's locks); null admits it. */
   decide(intent: OrderIntent, inputs: PreTradeInputs, exposure: ExposureSnapshot): CheckResult {
-    const reduceOnly = isReduceOnly(intent, exposure);
+    return this.verdict(intent, inputs, exposure, isReduceOnly(intent, exposure));
+  }
+
+  /**
+   * The guard under which `intent` is admitted without its symbol's lock (ExposureGuard): when it passes
+   * every check against the committed `exposure` judged as an order that adds exposure (no reduce-only
+   * exemption). Null when it does not: it is then judged under the lock, where a refusal is final.
+   */
+  guard(intent: OrderIntent, inputs: PreTradeInputs, exposure: ExposureSnapshot): ExposureGuard | null {
+    if (this.verdict(intent, inputs, exposure, false)) return null;
+    return exposureGuard(this.riskInputs(intent, inputs, exposure, false));
+  }
+
+  private verdict(
+    intent: OrderIntent,
+    inputs: PreTradeInputs,
+    exposure: ExposureSnapshot,
+    reduceOnly: boolean,
+  ): CheckResult {
     return firstDenial([
       () => checkKillSwitch(this.killSwitch.current()),
       () => checkCircuitBreaker(this.breaker.current(), reduceOnly),
       () => checkStrategyState(intent.strategyId, this.strategies.current(intent.strategyId), reduceOnly),
       () => checkReconciliationGate(this.gate.current(), intent.symbol, reduceOnly),
       () => this.fatFinger.check(intent, inputs.market, this.clock.now()),
-      () =>
-        checkRiskLimits({
-          order: intent,
-          exposure,
-          reduceOnly,
-          referencePrice: referencePrice(intent, inputs.market.price?.price ?? null),
-          equity: inputs.equity,
-          dailyPnl: inputs.dailyPnl,
-          limits: this.limits,
-        }),
+      () => checkRiskLimits(this.riskInputs(intent, inputs, exposure, reduceOnly)),
     ]);
+  }
+
+  private riskInputs(
+    intent: OrderIntent,
+    inputs: PreTradeInputs,
+    exposure: ExposureSnapshot,
+    reduceOnly: boolean,
+  ): RiskInputs {
+    return {
+      order: intent,
+      exposure,
+      reduceOnly,
+      referencePrice: referencePrice(intent, inputs.market.price?.price ?? null),
+      equity: inputs.equity,
+      dailyPnl: inputs.dailyPnl,
+      limits: this.limits,
+    };
   }
 
   /** Records a refusal (metric and `order.rejected` audit row) and answers the error to throw. */

@@ -334,3 +334,62 @@ export function firstDenial(checks: ReadonlyArray<() => CheckResult>): CheckResu
   }
   return null;
 }
+
+/**
+ * What an order admitted against the committed counters (not locked) needs of
+ * its symbol's counters once it is counted to stay admitted: its reach at
+ * most `maxSize` shares and, when `price` is set, worth at most `limitValue`.
+ * The reach bounds the size of the position the limits project, both ways:
+ * the position with every open order on the order's side (this order
+ * counted), and the other way the position with this order alone.
+ * Checked by the insert's trigger on the row it holds (migration 1765700000000).
+ */
+export interface ExposureGuard {
+  maxSize: string;
+  price: string | null;
+  limitValue: string | null;
+}
+
+/**
+ * The guard for `r.order`, admitted by `checkRiskLimits` against `r.exposure`
+ * judged as an order that adds exposure (not reduce-only: no exemption); null
+ * when the priced limit needs the equity and it is unknown.
+ *
+ * Sound whatever the counters became before the insert: the position the
+ * limits project lies between the position with this order alone and the
+ * position with every open order on the order's side (replacements paired or
+ * not, the paired count never above the counters), so its size is at most
+ * the reach; where the
+ * guard admits, the order passes the limits as one that adds exposure, and
+ * so passes them whether or not it is reduce-only there (being reduce-only
+ * only exempts). The strategy's open orders are held to their limit at commit.
+ */
+export function exposureGuard(r: RiskInputs): ExposureGuard | null {
+  if (r.referencePrice === null) return { maxSize: r.limits.maxPositionSize, price: null, limitValue: null };
+  if (r.equity === null) return null;
+  return {
+    maxSize: r.limits.maxPositionSize,
+    price: r.referencePrice,
+    limitValue: new Decimal(r.equity).times(r.limits.maxPositionPct).toFixed(),
+  };
+}
+
+/** The guard as the insert sets it for its transaction (`exposure.guard`): `max_size|price|limit_value`. */
+export function guardSetting(guard: ExposureGuard): string {
+  return `${guard.maxSize}|${guard.price ?? ''}|${guard.limitValue ?? ''}`;
+}
+
+/** Whether the counters `after` (the order counted) meet `guard`: what the insert's trigger computes. */
+export function guardAdmits(
+  guard: ExposureGuard,
+  order: Pick<OrderIntent, 'side' | 'qty'>,
+  after: Pick<ExposureSnapshot, 'positionQty' | 'openBuyQty' | 'openSellQty'>,
+): boolean {
+  const position = new Decimal(after.positionQty);
+  const reach =
+    order.side === 'buy'
+      ? Decimal.max(position.plus(after.openBuyQty), position.plus(order.qty).neg())
+      : Decimal.max(new Decimal(after.openSellQty).minus(position), position.minus(order.qty));
+  if (reach.gt(guard.maxSize)) return false;
+  return guard.price === null || guard.limitValue === null || reach.times(guard.price).lte(guard.limitValue);
+}
