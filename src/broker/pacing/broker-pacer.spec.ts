@@ -67,6 +67,53 @@ describe('BrokerPacer', () => {
     pacer.close();
   });
 
+  it('a tryAcquire behind calls waiting only for the store joins their line: served after them while there is room, told false once the budget is spent', async () => {
+    // A budget of 10: nine for submissions.
+    const pacer = make(10);
+    const served: string[] = [];
+    for (let i = 1; i <= 3; i++) void pacer.acquire('submit').then(() => served.push(`a${i}`));
+    // Asked while those three wait for the store's answer (no timer: the budget is not known spent).
+    const joined = pacer.tryAcquire('submit').then((ok) => served.push(`t:${ok}`));
+    await flush();
+    await joined;
+    expect(served).toEqual(['a1', 'a2', 'a3', 't:true']);
+    // Fill the share (9), then a waiter and a tryAcquire behind it: the store refuses, the tryAcquire is told so.
+    for (let i = 0; i < 5; i++) expect(await pacer.tryAcquire('submit')).toBe(true);
+    let late = false;
+    void pacer.acquire('submit').then(() => (late = true));
+    const told = await pacer.tryAcquire('submit');
+    expect(told).toBe(false);
+    expect(late).toBe(false);
+    expect(pacer.backlog().submit).toBe(1);
+    // With the timer set (the budget known spent), a tryAcquire answers false at once.
+    expect(await pacer.tryAcquire('submit')).toBe(false);
+    await scheduler.advance(1_000 + PACE_TRANSIT_SLACK_MS);
+    await flush();
+    expect(late).toBe(true);
+    pacer.close();
+  });
+
+  it('serves many waiters of a class per round of store answers, oldest first', async () => {
+    const pacer = make(1_000);
+    // Each answer of the store takes a turn of the event loop; count how many are asked for at once.
+    let inFlight = 0;
+    let mostAtOnce = 0;
+    const hit = store.slidingWindowHit.bind(store);
+    store.slidingWindowHit = async (...args) => {
+      inFlight += 1;
+      mostAtOnce = Math.max(mostAtOnce, inFlight);
+      await flush();
+      inFlight -= 1;
+      return hit(...args);
+    };
+    const served: number[] = [];
+    for (let i = 0; i < 100; i++) void pacer.acquire('submit').then(() => served.push(i));
+    for (let i = 0; i < 10; i++) await flush();
+    expect(served).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    expect(mostAtOnce).toBe(64);
+    pacer.close();
+  });
+
   it('two pacers on one store share the budget', async () => {
     // A budget of 4: three for submissions, one kept for cancels.
     const a = make(4);

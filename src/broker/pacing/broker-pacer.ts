@@ -51,7 +51,12 @@ interface Waiter extends Waiting {
   since: number;
   resolve: () => void;
   reject: (err: unknown) => void;
+  /** A `tryAcquire` in line only for the store's answer: told, instead of waiting, that the budget is spent. */
+  giveUp?: () => void;
 }
+
+/** At most this many waiters of one class are asked for at once (one store round trip for them all). */
+const PUMP_BATCH = 64;
 
 interface PaceContext {
   /** Calls inside are served as this class (e.g. the lookup a cancel makes is a cancel). */
@@ -115,9 +120,24 @@ export class BrokerPacer {
    * `withSlot`), false otherwise (nothing counted).
    */
   async tryAcquire(cls: PaceClass): Promise<boolean> {
-    if (this.closed || !mayGoAhead(cls, this.waiting)) return false;
-    const hit = await this.hit(cls);
-    return hit.allowed;
+    if (this.closed) return false;
+    if (mayGoAhead(cls, this.waiting)) return (await this.hit(cls)).allowed;
+    // The budget is known spent until the window slides: wait elsewhere (the caller queues the call).
+    if (this.timer) return false;
+    // Calls ahead of it are in line only for the store's answer, served many per round trip: it joins the
+    // line (oldest first still holds) and is told false if the budget turns out to be spent meanwhile.
+    return new Promise<boolean>((resolve, reject) => {
+      this.waiting.push({
+        cls,
+        seq: ++this.seq,
+        since: this.nowMs(),
+        resolve: () => resolve(true),
+        reject,
+        giveUp: () => resolve(false),
+      });
+      this.depths();
+      void this.pump();
+    });
   }
 
   /** Runs `fn` with a slot taken by tryAcquire: its first paced call uses it. */
@@ -144,7 +164,10 @@ export class BrokerPacer {
     this.closed = true;
     this.timer?.cancel();
     this.timer = undefined;
-    for (const w of this.waiting.splice(0)) w.reject(unavailable('the broker pacer is closed'));
+    for (const w of this.waiting.splice(0)) {
+      if (w.giveUp) w.giveUp();
+      else w.reject(unavailable('the broker pacer is closed'));
+    }
     this.depths();
   }
 
@@ -174,9 +197,12 @@ export class BrokerPacer {
     this.pumping = true;
     try {
       while (this.waiting.length && !this.closed) {
-        let r: { allowed: boolean; retryAfterMs: number };
+        // The class served next, and as many of its waiters as one batch of the store's answers covers.
+        const cls = this.waiting[nextToServe(this.waiting)].cls;
+        const n = Math.min(PUMP_BATCH, this.waiting.filter((w) => w.cls === cls).length);
+        let hits: Array<{ allowed: boolean; retryAfterMs: number }>;
         try {
-          r = await this.hit(this.waiting[nextToServe(this.waiting)].cls);
+          hits = await Promise.all(Array.from({ length: n }, () => this.hit(cls)));
         } catch (err) {
           // The shared budget cannot be read. Submissions and reads do not go out uncounted: they fail
           // retryably and are retried later. Cancels go out: a cancel only lowers exposure, and the worst
@@ -188,10 +214,28 @@ export class BrokerPacer {
           }
           break;
         }
-        if (!r.allowed) {
+        // Each slot granted serves the next waiter of the class, oldest first.
+        for (let granted = hits.filter((h) => h.allowed).length; granted > 0; granted -= 1) {
+          // Closed while the hits were in flight: every waiter was already refused.
+          if (this.closed) break;
+          const i = nextOfClass(this.waiting, cls);
+          if (i < 0) break;
+          const [w] = this.waiting.splice(i, 1);
+          this.opts.metrics?.pacingWait(w.cls, (this.nowMs() - w.since) / 1000);
+          w.resolve();
+        }
+        const refused = hits.filter((h) => !h.allowed);
+        if (refused.length) {
+          // The budget is spent: a tryAcquire in line is told so (its caller queues the call elsewhere).
+          for (let i = this.waiting.length - 1; i >= 0; i -= 1) {
+            const w = this.waiting[i];
+            if (!w.giveUp) continue;
+            this.waiting.splice(i, 1);
+            w.giveUp();
+          }
           this.timer?.cancel();
           this.timer = this.opts.scheduler.after(
-            Math.max(5, r.retryAfterMs),
+            Math.max(5, Math.min(...refused.map((h) => h.retryAfterMs))),
             () => {
               this.timer = undefined;
               return this.pump();
@@ -200,12 +244,6 @@ export class BrokerPacer {
           );
           break;
         }
-        // Closed while the hit was in flight: every waiter was already refused.
-        if (this.closed || !this.waiting.length) break;
-        const i = nextToServe(this.waiting);
-        const [w] = this.waiting.splice(i, 1);
-        this.opts.metrics?.pacingWait(w.cls, (this.nowMs() - w.since) / 1000);
-        w.resolve();
       }
     } finally {
       this.pumping = false;
@@ -219,6 +257,15 @@ export class BrokerPacer {
     const b = this.backlog();
     for (const cls of PACE_CLASSES) this.opts.metrics?.pacingQueueDepth(cls, b[cls]);
   }
+}
+
+/** The index of the oldest waiter of `cls`. */
+function nextOfClass(waiting: readonly Waiting[], cls: PaceClass): number {
+  let best = -1;
+  for (let i = 0; i < waiting.length; i++) {
+    if (waiting[i].cls === cls && (best < 0 || waiting[i].seq < waiting[best].seq)) best = i;
+  }
+  return best;
 }
 
 function unavailable(message: string): BrokerError {
