@@ -43,6 +43,43 @@ export class FillRepository {
     return rows.length === 1;
   }
 
+  /**
+   * Inserts `fills` in one statement, in their order (their ids follow it); answers how many were new (an
+   * execution already recorded is skipped).
+   */
+  async insertMany(tx: Tx, fills: NewFill[]): Promise<number> {
+    if (!fills.length) return 0;
+    const col = <K extends keyof NewFill>(k: K) => fills.map((f) => f[k]);
+    const rows = await sql(
+      tx,
+      `INSERT INTO fills (execution_id, client_order_id, broker_order_id, strategy_id, symbol, side, qty, price,
+                          cum_qty, realized_pl, source, executed_at)
+       SELECT execution_id, client_order_id, broker_order_id, strategy_id, symbol, side, qty, price, cum_qty,
+              realized_pl, source, executed_at
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::numeric[],
+                            $8::numeric[], $9::numeric[], $10::numeric[], $11::text[], $12::timestamptz[])
+         WITH ORDINALITY AS f(execution_id, client_order_id, broker_order_id, strategy_id, symbol, side, qty, price,
+                              cum_qty, realized_pl, source, executed_at, n)
+       ORDER BY n
+       ON CONFLICT DO NOTHING RETURNING id`,
+      [
+        col('executionId'),
+        col('clientOrderId'),
+        col('brokerOrderId'),
+        col('strategyId'),
+        col('symbol'),
+        col('side'),
+        col('qty'),
+        col('price'),
+        col('cumQty'),
+        col('realizedPl'),
+        col('source'),
+        col('executedAt'),
+      ],
+    );
+    return rows.length;
+  }
+
   /** The symbol's fills in execution order (ties in recording order). */
   async listForSymbol(tx: Tx, symbol: string): Promise<StoredFill[]> {
     const rows = await sql<{

@@ -25,9 +25,17 @@ function setup(locked: Order | null, insertResult = true, batchLocked: Order[] =
     lockForUpdate: jest.fn(log('order.lock', locked)),
     lockMany: jest.fn(log('order.lockMany', batchLocked)),
     updateLifecycle: jest.fn(log('order.update')),
+    updateLifecycleMany: jest.fn(log('order.updateMany')),
     setNextAttempt: jest.fn(log('order.nextAttempt')),
   };
-  const fills = { insert: jest.fn(log('fill.insert', insertResult)) };
+  const fills = {
+    insert: jest.fn(log('fill.insert', insertResult)),
+    // A batch's fills: all new unless insertResult says the first was already recorded.
+    insertMany: jest.fn(async (_tx: Tx, batch: unknown[]) => {
+      calls.push('fill.many');
+      return insertResult ? batch.length : batch.length - 1;
+    }),
+  };
   const positions = {
     lockOrCreate: jest.fn(log('position.lock', { qty: '0', avgEntryPrice: '0', realizedPl: '0' })),
     save: jest.fn(log('position.save')),
@@ -152,14 +160,18 @@ describe('ApplyOrderUpdateUseCase', () => {
         { outcome: 'applied', status: 'filled', fillsRecorded: 1 },
       ]);
       expect(t.orders.lockForUpdate).not.toHaveBeenCalled();
-      // The second fill is the 6 shares after the first 4 (against the locked row it would be all 10).
-      expect(t.fills.insert.mock.calls.map((c) => (c as unknown[])[1])).toMatchObject([
+      // The second fill is the 6 shares after the first 4 (against the locked row it would be all 10),
+      // both written in one statement at the batch's end.
+      expect(t.fills.insert).not.toHaveBeenCalled();
+      expect(t.fills.insertMany).toHaveBeenCalledTimes(1);
+      expect((t.fills.insertMany.mock.calls[0] as unknown[])[1]).toMatchObject([
         { qty: '4', price: '100', cumQty: '4' },
         { qty: '6', price: '102', cumQty: '10' },
       ]);
-      expect(t.orders.updateLifecycle.mock.calls.map((c) => (c as unknown[])[2])).toMatchObject([
-        { status: 'partially_filled', filledQty: '4' },
-        { status: 'filled', filledQty: '10', filledAvgPrice: '101.2' },
+      // The order's row is written once, as its last change leaves it.
+      expect(t.orders.updateLifecycle).not.toHaveBeenCalled();
+      expect((t.orders.updateLifecycleMany.mock.calls[0] as unknown[])[1]).toMatchObject([
+        { clientOrderId: 'c-1', change: { status: 'filled', filledQty: '10', filledAvgPrice: '101.2' } },
       ]);
       const events = (t.events.appendMany.mock.calls[0] as unknown[])[1] as Array<{ payload: object }>;
       expect(events.map((e) => e.payload)).toMatchObject([
@@ -186,12 +198,20 @@ describe('ApplyOrderUpdateUseCase', () => {
       expect(t.calls).toEqual([
         'order.lockMany',
         'position.lock',
-        'fill.insert',
-        'order.update',
-        'order.update',
+        'fill.many',
+        'order.updateMany',
         'position.save',
         'events.many',
         'audit.many',
+      ]);
+      expect(
+        ((t.orders.updateLifecycleMany.mock.calls[0] as unknown[])[1] as Array<Record<string, unknown>>).map((u) => [
+          u.clientOrderId,
+          (u.change as { status: string }).status,
+        ]),
+      ).toEqual([
+        ['c-2', 'filled'],
+        ['c-1', 'canceled'],
       ]);
       expect(t.events.append).not.toHaveBeenCalled();
       expect(t.audit.append).not.toHaveBeenCalled();
@@ -224,10 +244,30 @@ describe('ApplyOrderUpdateUseCase', () => {
       expect(res.map((r) => r.status)).toEqual(['partially_filled', 'canceled', 'filled']);
       expect(t.orders.lockForUpdate).toHaveBeenCalledTimes(1);
       expect(t.orders.lockForUpdate).toHaveBeenCalledWith(TX, { clientOrderId: 'broker-side', brokerOrderId: 'b-9' });
-      expect(t.fills.insert.mock.calls.map((c) => (c as unknown[])[1])).toMatchObject([
+      expect((t.fills.insertMany.mock.calls[0] as unknown[])[1]).toMatchObject([
         { clientOrderId: 'c-9', qty: '3', cumQty: '3' },
         { clientOrderId: 'c-9', qty: '2', cumQty: '5' },
       ]);
+    });
+
+    it('a fill of the batch already recorded (by another path) fails the batch: each report is then applied alone', async () => {
+      const t = setup(order(), false, [order()]);
+      await t.useCase.applyMany([
+        report({ status: 'partially_filled', filledQty: '4', filledAvgPrice: '100' }),
+        report({ status: 'canceled' }),
+      ]);
+      // The batch wrote its fill in one statement, which found it recorded: nothing after it ran.
+      expect(t.orders.updateLifecycleMany).not.toHaveBeenCalled();
+      expect(t.positions.save).not.toHaveBeenCalledWith(
+        TX,
+        'AAA',
+        expect.anything(),
+        expect.anything(),
+        expect.anything(),
+      );
+      // Then each report alone, its fill decided knowing it was recorded.
+      expect(t.orders.lockForUpdate).toHaveBeenCalledTimes(2);
+      expect(t.fills.insert).toHaveBeenCalledTimes(1);
     });
   });
 });

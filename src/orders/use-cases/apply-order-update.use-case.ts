@@ -36,6 +36,7 @@ import { matchLeg } from '../../trading/order-class';
 import { isTerminal } from '../../trading/order-state-machine';
 import {
   decideOrderUpdate,
+  FillRecord,
   decideSubmitOutcome,
   mayRecordFill,
   OrderUpdateDecision,
@@ -44,7 +45,7 @@ import {
   SubmitOutcomeOptions,
 } from '../domain/order-update.decision';
 import { FillRepository } from '../persistence/fill.repository';
-import { OrderRepository } from '../persistence/order.repository';
+import { OrderLifecycleChange, OrderRepository } from '../persistence/order.repository';
 
 export type { OrderUpdateReport, UpdateSource } from '../domain/order-update.decision';
 
@@ -73,6 +74,9 @@ interface UnitState {
   batch?: {
     orders: Map<string, Order>;
     positions: Map<string, PositionWrite>;
+    /** The fills to record, in report order, and each changed order's last change: written at the end. */
+    fills: FillRecord[];
+    changed: Map<string, OrderLifecycleChange>;
     events: NewOrderEvent[];
     audit: AuditEntry[];
   };
@@ -173,12 +177,24 @@ export class ApplyOrderUpdateUseCase {
         const batch: NonNullable<UnitState['batch']> = {
           orders: new Map(locked.map((o) => [o.clientOrderId, o])),
           positions: new Map(),
+          fills: [],
+          changed: new Map(),
           events: [],
           audit: [],
         };
         const unit: UnitState = { positions: new Map(), batch };
         const out: Applied[] = [];
         for (const r of reports) out.push(await this.applyIn(tx, r, {}, unit));
+        // Each fill was decided as new against the orders it locked; one recorded meanwhile by another path
+        // makes the batch fail, and each report is then applied alone (and decided knowing it).
+        const recorded = await this.fills.insertMany(tx, batch.fills);
+        if (recorded !== batch.fills.length) {
+          throw new Error(`${batch.fills.length - recorded} fill(s) of the batch were already recorded`);
+        }
+        await this.orders.updateLifecycleMany(
+          tx,
+          [...batch.changed].map(([clientOrderId, change]) => ({ clientOrderId, change })),
+        );
         for (const [symbol, p] of batch.positions) {
           await this.positions.save(tx, symbol, p.position, p.tradeAt, p.updatedAt);
         }
@@ -250,7 +266,8 @@ export class ApplyOrderUpdateUseCase {
         ? ((await this.orders.findByBrokerOrderId(r.order.replacedBy))?.clientOrderId ?? null)
         : null;
     let decision = decideOrderUpdate({ order, position, report: r, now, replacement });
-    if (decision.fill && !(await this.fills.insert(tx, decision.fill))) {
+    if (decision.fill && batch) batch.fills.push(decision.fill);
+    else if (decision.fill && !(await this.fills.insert(tx, decision.fill))) {
       decision = decideOrderUpdate({ order, position, report: r, now, fillAlreadyRecorded: true, replacement });
     }
     await this.write(tx, order.clientOrderId, decision, opts, batch);
@@ -342,7 +359,11 @@ export class ApplyOrderUpdateUseCase {
     if (d.outcome === 'unchanged') return;
     if (batch) {
       if (d.positionChange) batch.positions.set(d.positionChange.symbol, d.positionChange);
-      if (d.patch) await this.orders.updateLifecycle(tx, clientOrderId, d.patch);
+      if (d.patch) {
+        // The order's row ends as its last change leaves it (each change sets every lifecycle field).
+        const before = batch.changed.get(clientOrderId);
+        batch.changed.set(clientOrderId, { ...d.patch, replacedBy: d.patch.replacedBy ?? before?.replacedBy });
+      }
       if (d.nextAttemptAt !== undefined) await this.orders.setNextAttempt(tx, clientOrderId, d.nextAttemptAt);
       batch.events.push(...d.events);
       batch.audit.push(...d.audit);

@@ -10,7 +10,8 @@
 import fc from 'fast-check';
 import { DataSource } from 'typeorm';
 import { createDataSource } from '../../../src/infra/database/data-source';
-import { isGuardError, OrderRepository } from '../../../src/orders/persistence/order.repository';
+import { isGuardError } from '../../../src/orders/persistence/order-insert';
+import { OrderRepository } from '../../../src/orders/persistence/order.repository';
 import { strategyLimitError } from '../../../src/orders/persistence/exposure.repository';
 import { ExposureGuard, exposureWith, guardAdmits, guardSetting } from '../../../src/risk/pipeline/pre-trade-checks';
 import { buildNewOrder, NewOrder } from '../../../src/trading/order';
