@@ -33,7 +33,7 @@ const BATCH = 100;
 const STREAM_CONCURRENCY = 8;
 /**
  * At most this many updates of one symbol in one unit of work (ApplyOrderUpdateUseCase.applyMany: the orders
- * read with their lock, about two statements per fill, the position, events and audit rows written at the end).
+ * read with their lock, then the fills, the orders' changes, the position, events and audit rows written at the end, one statement each).
  */
 const STREAM_BATCH = 200;
 /** Updates queued before the stream waits. */

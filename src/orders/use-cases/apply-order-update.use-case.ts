@@ -155,15 +155,15 @@ export class ApplyOrderUpdateUseCase {
    * locked and read first, in one statement and one fixed order, then each
    * report is decided against the order and the position the previous ones
    * left, so a busy symbol's position row is locked and committed once per
-   * batch rather than once per fill. Per report only its fill and its order's
-   * row are written; each changed position is written once, and the batch's
-   * outbox events and audit rows in one INSERT each (in report order), at the
-   * end. The position written last keeps the counters' lock order (symbol,
-   * then strategy): the order updates before it take a strategy's row only
-   * after the symbol's (their triggers), so the symbol's row is already held
-   * whenever a strategy's is. Each report comes out exactly as `apply` would leave it,
-   * one after the other; if the unit of work fails, each report is applied
-   * again on its own.
+   * batch rather than once per fill. Nothing is written per report: at the
+   * end, the fills in one INSERT (in report order), each changed order's row
+   * in one UPDATE (as its last change left it), each changed position once,
+   * and the outbox events and audit rows in one INSERT each (in report order).
+   * The counters these move are moved at commit (migration 1765700000000),
+   * symbol first, then strategy. Each report comes out exactly as `apply`
+   * would leave it, one after the other; if the unit of work fails (a fill
+   * decided as new was recorded meanwhile by another path, say), each report
+   * is applied again on its own.
    */
   async applyMany(reports: OrderUpdateReport[]): Promise<ApplyResult[]> {
     if (reports.length === 1) return [await this.apply(reports[0])];
