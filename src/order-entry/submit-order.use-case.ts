@@ -149,7 +149,15 @@ export class SubmitOrderUseCase {
       { strategyId: this.config.strategyId, status: dryRun ? 'dry_run' : 'pending_new' },
       this.clock.now(),
     );
-    const withMeta: NewOrder = opts.metadata ? { ...built, metadata: { ...built.metadata, ...opts.metadata } } : built;
+    // With the broker budget known spent, a simple live order is written with its place in the queue
+    // (metadata.paced_until) rather than held by a second statement after it (docs/broker-pacing.md).
+    const hold = dryRun || (built.orderClass ?? 'simple') !== 'simple' ? null : this.dispatcher.holdIfSpent();
+    const metadata = {
+      ...built.metadata,
+      ...opts.metadata,
+      ...(hold ? { paced_until: hold.toISOString() } : {}),
+    };
+    const withMeta: NewOrder = opts.metadata || hold ? { ...built, metadata } : built;
     const draft: NewOrder = opts.slice ? { ...withMeta, ...opts.slice } : withMeta;
     if (!principal.canAccessStrategy(draft.strategyId)) {
       this.metrics.orderRejected('STRATEGY_FORBIDDEN');

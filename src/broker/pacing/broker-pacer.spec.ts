@@ -73,6 +73,8 @@ describe('BrokerPacer', () => {
     const served: string[] = [];
     for (let i = 1; i <= 3; i++) void pacer.acquire('submit').then(() => served.push(`a${i}`));
     // Asked while those three wait for the store's answer (no timer: the budget is not known spent).
+    // Calls waiting for the store's answer only: the budget is not known spent.
+    expect(pacer.spent('submit')).toBe(false);
     const joined = pacer.tryAcquire('submit').then((ok) => served.push(`t:${ok}`));
     await flush();
     await joined;
@@ -85,7 +87,9 @@ describe('BrokerPacer', () => {
     expect(told).toBe(false);
     expect(late).toBe(false);
     expect(pacer.backlog().submit).toBe(1);
-    // With the timer set (the budget known spent), a tryAcquire answers false at once.
+    // With the timer set (the budget known spent), a tryAcquire answers false at once; spent says so ahead.
+    expect(pacer.spent('submit')).toBe(true);
+    expect(pacer.spent('cancel')).toBe(false);
     expect(await pacer.tryAcquire('submit')).toBe(false);
     await scheduler.advance(1_000 + PACE_TRANSIT_SLACK_MS);
     await flush();

@@ -140,6 +140,14 @@ export class BrokerPacer {
     });
   }
 
+  /**
+   * Whether a call of `cls` would be told no by `tryAcquire` without asking the store: the budget is known
+   * spent until the window slides and calls of its class (or a higher one) wait, or the pacer is closed.
+   */
+  spent(cls: PaceClass): boolean {
+    return this.closed || (this.timer !== undefined && !mayGoAhead(cls, this.waiting));
+  }
+
   /** Runs `fn` with a slot taken by tryAcquire: its first paced call uses it. */
   withSlot<T>(fn: () => Promise<T>): Promise<T> {
     return this.context.run({ ...this.context.getStore(), slot: { used: false } }, fn);

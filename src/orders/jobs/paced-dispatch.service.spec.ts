@@ -7,11 +7,12 @@ import { DispatchOrderUseCase, DispatchResult } from '../use-cases/dispatch-orde
 import { PacedDispatchService } from './paced-dispatch.service';
 
 describe('PacedDispatchService', () => {
-  const order = { clientOrderId: 'o-1', status: 'pending_new' } as Order;
+  const order = { clientOrderId: 'o-1', status: 'pending_new', metadata: {} } as Order;
   const result = { outcome: 'retry_scheduled', order } as DispatchResult;
 
-  function make(tryAcquire: () => Promise<boolean>) {
+  function make(tryAcquire: () => Promise<boolean>, spent = false) {
     const pacer = {
+      spent: jest.fn(() => spent),
       tryAcquire: jest.fn(tryAcquire),
       acquire: jest.fn(() => new Promise<void>(() => undefined)),
       withSlot: jest.fn(<T>(fn: () => Promise<T>) => fn()),
@@ -55,5 +56,23 @@ describe('PacedDispatchService', () => {
     expect(dispatcher.dispatch).toHaveBeenCalledWith(order);
     expect(pacer.withSlot).not.toHaveBeenCalled();
     expect(orders.holdForPacing).not.toHaveBeenCalled();
+  });
+
+  it('writes no hold when the budget is not known spent: the order tries for a slot once written', () => {
+    const { service } = make(async () => true);
+    expect(service.holdIfSpent()).toBeNull();
+  });
+
+  it('with the budget known spent, gives the hold the order is written with, and queues such an order at once (no second statement)', async () => {
+    const { service, orders, dispatcher, pacer } = make(async () => true, true);
+    const hold = service.holdIfSpent();
+    // One window for the queue ahead (none), one more, and the submit timeout.
+    expect(hold?.getTime()).toBe(new ManualClock().now().getTime() + 2 * 60_000 + 2_000);
+    const held = { ...order, metadata: { paced_until: hold?.toISOString() } } as Order;
+    await expect(service.dispatchOrQueue(held)).resolves.toBeNull();
+    expect(pacer.tryAcquire).not.toHaveBeenCalled();
+    expect(orders.holdForPacing).not.toHaveBeenCalled();
+    expect(pacer.acquire).toHaveBeenCalledWith('submit');
+    expect(dispatcher.dispatch).not.toHaveBeenCalled();
   });
 });

@@ -32,8 +32,25 @@ export class PacedDispatchService implements BeforeApplicationShutdown {
     private readonly clock: Clock,
   ) {}
 
-  /** The dispatch result when the order went at once; null when it was queued (answer 202). */
+  /**
+   * The hold an order gets when it is to be written queued: set when the budget is known spent for now
+   * (`BrokerPacer.spent`), so the order-entry door writes the hold with the order instead of after it;
+   * null when the order is to try for a slot after it is written.
+   */
+  holdIfSpent(): Date | null {
+    if (!this.pacer.spent('submit')) return null;
+    return this.holdUntil();
+  }
+
+  /**
+   * The dispatch result when the order went at once; null when it was queued (answer 202). An order
+   * written with its hold (`holdIfSpent`) is queued at once.
+   */
   async dispatchOrQueue(order: Order): Promise<DispatchResult | null> {
+    if (order.metadata.paced_until !== undefined) {
+      void this.sendInTurn(order.clientOrderId);
+      return null;
+    }
     let room: boolean;
     try {
       room = await this.pacer.tryAcquire('submit');
@@ -43,12 +60,17 @@ export class PacedDispatchService implements BeforeApplicationShutdown {
       return this.dispatcher.dispatch(order);
     }
     if (room) return this.pacer.withSlot(() => this.dispatcher.dispatch(order));
+    await this.orders.holdForPacing(order.clientOrderId, this.holdUntil());
+    void this.sendInTurn(order.clientOrderId);
+    return null;
+  }
+
+  /** Long enough for the submissions queued ahead to go at the budget, plus a window and the submit timeout. */
+  private holdUntil(): Date {
     const ahead = this.pacer.backlog().submit;
     const { budget } = this.pacer.usage();
     const hold = holdMs(ahead, budget, this.pacer.windowMs, this.config.broker.submitTimeoutMs);
-    await this.orders.holdForPacing(order.clientOrderId, new Date(this.clock.now().getTime() + hold));
-    void this.sendInTurn(order.clientOrderId);
-    return null;
+    return new Date(this.clock.now().getTime() + hold);
   }
 
   /** Queued orders being sent finish before the database closes; those still waiting stay held for the resolver. */
