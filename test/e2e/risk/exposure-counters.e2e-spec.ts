@@ -3,7 +3,9 @@
  * (docs/risk-and-safety.md#how-limits-stay-atomic), on two replicas sharing one
  * database and the sim broker: a strategy-wide limit stays atomic across
  * replicas while orders of the strategy in other symbols do not queue behind
- * each other; fills, cancels and broker rejections move the counters in the
+ * each other; an order admitted on the committed counters whose exposure
+ * moves before its guarded insert is judged again under the row's lock (and
+ * refused here); fills, cancels and broker rejections move the counters in the
  * transaction of the change, so they always equal a recount from the orders
  * and positions; the recount at start corrects a counter written past the
  * triggers.
@@ -83,6 +85,41 @@ describe('exposure counters: two replicas (e2e, sim broker)', () => {
     // A refused order rolled its count back: no row of it, nothing counted for its symbol.
     const [{ rows }] = await a.db.query(`SELECT COUNT(*)::int AS rows FROM orders WHERE strategy_id = 'spread'`);
     expect(rows).toBe(5);
+    expect(await drift(a)).toEqual([]);
+  });
+
+  it('an order admitted on the committed counters whose exposure moves before its insert is judged again under the lock', async () => {
+    // Another writer's order of 995 shares in GRD, counted but not committed: the door reads the committed
+    // counters (nothing in GRD), admits a buy of 10 and inserts it under its guard, which waits for that row.
+    const other = a.db.createQueryRunner();
+    await other.connect();
+    await other.startTransaction();
+    try {
+      await other.query(
+        `INSERT INTO orders (client_order_id, strategy_id, symbol, side, qty, order_type, limit_price, time_in_force,
+                             status, created_at, updated_at)
+         VALUES ('grd-other', 'guard_other', 'GRD', 'buy', 995, 'limit', 1, 'day', 'accepted', now(), now())`,
+      );
+      const pending = send(a, { ...resting('GRD', 'guard', 'grd'), qty: 10 }).then((r) => r);
+      await eventually(
+        async () =>
+          (await a.db.query(
+            `SELECT COUNT(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%exposure.guard%'`,
+          )) as Array<{ n: number }>,
+        (rows) => rows[0].n === 1,
+      );
+      await other.commitTransaction();
+      // Past its guard (995 + 10 > 1000) the insert wrote nothing; judged under the lock, it is refused.
+      const res = await pending;
+      expect(res.status).toBe(422);
+      expect(res.body.error).toBe('MAX_POSITION_SIZE');
+      const [{ n }] = await a.db.query(`SELECT COUNT(*)::int AS n FROM orders WHERE strategy_id = 'guard'`);
+      expect(n).toBe(0);
+    } finally {
+      if (other.isTransactionActive) await other.rollbackTransaction();
+      await other.release();
+    }
+    await a.db.query(`UPDATE orders SET status = 'canceled' WHERE client_order_id = 'grd-other'`);
     expect(await drift(a)).toEqual([]);
   });
 
