@@ -36,9 +36,7 @@ export class BlockedSliceRecorder {
    * `blocked_*` status holds no exposure, so no exposure lock is needed.
    */
   async record(draft: NewOrder, ctx: ActorContext, denial: Denial, status: BlockedStatus): Promise<Insert> {
-    // Never sent: it takes no place in the broker budget's queue.
-    const metadata = Object.fromEntries(Object.entries(draft.metadata).filter(([k]) => k !== 'paced_until'));
-    const order: NewOrder = { ...draft, metadata, status, errorMessage: denial.message };
+    const order: NewOrder = { ...draft, status, errorMessage: denial.message };
     const written = await this.uow.run(async (tx) => {
       const res = await this.orders.insertWithAudit(
         order,

@@ -20,9 +20,9 @@
  *   insert's trigger checks on the row it holds for that statement alone;
  *   past the guard nothing is written and the order is judged again the
  *   locked way. The locked way (reduce-only and OCO orders, orders with
- *   legs, and every refusal): the insert holds the
- *   row and the checks judge the exposure read from it in the same unit of
- *   work (a refusal rolls it back). The strategy's open-order slot is taken
+ *   legs, and every refusal): the insert holds the row and the checks judge
+ *   the exposure read from it in the same unit of work (a refusal rolls it
+ *   back). The strategy's open-order slot is taken
  *   at commit, which fails past the limit: two concurrent orders cannot both
  *   pass a limit only one of them fits under, and orders of one strategy
  *   wait for each other only for the commit;
@@ -149,15 +149,7 @@ export class SubmitOrderUseCase {
       { strategyId: this.config.strategyId, status: dryRun ? 'dry_run' : 'pending_new' },
       this.clock.now(),
     );
-    // With the broker budget known spent, a simple live order is written with its place in the queue
-    // (metadata.paced_until) rather than held by a second statement after it (docs/broker-pacing.md).
-    const hold = dryRun || (built.orderClass ?? 'simple') !== 'simple' ? null : this.dispatcher.holdIfSpent();
-    const metadata = {
-      ...built.metadata,
-      ...opts.metadata,
-      ...(hold ? { paced_until: hold.toISOString() } : {}),
-    };
-    const withMeta: NewOrder = opts.metadata || hold ? { ...built, metadata } : built;
+    const withMeta: NewOrder = opts.metadata ? { ...built, metadata: { ...built.metadata, ...opts.metadata } } : built;
     const draft: NewOrder = opts.slice ? { ...withMeta, ...opts.slice } : withMeta;
     if (!principal.canAccessStrategy(draft.strategyId)) {
       this.metrics.orderRejected('STRATEGY_FORBIDDEN');
@@ -262,8 +254,8 @@ export class SubmitOrderUseCase {
       if (written.created) for (const leg of legs) await accepted(leg, tx);
       return written;
     };
-    const insert = (tx?: Tx): Promise<Insert> =>
-      legs.length === 0 ? accepted(draft, tx) : tx ? withLegs(tx) : this.uow.run(withLegs);
+    const insert = (tx?: Tx, order: NewOrder = draft): Promise<Insert> =>
+      legs.length === 0 ? accepted(order, tx) : tx ? withLegs(tx) : this.uow.run(withLegs);
     const isOco = draft.orderClass === 'oco';
     if (!this.checks.enabled) {
       if (!isOco) return insert();
@@ -293,9 +285,13 @@ export class SubmitOrderUseCase {
         const denial = this.checks.decide(intent, inputs, exposure);
         outcome = denial ? { denial } : { written: await insert() };
       } else {
+        // With the broker budget known spent, a simple order is written with its place in the queue
+        // (metadata.paced_until) rather than held by a second statement after it (docs/broker-pacing.md).
+        const hold = legs.length === 0 ? this.dispatcher.holdIfSpent() : null;
+        const live = hold ? { ...draft, metadata: { ...draft.metadata, paced_until: hold.toISOString() } } : draft;
         const guarded =
           !reduceOnly && !isOco && legs.length === 0
-            ? await this.admitGuarded(intent, inputs, (guard) => accepted(draft, undefined, guard))
+            ? await this.admitGuarded(intent, inputs, (guard) => accepted(live, undefined, guard))
             : null;
         outcome = guarded
           ? { written: guarded }
@@ -305,7 +301,7 @@ export class SubmitOrderUseCase {
               // order, and no other order can move it until the commit (or the rollback a refusal causes).
               // The strategy's open-order count is read as committed and taken at commit, where a count past
               // the limit fails the commit (strategyLimitError). A replay inserts nothing, counts nothing.
-              const written = await insert(tx);
+              const written = await insert(tx, live);
               if (!written.created) return { written };
               const held = await this.exposure.readHeld(
                 tx,

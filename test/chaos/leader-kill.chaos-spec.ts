@@ -9,7 +9,7 @@
  * the same client_order_id.
  */
 import { Client } from 'pg';
-import { ensureBuilt, startGateway, waitUntil, type GatewayProcess } from '../support/crash-gateway';
+import { ensureBuilt, liveGatewayEnv, startGateway, waitUntil, type GatewayProcess } from '../support/crash-gateway';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { FakeAlpacaServer } from '../support/fake-alpaca/fake-alpaca.server';
 import { deleteRedisKeys, testRedisPrefix } from '../support/redis-keys';
@@ -17,7 +17,6 @@ import { eventually } from '../support/wait';
 import { accepted, answers, expectInvariants, orderBody, orderLoadVia, report, sleep, SYMBOL } from './chaos-harness';
 
 const ADMIN_KEY = 'chaos-leader-admin-key-0123456789';
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 const AFTER_KILL_MS = Number(process.env.CHAOS_LEADER_AFTER_KILL_MS ?? 8_000);
 
 async function isLeader(gw: GatewayProcess): Promise<boolean> {
@@ -45,28 +44,16 @@ describe('chaos: the leader SIGKILLed under load', () => {
     pg = new Client({ connectionString: db.url });
     await pg.connect();
     prefix = testRedisPrefix('chaos-leader');
-    const env = {
-      DATABASE_URL: db.url,
-      DATABASE_POOL_SIZE: '10',
-      REDIS_URL,
-      REDIS_KEY_PREFIX: prefix,
-      ADMIN_API_KEY: ADMIN_KEY,
-      LOG_LEVEL: 'warn',
-      DRY_RUN: 'false',
-      BROKER: 'alpaca',
-      ALPACA_API_KEY_ID: fake.keyId,
-      ALPACA_API_SECRET_KEY: fake.secretKey,
-      ALPACA_BASE_URL: fake.baseUrl,
-      ALPACA_STREAM_URL: fake.streamUrl,
-      ALPACA_DATA_URL: fake.baseUrl,
-      ALPACA_PAPER: 'true',
-      BROKER_SUBMIT_TIMEOUT_MS: '2000',
-      ORDER_POLL_INTERVAL_SECONDS: '1',
-      ORDER_SUBMIT_RATE_LIMIT: '1000000',
-      BROKER_RATE_LIMIT_PER_MINUTE: '100000',
-      MAX_OPEN_ORDERS_PER_STRATEGY: '1000000',
-      RECONCILIATION_STARTUP_DELAY_SECONDS: '0',
-    };
+    const env = liveGatewayEnv(
+      fake,
+      { databaseUrl: db.url, redisPrefix: prefix, adminKey: ADMIN_KEY },
+      {
+        BROKER_SUBMIT_TIMEOUT_MS: '2000',
+        ORDER_SUBMIT_RATE_LIMIT: '1000000',
+        BROKER_RATE_LIMIT_PER_MINUTE: '100000',
+        MAX_OPEN_ORDERS_PER_STRATEGY: '1000000',
+      },
+    );
     // One after the other: the first leads, the second follows.
     gateways.push(await startGateway(env, 30_000));
     gateways.push(await startGateway(env, 30_000));
