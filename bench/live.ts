@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import { ChildServer, freePort, ServerSpec, startServer } from './child';
 import { BenchConfig, LivePhase, log, ORDERS_PATH, printTargets, REDIS_KEY_PREFIX, TargetCheck } from './config';
+import { cpuBetween, CpuUsage, snapshotCpu } from './cpu';
 import { checkpoint, recreateDatabase } from './database';
 import { profileArgs, serverSpec } from './gateway-spec';
 import { LoadSummary, round, runLoad } from './load';
@@ -65,6 +66,8 @@ export interface LiveResult extends LoadSummary {
   /** Filled orders at the end of the watch (settle period plus drainS at most). */
   filledDrained: number;
   drainS: number;
+  /** CPU of the gateway, PostgreSQL, Redis and the load generator during the measured load. */
+  cpu: CpuUsage;
 }
 
 /** Wall-clock milliseconds with sub-millisecond resolution, comparable with other processes' clocks on this machine. */
@@ -128,7 +131,9 @@ export async function runLivePhase(o: LivePhaseOptions): Promise<LiveResult> {
     const { rows } = await db.query<{ now: string }>('SELECT now()::text AS now');
     const since = rows[0].now;
     o.log(`live: measuring for ${o.durationS} s at ${o.connections} connections`);
+    const cpuBefore = snapshotCpu(o.server.pid);
     const result = await runLoad({ ...load, durationS: o.durationS });
+    const cpu = cpuBetween(cpuBefore, snapshotCpu(o.server.pid), result.requests);
     const endedAt = Date.now();
     const ordersAtEnd = await statusCounts(db, since);
     let ordersSettled = ordersAtEnd;
@@ -160,6 +165,7 @@ export async function runLivePhase(o: LivePhaseOptions): Promise<LiveResult> {
       drainedAfterS,
       filledDrained: drained.filled ?? 0,
       drainS: o.drainS,
+      cpu,
     };
   });
 }
@@ -254,6 +260,8 @@ export function checkLive(r: LiveResult | undefined, dryRun: LoadSummary | undef
   ];
 }
 
+const fmtCpu = (v: number | null) => (v === null ? '-' : v.toFixed(0));
+
 export function printLiveReport(cfg: BenchConfig, r: LiveResult, checks: TargetCheck[], dryRun?: LoadSummary): void {
   const pct = (n: number) => (r.ordersCreated > 0 ? `${((100 * n) / r.ordersCreated).toFixed(1)}%` : 'n/a');
   const created = (r.statusCodes['201'] ?? 0) + (r.statusCodes['202'] ?? 0);
@@ -278,6 +286,7 @@ export function printLiveReport(cfg: BenchConfig, r: LiveResult, checks: TargetC
         ? `not within ${r.settleS + r.drainS} s (${r.filledDrained} filled by then)`
         : `${r.drainedAfterS.toFixed(1)} s after the load (${r.filledDrained} filled)`
     }`,
+    `  CPU during the load (% of one core): gateway ${fmtCpu(r.cpu.serverPct)}, postgres ${fmtCpu(r.cpu.postgresPct)}, redis ${fmtCpu(r.cpu.redisPct)}, load gen ${fmtCpu(r.cpu.loadGeneratorPct)}, other ${fmtCpu(r.cpu.otherPct)}; per request: gateway ${fmtCpu(r.cpu.serverUsPerRequest)} us, postgres ${fmtCpu(r.cpu.postgresUsPerRequest)} us`,
     `  DRY_RUN gateway of this run: ${dryRun ? `${dryRun.rps.toFixed(1)} req/s, p99 ${dryRun.latencyMs.p99} ms` : 'not run (ratio skipped)'}`,
   ];
   process.stdout.write(`${out.join('\n')}\n`);

@@ -3,10 +3,23 @@ import { EXPOSURE_OPEN_STATUSES } from './1765300000000-exposure-counters';
 
 const OPEN = EXPOSURE_OPEN_STATUSES.map((s) => `'${s}'`).join(', ');
 
-/** The SQL of exposure_order_change as migration 1765300000000 wrote it, with `guarded` in its INSERT branch. */
-function orderChange(guarded: boolean): string {
+/**
+ * The SQL of exposure_order_change as migration 1765300000000 wrote it, with a guard in its INSERT branch:
+ * none; `one`, the guard of the statement's transaction (`exposure.guard`, this migration); or `each`, that
+ * or else the inserted order's own, looked up by client_order_id in `exposure.guards` (migration 1765800000000).
+ */
+export function orderChange(guards: 'none' | 'one' | 'each'): string {
+  const guarded = guards !== 'none';
+  const ownGuard =
+    guards === 'each'
+      ? `IF TG_OP = 'INSERT' AND (guard_setting IS NULL OR guard_setting = '') THEN
+          -- Several orders inserted in one statement, each under its own guard (a JSON object by client_order_id).
+          guard_setting := NULLIF(current_setting('exposure.guards', true), '')::jsonb ->> NEW.client_order_id;
+        END IF;
+        `
+      : '';
   const insertNew = guarded
-    ? `IF new_open AND TG_OP = 'INSERT' AND guard_setting IS NOT NULL AND guard_setting <> '' THEN
+    ? `${ownGuard}IF new_open AND TG_OP = 'INSERT' AND guard_setting IS NOT NULL AND guard_setting <> '' THEN
           -- A guarded insert (the order-entry door's fast path): the order was judged against the committed
           -- counters; the guard is what the counters must still allow once it is counted, checked on the
           -- row this statement now holds. Past it, the statement fails (EG002) and nothing is written.
@@ -120,7 +133,7 @@ export class ExposureFastPath1765700000000 implements MigrationInterface {
   name = 'ExposureFastPath1765700000000';
 
   async up(q: QueryRunner): Promise<void> {
-    await q.query(orderChange(true));
+    await q.query(orderChange('one'));
     await q.query('DROP TRIGGER orders_exposure_update ON orders');
     await q.query(`
       CREATE CONSTRAINT TRIGGER orders_exposure_update AFTER UPDATE OF status, qty, filled_qty, symbol, side, strategy_id
@@ -142,6 +155,6 @@ export class ExposureFastPath1765700000000 implements MigrationInterface {
     await q.query(`
       CREATE TRIGGER orders_exposure_update AFTER UPDATE OF status, qty, filled_qty, symbol, side, strategy_id ON orders
         FOR EACH ROW EXECUTE FUNCTION exposure_order_change()`);
-    await q.query(orderChange(false));
+    await q.query(orderChange('none'));
   }
 }

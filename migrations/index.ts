@@ -17,6 +17,7 @@ import { StrategyDailyStats1765400000000 } from './1765400000000-strategy-daily-
 import { SimBookLookups1765510000000 } from './1765510000000-sim-book-lookups';
 import { BlockedStrategyHalted1765600000000 } from './1765600000000-blocked-strategy-halted';
 import { ExposureFastPath1765700000000 } from './1765700000000-exposure-fast-path';
+import { GuardedInsertBatches1765800000000 } from './1765800000000-guarded-insert-batches';
 
 /** Every migration, in order. Listed explicitly so source and compiled runs load the same set. */
 export const MIGRATIONS = [
@@ -39,4 +40,5 @@ export const MIGRATIONS = [
   SimBookLookups1765510000000,
   BlockedStrategyHalted1765600000000,
   ExposureFastPath1765700000000,
+  GuardedInsertBatches1765800000000,
 ];

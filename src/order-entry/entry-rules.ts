@@ -82,25 +82,32 @@ function exitLegs(side: 'buy' | 'sell', exposure: ExposureSnapshot): string {
   return (side === 'sell' ? exposure.exitLegSellQty : exposure.exitLegBuyQty) ?? '0';
 }
 
-/** How long one exposure read serves DRY_RUN orders of the same symbol and strategy. */
-export const DRY_RUN_EXPOSURE_TTL_MS = 1_000;
-const DRY_RUN_EXPOSURE_MAX_KEYS = 10_000;
+/** How long one committed exposure read serves orders of the same symbol and strategy. */
+export const COMMITTED_EXPOSURE_TTL_MS = 1_000;
+const COMMITTED_EXPOSURE_MAX_KEYS = 10_000;
 
 /**
- * DRY_RUN: dry_run orders add no open orders and no fills, so the exposure they
- * are checked against changes only through what live trading left behind
- * (fills of older orders). One read per symbol and strategy serves for up to
- * DRY_RUN_EXPOSURE_TTL_MS; live orders judge the counters they hold locked.
+ * The committed exposure counters, one read per symbol and strategy serving
+ * for up to COMMITTED_EXPOSURE_TTL_MS, for the two judgements that may use a
+ * slightly old picture:
+ * - DRY_RUN: dry_run orders add no open orders and no fills, so the exposure
+ *   they are checked against changes only through what live trading left
+ *   behind (fills of older orders);
+ * - live, the fast path's first look (SubmitOrderUseCase.admitGuarded): it
+ *   only picks the way an order is judged. What admits the order is the
+ *   insert's guard, checked on the counters the insert holds; an order the
+ *   old picture passes and the counters do not is judged again under the
+ *   lock, and one it refuses is judged under the lock in the first place.
  */
-export class DryRunExposureReads {
+export class CommittedExposureReads {
   private readonly reads = new Map<string, { at: number; read: Promise<ExposureSnapshot> }>();
 
   read(order: OrderIntent, load: () => Promise<ExposureSnapshot>): Promise<ExposureSnapshot> {
     const key = `${order.symbol}\u0000${order.strategyId}`;
     const now = performance.now();
     const cached = this.reads.get(key);
-    if (cached && now - cached.at < DRY_RUN_EXPOSURE_TTL_MS) return cached.read;
-    if (this.reads.size >= DRY_RUN_EXPOSURE_MAX_KEYS) this.reads.clear();
+    if (cached && now - cached.at < COMMITTED_EXPOSURE_TTL_MS) return cached.read;
+    if (this.reads.size >= COMMITTED_EXPOSURE_MAX_KEYS) this.reads.clear();
     const read = load();
     this.reads.set(key, { at: now, read });
     read.catch(() => this.reads.delete(key));

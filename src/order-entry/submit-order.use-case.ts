@@ -15,7 +15,8 @@
  * - the order row and its audit row are written in one statement before any
  *   broker call (write-ahead); live, that insert counts the order in its
  *   symbol's exposure counter. A simple order is first judged against the
- *   committed counters as one that adds exposure; when it passes, it is
+ *   committed counters (as read at most a second ago: this look only picks
+ *   the way) as one that adds exposure; when it passes, it is
  *   inserted under a guard (what the counters must still allow) that the
  *   insert's trigger checks on the row it holds for that statement alone;
  *   past the guard nothing is written and the order is judged again the
@@ -50,7 +51,7 @@
  *   budget allows (docs/broker-pacing.md).
  */
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { ActorContext } from '../audit/audit-entry';
+import { ActorContext, AuditEntry } from '../audit/audit-entry';
 import { Principal } from '../auth/permission';
 import { ConflictError, DomainError, ForbiddenError } from '../common/domain-error';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
@@ -60,6 +61,7 @@ import { GatewayMetrics } from '../infra/metrics/gateway-metrics';
 import { ExposureRepository, strategyLimitError } from '../orders/persistence/exposure.repository';
 import { InsertGuard, isGuardError } from '../orders/persistence/order-insert';
 import { OrderRepository } from '../orders/persistence/order.repository';
+import { GuardedInsertQueue } from '../orders/jobs/guarded-insert-queue';
 import { PacedDispatchService } from '../orders/jobs/paced-dispatch.service';
 import { DispatchResult } from '../orders/use-cases/dispatch-order.use-case';
 import { Denial } from '../risk/pipeline/pre-trade-check';
@@ -72,7 +74,7 @@ import {
   assertReduceOnly,
   DERIVED_ID_FORMAT,
   DISPATCH_MESSAGES,
-  DryRunExposureReads,
+  CommittedExposureReads,
   QUEUED_MESSAGE,
   SLICE_BLOCKS,
   unavailable,
@@ -123,7 +125,7 @@ class Refused extends Error {
 @Injectable()
 export class SubmitOrderUseCase {
   private readonly logger = new Logger('OrderEntry');
-  private readonly dryRunReads = new DryRunExposureReads();
+  private readonly committed = new CommittedExposureReads();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -135,6 +137,7 @@ export class SubmitOrderUseCase {
     private readonly clock: Clock,
     private readonly metrics: GatewayMetrics,
     private readonly blockedSlices: BlockedSliceRecorder,
+    private readonly guardedInserts: GuardedInsertQueue,
   ) {}
 
   async execute(
@@ -227,26 +230,21 @@ export class SubmitOrderUseCase {
    */
   private async admit(draft: NewOrder, principal: Principal, ctx: ActorContext, opts: EntryOptions): Promise<Insert> {
     const reduceOnly = opts.reduceOnly === true;
-    const accepted = (o: NewOrder, tx?: Tx, guard?: InsertGuard) =>
-      this.orders.insertWithAudit(
-        o,
-        {
-          action: 'order.accepted',
-          actor: ctx.actor,
-          requestId: ctx.requestId,
-          details: {
-            status: o.status,
-            dry_run: this.config.dryRun,
-            qty: o.qty,
-            side: o.side,
-            order_type: o.orderType,
-            ...((o.orderClass ?? 'simple') !== 'simple' ? { order_class: o.orderClass } : {}),
-            ...(o.legType ? { leg_type: o.legType, parent_order_id: o.parentOrderId } : {}),
-          },
-        },
-        tx,
-        guard,
-      );
+    const auditOf = (o: NewOrder): AuditEntry => ({
+      action: 'order.accepted',
+      actor: ctx.actor,
+      requestId: ctx.requestId,
+      details: {
+        status: o.status,
+        dry_run: this.config.dryRun,
+        qty: o.qty,
+        side: o.side,
+        order_type: o.orderType,
+        ...((o.orderClass ?? 'simple') !== 'simple' ? { order_class: o.orderClass } : {}),
+        ...(o.legType ? { leg_type: o.legType, parent_order_id: o.parentOrderId } : {}),
+      },
+    });
+    const accepted = (o: NewOrder, tx?: Tx) => this.orders.insertWithAudit(o, auditOf(o), tx);
     const legs = buildLegOrders(draft);
     // The entry and its legs are one write: all of them or none.
     const withLegs = async (tx: Tx): Promise<Insert> => {
@@ -278,7 +276,7 @@ export class SubmitOrderUseCase {
     try {
       if (this.config.dryRun) {
         // A dry_run order never opens exposure, so no lock is needed to keep two of them honest.
-        const read = await this.dryRunReads.read(intent, () => this.exposure.read(intent.symbol, intent.strategyId));
+        const read = await this.committed.read(intent, () => this.exposure.read(intent.symbol, intent.strategyId));
         const exposure = await this.exposure.forReduceOnly(draft, read);
         if (isOco) assertExit(draft, exposure);
         if (reduceOnly) assertReduceOnly(draft, exposure);
@@ -291,7 +289,7 @@ export class SubmitOrderUseCase {
         const live = hold ? { ...draft, metadata: { ...draft.metadata, paced_until: hold.toISOString() } } : draft;
         const guarded =
           !reduceOnly && !isOco && legs.length === 0
-            ? await this.admitGuarded(intent, inputs, (guard) => accepted(live, undefined, guard))
+            ? await this.admitGuarded(intent, inputs, (guard) => this.guardedInserts.insert(live, auditOf(live), guard))
             : null;
         outcome = guarded
           ? { written: guarded }
@@ -344,7 +342,8 @@ export class SubmitOrderUseCase {
   }
 
   /**
-   * The fast path of a live order that adds exposure: judged against the committed counters (no lock),
+   * The fast path of a live order that adds exposure: judged against the committed counters (no lock; a
+   * read up to a second old serves, CommittedExposureReads),
    * then inserted in a statement of its own under the guard of what the counters must still allow once it
    * is counted (ExposureGuard), which the insert's trigger checks on the symbol's row: that row is held
    * for the statement and its commit only. Null when the order is to be judged under the row's lock
@@ -357,7 +356,8 @@ export class SubmitOrderUseCase {
     inputs: PreTradeInputs,
     insert: (guard: InsertGuard) => Promise<Insert>,
   ): Promise<Insert | null> {
-    const committed = await this.exposure.read(intent.symbol, intent.strategyId);
+    // The committed counters as read at most a second ago: they only pick the way (the guard admits).
+    const committed = await this.committed.read(intent, () => this.exposure.read(intent.symbol, intent.strategyId));
     const guard = this.checks.guard(intent, inputs, committed);
     if (!guard) return null;
     try {

@@ -5,7 +5,9 @@ import { EventsModule } from '../events/events.module';
 import { PositionsModule } from '../positions/positions.module';
 import { RiskModule } from '../risk/risk.module';
 import { ExposureCountersService } from './jobs/exposure-counters.service';
+import { GuardedInsertQueue } from './jobs/guarded-insert-queue';
 import { OrderSyncService } from './jobs/order-sync.service';
+import { OrderUpdateQueue } from './jobs/order-update-queue';
 import { PacedDispatchService } from './jobs/paced-dispatch.service';
 import { OrdersController } from './orders.controller';
 import { ExposureRepository } from './persistence/exposure.repository';
@@ -35,10 +37,13 @@ import { QueryOrdersUseCase } from './use-cases/query-orders.use-case';
     DispatchOrderUseCase,
     CancelOrderUseCase,
     OrderSyncService,
+    OrderUpdateQueue,
+    GuardedInsertQueue,
     PacedDispatchService,
     ExposureCountersService,
   ],
   exports: [
+    GuardedInsertQueue,
     OrderRepository,
     FillRepository,
     ExposureRepository,

@@ -80,4 +80,54 @@ export function slidingWindowContract(getStore: () => StateStore, key: () => str
     // Limit 2 with 4 counted: three must leave (the count must drop below 2), the third at T0+2s+W.
     expect(await store.slidingWindowHit(k, 2, W, T0 + 5_000)).toEqual({ allowed: false, retryAfterMs: W - 3_000 });
   });
+
+  it('many hits at once: as many as fit are granted and counted, the rest refused with the retry-after of a single hit', async () => {
+    const store = getStore();
+    const k = key();
+    await store.slidingWindowHit(k, 5, W, T0);
+    expect(await store.slidingWindowHitMany(k, 5, W, T0 + 1_000, 3)).toEqual({ granted: 3, count: 4, retryAfterMs: 0 });
+    expect(await store.slidingWindowHitMany(k, 5, W, T0 + 2_000, 4)).toEqual({
+      granted: 1,
+      count: 5,
+      retryAfterMs: W - 2_000,
+    });
+    // Nothing refused was counted: a single hit is refused with the same retry-after.
+    expect(await store.slidingWindowHit(k, 5, W, T0 + 2_000)).toEqual({ allowed: false, retryAfterMs: W - 2_000 });
+    // A lowered limit with more counted than it allows grants nothing until enough leave (four of the five:
+    // the fourth, made at T0 + 1 s, leaves at T0 + 1 s + W).
+    expect(await store.slidingWindowHitMany(k, 2, W, T0 + 3_000, 2)).toEqual({
+      granted: 0,
+      count: 5,
+      retryAfterMs: W - 2_000,
+    });
+  });
+
+  it('many hits at once agree with as many single hits, whatever the sequence', async () => {
+    const store = getStore();
+    const many = key();
+    const single = key();
+    // A fixed pseudo-random sequence of (time step, hits, limit), the same on every store.
+    let seed = 7;
+    const next = (n: number) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed % n;
+    };
+    let t = T0;
+    for (let step = 0; step < 60; step++) {
+      t += next(3) === 0 ? next(W) : next(2_000);
+      const hits = 1 + next(6);
+      const limit = 3 + next(6);
+      const got = await store.slidingWindowHitMany(many, limit, W, t, hits);
+      let granted = 0;
+      let last = await store.slidingWindowHit(single, limit, W, t);
+      for (let i = 1; i < hits && last.allowed; i++) {
+        granted += 1;
+        last = await store.slidingWindowHit(single, limit, W, t);
+      }
+      if (last.allowed) granted += 1;
+      expect({ step, granted: got.granted }).toEqual({ step, granted });
+      if (last.allowed) expect(got).toEqual({ granted, count: last.count, retryAfterMs: 0 });
+      else expect(got.retryAfterMs).toBe(last.retryAfterMs);
+    }
+  });
 }

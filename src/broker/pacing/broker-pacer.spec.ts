@@ -97,24 +97,37 @@ describe('BrokerPacer', () => {
     pacer.close();
   });
 
-  it('serves many waiters of a class per round of store answers, oldest first', async () => {
+  it('serves many waiters of a class per round trip to the store, oldest first', async () => {
     const pacer = make(1_000);
-    // Each answer of the store takes a turn of the event loop; count how many are asked for at once.
-    let inFlight = 0;
-    let mostAtOnce = 0;
-    const hit = store.slidingWindowHit.bind(store);
-    store.slidingWindowHit = async (...args) => {
-      inFlight += 1;
-      mostAtOnce = Math.max(mostAtOnce, inFlight);
+    // Each answer of the store takes a turn of the event loop; count the round trips and the hits of each.
+    const asked: number[] = [];
+    const many = store.slidingWindowHitMany.bind(store);
+    store.slidingWindowHitMany = async (...args) => {
+      asked.push(args[4]);
       await flush();
-      inFlight -= 1;
-      return hit(...args);
+      return many(...args);
     };
     const served: number[] = [];
     for (let i = 0; i < 100; i++) void pacer.acquire('submit').then(() => served.push(i));
+    // Asked while those wait: tryAcquire joins the same line, after them.
+    const tried = pacer.tryAcquire('submit').then((ok) => served.push(ok ? 100 : -1));
     for (let i = 0; i < 10; i++) await flush();
-    expect(served).toEqual(Array.from({ length: 100 }, (_, i) => i));
-    expect(mostAtOnce).toBe(64);
+    await tried;
+    expect(served).toEqual(Array.from({ length: 101 }, (_, i) => i));
+    // The first call alone (the others came while it was asked for), then 64 at once, then the rest.
+    expect(asked).toEqual([1, 64, 36]);
+    pacer.close();
+  });
+
+  it('a tryAcquire with nobody waiting is one round trip; with no room it is told false and counts nothing', async () => {
+    const pacer = make(10);
+    const spy = jest.spyOn(store, 'slidingWindowHitMany');
+    for (let i = 0; i < 9; i++) expect(await pacer.tryAcquire('submit')).toBe(true);
+    expect(spy).toHaveBeenCalledTimes(9);
+    expect(await pacer.tryAcquire('submit')).toBe(false);
+    expect(pacer.usage()).toEqual({ used: 9, budget: 10 });
+    // The cancel reserve is untouched.
+    expect(await pacer.tryAcquire('cancel')).toBe(true);
     pacer.close();
   });
 
@@ -159,7 +172,7 @@ describe('BrokerPacer', () => {
 
   it('with the shared budget unreadable, submissions and reads fail retryably and cancels go out', async () => {
     const pacer = make(10);
-    jest.spyOn(store, 'slidingWindowHit').mockRejectedValue(new Error('Connection is closed.'));
+    jest.spyOn(store, 'slidingWindowHitMany').mockRejectedValue(new Error('Connection is closed.'));
     const submit = pacer.acquire('submit');
     const read = pacer.acquire('read');
     const cancel = pacer.acquire('cancel');

@@ -55,7 +55,7 @@ interface Waiter extends Waiting {
   giveUp?: () => void;
 }
 
-/** At most this many waiters of one class are asked for at once (one store round trip for them all). */
+/** At most this many waiters of one class are asked for at once (one round trip to the store for them all). */
 const PUMP_BATCH = 64;
 
 interface PaceContext {
@@ -121,11 +121,10 @@ export class BrokerPacer {
    */
   async tryAcquire(cls: PaceClass): Promise<boolean> {
     if (this.closed) return false;
-    if (mayGoAhead(cls, this.waiting)) return (await this.hit(cls)).allowed;
     // The budget is known spent until the window slides: wait elsewhere (the caller queues the call).
-    if (this.timer) return false;
-    // Calls ahead of it are in line only for the store's answer, served many per round trip: it joins the
-    // line (oldest first still holds) and is told false if the budget turns out to be spent meanwhile.
+    if (this.timer && !mayGoAhead(cls, this.waiting)) return false;
+    // In line for the store's answer, which serves many calls per round trip: oldest first still holds,
+    // and it is told false if the budget turns out to be spent.
     return new Promise<boolean>((resolve, reject) => {
       this.waiting.push({
         cls,
@@ -183,21 +182,24 @@ export class BrokerPacer {
     return this.opts.clock.now().getTime();
   }
 
-  /** One call of `cls` counted in the shared window if it has room for that class (cancels may use the reserve). */
-  private async hit(cls: PaceClass): Promise<{ allowed: boolean; retryAfterMs: number }> {
+  /**
+   * Up to `n` calls of `cls` counted in the shared window, as many as it has room for that class (cancels may
+   * use the reserve), in one round trip to the store (and one read of the shrunk budget).
+   */
+  private async hit(cls: PaceClass, n: number): Promise<{ granted: number; retryAfterMs: number }> {
     const shrink = await this.opts.store.get(PACE_SHRINK_KEY);
     const budget = budgetInForce(this.budget, shrink === null ? null : Number(shrink));
     this.lastBudget = budget;
-    const r = await this.opts.store.slidingWindowHit(
+    const r = await this.opts.store.slidingWindowHitMany(
       PACE_KEY,
       classLimit(cls, budget),
       this.windowMs + PACE_TRANSIT_SLACK_MS,
       this.nowMs(),
+      n,
     );
-    if (r.allowed) this.used = r.count;
-    else this.used = classLimit(cls, budget);
+    this.used = r.granted < n ? classLimit(cls, budget) : r.count;
     this.opts.metrics?.pacingBudgetUsed(this.used, budget);
-    return r.allowed ? { allowed: true, retryAfterMs: 0 } : { allowed: false, retryAfterMs: r.retryAfterMs };
+    return r;
   }
 
   private async pump(): Promise<void> {
@@ -208,9 +210,9 @@ export class BrokerPacer {
         // The class served next, and as many of its waiters as one batch of the store's answers covers.
         const cls = this.waiting[nextToServe(this.waiting)].cls;
         const n = Math.min(PUMP_BATCH, this.waiting.filter((w) => w.cls === cls).length);
-        let hits: Array<{ allowed: boolean; retryAfterMs: number }>;
+        let hits: { granted: number; retryAfterMs: number };
         try {
-          hits = await Promise.all(Array.from({ length: n }, () => this.hit(cls)));
+          hits = await this.hit(cls, n);
         } catch (err) {
           // The shared budget cannot be read. Submissions and reads do not go out uncounted: they fail
           // retryably and are retried later. Cancels go out: a cancel only lowers exposure, and the worst
@@ -223,7 +225,7 @@ export class BrokerPacer {
           break;
         }
         // Each slot granted serves the next waiter of the class, oldest first.
-        for (let granted = hits.filter((h) => h.allowed).length; granted > 0; granted -= 1) {
+        for (let granted = hits.granted; granted > 0; granted -= 1) {
           // Closed while the hits were in flight: every waiter was already refused.
           if (this.closed) break;
           const i = nextOfClass(this.waiting, cls);
@@ -232,8 +234,7 @@ export class BrokerPacer {
           this.opts.metrics?.pacingWait(w.cls, (this.nowMs() - w.since) / 1000);
           w.resolve();
         }
-        const refused = hits.filter((h) => !h.allowed);
-        if (refused.length) {
+        if (hits.granted < n) {
           // The budget is spent: a tryAcquire in line is told so (its caller queues the call elsewhere).
           for (let i = this.waiting.length - 1; i >= 0; i -= 1) {
             const w = this.waiting[i];
@@ -243,7 +244,7 @@ export class BrokerPacer {
           }
           this.timer?.cancel();
           this.timer = this.opts.scheduler.after(
-            Math.max(5, Math.min(...refused.map((h) => h.retryAfterMs))),
+            Math.max(5, hits.retryAfterMs),
             () => {
               this.timer = undefined;
               return this.pump();

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { Clock, SystemClock } from '../clock/clock';
-import { SlidingWindowResult, StateStore } from './state-store';
+import { SlidingWindowBatch, SlidingWindowResult, StateStore } from './state-store';
 
 export class MemoryStateStore extends StateStore {
   readonly mode = 'memory' as const;
@@ -79,6 +79,22 @@ export class MemoryStateStore extends StateStore {
     this.windows.set(key, hits);
     // The hit whose expiry brings the count below the limit.
     return { allowed: false, retryAfterMs: hits[hits.length - limit] + windowMs - nowMs };
+  }
+
+  async slidingWindowHitMany(
+    key: string,
+    limit: number,
+    windowMs: number,
+    nowMs: number,
+    hits: number,
+  ): Promise<SlidingWindowBatch> {
+    const window = (this.windows.get(key) ?? []).filter((t) => t > nowMs - windowMs);
+    const granted = Math.min(hits, Math.max(0, limit - window.length));
+    for (let i = 0; i < granted; i++) window.push(nowMs);
+    window.sort((a, b) => a - b);
+    this.windows.set(key, window);
+    const retryAfterMs = granted < hits ? window[window.length - limit] + windowMs - nowMs : 0;
+    return { granted, count: window.length, retryAfterMs };
   }
 
   async ping(): Promise<void> {}

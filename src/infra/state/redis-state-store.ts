@@ -1,6 +1,6 @@
 import Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
-import { SlidingWindowResult, StateStore } from './state-store';
+import { SlidingWindowBatch, SlidingWindowResult, StateStore } from './state-store';
 
 /**
  * KEYS[1] the window's sorted set; ARGV: now ms, window ms, limit, a unique
@@ -23,7 +23,48 @@ local freeing = redis.call('ZRANGE', key, count - limit, count - limit, 'WITHSCO
 return {0, tonumber(freeing[2]) + window - now}
 `;
 
+/**
+ * KEYS[1] the window's sorted set; ARGV: now ms, window ms, limit, hits asked
+ * for, a unique member prefix. SLIDING_WINDOW_LUA for up to that many hits at
+ * once: as many as the window has room for are added (members prefix:1,
+ * prefix:2, ...). Returns {granted, count, retry-after ms (0 when all were
+ * granted)}.
+ */
+const SLIDING_WINDOW_MANY_LUA = `
+local key = KEYS[1]
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+local hits = tonumber(ARGV[4])
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+local count = redis.call('ZCARD', key)
+local granted = math.min(hits, math.max(0, limit - count))
+if granted > 0 then
+  local args = {}
+  for i = 1, granted do
+    args[#args + 1] = now
+    args[#args + 1] = ARGV[5] .. ':' .. i
+  end
+  redis.call('ZADD', key, unpack(args))
+  redis.call('PEXPIRE', key, window)
+  count = count + granted
+end
+if granted == hits then
+  return {granted, count, 0}
+end
+local freeing = redis.call('ZRANGE', key, count - limit, count - limit, 'WITHSCORES')
+return {granted, count, tonumber(freeing[2]) + window - now}
+`;
+
 interface SlidingWindowCommands {
+  slidingWindowHitMany(
+    key: string,
+    nowMs: number,
+    windowMs: number,
+    limit: number,
+    hits: number,
+    member: string,
+  ): Promise<[number, number, number]>;
   slidingWindowHit(
     key: string,
     nowMs: number,
@@ -80,6 +121,7 @@ export class RedisStateStore extends StateStore {
     // ioredis emits 'error' on every failed reconnect; the health check reports it.
     client.on('error', () => undefined);
     client.defineCommand('slidingWindowHit', { numberOfKeys: 1, lua: SLIDING_WINDOW_LUA });
+    client.defineCommand('slidingWindowHitMany', { numberOfKeys: 1, lua: SLIDING_WINDOW_MANY_LUA });
     await client.connect();
     return new RedisStateStore(client, keyPrefix);
   }
@@ -148,6 +190,25 @@ export class RedisStateStore extends StateStore {
     const client = this.client as Redis & SlidingWindowCommands;
     const [allowed, value] = await client.slidingWindowHit(key, nowMs, windowMs, limit, `${nowMs}:${randomUUID()}`);
     return allowed === 1 ? { allowed: true, count: value } : { allowed: false, retryAfterMs: value };
+  }
+
+  async slidingWindowHitMany(
+    key: string,
+    limit: number,
+    windowMs: number,
+    nowMs: number,
+    hits: number,
+  ): Promise<SlidingWindowBatch> {
+    const client = this.client as Redis & SlidingWindowCommands;
+    const [granted, count, retryAfterMs] = await client.slidingWindowHitMany(
+      key,
+      nowMs,
+      windowMs,
+      limit,
+      hits,
+      `${nowMs}:${randomUUID()}`,
+    );
+    return { granted, count, retryAfterMs };
   }
 
   async ping(): Promise<void> {

@@ -12,6 +12,13 @@
 /** The outcome of one sliding-window hit: admitted (and counted), or refused with when to retry. */
 export type SlidingWindowResult = { allowed: true; count: number } | { allowed: false; retryAfterMs: number };
 
+/** What `slidingWindowHitMany` recorded: `granted` of the hits asked for, the count after them, and (when not all were granted) the milliseconds until a slot frees up. */
+export interface SlidingWindowBatch {
+  granted: number;
+  count: number;
+  retryAfterMs: number;
+}
+
 export abstract class StateStore {
   abstract readonly mode: 'redis' | 'memory';
   abstract get(key: string): Promise<string | null>;
@@ -56,6 +63,20 @@ export abstract class StateStore {
    * Throws when the store cannot be reached.
    */
   abstract slidingWindowHit(key: string, limit: number, windowMs: number, nowMs: number): Promise<SlidingWindowResult>;
+  /**
+   * Up to `hits` sliding-window-log hits on `key` at `nowMs` in one atomic
+   * step: as `slidingWindowHit` called `hits` times in a row, each recorded
+   * while the window has room under `limit` (so the first `granted` are
+   * allowed and the rest refused unrecorded), in one round trip.
+   * Throws when the store cannot be reached.
+   */
+  abstract slidingWindowHitMany(
+    key: string,
+    limit: number,
+    windowMs: number,
+    nowMs: number,
+    hits: number,
+  ): Promise<SlidingWindowBatch>;
   /** Throws when the store cannot be reached. */
   abstract ping(): Promise<void>;
   abstract close(): Promise<void>;

@@ -9,6 +9,7 @@ import { OrderRepository } from '../persistence/order.repository';
 import { ApplyOrderUpdateUseCase } from '../use-cases/apply-order-update.use-case';
 import { DispatchOrderUseCase } from '../use-cases/dispatch-order.use-case';
 import { OrderSyncService } from './order-sync.service';
+import { OrderUpdateQueue } from './order-update-queue';
 
 const T0 = new Date('2026-01-02T15:00:00.000Z');
 const POLL_S = 2;
@@ -75,6 +76,7 @@ describe('OrderSyncService scheduling', () => {
       updates as unknown as ApplyOrderUpdateUseCase,
       clock,
       scheduler,
+      { push: jest.fn(async () => undefined), drain: jest.fn(async () => undefined) } as unknown as OrderUpdateQueue,
     );
   });
 

@@ -23,21 +23,11 @@ import { OrderStatus } from '../../trading/order-status';
 import { OrderRepository } from '../persistence/order.repository';
 import { ApplyOrderUpdateUseCase } from '../use-cases/apply-order-update.use-case';
 import { DispatchOrderUseCase } from '../use-cases/dispatch-order.use-case';
-import { OrderUpdateReport } from '../use-cases/apply-order-update.use-case';
-import { KeyedBatchQueue } from './keyed-batch-queue';
+import { OrderUpdateQueue } from './order-update-queue';
 
 /** Open at the broker: what polling follows (the unsent and unconfirmed are the resolver's). */
 const POLLED: OrderStatus[] = [...AT_BROKER_OPEN_STATUSES];
 const BATCH = 100;
-/** Symbols whose stream updates are applied at once (each batch holds a pooled connection while it runs). */
-const STREAM_CONCURRENCY = 8;
-/**
- * At most this many updates of one symbol in one unit of work (ApplyOrderUpdateUseCase.applyMany: the orders
- * read with their lock, then the fills, the orders' changes, the position, events and audit rows written at the end, one statement each).
- */
-const STREAM_BATCH = 200;
-/** Updates queued before the stream waits. */
-const STREAM_PENDING = 5_000;
 /** How long an unconfirmed order is only looked up before it is sent again with the same id. */
 const RESEND_UNCONFIRMED_AFTER_MS = 10_000;
 
@@ -48,21 +38,6 @@ export class OrderSyncService implements OnApplicationBootstrap, BeforeApplicati
   private running = false;
   private stopped = false;
   private readonly unsubscribe: Array<() => void> = [];
-  /**
-   * Stream updates by symbol: one symbol's updates are applied in the order they came, and those that
-   * waited behind a running batch go together in the next (one position-row lock and one commit for
-   * all of them), so a busy symbol's fills never trail further behind the broker than one batch.
-   */
-  private readonly streamQueue = new KeyedBatchQueue<OrderUpdateReport>(
-    (symbol, reports) =>
-      this.updates
-        .applyMany(reports)
-        .then(() => undefined)
-        .catch((err: unknown) =>
-          this.logger.error({ err, symbol, count: reports.length, msg: 'stream updates failed' }),
-        ),
-    { maxKeysRunning: STREAM_CONCURRENCY, maxBatch: STREAM_BATCH, maxPending: STREAM_PENDING },
-  );
   /** Where the round-robin poll of open orders resumes. */
   private pollCursor = '';
 
@@ -75,6 +50,7 @@ export class OrderSyncService implements OnApplicationBootstrap, BeforeApplicati
     private readonly updates: ApplyOrderUpdateUseCase,
     private readonly clock: Clock,
     private readonly scheduler: Scheduler,
+    private readonly queue: OrderUpdateQueue,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -93,7 +69,7 @@ export class OrderSyncService implements OnApplicationBootstrap, BeforeApplicati
     this.stopped = true;
     this.timer?.cancel();
     for (const u of this.unsubscribe) u();
-    await this.streamQueue.drain();
+    await this.queue.drain();
   }
 
   /** One pass of resolution and polling; skipped when the previous one is still running. */
@@ -118,12 +94,7 @@ export class OrderSyncService implements OnApplicationBootstrap, BeforeApplicati
       .connect({
         // In order per symbol (so per order), side by side across symbols; a symbol's waiting updates go together.
         onUpdate: (u: OrderUpdate) =>
-          this.streamQueue.push(u.order.symbol, {
-            source: 'stream',
-            order: u.order,
-            at: u.at,
-            execution: u.execution,
-          }),
+          this.queue.push({ source: 'stream', order: u.order, at: u.at, execution: u.execution }),
         onConnected: (reconnect) => {
           if (reconnect)
             void this.pollOpen(true).catch((err: unknown) => this.logger.error({ err, msg: 're-sync failed' }));

@@ -4,7 +4,14 @@ import { AuditEntry } from '../../audit/audit-entry';
 import { prepared, sql, Tx } from '../../infra/database/unit-of-work';
 import { NewOrder, Order } from '../../trading/order';
 import { OrderStatus } from '../../trading/order-status';
-import { InsertGuard, INSERT_GUARDED, INSERT_WITH_AUDIT } from './order-insert';
+import {
+  asArrayText,
+  InsertGuard,
+  INSERT_GUARDED,
+  INSERT_GUARDED_MANY,
+  INSERT_PARAMS,
+  INSERT_WITH_AUDIT,
+} from './order-insert';
 import { COLUMNS, OrderRow, toOrder } from './order-row';
 
 /** The fields the lifecycle (broker answers, updates, fills) may change. */
@@ -63,39 +70,7 @@ export class OrderRepository {
     /** Written under this exposure guard: fails with `isGuardError` past it, writing nothing. */
     guard?: InsertGuard,
   ): Promise<{ order: Order | null; created: boolean }> {
-    const values = [
-      order.clientOrderId,
-      order.strategyId,
-      order.symbol,
-      order.side,
-      order.qty,
-      order.orderType,
-      order.limitPrice,
-      order.stopPrice,
-      order.timeInForce,
-      order.status,
-      JSON.stringify(order.metadata),
-      order.createdAt,
-      audit.action,
-      audit.actor,
-      audit.requestId ?? null,
-      JSON.stringify(audit.details ?? {}),
-      order.trailPrice ?? null,
-      order.trailPercent ?? null,
-      order.extendedHours ?? false,
-      order.parentOrderId ?? null,
-      order.sliceNum ?? null,
-      order.totalSlices ?? null,
-      order.scheduledTime ?? null,
-      order.errorMessage ?? null,
-      audit.reasonCode ?? null,
-      order.replaces ?? null,
-      order.orderClass ?? 'simple',
-      order.legType ?? null,
-      order.takeProfitLimitPrice ?? null,
-      order.stopLossStopPrice ?? null,
-      order.stopLossLimitPrice ?? null,
-    ];
+    const values = insertValues(order, audit);
     const rows = guard
       ? await prepared<OrderRow>(tx ?? this.ds, 'orders_insert_guarded', INSERT_GUARDED, [
           ...values,
@@ -104,6 +79,30 @@ export class OrderRepository {
         ])
       : await prepared<OrderRow>(tx ?? this.ds, 'orders_insert_with_audit', INSERT_WITH_AUDIT, values);
     return rows.length ? { order: toOrder(rows[0]), created: true } : { order: null, created: false };
+  }
+
+  /**
+   * Several orders, each with its audit row and under its own exposure guard, in one statement (one
+   * transaction: one hold of their symbols' counter rows, one commit), inserted in the order given. Fails with
+   * `isGuardError` when one of them is past its guard, and at commit with `strategyLimitError`: then nothing is
+   * written. Answers the orders written, by client_order_id; an order whose id was already taken is not among them.
+   */
+  async insertGuardedMany(
+    entries: ReadonlyArray<{ order: NewOrder; audit: AuditEntry; guard: string }>,
+    maxOpenOrders: number,
+  ): Promise<Map<string, Order>> {
+    const columns: Array<Array<string | null>> = Array.from({ length: INSERT_PARAMS }, () => []);
+    const guards: Record<string, string> = {};
+    for (const e of entries) {
+      insertValues(e.order, e.audit).forEach((v, i) => columns[i].push(asArrayText(v)));
+      guards[e.order.clientOrderId] = e.guard;
+    }
+    const rows = await prepared<OrderRow>(this.ds, 'orders_insert_guarded_many', INSERT_GUARDED_MANY, [
+      ...columns,
+      JSON.stringify(guards),
+      String(maxOpenOrders),
+    ]);
+    return new Map(rows.map((r) => [r.client_order_id, toOrder(r)]));
   }
 
   async findByClientOrderId(clientOrderId: string): Promise<Order | null> {
@@ -404,4 +403,41 @@ export class OrderRepository {
     const page = more ? rows.slice(0, f.limit) : rows;
     return { orders: page.map(toOrder), lastSeq: more ? page[page.length - 1].seq : null };
   }
+}
+
+/** The parameters of an insert with its audit row ($1..$31 of INSERT_WITH_AUDIT; see INSERT_PARAMS). */
+function insertValues(order: NewOrder, audit: AuditEntry): unknown[] {
+  return [
+    order.clientOrderId,
+    order.strategyId,
+    order.symbol,
+    order.side,
+    order.qty,
+    order.orderType,
+    order.limitPrice,
+    order.stopPrice,
+    order.timeInForce,
+    order.status,
+    JSON.stringify(order.metadata),
+    order.createdAt,
+    audit.action,
+    audit.actor,
+    audit.requestId ?? null,
+    JSON.stringify(audit.details ?? {}),
+    order.trailPrice ?? null,
+    order.trailPercent ?? null,
+    order.extendedHours ?? false,
+    order.parentOrderId ?? null,
+    order.sliceNum ?? null,
+    order.totalSlices ?? null,
+    order.scheduledTime ?? null,
+    order.errorMessage ?? null,
+    audit.reasonCode ?? null,
+    order.replaces ?? null,
+    order.orderClass ?? 'simple',
+    order.legType ?? null,
+    order.takeProfitLimitPrice ?? null,
+    order.stopLossStopPrice ?? null,
+    order.stopLossLimitPrice ?? null,
+  ];
 }

@@ -72,7 +72,20 @@ describe('ApplyOrderUpdateUseCase', () => {
     const res = await t.useCase.apply(report({ status: 'filled', filledQty: '10', filledAvgPrice: '100' }), {
       onFillRecorded: hook,
     });
-    expect(res).toEqual({ outcome: 'applied', status: 'filled', fillsRecorded: 1 });
+    expect(res).toEqual({
+      outcome: 'applied',
+      status: 'filled',
+      fillsRecorded: 1,
+      // The order as the unit of work left it: the caller needs no second read.
+      order: {
+        ...order(),
+        status: 'filled',
+        filledQty: '10',
+        filledAvgPrice: '100',
+        filledAt: expect.any(Date),
+        updatedAt: expect.any(Date),
+      },
+    });
     expect(t.uow.run).toHaveBeenCalledTimes(1);
     expect(t.calls).toEqual([
       'order.lock',
@@ -100,7 +113,7 @@ describe('ApplyOrderUpdateUseCase', () => {
     const res = await t.useCase.apply(report({ status: 'filled', filledQty: '10', filledAvgPrice: '100' }), {
       onFillRecorded: hook,
     });
-    expect(res).toEqual({ outcome: 'applied', status: 'filled', fillsRecorded: 0 });
+    expect(res).toMatchObject({ outcome: 'applied', status: 'filled', fillsRecorded: 0 });
     expect(t.calls).toEqual([
       'order.lock',
       'position.lock',
@@ -116,7 +129,7 @@ describe('ApplyOrderUpdateUseCase', () => {
   it('does not lock the position when no fill is possible, and writes nothing for a replay', async () => {
     const t = setup(order({ status: 'new' }));
     const res = await t.useCase.apply(report({ status: 'new' }));
-    expect(res).toEqual({ outcome: 'unchanged', status: 'new', fillsRecorded: 0 });
+    expect(res).toEqual({ outcome: 'unchanged', status: 'new', fillsRecorded: 0, order: order() });
     expect(t.calls).toEqual(['order.lock']);
     expect(t.publisher.kick).not.toHaveBeenCalled();
   });
@@ -144,7 +157,7 @@ describe('ApplyOrderUpdateUseCase', () => {
   it('does not overwrite a status the broker already moved past', async () => {
     const t = setup(order({ status: 'filled', filledQty: '10', filledAvgPrice: '100' }));
     const res = await t.useCase.recordSubmitOutcome('c-1', 'submitted_unconfirmed', { errorMessage: 'timeout' });
-    expect(res).toEqual({ outcome: 'unchanged', status: 'filled', fillsRecorded: 0 });
+    expect(res).toMatchObject({ outcome: 'unchanged', status: 'filled', fillsRecorded: 0 });
     expect(t.calls).toEqual(['order.lock']);
   });
 
@@ -155,10 +168,13 @@ describe('ApplyOrderUpdateUseCase', () => {
         report({ status: 'partially_filled', filledQty: '4', filledAvgPrice: '100' }),
         report({ status: 'filled', filledQty: '10', filledAvgPrice: '101.2' }),
       ]);
-      expect(res).toEqual([
+      expect(res).toMatchObject([
         { outcome: 'applied', status: 'partially_filled', fillsRecorded: 1 },
         { outcome: 'applied', status: 'filled', fillsRecorded: 1 },
       ]);
+      // Each answer carries the order as the whole batch left it (what a read after the commit sees).
+      for (const r of res)
+        expect(r.order).toMatchObject({ status: 'filled', filledQty: '10', filledAvgPrice: '101.2' });
       expect(t.orders.lockForUpdate).not.toHaveBeenCalled();
       // The second fill is the 6 shares after the first 4 (against the locked row it would be all 10),
       // both written in one statement at the batch's end.

@@ -62,6 +62,11 @@ export interface ApplyResult {
   outcome: 'applied' | 'unchanged' | 'unknown_order';
   status?: OrderStatus;
   fillsRecorded: number;
+  /**
+   * The order as its unit of work left it, after every report of that unit of work (what a read right
+   * after the commit would see); absent for an unknown order.
+   */
+  order?: Order;
 }
 
 type Decided = { outcome: 'unknown_order' } | OrderUpdateDecision;
@@ -88,6 +93,8 @@ type Applied = {
   replaced: { old: string; replacement: string } | null;
   /** The gateway's id of the order the report was applied to. */
   clientOrderId?: string;
+  /** The order as the report left it. */
+  order?: Order;
 };
 
 @Injectable()
@@ -185,6 +192,8 @@ export class ApplyOrderUpdateUseCase {
         const unit: UnitState = { positions: new Map(), batch };
         const out: Applied[] = [];
         for (const r of reports) out.push(await this.applyIn(tx, r, {}, unit));
+        // Each order as the whole batch leaves it.
+        for (const a of out) if (a.clientOrderId) a.order = batch.orders.get(a.clientOrderId) ?? a.order;
         // Each fill was decided as new against the orders it locked; one recorded meanwhile by another path
         // makes the batch fail, and each report is then applied alone (and decided knowing it).
         const recorded = await this.fills.insertMany(tx, batch.fills);
@@ -272,10 +281,12 @@ export class ApplyOrderUpdateUseCase {
     }
     await this.write(tx, order.clientOrderId, decision, opts, batch);
     if (decision.positionChange) positions.set(decision.positionChange.symbol, decision.positionChange.position);
-    if (batch && decision.outcome === 'applied' && decision.patch) {
+    let after = order;
+    if (decision.outcome === 'applied' && decision.patch) {
       // The row as the update just left it (updateLifecycle): the next report of this order is decided against it.
       const { replacedBy, ...patch } = decision.patch;
-      batch.orders.set(order.clientOrderId, { ...order, ...patch, replacedBy: replacedBy ?? order.replacedBy });
+      after = { ...order, ...patch, replacedBy: replacedBy ?? order.replacedBy };
+      batch?.orders.set(order.clientOrderId, after);
     }
     let replaced: Applied['replaced'] = null;
     if (decision.outcome === 'applied' && order.replaces && decision.patch?.brokerOrderId) {
@@ -284,17 +295,17 @@ export class ApplyOrderUpdateUseCase {
         replaced = { old: order.replaces, replacement: order.clientOrderId };
       }
     }
-    return { decided: decision, replaced, clientOrderId: order.clientOrderId };
+    return { decided: decision, replaced, clientOrderId: order.clientOrderId, order: after };
   }
 
-  private async after({ decided: d, replaced }: Applied, r: OrderUpdateReport): Promise<ApplyResult> {
+  private async after({ decided: d, replaced, order }: Applied, r: OrderUpdateReport): Promise<ApplyResult> {
     if (d.outcome === 'unknown_order') return { outcome: d.outcome, fillsRecorded: 0 };
     for (const w of d.warnings) this.logger.warn(w);
     if (d.outcome === 'applied' && d.status !== d.previousStatus) this.metrics.orderStatus(d.status);
     // Events were written with the change: publish them now rather than at the next poll.
     if (d.outcome === 'applied') this.publisher.kick();
     if (replaced) await this.recordReplaced(replaced.old, replaced.replacement, r.source);
-    return { outcome: d.outcome, status: d.status, fillsRecorded: d.fill ? 1 : 0 };
+    return { outcome: d.outcome, status: d.status, fillsRecorded: d.fill ? 1 : 0, order };
   }
 
   /**

@@ -41,6 +41,7 @@ import {
   DispatchBlock,
   strategyMayBlock,
 } from '../domain/dispatch-safety.decision';
+import { OrderUpdateQueue } from '../jobs/order-update-queue';
 import { ExposureRepository } from '../persistence/exposure.repository';
 import { OrderRepository } from '../persistence/order.repository';
 import { ApplyOrderUpdateUseCase } from './apply-order-update.use-case';
@@ -83,6 +84,7 @@ export class DispatchOrderUseCase {
     private readonly breaker: CircuitBreakerSource,
     private readonly exposure: ExposureRepository,
     private readonly strategies: StrategyStateGate,
+    private readonly queue: OrderUpdateQueue,
   ) {}
 
   async dispatch(order: Order): Promise<DispatchResult> {
@@ -149,8 +151,12 @@ export class DispatchOrderUseCase {
    * out as soon as the broker's id is known. Best effort: a failure is logged
    * and the broker's updates tell the rest.
    */
-  private async honourCancelRequest(clientOrderId: string, brokerOrderId: string): Promise<Order | null> {
-    const current = await this.orders.findByClientOrderId(clientOrderId);
+  private async honourCancelRequest(
+    clientOrderId: string,
+    brokerOrderId: string,
+    known?: Order,
+  ): Promise<Order | null> {
+    const current = known ?? (await this.orders.findByClientOrderId(clientOrderId));
     if (!current?.metadata.cancel_requested_at || isTerminal(current.status) || current.status === 'pending_cancel') {
       return current;
     }
@@ -188,8 +194,10 @@ export class DispatchOrderUseCase {
               { timeoutMs: this.config.broker.submitTimeoutMs },
             ),
       );
-      await this.updates.apply({ source: 'submit', order: ack, at: this.clock.now() });
-      const seen = await this.honourCancelRequest(id, ack.id);
+      // Applied with the other news of its symbol (one unit of work for all of them): the order as it left it
+      // shows a cancel asked for meanwhile, which locks the same row.
+      const applied = await this.queue.apply({ source: 'submit', order: ack, at: this.clock.now() });
+      const seen = await this.honourCancelRequest(id, ack.id, applied.order);
       return { outcome: 'acknowledged', seen };
     } catch (err) {
       const e =

@@ -166,4 +166,119 @@ describe('guarded order insert (integration)', () => {
     expect((await orders.insertWithAudit(plain, audit)).created).toBe(true);
     expect((await counters()).buy).toBe('6');
   });
+
+  describe('several orders in one statement (insertGuardedMany, migration 1765800000000)', () => {
+    type Entry = { order: NewOrder; audit: typeof audit; guard: string };
+    const entry = (o: NewOrder, guard: ExposureGuard): Entry => ({ order: o, audit, guard: guardSetting(guard) });
+
+    it('agrees with the same orders inserted one by one, in order: all written, or none and EG002', async () => {
+      let batches = 0;
+      let refused = 0;
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(
+            fc.record({
+              side: fc.constantFrom('buy' as const, 'sell' as const),
+              qty: fc.integer({ min: 1, max: 8 }),
+              maxSize: fc.integer({ min: 5, max: 40 }),
+              price: fc.option(fc.constantFrom('10', '12.5'), { nil: null }),
+            }),
+            { minLength: 2, maxLength: 6 },
+          ),
+          fc.integer({ min: -10, max: 10 }),
+          async (specs, position) => {
+            const entries = specs.map((x) =>
+              entry(order(x.side, x.qty), {
+                maxSize: String(x.maxSize),
+                price: x.price,
+                limitValue: x.price === null ? null : '300',
+              }),
+            );
+            // What one-by-one inserts would do: each judged after the ones before it were counted.
+            await setCounters(position, 0, 0);
+            let expectAll = true;
+            let buy = 0;
+            let sell = 0;
+            for (const e of entries) {
+              const guard = e.guard.split('|');
+              const admits = guardAdmits(
+                { maxSize: guard[0], price: guard[1] || null, limitValue: guard[2] || null },
+                e.order,
+                exposureWith(e.order, {
+                  positionQty: String(position),
+                  openBuyQty: String(buy),
+                  openSellQty: String(sell),
+                  strategyOpenOrders: 0,
+                }),
+              );
+              if (!admits) expectAll = false;
+              if (e.order.side === 'buy') buy += Number(e.order.qty);
+              else sell += Number(e.order.qty);
+            }
+            const result = await orders.insertGuardedMany(entries, 1000).then(
+              (m) => ({ written: m.size }),
+              (err: unknown) => ({ guard: isGuardError(err) }),
+            );
+            batches += 1;
+            if (expectAll) {
+              expect(result).toEqual({ written: entries.length });
+              for (const e of entries) expect(await written(e.order.clientOrderId)).toEqual({ orders: 1, audits: 1 });
+              expect(await counters()).toEqual({ position: String(position), buy: String(buy), sell: String(sell) });
+            } else {
+              refused += 1;
+              expect(result).toEqual({ guard: true });
+              for (const e of entries) expect(await written(e.order.clientOrderId)).toEqual({ orders: 0, audits: 0 });
+              expect(await counters()).toEqual({ position: String(position), buy: '0', sell: '0' });
+            }
+          },
+        ),
+        { numRuns: 60 },
+      );
+      expect(refused).toBeGreaterThan(3);
+      expect(batches - refused).toBeGreaterThan(3);
+    });
+
+    it('writes each order as its own insert would, in the order given, and skips an id already taken', async () => {
+      await setCounters(0, 0, 0);
+      const wide = { maxSize: '1000', price: null, limitValue: null };
+      const taken = order('buy', 1);
+      await orders.insertWithAudit(taken, audit);
+      const a = order('buy', 2);
+      const b = { ...order('sell', 3), limitPrice: '101.5', orderType: 'limit' as const, metadata: { note: 'x"y' } };
+      const got = await orders.insertGuardedMany([entry(a, wide), entry(taken, wide), entry(b, wide)], 1000);
+      expect([...got.keys()]).toEqual(expect.arrayContaining([a.clientOrderId, b.clientOrderId]));
+      expect(got.size).toBe(2);
+      const read = await orders.findByClientOrderId(b.clientOrderId);
+      expect(got.get(b.clientOrderId)).toEqual(read);
+      expect(read).toMatchObject({
+        side: 'sell',
+        qty: '3',
+        limitPrice: '101.5',
+        metadata: { note: 'x"y' },
+        createdAt: AT,
+      });
+      const inOrder: { id: string }[] = await ds.query(
+        'SELECT client_order_id AS id FROM orders WHERE client_order_id = ANY($1) ORDER BY seq',
+        [[b.clientOrderId, a.clientOrderId]],
+      );
+      expect(inOrder.map((r) => r.id)).toEqual([a.clientOrderId, b.clientOrderId]);
+      expect(await written(taken.clientOrderId)).toEqual({ orders: 1, audits: 1 });
+      expect(await counters()).toEqual({ position: '0', buy: '3', sell: '3' });
+    });
+
+    it("holds the strategy's open orders to the limit at commit (EG001): the whole statement, nothing written", async () => {
+      await setCounters(0, 0, 0);
+      const wide = { maxSize: '1000', price: null, limitValue: null };
+      const three = [order('buy', 1), order('buy', 1), order('buy', 1)];
+      const err = await orders
+        .insertGuardedMany(
+          three.map((o) => entry(o, wide)),
+          2,
+        )
+        .catch((e: unknown) => e);
+      expect(strategyLimitError(err)).toEqual({ openOrders: 2 });
+      for (const o of three) expect(await written(o.clientOrderId)).toEqual({ orders: 0, audits: 0 });
+      expect((await counters()).buy).toBe('0');
+    });
+  });
 });
