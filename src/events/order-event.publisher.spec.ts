@@ -47,9 +47,14 @@ class FakeOutbox {
 class FakeStore {
   sent: Array<{ channel: string; message: string }> = [];
   failFrom?: number;
-  async publish(channel: string, message: string): Promise<void> {
-    if (this.failFrom !== undefined && this.sent.length >= this.failFrom) throw new Error('redis down');
-    this.sent.push({ channel, message });
+  async publishMany(channel: string, messages: string[]): Promise<{ published: number; error?: unknown }> {
+    for (const [i, message] of messages.entries()) {
+      if (this.failFrom !== undefined && this.sent.length >= this.failFrom) {
+        return { published: i, error: new Error('redis down') };
+      }
+      this.sent.push({ channel, message });
+    }
+    return { published: messages.length };
   }
 }
 

@@ -71,18 +71,17 @@ export class OrderEventPublisher implements OnApplicationBootstrap, OnModuleDest
   }
 
   /**
-   * Sends the whole batch at once (ioredis pipelines it on one connection, in
-   * order) and answers how many went out before the first failure. Later ones
-   * that Redis did take are published again next time: at least once.
+   * Sends the whole batch at once (one pipeline on one connection, in order)
+   * and answers how many went out before the first failure. Later ones that
+   * Redis did take are published again next time: at least once.
    */
   private async publishAll(batch: StoredOrderEvent[]): Promise<number> {
-    const results = await Promise.allSettled(
-      batch.map((e) => this.store.publish(ORDER_EVENTS_CHANNEL, JSON.stringify(toOrderEventMessage(e)))),
+    const { published, error } = await this.store.publishMany(
+      ORDER_EVENTS_CHANNEL,
+      batch.map((e) => JSON.stringify(toOrderEventMessage(e))),
     );
-    const failed = results.findIndex((r) => r.status === 'rejected');
-    if (failed === -1) return batch.length;
-    this.reportFailure((results[failed] as PromiseRejectedResult).reason);
-    return failed;
+    if (published < batch.length) this.reportFailure(error);
+    return published;
   }
 
   private async run(): Promise<void> {

@@ -45,6 +45,25 @@ const COLUMNS = 'id, client_order_id, strategy_id, symbol, event_type, status, p
  */
 const PUBLISHER_LOCK_KEY = 7_342_101;
 
+/**
+ * The publisher's claim in one statement: the publisher lock (`locked`, false
+ * when another replica holds it: nothing is claimed), then up to $2 of the
+ * oldest unpublished events not locked by another claimer, marked published in
+ * the claiming transaction. One row with `locked` and the events' columns null
+ * when there is nothing to claim.
+ */
+const CLAIM = `WITH l AS MATERIALIZED (SELECT pg_try_advisory_xact_lock($1) AS locked),
+  c AS (
+    UPDATE order_events SET published_at = now()
+     WHERE id IN (SELECT o.id FROM order_events o, l
+                   WHERE l.locked AND o.published_at IS NULL
+                   ORDER BY o.id
+                   LIMIT $2
+                   FOR UPDATE OF o SKIP LOCKED)
+    RETURNING ${COLUMNS}
+  )
+  SELECT l.locked, c.* FROM l LEFT JOIN c ON true`;
+
 /** The outbox: events are written with the state change that caused them, published later. */
 @Injectable()
 export class OrderEventRepository {
@@ -94,40 +113,35 @@ export class OrderEventRepository {
 
   /**
    * Claims up to `limit` unpublished events, oldest first, and hands them to
-   * `publish`, which answers how many of them, from the first, went out; those
-   * are marked published in the same short transaction. When `publish` throws
-   * nothing is marked and the batch is claimed again later (at least once).
+   * `publish`, which answers how many of them, from the first, went out; only
+   * those stay marked published when the short transaction that claimed them
+   * commits. When `publish` throws nothing is marked and the batch is claimed
+   * again later (at least once).
    *
    * Every replica may call this: a transaction-scoped advisory lock lets one
    * publish at a time (the others return `busy` at once rather than wait), and
    * FOR UPDATE SKIP LOCKED keeps two claimers off the same rows regardless.
+   * The lock, the claim and the mark are one statement (CLAIM), so a batch
+   * costs three round trips to PostgreSQL: that, its commit, and its start.
    */
   async publishBatch(
     limit: number,
     publish: (events: StoredOrderEvent[]) => Promise<number>,
   ): Promise<PublishBatchResult> {
     return this.uow.run(async (tx) => {
-      const [{ locked }] = await sql<{ locked: boolean }>(tx, 'SELECT pg_try_advisory_xact_lock($1) AS locked', [
-        PUBLISHER_LOCK_KEY,
-      ]);
-      if (!locked) return { busy: true, claimed: 0, published: 0 };
-      const rows = await sql<OrderEventRow>(
-        tx,
-        `SELECT ${COLUMNS} FROM order_events
-          WHERE published_at IS NULL
-          ORDER BY id
-          LIMIT $1
-          FOR UPDATE SKIP LOCKED`,
-        [limit],
-      );
-      if (!rows.length) return { busy: false, claimed: 0, published: 0 };
-      const published = Math.max(0, Math.min(rows.length, await publish(rows.map(toStored))));
-      if (published > 0) {
-        await sql(tx, 'UPDATE order_events SET published_at = now() WHERE id = ANY($1::bigint[])', [
-          rows.slice(0, published).map((r) => r.id),
+      const rows = await sql<OrderEventRow & { locked: boolean }>(tx, CLAIM, [PUBLISHER_LOCK_KEY, limit]);
+      if (!rows[0]?.locked) return { busy: true, claimed: 0, published: 0 };
+      // Marked in the claim; RETURNING keeps no order: oldest first again.
+      const claimed = rows.filter((r) => r.id !== null).sort((a, b) => Number(a.id) - Number(b.id));
+      if (!claimed.length) return { busy: false, claimed: 0, published: 0 };
+      const published = Math.max(0, Math.min(claimed.length, await publish(claimed.map(toStored))));
+      if (published < claimed.length) {
+        // Those not sent are left unpublished by this commit (the claim marked them all).
+        await sql(tx, 'UPDATE order_events SET published_at = NULL WHERE id = ANY($1::bigint[])', [
+          claimed.slice(published).map((r) => r.id),
         ]);
       }
-      return { busy: false, claimed: rows.length, published };
+      return { busy: false, claimed: claimed.length, published };
     });
   }
 

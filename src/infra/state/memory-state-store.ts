@@ -59,6 +59,11 @@ export class MemoryStateStore extends StateStore {
     });
   }
 
+  async publishMany(channel: string, messages: readonly string[]): Promise<{ published: number; error?: unknown }> {
+    for (const message of messages) await this.publish(channel, message);
+    return { published: messages.length };
+  }
+
   async subscribe(channel: string, handler: (message: string) => void): Promise<() => Promise<void>> {
     // A distinct function per subscription, so subscribing the same handler twice unsubscribes one at a time.
     const listener = (message: string) => handler(message);

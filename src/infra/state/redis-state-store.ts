@@ -153,6 +153,22 @@ export class RedisStateStore extends StateStore {
     await this.client.publish(this.channelName(channel), message);
   }
 
+  async publishMany(channel: string, messages: readonly string[]): Promise<{ published: number; error?: unknown }> {
+    if (!messages.length) return { published: 0 };
+    // One pipeline: every PUBLISH in one write, the answers in order.
+    const pipeline = this.client.pipeline();
+    for (const message of messages) pipeline.publish(this.channelName(channel), message);
+    let results: Array<[Error | null, unknown]> | null;
+    try {
+      results = await pipeline.exec();
+    } catch (error) {
+      return { published: 0, error };
+    }
+    if (!results) return { published: 0, error: new Error('the publish pipeline was not run') };
+    const failed = results.findIndex(([err]) => err);
+    return failed === -1 ? { published: messages.length } : { published: failed, error: results[failed][0] };
+  }
+
   async subscribe(bareChannel: string, handler: Handler): Promise<() => Promise<void>> {
     if (this.closed) throw new Error('the state store is closed');
     // Keyed and subscribed by the wire name, which is what the 'message' event reports.

@@ -46,6 +46,12 @@ export abstract class StateStore {
    */
   abstract publish(channel: string, message: string): Promise<void>;
   /**
+   * Publishes `messages` on `channel` in order, in one round trip: how many
+   * of them, from the first, the store took, and the error that stopped the
+   * rest (none when all went).
+   */
+  abstract publishMany(channel: string, messages: readonly string[]): Promise<{ published: number; error?: unknown }>;
+  /**
    * Calls `handler` with every message published on `channel` (under the key
    * prefix, see `channelName`) from the moment the returned promise resolves;
    * resolves to a function that unsubscribes. A handler that throws does not

@@ -46,3 +46,32 @@ describe('RedisStateStore.setIfAbsent (the replay cache across replicas)', () =>
     () => `k${++n}`,
   );
 });
+
+describe('RedisStateStore.publishMany (the order-event outbox)', () => {
+  let store: RedisStateStore;
+  beforeAll(async () => {
+    store = await RedisStateStore.connect(TEST_REDIS_URL, testRedisPrefix('pm'));
+  });
+  afterAll(async () => {
+    await store?.close();
+  });
+
+  it('publishes every message in order, in one pipeline, and says how many went', async () => {
+    const got: string[] = [];
+    const unsubscribe = await store.subscribe('batch', (m) => got.push(m));
+    const messages = Array.from({ length: 50 }, (_, i) => `m${i}`);
+    expect(await store.publishMany('batch', messages)).toEqual({ published: 50 });
+    for (let i = 0; i < 100 && got.length < 50; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(got).toEqual(messages);
+    expect(await store.publishMany('batch', [])).toEqual({ published: 0 });
+    await unsubscribe();
+  });
+
+  it('with the connection gone, says none went and why', async () => {
+    const gone = await RedisStateStore.connect(TEST_REDIS_URL, testRedisPrefix('pm-gone'));
+    await gone.close();
+    const r = await gone.publishMany('batch', ['a', 'b']);
+    expect(r.published).toBe(0);
+    expect(r.error).toBeInstanceOf(Error);
+  });
+});
