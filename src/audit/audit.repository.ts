@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { sql, Tx } from '../infra/database/unit-of-work';
+import { sql, Statement, Tx } from '../infra/database/unit-of-work';
 import { AuditEntry } from './audit-entry';
 
 /**
@@ -43,10 +43,16 @@ export class AuditRepository {
    * triggers fire as they would for its own INSERT).
    */
   async appendMany(tx: Tx | DataSource, entries: readonly AuditEntry[]): Promise<void> {
+    for (const { text, values } of this.appendManyStatements(entries)) await sql(tx, text, values);
+  }
+
+  /** Appends these entries, one statement per MAX_ROWS_PER_INSERT of them, in the order given. */
+  appendManyStatements(entries: readonly AuditEntry[]): Statement[] {
+    const out: Statement[] = [];
     for (let i = 0; i < entries.length; i += MAX_ROWS_PER_INSERT) {
-      const params: unknown[] = [];
+      const values: unknown[] = [];
       const rows = entries.slice(i, i + MAX_ROWS_PER_INSERT).map((entry) => {
-        params.push(
+        values.push(
           entry.action,
           entry.actor,
           entry.clientOrderId ?? null,
@@ -57,16 +63,16 @@ export class AuditRepository {
           JSON.stringify(entry.details ?? {}),
           entry.occurredAt ?? null,
         );
-        const $ = (k: number) => `$${params.length - 9 + k}`;
+        const $ = (k: number) => `$${values.length - 9 + k}`;
         return `(${[1, 2, 3, 4, 5, 6, 7, 8].map($).join(', ')}, COALESCE(${$(9)}::timestamptz, now()))`;
       });
-      await sql(
-        tx,
-        `INSERT INTO audit_log (action, actor, client_order_id, strategy_id, symbol, reason_code, request_id, details,
-                                occurred_at)
-         VALUES ${rows.join(', ')}`,
-        params,
-      );
+      out.push({
+        text: `INSERT INTO audit_log (action, actor, client_order_id, strategy_id, symbol, reason_code, request_id, details,
+                                  occurred_at)
+           VALUES ${rows.join(', ')}`,
+        values,
+      });
     }
+    return out;
   }
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { sql, Tx, UnitOfWork } from '../../infra/database/unit-of-work';
+import { sql, Statement, Tx, UnitOfWork } from '../../infra/database/unit-of-work';
 import { OrderEventFilter, StoredOrderEvent } from '../order-event';
 
 export interface NewOrderEvent {
@@ -86,29 +86,7 @@ export class OrderEventRepository {
    * rows of a VALUES list are inserted, and take their ids, in list order).
    */
   async appendMany(tx: Tx, events: readonly NewOrderEvent[]): Promise<void> {
-    for (let i = 0; i < events.length; i += MAX_ROWS_PER_INSERT) {
-      const chunk = events.slice(i, i + MAX_ROWS_PER_INSERT);
-      const params: unknown[] = [];
-      const rows = chunk.map((e) => {
-        params.push(
-          e.clientOrderId,
-          e.strategyId,
-          e.symbol,
-          e.eventType,
-          e.status,
-          JSON.stringify(e.payload),
-          e.createdAt,
-        );
-        const n = params.length;
-        return `($${n - 6}, $${n - 5}, $${n - 4}, $${n - 3}, $${n - 2}, $${n - 1}, $${n})`;
-      });
-      await sql(
-        tx,
-        `INSERT INTO order_events (client_order_id, strategy_id, symbol, event_type, status, payload, created_at)
-         VALUES ${rows.join(', ')}`,
-        params,
-      );
-    }
+    for (const { text, values } of this.appendManyStatements(events)) await sql(tx, text, values);
   }
 
   /**
@@ -212,6 +190,37 @@ export class OrderEventRepository {
       [ids.map(String), recentSeconds],
     );
     return rows.map(toStored);
+  }
+
+  /**
+   * Appends these events, one statement per MAX_ROWS_PER_INSERT of them, their ids in the order given (the rows of a
+   * VALUES list are inserted, and take their ids, in list order).
+   */
+  appendManyStatements(events: readonly NewOrderEvent[]): Statement[] {
+    const out: Statement[] = [];
+    for (let i = 0; i < events.length; i += MAX_ROWS_PER_INSERT) {
+      const chunk = events.slice(i, i + MAX_ROWS_PER_INSERT);
+      const values: unknown[] = [];
+      const rows = chunk.map((e) => {
+        values.push(
+          e.clientOrderId,
+          e.strategyId,
+          e.symbol,
+          e.eventType,
+          e.status,
+          JSON.stringify(e.payload),
+          e.createdAt,
+        );
+        const n = values.length;
+        return `($${n - 6}, $${n - 5}, $${n - 4}, $${n - 3}, $${n - 2}, $${n - 1}, $${n})`;
+      });
+      out.push({
+        text: `INSERT INTO order_events (client_order_id, strategy_id, symbol, event_type, status, payload, created_at)
+           VALUES ${rows.join(', ')}`,
+        values,
+      });
+    }
+    return out;
   }
 }
 

@@ -52,6 +52,38 @@ export async function sql<R extends QueryResultRow = QueryResultRow>(
   return result.rows;
 }
 
+/** A statement and its parameters: run alone (`sql`) or with others as one (`sqlTogether`). */
+export interface Statement {
+  text: string;
+  values: unknown[];
+}
+
+/**
+ * Runs several data-changing statements as one, in one round trip: each becomes
+ * a WITH query of the statement (every one runs once, on the same snapshot, its
+ * row triggers firing at the statement's end), its parameters renumbered after
+ * the ones before it. The texts must use parameters only as `$n` (no dollar
+ * quoting). Answers, by name, how many rows each statement marked `count`
+ * returned (it must end with a RETURNING clause).
+ */
+export async function sqlTogether(
+  db: Db,
+  parts: ReadonlyArray<{ name: string; statement: Statement; count?: boolean }>,
+): Promise<Record<string, number>> {
+  if (!parts.length) return {};
+  const values: unknown[] = [];
+  const queries = parts.map(({ name, statement }) => {
+    const offset = values.length;
+    values.push(...statement.values);
+    const text = statement.text.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`);
+    return `${name} AS (${text})`;
+  });
+  const counted = parts.filter((p) => p.count).map((p) => p.name);
+  const select = counted.length ? counted.map((n) => `(SELECT count(*)::int FROM ${n}) AS ${n}`).join(', ') : '1';
+  const [row] = await sql<Record<string, number>>(db, `WITH ${queries.join(',\n')}\nSELECT ${select}`, values);
+  return Object.fromEntries(counted.map((n) => [n, Number(row[n])]));
+}
+
 /** Runs one statement and answers how many rows it changed. */
 export async function sqlCount(db: Db, text: string, values: unknown[] = []): Promise<number> {
   const result = await target(db).query(text, values);
@@ -110,6 +142,14 @@ export class UnitOfWork {
       client.removeListener('error', onError);
       client.release(broken);
     }
+  }
+
+  /** `sqlTogether` in `tx`: several writes as one statement (one round trip). */
+  together(
+    tx: Tx,
+    parts: ReadonlyArray<{ name: string; statement: Statement; count?: boolean }>,
+  ): Promise<Record<string, number>> {
+    return sqlTogether(tx, parts);
   }
 
   /**

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { sql, Tx } from '../../infra/database/unit-of-work';
+import { sql, Statement, Tx } from '../../infra/database/unit-of-work';
 import { FillRecord } from '../domain/order-update.decision';
 
 export type NewFill = FillRecord;
@@ -49,35 +49,8 @@ export class FillRepository {
    */
   async insertMany(tx: Tx, fills: NewFill[]): Promise<number> {
     if (!fills.length) return 0;
-    const col = <K extends keyof NewFill>(k: K) => fills.map((f) => f[k]);
-    const rows = await sql(
-      tx,
-      `INSERT INTO fills (execution_id, client_order_id, broker_order_id, strategy_id, symbol, side, qty, price,
-                          cum_qty, realized_pl, source, executed_at)
-       SELECT execution_id, client_order_id, broker_order_id, strategy_id, symbol, side, qty, price, cum_qty,
-              realized_pl, source, executed_at
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::numeric[],
-                            $8::numeric[], $9::numeric[], $10::numeric[], $11::text[], $12::timestamptz[])
-         WITH ORDINALITY AS f(execution_id, client_order_id, broker_order_id, strategy_id, symbol, side, qty, price,
-                              cum_qty, realized_pl, source, executed_at, n)
-       ORDER BY n
-       ON CONFLICT DO NOTHING RETURNING id`,
-      [
-        col('executionId'),
-        col('clientOrderId'),
-        col('brokerOrderId'),
-        col('strategyId'),
-        col('symbol'),
-        col('side'),
-        col('qty'),
-        col('price'),
-        col('cumQty'),
-        col('realizedPl'),
-        col('source'),
-        col('executedAt'),
-      ],
-    );
-    return rows.length;
+    const { text, values } = this.insertManyStatement(fills);
+    return (await sql(tx, text, values)).length;
   }
 
   /** The symbol's fills in execution order (ties in recording order). */
@@ -109,5 +82,39 @@ export class FillRepository {
     for (const c of changes) {
       await sql(tx, `UPDATE fills SET realized_pl = $2 WHERE id = $1`, [c.id, c.realizedPl]);
     }
+  }
+
+  /**
+   * Inserts `fills` in one statement, in their order (their ids follow it), returning the id of each new one (an
+   * execution already recorded is skipped).
+   */
+  insertManyStatement(fills: readonly NewFill[]): Statement {
+    const col = <K extends keyof NewFill>(k: K) => fills.map((f) => f[k]);
+    return {
+      text: `INSERT INTO fills (execution_id, client_order_id, broker_order_id, strategy_id, symbol, side, qty, price,
+                            cum_qty, realized_pl, source, executed_at)
+         SELECT execution_id, client_order_id, broker_order_id, strategy_id, symbol, side, qty, price, cum_qty,
+                realized_pl, source, executed_at
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::numeric[],
+                              $8::numeric[], $9::numeric[], $10::numeric[], $11::text[], $12::timestamptz[])
+           WITH ORDINALITY AS f(execution_id, client_order_id, broker_order_id, strategy_id, symbol, side, qty, price,
+                                cum_qty, realized_pl, source, executed_at, n)
+         ORDER BY n
+         ON CONFLICT DO NOTHING RETURNING id`,
+      values: [
+        col('executionId'),
+        col('clientOrderId'),
+        col('brokerOrderId'),
+        col('strategyId'),
+        col('symbol'),
+        col('side'),
+        col('qty'),
+        col('price'),
+        col('cumQty'),
+        col('realizedPl'),
+        col('source'),
+        col('executedAt'),
+      ],
+    };
   }
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AuditEntry } from '../../audit/audit-entry';
-import { prepared, sql, Tx } from '../../infra/database/unit-of-work';
+import { prepared, sql, Statement, Tx } from '../../infra/database/unit-of-work';
 import { NewOrder, Order } from '../../trading/order';
 import { OrderStatus } from '../../trading/order-status';
 import {
@@ -195,32 +195,8 @@ export class OrderRepository {
     changes: Array<{ clientOrderId: string; change: OrderLifecycleChange }>,
   ): Promise<void> {
     if (!changes.length) return;
-    const col = <T>(f: (c: { clientOrderId: string; change: OrderLifecycleChange }) => T) => changes.map(f);
-    await sql(
-      tx,
-      `UPDATE orders o SET status = u.status, filled_qty = u.filled_qty, filled_avg_price = u.filled_avg_price,
-              broker_order_id = u.broker_order_id, submitted_at = u.submitted_at, filled_at = u.filled_at,
-              error_message = u.error_message, retry_count = u.retry_count, updated_at = u.updated_at,
-              replaced_by = COALESCE(u.replaced_by, o.replaced_by)
-         FROM unnest($1::text[], $2::text[], $3::numeric[], $4::numeric[], $5::text[], $6::timestamptz[],
-                     $7::timestamptz[], $8::text[], $9::int[], $10::timestamptz[], $11::text[])
-           AS u(client_order_id, status, filled_qty, filled_avg_price, broker_order_id, submitted_at, filled_at,
-                error_message, retry_count, updated_at, replaced_by)
-        WHERE o.client_order_id = u.client_order_id`,
-      [
-        col((c) => c.clientOrderId),
-        col((c) => c.change.status),
-        col((c) => c.change.filledQty),
-        col((c) => c.change.filledAvgPrice),
-        col((c) => c.change.brokerOrderId),
-        col((c) => c.change.submittedAt),
-        col((c) => c.change.filledAt),
-        col((c) => c.change.errorMessage),
-        col((c) => c.change.retryCount),
-        col((c) => c.change.updatedAt),
-        col((c) => c.change.replacedBy ?? null),
-      ],
-    );
+    const { text, values } = this.updateLifecycleManyStatement(changes);
+    await sql(tx, text, values);
   }
 
   /**
@@ -402,6 +378,37 @@ export class OrderRepository {
     const more = rows.length > f.limit;
     const page = more ? rows.slice(0, f.limit) : rows;
     return { orders: page.map(toOrder), lastSeq: more ? page[page.length - 1].seq : null };
+  }
+
+  /** Writes the lifecycle fields of several locked orders in one statement (see `updateLifecycleMany`). */
+  updateLifecycleManyStatement(
+    changes: ReadonlyArray<{ clientOrderId: string; change: OrderLifecycleChange }>,
+  ): Statement {
+    const col = <T>(f: (c: { clientOrderId: string; change: OrderLifecycleChange }) => T) => changes.map(f);
+    return {
+      text: `UPDATE orders o SET status = u.status, filled_qty = u.filled_qty, filled_avg_price = u.filled_avg_price,
+                broker_order_id = u.broker_order_id, submitted_at = u.submitted_at, filled_at = u.filled_at,
+                error_message = u.error_message, retry_count = u.retry_count, updated_at = u.updated_at,
+                replaced_by = COALESCE(u.replaced_by, o.replaced_by)
+           FROM unnest($1::text[], $2::text[], $3::numeric[], $4::numeric[], $5::text[], $6::timestamptz[],
+                       $7::timestamptz[], $8::text[], $9::int[], $10::timestamptz[], $11::text[])
+             AS u(client_order_id, status, filled_qty, filled_avg_price, broker_order_id, submitted_at, filled_at,
+                  error_message, retry_count, updated_at, replaced_by)
+          WHERE o.client_order_id = u.client_order_id`,
+      values: [
+        col((c) => c.clientOrderId),
+        col((c) => c.change.status),
+        col((c) => c.change.filledQty),
+        col((c) => c.change.filledAvgPrice),
+        col((c) => c.change.brokerOrderId),
+        col((c) => c.change.submittedAt),
+        col((c) => c.change.filledAt),
+        col((c) => c.change.errorMessage),
+        col((c) => c.change.retryCount),
+        col((c) => c.change.updatedAt),
+        col((c) => c.change.replacedBy ?? null),
+      ],
+    };
   }
 }
 

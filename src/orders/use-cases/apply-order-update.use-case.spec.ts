@@ -25,32 +25,39 @@ function setup(locked: Order | null, insertResult = true, batchLocked: Order[] =
     lockForUpdate: jest.fn(log('order.lock', locked)),
     lockMany: jest.fn(log('order.lockMany', batchLocked)),
     updateLifecycle: jest.fn(log('order.update')),
-    updateLifecycleMany: jest.fn(log('order.updateMany')),
+    updateLifecycleManyStatement: jest.fn((changes: unknown[]) => ({ text: 'orders', values: changes })),
     setNextAttempt: jest.fn(log('order.nextAttempt')),
   };
   const fills = {
     insert: jest.fn(log('fill.insert', insertResult)),
-    // A batch's fills: all new unless insertResult says the first was already recorded.
-    insertMany: jest.fn(async (_tx: Tx, batch: unknown[]) => {
-      calls.push('fill.many');
-      return insertResult ? batch.length : batch.length - 1;
-    }),
+    insertManyStatement: jest.fn((batch: unknown[]) => ({ text: 'fills', values: batch })),
   };
   const positions = {
     lockOrCreate: jest.fn(log('position.lock', { qty: '0', avgEntryPrice: '0', realizedPl: '0' })),
     save: jest.fn(log('position.save')),
+    saveStatement: jest.fn((...args: unknown[]) => ({ text: 'position', values: args })),
   };
   const events = {
     append: jest.fn(async (_tx: Tx, e: { eventType: string }) => void calls.push(e.eventType)),
-    appendMany: jest.fn(log('events.many')),
+    appendManyStatements: jest.fn((events: unknown[]) => [{ text: 'events', values: events }]),
   };
   const audit = {
     append: jest.fn(async (a: { action: string }) => void calls.push(`audit:${a.action}`)),
-    appendMany: jest.fn(log('audit.many')),
+    appendManyStatements: jest.fn((entries: unknown[]) => [{ text: 'audit', values: entries }]),
   };
   const publisher = { kick: jest.fn() };
   const metrics = { orderStatus: jest.fn() };
-  const uow = { run: jest.fn(async <T>(fn: (tx: Tx) => Promise<T>) => fn(TX)) };
+  const uow = {
+    run: jest.fn(async <T>(fn: (tx: Tx) => Promise<T>) => fn(TX)),
+    // A batch's writes, one statement: its fills all new unless insertResult says the first was already recorded.
+    together: jest.fn(
+      async (_tx: Tx, parts: Array<{ name: string; statement: { text: string; values: unknown[] } }>) => {
+        calls.push(`together:${parts.map((p) => p.statement.text).join(',')}`);
+        const fills = parts.find((p) => p.name === 'fills')?.statement.values.length ?? 0;
+        return { fills: insertResult ? fills : fills - 1 };
+      },
+    ),
+  };
   const useCase = new ApplyOrderUpdateUseCase(
     uow as unknown as UnitOfWork,
     orders as unknown as OrderRepository,
@@ -179,17 +186,17 @@ describe('ApplyOrderUpdateUseCase', () => {
       // The second fill is the 6 shares after the first 4 (against the locked row it would be all 10),
       // both written in one statement at the batch's end.
       expect(t.fills.insert).not.toHaveBeenCalled();
-      expect(t.fills.insertMany).toHaveBeenCalledTimes(1);
-      expect((t.fills.insertMany.mock.calls[0] as unknown[])[1]).toMatchObject([
+      expect(t.fills.insertManyStatement).toHaveBeenCalledTimes(1);
+      expect(t.fills.insertManyStatement.mock.calls[0][0]).toMatchObject([
         { qty: '4', price: '100', cumQty: '4' },
         { qty: '6', price: '102', cumQty: '10' },
       ]);
       // The order's row is written once, as its last change leaves it.
       expect(t.orders.updateLifecycle).not.toHaveBeenCalled();
-      expect((t.orders.updateLifecycleMany.mock.calls[0] as unknown[])[1]).toMatchObject([
+      expect(t.orders.updateLifecycleManyStatement.mock.calls[0][0]).toMatchObject([
         { clientOrderId: 'c-1', change: { status: 'filled', filledQty: '10', filledAvgPrice: '101.2' } },
       ]);
-      const events = (t.events.appendMany.mock.calls[0] as unknown[])[1] as Array<{ payload: object }>;
+      const events = t.events.appendManyStatements.mock.calls[0][0] as Array<{ payload: object }>;
       expect(events.map((e) => e.payload)).toMatchObject([
         { qty: '4', filled_qty: '4', position_qty: '4' },
         { previous_status: 'new' },
@@ -197,8 +204,9 @@ describe('ApplyOrderUpdateUseCase', () => {
         { previous_status: 'partially_filled' },
       ]);
       // The position is written once, as the last fill left it.
-      expect(t.positions.save).toHaveBeenCalledTimes(1);
-      expect(t.positions.save.mock.calls[0].slice(1, 3)).toEqual([
+      expect(t.positions.save).not.toHaveBeenCalled();
+      expect(t.positions.saveStatement).toHaveBeenCalledTimes(1);
+      expect(t.positions.saveStatement.mock.calls[0].slice(0, 2)).toEqual([
         'AAA',
         { qty: '10', avgEntryPrice: '101.2', realizedPl: '0' },
       ]);
@@ -211,17 +219,10 @@ describe('ApplyOrderUpdateUseCase', () => {
         report({ status: 'canceled' }),
         report({ id: 'b-2', clientOrderId: 'c-2', status: 'filled', filledQty: '10', filledAvgPrice: '100' }),
       ]);
-      expect(t.calls).toEqual([
-        'order.lockMany',
-        'position.lock',
-        'fill.many',
-        'order.updateMany',
-        'position.save',
-        'events.many',
-        'audit.many',
-      ]);
+      // The orders locked, then the position, then every write in one statement, one round trip.
+      expect(t.calls).toEqual(['order.lockMany', 'position.lock', 'together:fills,orders,position,events,audit']);
       expect(
-        ((t.orders.updateLifecycleMany.mock.calls[0] as unknown[])[1] as Array<Record<string, unknown>>).map((u) => [
+        (t.orders.updateLifecycleManyStatement.mock.calls[0][0] as Array<Record<string, unknown>>).map((u) => [
           u.clientOrderId,
           (u.change as { status: string }).status,
         ]),
@@ -231,13 +232,13 @@ describe('ApplyOrderUpdateUseCase', () => {
       ]);
       expect(t.events.append).not.toHaveBeenCalled();
       expect(t.audit.append).not.toHaveBeenCalled();
-      const events = (t.events.appendMany.mock.calls[0] as unknown[])[1] as Array<Record<string, unknown>>;
+      const events = t.events.appendManyStatements.mock.calls[0][0] as Array<Record<string, unknown>>;
       expect(events.map((e) => [e.clientOrderId, e.eventType, e.status])).toEqual([
         ['c-2', 'order.fill', 'new'],
         ['c-2', 'order.status', 'filled'],
         ['c-1', 'order.status', 'canceled'],
       ]);
-      const audit = (t.audit.appendMany.mock.calls[0] as unknown[])[1] as Array<Record<string, unknown>>;
+      const audit = t.audit.appendManyStatements.mock.calls[0][0] as Array<Record<string, unknown>>;
       expect(audit.map((a) => [a.clientOrderId, a.action])).toEqual([
         ['c-2', 'order.filled'],
         ['c-1', 'order.canceled'],
@@ -260,7 +261,7 @@ describe('ApplyOrderUpdateUseCase', () => {
       expect(res.map((r) => r.status)).toEqual(['partially_filled', 'canceled', 'filled']);
       expect(t.orders.lockForUpdate).toHaveBeenCalledTimes(1);
       expect(t.orders.lockForUpdate).toHaveBeenCalledWith(TX, { clientOrderId: 'broker-side', brokerOrderId: 'b-9' });
-      expect((t.fills.insertMany.mock.calls[0] as unknown[])[1]).toMatchObject([
+      expect(t.fills.insertManyStatement.mock.calls[0][0]).toMatchObject([
         { clientOrderId: 'c-9', qty: '3', cumQty: '3' },
         { clientOrderId: 'c-9', qty: '2', cumQty: '5' },
       ]);
@@ -272,15 +273,10 @@ describe('ApplyOrderUpdateUseCase', () => {
         report({ status: 'partially_filled', filledQty: '4', filledAvgPrice: '100' }),
         report({ status: 'canceled' }),
       ]);
-      // The batch wrote its fill in one statement, which found it recorded: nothing after it ran.
-      expect(t.orders.updateLifecycleMany).not.toHaveBeenCalled();
-      expect(t.positions.save).not.toHaveBeenCalledWith(
-        TX,
-        'AAA',
-        expect.anything(),
-        expect.anything(),
-        expect.anything(),
-      );
+      // The batch wrote everything in one statement, which found the fill recorded: the batch is rolled back.
+      expect(t.uow.together).toHaveBeenCalledTimes(1);
+      expect(t.calls[2]).toBe('together:fills,orders,position,events,audit');
+      await expect(t.uow.run.mock.results[0].value).rejects.toThrow('already recorded');
       // Then each report alone, its fill decided knowing it was recorded.
       expect(t.orders.lockForUpdate).toHaveBeenCalledTimes(2);
       expect(t.fills.insert).toHaveBeenCalledTimes(1);

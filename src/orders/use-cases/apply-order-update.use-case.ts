@@ -194,21 +194,35 @@ export class ApplyOrderUpdateUseCase {
         for (const r of reports) out.push(await this.applyIn(tx, r, {}, unit));
         // Each order as the whole batch leaves it.
         for (const a of out) if (a.clientOrderId) a.order = batch.orders.get(a.clientOrderId) ?? a.order;
+        // Every write of the batch in one statement (one round trip): its fills, each changed order, each
+        // position, the events and the audit rows, each in the order decided.
+        const written = await this.uow.together(tx, [
+          ...(batch.fills.length
+            ? [{ name: 'fills', statement: this.fills.insertManyStatement(batch.fills), count: true }]
+            : []),
+          ...(batch.changed.size
+            ? [
+                {
+                  name: 'orders',
+                  statement: this.orders.updateLifecycleManyStatement(
+                    [...batch.changed].map(([clientOrderId, change]) => ({ clientOrderId, change })),
+                  ),
+                },
+              ]
+            : []),
+          ...[...batch.positions].map(([symbol, p], i) => ({
+            name: `position${i}`,
+            statement: this.positions.saveStatement(symbol, p.position, p.tradeAt, p.updatedAt),
+          })),
+          ...this.events.appendManyStatements(batch.events).map((statement, i) => ({ name: `events${i}`, statement })),
+          ...this.audit.appendManyStatements(batch.audit).map((statement, i) => ({ name: `audit${i}`, statement })),
+        ]);
         // Each fill was decided as new against the orders it locked; one recorded meanwhile by another path
-        // makes the batch fail, and each report is then applied alone (and decided knowing it).
-        const recorded = await this.fills.insertMany(tx, batch.fills);
+        // makes the batch fail (rolled back), and each report is then applied alone (and decided knowing it).
+        const recorded = written.fills ?? 0;
         if (recorded !== batch.fills.length) {
           throw new Error(`${batch.fills.length - recorded} fill(s) of the batch were already recorded`);
         }
-        await this.orders.updateLifecycleMany(
-          tx,
-          [...batch.changed].map(([clientOrderId, change]) => ({ clientOrderId, change })),
-        );
-        for (const [symbol, p] of batch.positions) {
-          await this.positions.save(tx, symbol, p.position, p.tradeAt, p.updatedAt);
-        }
-        await this.events.appendMany(tx, batch.events);
-        await this.audit.appendMany(tx, batch.audit);
         return out;
       });
     } catch (err) {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { sql, Tx } from '../../infra/database/unit-of-work';
+import { sql, Statement, Tx } from '../../infra/database/unit-of-work';
 import { PositionState } from '../domain/position-math';
 
 interface PositionRow {
@@ -75,23 +75,25 @@ export class PositionRepository {
 
   /** Locks the symbol's position for the rest of the transaction, creating it flat if new. */
   async lockOrCreate(tx: Tx, symbol: string): Promise<PositionState> {
-    await sql(tx, `INSERT INTO positions (symbol) VALUES ($1) ON CONFLICT (symbol) DO NOTHING`, [symbol]);
-    const rows = await sql<PositionRow>(
-      tx,
-      `SELECT symbol, qty, avg_entry_price, realized_pl FROM positions WHERE symbol = $1 FOR UPDATE`,
-      [symbol],
-    );
+    const lock = () =>
+      sql<PositionRow>(
+        tx,
+        `SELECT symbol, qty, avg_entry_price, realized_pl FROM positions WHERE symbol = $1 FOR UPDATE`,
+        [symbol],
+      );
+    // One round trip for a symbol that has its row (every one after its first fill).
+    let rows = await lock();
+    if (!rows.length) {
+      await sql(tx, `INSERT INTO positions (symbol) VALUES ($1) ON CONFLICT (symbol) DO NOTHING`, [symbol]);
+      rows = await lock();
+    }
     const r = rows[0];
     return { qty: r.qty, avgEntryPrice: r.avg_entry_price, realizedPl: r.realized_pl };
   }
 
   async save(tx: Tx, symbol: string, p: PositionState, tradeAt: Date, now: Date): Promise<void> {
-    await sql(
-      tx,
-      `UPDATE positions SET qty = $2, avg_entry_price = $3, realized_pl = $4, last_trade_at = $5, updated_at = $6
-        WHERE symbol = $1`,
-      [symbol, p.qty, p.avgEntryPrice, p.realizedPl, tradeAt, now],
-    );
+    const { text, values } = this.saveStatement(symbol, p, tradeAt, now);
+    await sql(tx, text, values);
   }
 
   /**
@@ -105,5 +107,14 @@ export class PositionRepository {
         WHERE symbol = $1`,
       [symbol, p.qty, p.avgEntryPrice, p.realizedPl, lastTradeAt],
     );
+  }
+
+  /** Writes the symbol's locked position (see `PositionRepository.save`). */
+  saveStatement(symbol: string, p: PositionState, tradeAt: Date, now: Date): Statement {
+    return {
+      text: `UPDATE positions SET qty = $2, avg_entry_price = $3, realized_pl = $4, last_trade_at = $5, updated_at = $6
+          WHERE symbol = $1`,
+      values: [symbol, p.qty, p.avgEntryPrice, p.realizedPl, tradeAt, now],
+    };
   }
 }
