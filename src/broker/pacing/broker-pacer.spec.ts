@@ -1,7 +1,7 @@
 import { ManualClock } from '../../infra/clock/clock';
 import { ManualScheduler } from '../../infra/clock/manual-scheduler';
 import { MemoryStateStore } from '../../infra/state/memory-state-store';
-import { BrokerPacer, PACE_TRANSIT_SLACK_MS } from './broker-pacer';
+import { BrokerPacer, PACE_SHRINK_READ_MS, PACE_TRANSIT_SLACK_MS } from './broker-pacer';
 import { PaceClass } from './pacing.decision';
 
 describe('BrokerPacer', () => {
@@ -166,6 +166,28 @@ describe('BrokerPacer', () => {
     clock.advance(1_000 + PACE_TRANSIT_SLACK_MS);
     expect(await b.tryAcquire('submit')).toBe(true);
     expect(b.usage().budget).toBe(10);
+    a.close();
+    b.close();
+  });
+
+  it("reads the shrunk budget at most every PACE_SHRINK_READ_MS: another replica's 429 reaches it that much later, its own at once", async () => {
+    const a = make(10, 60_000);
+    const b = make(10, 60_000);
+    const reads = jest.spyOn(store, 'get');
+    for (let i = 0; i < 5; i++) expect(await b.tryAcquire('submit')).toBe(true);
+    expect(reads).toHaveBeenCalledTimes(1);
+    await a.rateLimited(); // shrunk to 9: 8 for submissions
+    await a.rateLimited(); // shrunk to 8: 7 for submissions (5 used)
+    // b still works from its read: room for more than the shrunk budget leaves.
+    expect(await b.tryAcquire('submit')).toBe(true);
+    expect(b.usage().budget).toBe(10);
+    clock.advance(PACE_SHRINK_READ_MS);
+    expect(await b.tryAcquire('submit')).toBe(true);
+    expect(b.usage()).toEqual({ used: 7, budget: 8 });
+    expect(await b.tryAcquire('submit')).toBe(false);
+    // The pacer that met the 429 knows at once.
+    expect(await a.tryAcquire('submit')).toBe(false);
+    expect(a.usage().budget).toBe(8);
     a.close();
     b.close();
   });

@@ -55,6 +55,13 @@ interface Waiter extends Waiting {
   giveUp?: () => void;
 }
 
+/**
+ * How long one read of the shrunk budget (PACE_SHRINK_KEY) serves: a 429 met by
+ * another replica shrinks this one's budget at most this much later (its own,
+ * at once).
+ */
+export const PACE_SHRINK_READ_MS = 100;
+
 /** At most this many waiters of one class are asked for at once (one round trip to the store for them all). */
 const PUMP_BATCH = 64;
 
@@ -76,6 +83,8 @@ export class BrokerPacer {
   private closed = false;
   private used = 0;
   private lastBudget: number;
+  /** The last read of the shrunk budget, and when it was made (PACE_SHRINK_READ_MS). */
+  private shrinkRead?: { at: number; value: Promise<string | null> };
 
   constructor(private readonly opts: BrokerPacerOptions) {
     if (!Number.isInteger(opts.budget) || opts.budget < 1) throw new RangeError('budget must be a positive integer');
@@ -163,6 +172,7 @@ export class BrokerPacer {
     const current = await this.opts.store.get(PACE_SHRINK_KEY).catch(() => null);
     const shrunk = shrunkBudget(this.budget, current === null ? null : Number(current));
     await this.opts.store.set(PACE_SHRINK_KEY, String(shrunk), this.windowMs).catch(() => undefined);
+    this.shrinkRead = { at: this.nowMs(), value: Promise.resolve(String(shrunk)) };
     this.lastBudget = shrunk;
     this.opts.metrics?.pacingBudgetUsed(this.used, shrunk);
   }
@@ -187,7 +197,7 @@ export class BrokerPacer {
    * use the reserve), in one round trip to the store (and one read of the shrunk budget).
    */
   private async hit(cls: PaceClass, n: number): Promise<{ granted: number; retryAfterMs: number }> {
-    const shrink = await this.opts.store.get(PACE_SHRINK_KEY);
+    const shrink = await this.shrink();
     const budget = budgetInForce(this.budget, shrink === null ? null : Number(shrink));
     this.lastBudget = budget;
     const r = await this.opts.store.slidingWindowHitMany(
@@ -200,6 +210,19 @@ export class BrokerPacer {
     this.used = r.granted < n ? classLimit(cls, budget) : r.count;
     this.opts.metrics?.pacingBudgetUsed(this.used, budget);
     return r;
+  }
+
+  /** The shrunk budget in the store (null when none), read at most every PACE_SHRINK_READ_MS. */
+  private shrink(): Promise<string | null> {
+    const now = this.nowMs();
+    if (this.shrinkRead && now - this.shrinkRead.at < PACE_SHRINK_READ_MS) return this.shrinkRead.value;
+    const value = this.opts.store.get(PACE_SHRINK_KEY);
+    this.shrinkRead = { at: now, value };
+    // A failed read is not kept: the next hit asks again.
+    value.catch(() => {
+      if (this.shrinkRead?.value === value) this.shrinkRead = undefined;
+    });
+    return value;
   }
 
   private async pump(): Promise<void> {
