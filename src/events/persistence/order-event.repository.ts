@@ -82,14 +82,6 @@ export class OrderEventRepository {
   }
 
   /**
-   * Appends these events in one statement, their ids in the order given (the
-   * rows of a VALUES list are inserted, and take their ids, in list order).
-   */
-  async appendMany(tx: Tx, events: readonly NewOrderEvent[]): Promise<void> {
-    for (const { text, values } of this.appendManyStatements(events)) await sql(tx, text, values);
-  }
-
-  /**
    * Claims up to `limit` unpublished events, oldest first, and hands them to
    * `publish`, which answers how many of them, from the first, went out; only
    * those stay marked published when the short transaction that claimed them

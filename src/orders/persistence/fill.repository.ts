@@ -43,16 +43,6 @@ export class FillRepository {
     return rows.length === 1;
   }
 
-  /**
-   * Inserts `fills` in one statement, in their order (their ids follow it); answers how many were new (an
-   * execution already recorded is skipped).
-   */
-  async insertMany(tx: Tx, fills: NewFill[]): Promise<number> {
-    if (!fills.length) return 0;
-    const { text, values } = this.insertManyStatement(fills);
-    return (await sql(tx, text, values)).length;
-  }
-
   /** The symbol's fills in execution order (ties in recording order). */
   async listForSymbol(tx: Tx, symbol: string): Promise<StoredFill[]> {
     const rows = await sql<{

@@ -189,16 +189,6 @@ export class OrderRepository {
     );
   }
 
-  /** `updateLifecycle` of many orders in one statement (a batch of broker updates, each order's last change). */
-  async updateLifecycleMany(
-    tx: Tx,
-    changes: Array<{ clientOrderId: string; change: OrderLifecycleChange }>,
-  ): Promise<void> {
-    if (!changes.length) return;
-    const { text, values } = this.updateLifecycleManyStatement(changes);
-    await sql(tx, text, values);
-  }
-
   /**
    * The replacements written for `clientOrderId` (any status), oldest first:
    * the door reads them under the old order's row lock to refuse a second
@@ -380,7 +370,7 @@ export class OrderRepository {
     return { orders: page.map(toOrder), lastSeq: more ? page[page.length - 1].seq : null };
   }
 
-  /** Writes the lifecycle fields of several locked orders in one statement (see `updateLifecycleMany`). */
+  /** Writes the lifecycle fields of several locked orders in one statement, each as `updateLifecycle` would. */
   updateLifecycleManyStatement(
     changes: ReadonlyArray<{ clientOrderId: string; change: OrderLifecycleChange }>,
   ): Statement {

@@ -78,14 +78,17 @@ describe('POST /api/v1/orders/{id}/cancel (e2e, sim)', () => {
 
   it('cancels locally an order that never reached the broker, and never sends it', async () => {
     const id = 'cxl-never-sent';
+    // Written just now: the resolver (polling every second here) leaves it alone until the cancel is in.
     await t.db.query(
-      `INSERT INTO orders (client_order_id, strategy_id, symbol, side, qty, order_type, time_in_force, status, updated_at)
-       VALUES ($1, 'alpha_baseline', 'CXLN', 'buy', '1', 'market', 'day', 'pending_new', now() - interval '1 minute')`,
+      `INSERT INTO orders (client_order_id, strategy_id, symbol, side, qty, order_type, time_in_force, status)
+       VALUES ($1, 'alpha_baseline', 'CXLN', 'buy', '1', 'market', 'day', 'pending_new')`,
       [id],
     );
     const c = await cancel(id);
     expect(c.status).toBe(200);
     expect(c.body.status).toBe('canceled');
+    // Old enough now for the resolver of unsent orders: it still sends nothing.
+    await t.db.query(`UPDATE orders SET updated_at = now() - interval '1 minute' WHERE client_order_id = $1`, [id]);
     await t.app.get(OrderSyncService).tick();
     expect(sim.submissionCount(id)).toBe(0);
     expect(await status(id)).toBe('canceled');
