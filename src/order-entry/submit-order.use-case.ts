@@ -18,9 +18,10 @@
  *   committed counters (as read at most a second ago: this look only picks
  *   the way) as one that adds exposure; when it passes, it is
  *   inserted under a guard (what the counters must still allow) that the
- *   insert's trigger checks on the row it holds for that statement alone;
- *   past the guard nothing is written and the order is judged again the
- *   locked way. The locked way (reduce-only and OCO orders, orders with
+ *   insert's trigger checks on the row it holds for that statement alone
+ *   (one statement for the fast-path orders of its symbol waiting at that
+ *   moment, each under its own guard: GuardedInsertQueue); past the guard
+ *   nothing is written and the order is judged again the locked way. The locked way (reduce-only and OCO orders, orders with
  *   legs, and every refusal): the insert holds the row and the checks judge
  *   the exposure read from it in the same unit of work (a refusal rolls it
  *   back). The strategy's open-order slot is taken
@@ -343,10 +344,11 @@ export class SubmitOrderUseCase {
 
   /**
    * The fast path of a live order that adds exposure: judged against the committed counters (no lock; a
-   * read up to a second old serves, CommittedExposureReads),
-   * then inserted in a statement of its own under the guard of what the counters must still allow once it
-   * is counted (ExposureGuard), which the insert's trigger checks on the symbol's row: that row is held
-   * for the statement and its commit only. Null when the order is to be judged under the row's lock
+   * read up to a second old serves, CommittedExposureReads), then inserted under the guard of what the
+   * counters must still allow once it is counted (ExposureGuard), which the insert's trigger checks on the
+   * symbol's row, in one statement with the other such orders of its symbol waiting at that moment
+   * (GuardedInsertQueue; each answered as its own insert would be): that row is held for the statement and
+   * its commit only. Null when the order is to be judged under the row's lock
    * instead: the committed counters refuse it as an order that adds exposure (it may still pass as
    * reduce-only; a refusal is only ever decided under the lock), or the exposure moved past the guard
    * before the insert (nothing was written).
