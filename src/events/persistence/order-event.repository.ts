@@ -73,12 +73,8 @@ export class OrderEventRepository {
   ) {}
 
   async append(tx: Tx, e: NewOrderEvent): Promise<void> {
-    await sql(
-      tx,
-      `INSERT INTO order_events (client_order_id, strategy_id, symbol, event_type, status, payload, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [e.clientOrderId, e.strategyId, e.symbol, e.eventType, e.status, JSON.stringify(e.payload), e.createdAt],
-    );
+    const [{ text, values }] = this.appendManyStatements([e]);
+    await sql(tx, text, values);
   }
 
   /**

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { Clock, SystemClock } from '../clock/clock';
-import { SlidingWindowBatch, SlidingWindowResult, StateStore } from './state-store';
+import { SlidingWindowBatch, StateStore } from './state-store';
 
 export class MemoryStateStore extends StateStore {
   readonly mode = 'memory' as const;
@@ -71,19 +71,6 @@ export class MemoryStateStore extends StateStore {
     return async () => {
       this.channels.off(channel, listener);
     };
-  }
-
-  async slidingWindowHit(key: string, limit: number, windowMs: number, nowMs: number): Promise<SlidingWindowResult> {
-    const hits = (this.windows.get(key) ?? []).filter((t) => t > nowMs - windowMs);
-    if (hits.length < limit) {
-      hits.push(nowMs);
-      hits.sort((a, b) => a - b);
-      this.windows.set(key, hits);
-      return { allowed: true, count: hits.length };
-    }
-    this.windows.set(key, hits);
-    // The hit whose expiry brings the count below the limit.
-    return { allowed: false, retryAfterMs: hits[hits.length - limit] + windowMs - nowMs };
   }
 
   async slidingWindowHitMany(

@@ -1,34 +1,14 @@
 import Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
-import { SlidingWindowBatch, SlidingWindowResult, StateStore } from './state-store';
-
-/**
- * KEYS[1] the window's sorted set; ARGV: now ms, window ms, limit, a unique
- * member. Atomic, so replicas sharing the key share the budget. A refused hit
- * is not added. Returns {1, count} or {0, retry-after ms}.
- */
-const SLIDING_WINDOW_LUA = `
-local key = KEYS[1]
-local now = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local limit = tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-local count = redis.call('ZCARD', key)
-if count < limit then
-  redis.call('ZADD', key, now, ARGV[4])
-  redis.call('PEXPIRE', key, window)
-  return {1, count + 1}
-end
-local freeing = redis.call('ZRANGE', key, count - limit, count - limit, 'WITHSCORES')
-return {0, tonumber(freeing[2]) + window - now}
-`;
+import { SlidingWindowBatch, StateStore } from './state-store';
 
 /**
  * KEYS[1] the window's sorted set; ARGV: now ms, window ms, limit, hits asked
- * for, a unique member prefix. SLIDING_WINDOW_LUA for up to that many hits at
- * once: as many as the window has room for are added (members prefix:1,
- * prefix:2, ...). Returns {granted, count, retry-after ms (0 when all were
- * granted)}.
+ * for, a unique member prefix. Atomic, so replicas sharing the key share the
+ * budget: hits older than the window are dropped, then as many of the hits as
+ * the window has room for are added (members prefix:1, prefix:2, ...); a
+ * refused hit is not added. Returns {granted, count, retry-after ms (0 when
+ * all were granted)}.
  */
 const SLIDING_WINDOW_MANY_LUA = `
 local key = KEYS[1]
@@ -65,13 +45,6 @@ interface SlidingWindowCommands {
     hits: number,
     member: string,
   ): Promise<[number, number, number]>;
-  slidingWindowHit(
-    key: string,
-    nowMs: number,
-    windowMs: number,
-    limit: number,
-    member: string,
-  ): Promise<[number, number]>;
 }
 
 type Handler = (message: string) => void;
@@ -120,7 +93,6 @@ export class RedisStateStore extends StateStore {
     });
     // ioredis emits 'error' on every failed reconnect; the health check reports it.
     client.on('error', () => undefined);
-    client.defineCommand('slidingWindowHit', { numberOfKeys: 1, lua: SLIDING_WINDOW_LUA });
     client.defineCommand('slidingWindowHitMany', { numberOfKeys: 1, lua: SLIDING_WINDOW_MANY_LUA });
     await client.connect();
     return new RedisStateStore(client, keyPrefix);
@@ -200,12 +172,6 @@ export class RedisStateStore extends StateStore {
       this.channels.delete(channel);
       if (!this.closed) await sub.unsubscribe(channel).catch(() => undefined);
     };
-  }
-
-  async slidingWindowHit(key: string, limit: number, windowMs: number, nowMs: number): Promise<SlidingWindowResult> {
-    const client = this.client as Redis & SlidingWindowCommands;
-    const [allowed, value] = await client.slidingWindowHit(key, nowMs, windowMs, limit, `${nowMs}:${randomUUID()}`);
-    return allowed === 1 ? { allowed: true, count: value } : { allowed: false, retryAfterMs: value };
   }
 
   async slidingWindowHitMany(

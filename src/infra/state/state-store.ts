@@ -68,7 +68,10 @@ export abstract class StateStore {
    * WITHOUT being recorded, with the milliseconds until a slot frees up.
    * Throws when the store cannot be reached.
    */
-  abstract slidingWindowHit(key: string, limit: number, windowMs: number, nowMs: number): Promise<SlidingWindowResult>;
+  async slidingWindowHit(key: string, limit: number, windowMs: number, nowMs: number): Promise<SlidingWindowResult> {
+    const r = await this.slidingWindowHitMany(key, limit, windowMs, nowMs, 1);
+    return r.granted === 1 ? { allowed: true, count: r.count } : { allowed: false, retryAfterMs: r.retryAfterMs };
+  }
   /**
    * Up to `hits` sliding-window-log hits on `key` at `nowMs` in one atomic
    * step: as `slidingWindowHit` called `hits` times in a row, each recorded
