@@ -112,6 +112,7 @@ export async function measureBurst(cfg: BenchConfig, adminKey: string, signal: A
       );
       const started = wallMs();
       let lastAnswer = started;
+      const answeredAt: Array<[number, number]> = [];
       await Promise.all(
         Array.from({ length: cfg.connections }, async () => {
           while (next < n && !signal.aborted) {
@@ -125,6 +126,7 @@ export async function measureBurst(cfg: BenchConfig, adminKey: string, signal: A
               idempotency_key: `burst-${runId}-${i}`,
             }).catch(() => ({ status: 0, json: null }));
             lastAnswer = Math.max(lastAnswer, wallMs());
+            answeredAt.push([r.status, wallMs() - started]);
             count(codes, r.status);
             if (r.status === 201 && r.json?.client_order_id) sent.push(r.json.client_order_id);
           }
@@ -132,6 +134,13 @@ export async function measureBurst(cfg: BenchConfig, adminKey: string, signal: A
       );
       const acceptedInS = round((lastAnswer - started) / 1000, 2);
       log(`burst: all answered after ${acceptedInS} s: ${JSON.stringify(codes)}`);
+      for (const code of [201, 202]) {
+        const at = answeredAt.filter(([c]) => c === code).map(([, t]) => t);
+        if (at.length) log(`burst: ${code} x${at.length} from ${round(at[0] / 1000, 2)} s to ${round(at[at.length - 1] / 1000, 2)} s`);
+      }
+      for (let s = 1; s <= Math.ceil(acceptedInS); s++) {
+        log(`burst: answered by ${s} s: ${answeredAt.filter(([, t]) => t <= s * 1000).length}`);
+      }
 
       return withDb(databaseUrl, async (db) => {
         const pending = async () =>

@@ -23,6 +23,7 @@ import type { BrokerOrder, OrderUpdate, OrderUpdateEvent } from '../broker-clien
 import { forbidden, unprocessable } from './sim-errors';
 import type { SimEventStream } from './sim-event-stream';
 import { SimLedger } from './sim-ledger';
+import { SimReserves } from './sim-reserves';
 import type { ResolvedSimOptions } from './sim-options';
 import {
   isLive,
@@ -31,7 +32,6 @@ import {
   SIMPLE,
   leavesQty,
   marketableAt,
-  openingQuantity,
   splitQuantity,
   ratchet,
   stopCrossed,
@@ -75,6 +75,8 @@ export class SimExchange {
    * Keeps openOrders() from walking every order ever placed.
    */
   private readonly live = new Map<string, SimOrder>();
+  /** What the open orders hold back from buying power, by symbol (summed again only where something changed). */
+  private readonly reserves: SimReserves;
   readonly ledger: SimLedger;
   readonly prices: Map<string, Decimal>;
   readonly liquidity: Map<string, Decimal | null>;
@@ -95,6 +97,7 @@ export class SimExchange {
     this.prices = new Map(opts.referencePrices);
     this.liquidity = new Map(opts.liquidity);
     this.ledger = new SimLedger(opts.startingCash);
+    this.reserves = new SimReserves(this.ledger, (symbol) => this.referencePriceOf(symbol));
   }
 
   /** Puts a validated order on the book: `new` event, then matching (or a venue-side reject). */
@@ -105,7 +108,7 @@ export class SimExchange {
       const links = { orderClass: legs!.orderClass, legType: leg.legType, parentId: order.id };
       const { order: legOrder } = this.open(this.opts.idFactory(), leg.terms, null, links);
       if (held) legOrder.status = 'held';
-      this.journal?.order(legOrder); // a held leg has no event of its own: it is saved here
+      this.changed(legOrder); // a held leg has no event of its own: it is saved here
       this.legIds.set(order.id, [...(this.legIds.get(order.id) ?? []), legOrder.id]);
     }
     const ack = this.report(order);
@@ -180,6 +183,7 @@ export class SimExchange {
     this.orders.set(order.id, order);
     this.byClientOrderId.set(clientOrderId, order);
     this.live.set(order.id, order);
+    this.reserves.add(order);
     return { order, ack: toBrokerOrder(order) };
   }
 
@@ -188,6 +192,7 @@ export class SimExchange {
     this.orders.set(order.id, order);
     this.byClientOrderId.set(order.clientOrderId, order);
     if (isLive(order)) this.live.set(order.id, order);
+    if (isLive(order)) this.reserves.add(order);
     this.seq = Math.max(this.seq, order.seq);
     if (order.parentId !== null) {
       this.legIds.set(order.parentId, [...(this.legIds.get(order.parentId) ?? []), order.id]);
@@ -247,6 +252,7 @@ export class SimExchange {
       if (this.byClientOrderId.get(o.clientOrderId) === o) this.byClientOrderId.delete(o.clientOrderId);
       this.evictedIds.add(o.clientOrderId);
       this.live.delete(o.id);
+      this.reserves.remove(o);
       this.evictedOrders += 1;
     }
     this.legIds.delete(root.id);
@@ -258,17 +264,8 @@ export class SimExchange {
     if (this.opts.maxQty !== null && terms.qty.gt(this.opts.maxQty)) {
       throw unprocessable(`qty ${terms.qty.toFixed()} exceeds the maximum order size ${this.opts.maxQty.toFixed()}`);
     }
-    const needed = this.openingNotional(terms, terms.qty);
+    const needed = this.reserves.openingNotional(terms, terms.qty);
     if (needed.gt(0) && needed.gt(this.buyingPower(replacing))) throw forbidden('insufficient buying power');
-  }
-
-  /** Notional of the part of `qty` that opens or adds exposure, at the price the order would likely pay. */
-  private openingNotional(terms: OrderTerms, qty: Decimal): Decimal {
-    const opening = openingQuantity(terms.side, qty, this.ledger.positionQty(terms.symbol));
-    if (opening.isZero()) return opening;
-    const reference = this.referencePriceOf(terms.symbol);
-    const price = terms.limitPrice ?? (terms.stopPrice !== null ? Decimal.max(terms.stopPrice, reference) : reference);
-    return opening.mul(price);
   }
 
   equity(): Decimal {
@@ -279,14 +276,7 @@ export class SimExchange {
 
   /** Long (≥ 0) and short (≤ 0) market value at the reference prices, Alpaca's signs. */
   marketValues(): { long: Decimal; short: Decimal } {
-    let long = new Decimal(0);
-    let short = new Decimal(0);
-    for (const [symbol, p] of this.ledger.openPositions()) {
-      const value = p.qty.mul(this.referencePriceOf(symbol));
-      if (value.gte(0)) long = long.plus(value);
-      else short = short.plus(value);
-    }
-    return { long, short };
+    return this.ledger.marketValues((symbol) => this.referencePriceOf(symbol));
   }
 
   /**
@@ -297,10 +287,16 @@ export class SimExchange {
     const gross = this.ledger
       .openPositions()
       .reduce((sum, [symbol, p]) => sum.plus(p.qty.abs().mul(this.referencePriceOf(symbol))), new Decimal(0));
-    const reserved = this.openOrders()
-      .filter((o) => o !== excluding)
-      .reduce((sum, o) => sum.plus(this.openingNotional(o, leavesQty(o))), new Decimal(0));
-    return Decimal.max(0, this.equity().mul(this.opts.buyingPowerMultiplier).minus(gross).minus(reserved));
+    return Decimal.max(
+      0,
+      this.equity().mul(this.opts.buyingPowerMultiplier).minus(gross).minus(this.reserves.total(excluding)),
+    );
+  }
+
+  /** Every change to an order comes through here: its symbol's reserve is summed again, and the journal saves it. */
+  private changed(order: SimOrder): void {
+    this.reserves.touch(order);
+    this.journal?.order(order);
   }
 
   referencePriceOf(symbol: string): Decimal {
@@ -361,12 +357,12 @@ export class SimExchange {
         order.hwm = moved.hwm;
         order.stopPrice = moved.stopPrice;
         order.updatedAt = this.clock.now();
-        this.journal?.order(order);
+        this.changed(order);
       }
     }
     if (!order.triggered && stopCrossed(order, reference)) {
       order.triggered = true;
-      this.journal?.order(order);
+      this.changed(order);
     }
     return order.triggered && marketableAt(order, reference);
   }
@@ -440,7 +436,7 @@ export class SimExchange {
   }
 
   publish(event: OrderUpdateEvent, order: SimOrder, execution?: OrderUpdate['execution']): void {
-    this.journal?.order(order);
+    this.changed(order);
     const update: OrderUpdate = { event, order: toBrokerOrder(order), at: this.clock.now() };
     if (execution !== undefined) update.execution = execution;
     this.stream.publish(update);

@@ -51,6 +51,18 @@ export class SimLedger {
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   }
 
+  /** Long (≥ 0) and short (≤ 0) market value at the given prices, Alpaca's signs. */
+  marketValues(priceOf: (symbol: string) => Decimal): { long: Decimal; short: Decimal } {
+    let long = ZERO;
+    let short = ZERO;
+    for (const [symbol, p] of this.openPositions()) {
+      const value = p.qty.mul(priceOf(symbol));
+      if (value.gte(0)) long = long.plus(value);
+      else short = short.plus(value);
+    }
+    return { long, short };
+  }
+
   /** Books one execution; returns the position qty after it. */
   applyFill(symbol: string, side: OrderSide, qty: Decimal, price: Decimal): Decimal {
     const notional = qty.mul(price);
