@@ -13,6 +13,7 @@ import { OrdersController } from './orders.controller';
 import { ExposureRepository } from './persistence/exposure.repository';
 import { FillRepository } from './persistence/fill.repository';
 import { OrderHistoryRepository } from './persistence/order-history.repository';
+import { OrderSendRepository } from './persistence/order-send.repository';
 import { OrderRepository } from './persistence/order.repository';
 import { ApplyOrderUpdateUseCase } from './use-cases/apply-order-update.use-case';
 import { CancelOrderUseCase } from './use-cases/cancel-order.use-case';
@@ -29,6 +30,7 @@ import { QueryOrdersUseCase } from './use-cases/query-orders.use-case';
   controllers: [OrdersController],
   providers: [
     OrderRepository,
+    OrderSendRepository,
     OrderHistoryRepository,
     FillRepository,
     ExposureRepository,

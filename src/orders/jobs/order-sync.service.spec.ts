@@ -6,6 +6,7 @@ import { ManualScheduler } from '../../infra/clock/manual-scheduler';
 import { LeaderElection } from '../../infra/leader/leader-election.service';
 import { Order } from '../../trading/order';
 import { OrderRepository } from '../persistence/order.repository';
+import { OrderSendRepository } from '../persistence/order-send.repository';
 import { ApplyOrderUpdateUseCase } from '../use-cases/apply-order-update.use-case';
 import { DispatchOrderUseCase } from '../use-cases/dispatch-order.use-case';
 import { OrderSyncService } from './order-sync.service';
@@ -72,6 +73,7 @@ describe('OrderSyncService scheduling', () => {
       broker as unknown as BrokerClient,
       leader as unknown as LeaderElection,
       repo as unknown as OrderRepository,
+      repo as unknown as OrderSendRepository,
       dispatcher as unknown as DispatchOrderUseCase,
       updates as unknown as ApplyOrderUpdateUseCase,
       clock,

@@ -20,6 +20,8 @@ import { Scheduler, TaskHandle } from '../../infra/clock/scheduler';
 import { LeaderElection } from '../../infra/leader/leader-election.service';
 import { AT_BROKER_OPEN_STATUSES } from '../../trading/order-state-machine';
 import { OrderStatus } from '../../trading/order-status';
+import { sendQuietSince } from '../domain/send-window';
+import { OrderSendRepository } from '../persistence/order-send.repository';
 import { OrderRepository } from '../persistence/order.repository';
 import { ApplyOrderUpdateUseCase } from '../use-cases/apply-order-update.use-case';
 import { DispatchOrderUseCase } from '../use-cases/dispatch-order.use-case';
@@ -46,6 +48,7 @@ export class OrderSyncService implements OnApplicationBootstrap, BeforeApplicati
     @Inject(BROKER_CLIENT) private readonly broker: BrokerClient,
     private readonly leader: LeaderElection,
     private readonly orders: OrderRepository,
+    private readonly sends: OrderSendRepository,
     private readonly dispatcher: DispatchOrderUseCase,
     private readonly updates: ApplyOrderUpdateUseCase,
     private readonly clock: Clock,
@@ -103,20 +106,26 @@ export class OrderSyncService implements OnApplicationBootstrap, BeforeApplicati
       .catch((err: unknown) => this.logger.error({ err, msg: 'broker stream failed to start' }));
   }
 
-  /** Written-ahead orders no request is sending any more. */
+  /**
+   * Written-ahead orders nobody is sending any more (../domain/send-window.ts): looked up first (an earlier
+   * send may have landed), then claimed and sent, or, when a cancel came first, ended locally: a cancel
+   * after the claim finds the order being sent and is carried out at the broker once the send lands.
+   */
   private async resolveUnsent(): Promise<void> {
     const now = this.clock.now();
-    const quietSince = new Date(now.getTime() - this.config.broker.submitTimeoutMs - 2_000);
-    for (const order of await this.orders.findDispatchable(now, quietSince, BATCH)) {
+    const quietSince = sendQuietSince(now, this.config.broker.submitTimeoutMs);
+    for (const order of await this.sends.findDispatchable(now, quietSince, BATCH)) {
       const found = await this.dispatcher.adoptFromBroker(order.clientOrderId, 'submit').catch(() => undefined);
       if (found === undefined) continue; // lookup failed: try next pass
       if (found !== null) continue;
       if (order.metadata.cancel_requested_at) {
-        // Canceled before it was ever sent.
+        // Canceled before it was ever sent (the claim below refuses it, so nobody sends it).
         await this.updates.recordSubmitOutcome(order.clientOrderId, 'canceled', { reasonCode: 'CANCELED_BEFORE_SEND' });
-      } else {
-        await this.dispatcher.dispatch(order);
+        continue;
       }
+      const claimed = await this.sends.claimUnsent(order.clientOrderId, this.clock.now(), quietSince);
+      // Taken meanwhile (the queue sent it, a cancel came): the next pass sees what became of it.
+      if (claimed) await this.dispatcher.dispatch(claimed);
     }
   }
 

@@ -2,7 +2,7 @@ import { BrokerPacer } from '../../broker/pacing/broker-pacer';
 import { AppConfig } from '../../config/app-config';
 import { ManualClock } from '../../infra/clock/clock';
 import { Order } from '../../trading/order';
-import { OrderRepository } from '../persistence/order.repository';
+import { OrderSendRepository } from '../persistence/order-send.repository';
 import { DispatchOrderUseCase, DispatchResult } from '../use-cases/dispatch-order.use-case';
 import { PacedDispatchService } from './paced-dispatch.service';
 
@@ -26,7 +26,7 @@ describe('PacedDispatchService', () => {
     const service = new PacedDispatchService(
       config,
       pacer as unknown as BrokerPacer,
-      orders as unknown as OrderRepository,
+      orders as unknown as OrderSendRepository,
       dispatcher as unknown as DispatchOrderUseCase,
       new ManualClock(),
     );

@@ -15,7 +15,7 @@ import { holdMs } from '../../broker/pacing/pacing.decision';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { Clock } from '../../infra/clock/clock';
 import { Order } from '../../trading/order';
-import { OrderRepository } from '../persistence/order.repository';
+import { OrderSendRepository } from '../persistence/order-send.repository';
 import { DispatchOrderUseCase, DispatchResult } from '../use-cases/dispatch-order.use-case';
 
 @Injectable()
@@ -27,7 +27,7 @@ export class PacedDispatchService implements BeforeApplicationShutdown {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly pacer: BrokerPacer,
-    private readonly orders: OrderRepository,
+    private readonly orders: OrderSendRepository,
     private readonly dispatcher: DispatchOrderUseCase,
     private readonly clock: Clock,
   ) {}

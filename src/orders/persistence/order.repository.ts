@@ -209,58 +209,6 @@ export class OrderRepository {
     return rows.length > 0;
   }
 
-  /**
-   * Marks that a cancel was asked for, so an in-flight or later send cancels
-   * at once. Answers the order's strategy and symbol (for its audit row), or
-   * null when there is no such order.
-   */
-  /** Records a cancel request; `queued`: the order waits in the broker-budget queue, never sent, and now never will be. */
-  async markCancelRequested(
-    tx: Tx,
-    clientOrderId: string,
-    at: Date,
-  ): Promise<{ strategyId: string; symbol: string; queued: boolean } | null> {
-    const rows = await sql<{ strategy_id: string; symbol: string; queued: boolean }>(
-      tx,
-      `UPDATE orders SET metadata = jsonb_set(metadata, '{cancel_requested_at}', to_jsonb($2::timestamptz))
-        WHERE client_order_id = $1 RETURNING strategy_id, symbol,
-          (status = 'pending_new' AND metadata ? 'paced_until'
-            AND (metadata->>'paced_until')::timestamptz > $2) AS queued`,
-      [clientOrderId, at],
-    );
-    return rows.length ? { strategyId: rows[0].strategy_id, symbol: rows[0].symbol, queued: rows[0].queued } : null;
-  }
-
-  /**
-   * A written-ahead order queued for the broker budget (docs/broker-pacing.md):
-   * held back from the resolver of unsent orders until `until`, when a crash
-   * has lost its place in the queue.
-   */
-  async holdForPacing(clientOrderId: string, until: Date): Promise<void> {
-    await this.ds.query(
-      `UPDATE orders SET metadata = jsonb_set(metadata, '{paced_until}', to_jsonb($2::timestamptz))
-        WHERE client_order_id = $1 AND status = 'pending_new'`,
-      [clientOrderId, until],
-    );
-  }
-
-  /**
-   * Takes a queued order for sending: only while it is still queued,
-   * `pending_new`, and no cancel was asked for (a cancel that finds it still
-   * queued ends it locally). Null when it is no longer this queue's to send.
-   */
-  async claimQueued(clientOrderId: string, at: Date): Promise<Order | null> {
-    const rows = await sql<OrderRow>(
-      this.ds,
-      `UPDATE orders SET metadata = metadata - 'paced_until', updated_at = $2
-        WHERE client_order_id = $1 AND status = 'pending_new' AND metadata ? 'paced_until'
-          AND NOT metadata ? 'cancel_requested_at'
-        RETURNING ${COLUMNS}`,
-      [clientOrderId, at],
-    );
-    return rows.length ? toOrder(rows[0]) : null;
-  }
-
   /** When a 429'd submission may be tried again (kept in metadata; cleared by null). */
   async setNextAttempt(tx: Tx, clientOrderId: string, at: Date | null): Promise<void> {
     await sql(
@@ -296,23 +244,6 @@ export class OrderRepository {
         WHERE status = ANY($1) AND updated_at < $2 AND client_order_id > $3
         ORDER BY client_order_id LIMIT $4`,
       [statuses, before, afterId, limit],
-    );
-    return rows.map(toOrder);
-  }
-
-  /**
-   * Written-ahead orders nobody is sending any more: untouched since `before`
-   * (a crash, or an answer that never came), or whose 429 retry time is due;
-   * not one queued for the broker budget while its hold lasts; never a leg (sent with its entry).
-   */
-  async findDispatchable(now: Date, before: Date, limit: number): Promise<Order[]> {
-    const rows: OrderRow[] = await this.ds.query(
-      `SELECT ${COLUMNS} FROM orders
-        WHERE status = 'pending_new' AND leg_type IS NULL
-          AND (updated_at < $2 OR (metadata ? 'next_attempt_at' AND (metadata->>'next_attempt_at')::timestamptz <= $1))
-          AND NOT (metadata ? 'paced_until' AND (metadata->>'paced_until')::timestamptz > $1)
-        ORDER BY updated_at LIMIT $3`,
-      [now, before, limit],
     );
     return rows.map(toOrder);
   }

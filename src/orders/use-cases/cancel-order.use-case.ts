@@ -13,6 +13,12 @@
  * - an order still queued for the broker budget (docs/broker-pacing.md) is
  *   cancelled locally without asking the broker: recording the request takes
  *   it out of the queue, so it is never sent;
+ * - an unsent order that may be in a sender's hands (the request that wrote
+ *   it, or the resolver that claimed it: ../domain/send-window.ts) is never
+ *   cancelled locally either: its send may land after the broker was asked.
+ *   The sender sees the request and cancels at the broker once it has the
+ *   order. Only an unsent order in nobody's hands is cancelled locally, and
+ *   the resolver's claim refuses it from then on;
  * - the cancel's broker calls (lookups included) are served before queued
  *   submissions and reads.
  */
@@ -23,10 +29,13 @@ import { Principal } from '../../auth/permission';
 import { BROKER_CLIENT, BrokerClient, BrokerError } from '../../broker/broker-client.port';
 import { BrokerPacer } from '../../broker/pacing/broker-pacer';
 import { ConflictError } from '../../common/domain-error';
+import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { Clock } from '../../infra/clock/clock';
 import { UnitOfWork } from '../../infra/database/unit-of-work';
 import { Order } from '../../trading/order';
 import { isTerminal } from '../../trading/order-state-machine';
+import { sendQuietSince } from '../domain/send-window';
+import { OrderSendRepository } from '../persistence/order-send.repository';
 import { OrderRepository } from '../persistence/order.repository';
 import { ApplyOrderUpdateUseCase } from './apply-order-update.use-case';
 import { DispatchOrderUseCase } from './dispatch-order.use-case';
@@ -42,8 +51,10 @@ export interface CancelResult {
 @Injectable()
 export class CancelOrderUseCase {
   constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(BROKER_CLIENT) private readonly broker: BrokerClient,
     private readonly orders: OrderRepository,
+    private readonly sends: OrderSendRepository,
     private readonly queryOrders: QueryOrdersUseCase,
     private readonly dispatcher: DispatchOrderUseCase,
     private readonly updates: ApplyOrderUpdateUseCase,
@@ -64,10 +75,13 @@ export class CancelOrderUseCase {
     }
     const at = this.clock.now();
     let queued = false;
+    let sending = false;
     await this.uow.run(async (tx) => {
-      const marked = await this.orders.markCancelRequested(tx, clientOrderId, at);
+      const quietSince = sendQuietSince(at, this.config.broker.submitTimeoutMs);
+      const marked = await this.sends.markCancelRequested(tx, clientOrderId, at, quietSince);
       if (!marked) return;
       queued = marked.queued;
+      sending = marked.sending;
       await this.audit.append(
         {
           action: 'order.cancel_requested',
@@ -93,8 +107,8 @@ export class CancelOrderUseCase {
       // Not acknowledged yet: does the broker have it?
       const found = await this.dispatcher.adoptFromBroker(clientOrderId, 'submit').catch(() => undefined);
       if (found) brokerOrderId = found.id;
-      else if (found === null && order.status === 'pending_new') {
-        // Never reached the broker: cancelled here. A send still in flight sees the request and cancels there.
+      else if (found === null && order.status === 'pending_new' && !sending) {
+        // Never reached the broker, and nobody is sending it (the resolver's claim now refuses it): cancelled here.
         await this.updates.recordSubmitOutcome(clientOrderId, 'canceled', { reasonCode: 'CANCELED_BEFORE_SEND' });
         return {
           order: await this.reread(clientOrderId),
@@ -105,8 +119,9 @@ export class CancelOrderUseCase {
         return {
           order: await this.reread(clientOrderId),
           pending: true,
-          message:
-            'Cancel recorded; the order is still being resolved with the broker and will be canceled there once found',
+          message: sending
+            ? 'Cancel recorded; the order is being sent and will be canceled at the broker as soon as the broker has it'
+            : 'Cancel recorded; the order is still being resolved with the broker and will be canceled there once found',
         };
       }
     }

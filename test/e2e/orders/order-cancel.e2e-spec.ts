@@ -1,3 +1,4 @@
+import type { BrokerClient, BrokerOrderRequest } from '../../../src/broker/broker-client.port';
 import { SimBrokerClient } from '../../../src/broker/sim/sim-broker.client';
 import { SystemClock } from '../../../src/infra/clock/clock';
 import { OrderSyncService } from '../../../src/orders/jobs/order-sync.service';
@@ -76,24 +77,6 @@ describe('POST /api/v1/orders/{id}/cancel (e2e, sim)', () => {
     expect(c.body.status).toBe('filled');
   });
 
-  it('cancels locally an order that never reached the broker, and never sends it', async () => {
-    const id = 'cxl-never-sent';
-    // Written just now: the resolver (polling every second here) leaves it alone until the cancel is in.
-    await t.db.query(
-      `INSERT INTO orders (client_order_id, strategy_id, symbol, side, qty, order_type, time_in_force, status)
-       VALUES ($1, 'alpha_baseline', 'CXLN', 'buy', '1', 'market', 'day', 'pending_new')`,
-      [id],
-    );
-    const c = await cancel(id);
-    expect(c.status).toBe(200);
-    expect(c.body.status).toBe('canceled');
-    // Old enough now for the resolver of unsent orders: it still sends nothing.
-    await t.db.query(`UPDATE orders SET updated_at = now() - interval '1 minute' WHERE client_order_id = $1`, [id]);
-    await t.app.get(OrderSyncService).tick();
-    expect(sim.submissionCount(id)).toBe(0);
-    expect(await status(id)).toBe('canceled');
-  });
-
   it('cancels at the broker an order whose send was in flight when the cancel came', async () => {
     sim.dropStream();
     sim.failNext('unknown_outcome', 1, { acceptThenLose: true });
@@ -120,5 +103,131 @@ describe('POST /api/v1/orders/{id}/cancel (e2e, sim)', () => {
   it('answers 404 for an unknown order and 401 without a key', async () => {
     expect((await cancel('no-such-order')).status).toBe(404);
     expect((await t.http.post('/api/v1/orders/x/cancel')).status).toBe(401);
+  });
+});
+
+/**
+ * A cancel against a send in flight (src/orders/domain/send-window.ts): an
+ * unsent order in a sender's hands is never cancelled locally, since its send
+ * may land after the broker was asked; it is cancelled at the broker once the
+ * send lands. Only an order in nobody's hands is cancelled locally, and then
+ * never sent. The resolver runs only when a test ticks it here.
+ */
+describe('POST /api/v1/orders/{id}/cancel against a send in flight (e2e, sim)', () => {
+  let t: TestApp;
+  let sim: SimBrokerClient;
+  /** Submissions of these ids wait at the broker's door (`inFlight` resolved) until released. */
+  const gates = new Map<string, Gate>();
+  const status = async (id: string) =>
+    ((await t.http.get(`/api/v1/orders/${id}`).set(auth)).body as { status: string }).status;
+  const cancel = (id: string) => t.http.post(`/api/v1/orders/${id}/cancel`).set(auth);
+  const atBroker = async (id: string) =>
+    (await sim.listOrders({ status: 'all', limit: 500 })).filter((o) => o.clientOrderId === id).map((o) => o.status);
+
+  interface Gate {
+    inFlight: Promise<void>;
+    enter: () => void;
+    released: Promise<void>;
+    release: () => void;
+  }
+  function gate(id: string): Gate {
+    const g = {} as Gate;
+    g.inFlight = new Promise<void>((r) => (g.enter = r));
+    g.released = new Promise<void>((r) => (g.release = r));
+    gates.set(id, g);
+    return g;
+  }
+
+  beforeAll(async () => {
+    sim = new SimBrokerClient({ clock: new SystemClock() });
+    // The sim, with a submission of a gated id held (entered, then waiting for release) before it reaches the book.
+    const broker = new Proxy(sim, {
+      get(target, prop, receiver) {
+        if (prop !== 'submitOrder') return Reflect.get(target, prop, receiver) as unknown;
+        return async (req: BrokerOrderRequest, opts?: { timeoutMs?: number }) => {
+          const g = gates.get(req.clientOrderId);
+          if (g) {
+            g.enter();
+            await g.released;
+          }
+          return target.submitOrder(req, opts);
+        };
+      },
+    }) as BrokerClient;
+    t = await startTestApp({
+      env: { DRY_RUN: 'false', ORDER_POLL_INTERVAL_SECONDS: '3600', BROKER_SUBMIT_TIMEOUT_MS: '5000' },
+      broker,
+    });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('cancels locally an order in nobody’s hands, and it is never sent', async () => {
+    const id = 'cxl-never-sent';
+    await t.db.query(
+      `INSERT INTO orders (client_order_id, strategy_id, symbol, side, qty, order_type, time_in_force, status,
+                           created_at, updated_at)
+       VALUES ($1, 'alpha_baseline', 'CXLN', 'buy', '1', 'market', 'day', 'pending_new',
+               now() - interval '1 minute', now() - interval '1 minute')`,
+      [id],
+    );
+    const c = await cancel(id);
+    expect(c.status).toBe(200);
+    expect(c.body.status).toBe('canceled');
+    await t.app.get(OrderSyncService).tick();
+    expect(sim.submissionCount(id)).toBe(0);
+    expect(await status(id)).toBe('canceled');
+  });
+
+  it('a cancel while the submission is on its way answers 202, and the order is canceled at the broker once it lands', async () => {
+    const id = 'cxl-door-in-flight';
+    const g = gate(id);
+    const posted = t.http
+      .post('/api/v1/orders')
+      .set(auth)
+      .send({ client_order_id: id, symbol: 'CXLD', side: 'buy', qty: 2, order_type: 'limit', limit_price: '1' })
+      .then((r) => r);
+    await g.inFlight;
+    const c = await cancel(id);
+    expect(c.status).toBe(202);
+    expect(c.body).toMatchObject({ status: 'pending_new', message: expect.stringMatching(/being sent/) });
+    g.release();
+    expect((await posted).status).toBe(201);
+    expect(
+      await eventually(
+        () => status(id),
+        (s) => s === 'canceled',
+      ),
+    ).toBe('canceled');
+    expect(await atBroker(id)).toEqual(['canceled']);
+    expect(sim.submissionCount(id)).toBe(1);
+  });
+
+  it("a cancel while the resolver's send is on its way answers 202, and the order is canceled at the broker once it lands", async () => {
+    const id = 'cxl-resolver-in-flight';
+    await t.db.query(
+      `INSERT INTO orders (client_order_id, strategy_id, symbol, side, qty, order_type, limit_price, time_in_force,
+                           status, created_at, updated_at)
+       VALUES ($1, 'alpha_baseline', 'CXLR', 'buy', '2', 'limit', '1', 'day', 'pending_new',
+               now() - interval '1 minute', now() - interval '1 minute')`,
+      [id],
+    );
+    const g = gate(id);
+    const tick = t.app.get(OrderSyncService).tick();
+    await g.inFlight;
+    const c = await cancel(id);
+    expect(c.status).toBe(202);
+    expect(c.body).toMatchObject({ status: 'pending_new', message: expect.stringMatching(/being sent/) });
+    g.release();
+    await tick;
+    expect(
+      await eventually(
+        () => status(id),
+        (s) => s === 'canceled',
+      ),
+    ).toBe('canceled');
+    expect(await atBroker(id)).toEqual(['canceled']);
+    expect(sim.submissionCount(id)).toBe(1);
   });
 });
