@@ -136,7 +136,10 @@ export async function measureBurst(cfg: BenchConfig, adminKey: string, signal: A
       log(`burst: all answered after ${acceptedInS} s: ${JSON.stringify(codes)}`);
       for (const code of [201, 202]) {
         const at = answeredAt.filter(([c]) => c === code).map(([, t]) => t);
-        if (at.length) log(`burst: ${code} x${at.length} from ${round(at[0] / 1000, 2)} s to ${round(at[at.length - 1] / 1000, 2)} s`);
+        if (at.length)
+          log(
+            `burst: ${code} x${at.length} from ${round(at[0] / 1000, 2)} s to ${round(at[at.length - 1] / 1000, 2)} s`,
+          );
       }
       for (let s = 1; s <= Math.ceil(acceptedInS); s++) {
         log(`burst: answered by ${s} s: ${answeredAt.filter(([, t]) => t <= s * 1000).length}`);

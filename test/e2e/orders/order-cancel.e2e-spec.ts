@@ -180,20 +180,20 @@ describe('POST /api/v1/orders/{id}/cancel against a send in flight (e2e, sim)', 
     expect(await status(id)).toBe('canceled');
   });
 
-  it('a cancel while the submission is on its way answers 202, and the order is canceled at the broker once it lands', async () => {
-    const id = 'cxl-door-in-flight';
+  /**
+   * `send` starts a send of `id` that the gate holds at the broker's door; a cancel then answers 202 (the
+   * order is being sent), and once the send lands the order is canceled at the broker: sent once, never
+   * left working there.
+   */
+  async function cancelWhileSending(id: string, send: () => Promise<unknown>): Promise<void> {
     const g = gate(id);
-    const posted = t.http
-      .post('/api/v1/orders')
-      .set(auth)
-      .send({ client_order_id: id, symbol: 'CXLD', side: 'buy', qty: 2, order_type: 'limit', limit_price: '1' })
-      .then((r) => r);
+    const sent = send();
     await g.inFlight;
     const c = await cancel(id);
     expect(c.status).toBe(202);
     expect(c.body).toMatchObject({ status: 'pending_new', message: expect.stringMatching(/being sent/) });
     g.release();
-    expect((await posted).status).toBe(201);
+    await sent;
     expect(
       await eventually(
         () => status(id),
@@ -202,6 +202,17 @@ describe('POST /api/v1/orders/{id}/cancel against a send in flight (e2e, sim)', 
     ).toBe('canceled');
     expect(await atBroker(id)).toEqual(['canceled']);
     expect(sim.submissionCount(id)).toBe(1);
+  }
+
+  it('a cancel while the submission is on its way answers 202, and the order is canceled at the broker once it lands', async () => {
+    const id = 'cxl-door-in-flight';
+    await cancelWhileSending(id, async () => {
+      const res = await t.http
+        .post('/api/v1/orders')
+        .set(auth)
+        .send({ client_order_id: id, symbol: 'CXLD', side: 'buy', qty: 2, order_type: 'limit', limit_price: '1' });
+      expect(res.status).toBe(201);
+    });
   });
 
   it("a cancel while the resolver's send is on its way answers 202, and the order is canceled at the broker once it lands", async () => {
@@ -213,21 +224,6 @@ describe('POST /api/v1/orders/{id}/cancel against a send in flight (e2e, sim)', 
                now() - interval '1 minute', now() - interval '1 minute')`,
       [id],
     );
-    const g = gate(id);
-    const tick = t.app.get(OrderSyncService).tick();
-    await g.inFlight;
-    const c = await cancel(id);
-    expect(c.status).toBe(202);
-    expect(c.body).toMatchObject({ status: 'pending_new', message: expect.stringMatching(/being sent/) });
-    g.release();
-    await tick;
-    expect(
-      await eventually(
-        () => status(id),
-        (s) => s === 'canceled',
-      ),
-    ).toBe('canceled');
-    expect(await atBroker(id)).toEqual(['canceled']);
-    expect(sim.submissionCount(id)).toBe(1);
+    await cancelWhileSending(id, () => t.app.get(OrderSyncService).tick());
   });
 });
