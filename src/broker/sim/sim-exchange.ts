@@ -23,7 +23,7 @@ import type { BrokerOrder, OrderUpdate, OrderUpdateEvent } from '../broker-clien
 import { forbidden, unprocessable } from './sim-errors';
 import type { SimEventStream } from './sim-event-stream';
 import { SimLedger } from './sim-ledger';
-import { SimReserves } from './sim-reserves';
+import { SimLiveOrders } from './sim-live-orders';
 import type { ResolvedSimOptions } from './sim-options';
 import {
   isLive,
@@ -69,14 +69,10 @@ export class SimExchange {
   private endedCount = 0;
   private executionSeq = 0;
   /**
-   * The orders that may still be open, in time priority: an ended order never
-   * reopens (a replace is a new order), so one found ended is dropped here; a
-   * held leg is kept (it opens when its entry fills).
-   * Keeps openOrders() from walking every order ever placed.
+   * The orders that may still be open, by symbol, and what they hold back from buying power: keeps
+   * openOrders() and buyingPower() from walking every order ever placed.
    */
-  private readonly live = new Map<string, SimOrder>();
-  /** What the open orders hold back from buying power, by symbol (summed again only where something changed). */
-  private readonly reserves: SimReserves;
+  private readonly live: SimLiveOrders;
   readonly ledger: SimLedger;
   readonly prices: Map<string, Decimal>;
   readonly liquidity: Map<string, Decimal | null>;
@@ -97,7 +93,7 @@ export class SimExchange {
     this.prices = new Map(opts.referencePrices);
     this.liquidity = new Map(opts.liquidity);
     this.ledger = new SimLedger(opts.startingCash);
-    this.reserves = new SimReserves(this.ledger, (symbol) => this.referencePriceOf(symbol));
+    this.live = new SimLiveOrders(this.ledger, (symbol) => this.referencePriceOf(symbol));
   }
 
   /** Puts a validated order on the book: `new` event, then matching (or a venue-side reject). */
@@ -182,8 +178,7 @@ export class SimExchange {
     };
     this.orders.set(order.id, order);
     this.byClientOrderId.set(clientOrderId, order);
-    this.live.set(order.id, order);
-    this.reserves.add(order);
+    this.live.add(order);
     return { order, ack: toBrokerOrder(order) };
   }
 
@@ -191,8 +186,7 @@ export class SimExchange {
   restoreOrder(order: SimOrder): void {
     this.orders.set(order.id, order);
     this.byClientOrderId.set(order.clientOrderId, order);
-    if (isLive(order)) this.live.set(order.id, order);
-    if (isLive(order)) this.reserves.add(order);
+    if (isLive(order)) this.live.add(order);
     this.seq = Math.max(this.seq, order.seq);
     if (order.parentId !== null) {
       this.legIds.set(order.parentId, [...(this.legIds.get(order.parentId) ?? []), order.id]);
@@ -251,8 +245,7 @@ export class SimExchange {
       this.orders.delete(o.id);
       if (this.byClientOrderId.get(o.clientOrderId) === o) this.byClientOrderId.delete(o.clientOrderId);
       this.evictedIds.add(o.clientOrderId);
-      this.live.delete(o.id);
-      this.reserves.remove(o);
+      this.live.remove(o);
       this.evictedOrders += 1;
     }
     this.legIds.delete(root.id);
@@ -264,7 +257,7 @@ export class SimExchange {
     if (this.opts.maxQty !== null && terms.qty.gt(this.opts.maxQty)) {
       throw unprocessable(`qty ${terms.qty.toFixed()} exceeds the maximum order size ${this.opts.maxQty.toFixed()}`);
     }
-    const needed = this.reserves.openingNotional(terms, terms.qty);
+    const needed = this.live.openingNotional(terms, terms.qty);
     if (needed.gt(0) && needed.gt(this.buyingPower(replacing))) throw forbidden('insufficient buying power');
   }
 
@@ -289,13 +282,13 @@ export class SimExchange {
       .reduce((sum, [symbol, p]) => sum.plus(p.qty.abs().mul(this.referencePriceOf(symbol))), new Decimal(0));
     return Decimal.max(
       0,
-      this.equity().mul(this.opts.buyingPowerMultiplier).minus(gross).minus(this.reserves.total(excluding)),
+      this.equity().mul(this.opts.buyingPowerMultiplier).minus(gross).minus(this.live.reserved(excluding)),
     );
   }
 
   /** Every change to an order comes through here: its symbol's reserve is summed again, and the journal saves it. */
   private changed(order: SimOrder): void {
-    this.reserves.touch(order);
+    this.live.touch(order);
     this.journal?.order(order);
   }
 
@@ -308,14 +301,9 @@ export class SimExchange {
     return configured === undefined ? this.opts.defaultLiquidity : configured;
   }
 
-  /** Time priority. */
-  openOrders(): SimOrder[] {
-    const open: SimOrder[] = [];
-    for (const [id, order] of this.live) {
-      if (isOpen(order)) open.push(order);
-      else if (!isLive(order)) this.live.delete(id); // ended; a held leg stays: it opens when its entry fills
-    }
-    return open.sort((a, b) => a.seq - b.seq);
+  /** Open orders, of one symbol or of all, in time priority. */
+  openOrders(symbol?: string): SimOrder[] {
+    return this.live.open(symbol);
   }
 
   /** An order's first look at the market; ioc/fok orders are decided here, once. */
@@ -338,9 +326,7 @@ export class SimExchange {
   matchResting(symbol: string): void {
     const reference = this.referencePriceOf(symbol);
     let available = this.liquidityOf(symbol);
-    const resting = this.openOrders().filter(
-      (o) => o.symbol === symbol && o.timeInForce !== 'ioc' && o.timeInForce !== 'fok',
-    );
+    const resting = this.openOrders(symbol).filter((o) => o.timeInForce !== 'ioc' && o.timeInForce !== 'fok');
     for (const order of resting) {
       if (available !== null && available.lte(0)) break;
       const filled = this.fillAvailable(order, reference, available);

@@ -27,7 +27,7 @@ export class PacedDispatchService implements BeforeApplicationShutdown {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly pacer: BrokerPacer,
-    private readonly orders: OrderSendRepository,
+    private readonly sends: OrderSendRepository,
     private readonly dispatcher: DispatchOrderUseCase,
     private readonly clock: Clock,
   ) {}
@@ -60,7 +60,7 @@ export class PacedDispatchService implements BeforeApplicationShutdown {
       return this.dispatcher.dispatch(order);
     }
     if (room) return this.pacer.withSlot(() => this.dispatcher.dispatch(order));
-    await this.orders.holdForPacing(order.clientOrderId, this.holdUntil());
+    await this.sends.holdForPacing(order.clientOrderId, this.holdUntil());
     void this.sendInTurn(order.clientOrderId);
     return null;
   }
@@ -87,7 +87,7 @@ export class PacedDispatchService implements BeforeApplicationShutdown {
     }
     if (this.stopped) return;
     const send = (async () => {
-      const claimed = await this.orders.claimQueued(clientOrderId, this.clock.now());
+      const claimed = await this.sends.claimQueued(clientOrderId, this.clock.now());
       // Canceled while queued, or already sent by the resolver: nothing to send (the slot is spent).
       if (!claimed) return;
       await this.pacer.withSlot(() => this.dispatcher.dispatch(claimed));

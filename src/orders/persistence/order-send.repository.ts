@@ -11,6 +11,18 @@ import { sql, Tx } from '../../infra/database/unit-of-work';
 import { Order } from '../../trading/order';
 import { COLUMNS, OrderRow, toOrder } from './order-row';
 
+/** The order is held in the broker-budget queue at `now` (a parameter such as `$2`). */
+const held = (now: string) => `(metadata ? 'paced_until' AND (metadata->>'paced_until')::timestamptz > ${now})`;
+
+/**
+ * The order is the resolver's to send at `now`: `pending_new`, no leg (a leg is sent with its entry), in
+ * nobody's hands (unchanged since `quietSince`, or its 429 retry due) and not held in the queue.
+ */
+const dispatchable = (now: string, quietSince: string) => `status = 'pending_new' AND leg_type IS NULL
+  AND (updated_at < ${quietSince}
+       OR (metadata ? 'next_attempt_at' AND (metadata->>'next_attempt_at')::timestamptz <= ${now}))
+  AND NOT ${held(now)}`;
+
 @Injectable()
 export class OrderSendRepository {
   constructor(private readonly ds: DataSource) {}
@@ -32,11 +44,8 @@ export class OrderSendRepository {
       tx,
       `UPDATE orders SET metadata = jsonb_set(metadata, '{cancel_requested_at}', to_jsonb($2::timestamptz))
         WHERE client_order_id = $1
-        RETURNING strategy_id, symbol,
-          (status = 'pending_new' AND metadata ? 'paced_until'
-            AND (metadata->>'paced_until')::timestamptz > $2) AS queued,
-          (status = 'pending_new' AND updated_at >= $3
-            AND NOT (metadata ? 'paced_until' AND (metadata->>'paced_until')::timestamptz > $2)) AS sending`,
+        RETURNING strategy_id, symbol, (status = 'pending_new' AND ${held('$2')}) AS queued,
+          (status = 'pending_new' AND updated_at >= $3 AND NOT ${held('$2')}) AS sending`,
       [clientOrderId, at, quietSince],
     );
     if (!rows.length) return null;
@@ -85,10 +94,7 @@ export class OrderSendRepository {
     const rows = await sql<OrderRow>(
       this.ds,
       `UPDATE orders SET metadata = metadata - 'paced_until' - 'next_attempt_at', updated_at = $2
-        WHERE client_order_id = $1 AND status = 'pending_new' AND leg_type IS NULL
-          AND (updated_at < $3 OR (metadata ? 'next_attempt_at' AND (metadata->>'next_attempt_at')::timestamptz <= $2))
-          AND NOT (metadata ? 'paced_until' AND (metadata->>'paced_until')::timestamptz > $2)
-          AND NOT metadata ? 'cancel_requested_at'
+        WHERE client_order_id = $1 AND ${dispatchable('$2', '$3')} AND NOT metadata ? 'cancel_requested_at'
         RETURNING ${COLUMNS}`,
       [clientOrderId, at, quietSince],
     );
@@ -96,17 +102,13 @@ export class OrderSendRepository {
   }
 
   /**
-   * Written-ahead orders nobody is sending any more: untouched since `before`
-   * (a crash, or an answer that never came), or whose 429 retry time is due;
-   * not one queued for the broker budget while its hold lasts; never a leg (sent with its entry).
+   * Written-ahead orders nobody is sending any more (`dispatchable`): untouched since `before` (a crash, or
+   * an answer that never came), or whose 429 retry time is due, oldest first.
    */
   async findDispatchable(now: Date, before: Date, limit: number): Promise<Order[]> {
     const rows: OrderRow[] = await this.ds.query(
       `SELECT ${COLUMNS} FROM orders
-        WHERE status = 'pending_new' AND leg_type IS NULL
-          AND (updated_at < $2 OR (metadata ? 'next_attempt_at' AND (metadata->>'next_attempt_at')::timestamptz <= $1))
-          AND NOT (metadata ? 'paced_until' AND (metadata->>'paced_until')::timestamptz > $1)
-        ORDER BY updated_at LIMIT $3`,
+        WHERE ${dispatchable('$1', '$2')} ORDER BY updated_at LIMIT $3`,
       [now, before, limit],
     );
     return rows.map(toOrder);
